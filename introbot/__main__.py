@@ -1,0 +1,3 @@
+from introbot.cli import main
+
+main(prog_name="introbot")

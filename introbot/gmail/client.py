@@ -1,0 +1,608 @@
+"""The Gmail client: the only module that talks to googleapiclient.
+
+It offers typed methods for what introbot needs (never a send method: introbot only ever
+drafts), paces calls with a token bucket under the per-user quota, retries rate limits,
+server errors and timeouts with bounded exponential backoff, reads in batches of 50 whose
+failed parts are retried alone, and turns every failure into a :mod:`introbot.gmail.errors`
+exception whose message says what to do.
+
+The same code talks to Gmail and to the sandbox: only the endpoint and the credentials
+differ (``GmailClient.for_sandbox(url)``).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import email.policy
+import functools
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import google_auth_httplib2
+import httplib2
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.exceptions import RefreshError, TransportError
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest, HttpRequest
+
+from introbot.gmail.errors import (
+    AuthExpired,
+    GmailRejected,
+    GmailUnavailable,
+    HistoryExpired,
+    NotFound,
+)
+from introbot.gmail.pacing import Outcome, RetryPolicy, TokenBucket, classify, retry_after_seconds
+from introbot.gmail.quota import units
+from introbot.gmail.types import (
+    Draft,
+    History,
+    HistoryEvent,
+    HistoryKind,
+    Label,
+    MessageMeta,
+    MessageRef,
+    Profile,
+    RawMessage,
+    Thread,
+)
+
+log = logging.getLogger(__name__)
+
+GMAIL_ENDPOINT = "https://gmail.googleapis.com/"
+BATCH_SIZE = 50  # Gmail allows 100 calls per batch and recommends at most 50
+MODIFY_CHUNK = 1000  # messages.batchModify takes at most 1,000 ids
+PAGE_SIZE = 500
+_TRANSPORT_ERRORS = (TimeoutError, ConnectionError, OSError, httplib2.HttpLib2Error, TransportError)
+
+T = TypeVar("T")
+
+
+@dataclass
+class ClientStats:
+    """What this client spent: calls and quota units per method, HTTP round trips, retries."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    units: Counter[str] = field(default_factory=Counter)
+    http_requests: int = 0
+    retries: int = 0
+
+    def count(self, method: str, calls: int = 1) -> None:
+        self.calls[method] += calls
+        self.units[method] += units(method) * calls
+
+    @property
+    def total_units(self) -> int:
+        return sum(self.units.values())
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii")
+
+
+def _unb64(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def _error_details(exc: HttpError) -> tuple[str | None, str]:
+    """Gmail's reason (``userRateLimitExceeded``) and message from an error answer."""
+    details = exc.error_details if isinstance(exc.error_details, list) else []
+    reason = next((d.get("reason") for d in details if isinstance(d, dict)), None)
+    return reason, str(exc.reason or "")
+
+
+def message_id_header(raw: bytes) -> str | None:
+    """The Message-ID of an RFC 822 message, read from its header block only."""
+    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+    value = headers.get("Message-ID")
+    return str(value).strip() if value else None
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class GmailClient:
+    """Typed access to one Gmail mailbox (``userId=me``)."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        endpoint: str = GMAIL_ENDPOINT,
+        *,
+        timeout: float = 30.0,
+        bucket: TokenBucket | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
+        http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
+        self._service = build(
+            "gmail",
+            "v1",
+            http=http,
+            static_discovery=True,
+            client_options={"api_endpoint": endpoint},
+        )
+        self._users = self._service.users()
+        self._batch_uri = endpoint + "batch/gmail/v1"
+        self.bucket = bucket or TokenBucket()
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self.stats = ClientStats()
+
+    @classmethod
+    def for_sandbox(cls, url: str, **options: Any) -> GmailClient:
+        """A client for a sandbox server: same code path, anonymous credentials."""
+        return cls(AnonymousCredentials(), url, **options)  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        self._service.close()
+
+    # ------------------------------------------------------------------ the plumbing
+    def _pause(self, method: str, attempt: int, why: str, hint: float | None) -> None:
+        if attempt >= self.retry.max_attempts:
+            raise GmailUnavailable(
+                f"Gmail kept failing {method} ({why}) after {attempt} attempts; "
+                "introbot stops this pass and tries again on the next one."
+            )
+        pause = self.retry.delay(attempt, hint)
+        self.stats.retries += 1
+        log.warning(
+            "gmail_retry method=%s why=%r attempt=%d pause=%.2fs", method, why, attempt, pause
+        )
+        self._sleep(pause)
+
+    def _call(
+        self,
+        method: str,
+        make_request: Callable[[], HttpRequest],
+        *,
+        on_uncertain: Callable[[], Any] | None = None,
+    ) -> Any:
+        """Execute one call with pacing and retries.
+
+        ``on_uncertain`` is for calls that are not idempotent: after a failure that may
+        have taken effect (5xx, timeout) it is asked first and may return the result
+        that the earlier attempt produced, instead of doing the call again.
+        """
+        attempt = 0
+        uncertain = False
+        while True:
+            attempt += 1
+            if uncertain and on_uncertain is not None:
+                found = on_uncertain()
+                if found is not None:
+                    return found
+            self.bucket.acquire(units(method))
+            self.stats.count(method)
+            self.stats.http_requests += 1
+            try:
+                return make_request().execute(num_retries=0)
+            except HttpError as exc:
+                reason, message = _error_details(exc)
+                outcome = classify(exc.status_code, reason)
+                if outcome is Outcome.NOT_FOUND:
+                    raise NotFound(method, 404, reason, message) from None
+                if outcome is Outcome.AUTH:
+                    raise AuthExpired(message) from None
+                if outcome is Outcome.FAIL:
+                    raise GmailRejected(method, exc.status_code, reason, message) from None
+                uncertain = uncertain or outcome is Outcome.RETRY_UNCERTAIN
+                hint = retry_after_seconds(exc.resp.get("retry-after"), message)
+                self._pause(method, attempt, f"{exc.status_code} {reason}", hint)
+            except RefreshError as exc:
+                raise AuthExpired(str(exc.args[0]) if exc.args else "") from None
+            except _TRANSPORT_ERRORS as exc:
+                uncertain = True
+                self._pause(method, attempt, f"{type(exc).__name__}: {exc}", None)
+
+    def _batch(
+        self, method: str, make_request: Callable[[str], HttpRequest], keys: Iterable[str]
+    ) -> dict[str, Any]:
+        """Run one idempotent call per key in batches of 50; parts that fail transiently are
+        retried alone. Returns each key's answer; keys whose object is gone (404) are left
+        out."""
+        results: dict[str, Any] = {}
+        pending = list(dict.fromkeys(keys))
+        attempt = 0
+        while pending:
+            attempt += 1
+            again: list[str] = []
+            why, hint = "", None
+            for chunk in _chunks(pending, BATCH_SIZE):
+                failures: dict[str, HttpError] = {}
+
+                def collect(
+                    key: str,
+                    response: Any,
+                    exc: Exception | None,
+                    failures: dict[str, HttpError] = failures,
+                ) -> None:
+                    if exc is None:
+                        results[key] = response
+                    elif isinstance(exc, HttpError):
+                        failures[key] = exc
+                    else:
+                        raise exc
+
+                batch = BatchHttpRequest(callback=collect, batch_uri=self._batch_uri)
+                for key in chunk:
+                    batch.add(make_request(key), request_id=key)
+                self.bucket.acquire(units(method) * len(chunk))
+                self.stats.count(method, len(chunk))
+                self.stats.http_requests += 1
+                try:
+                    batch.execute()
+                except HttpError as exc:  # the whole batch failed
+                    reason, message = _error_details(exc)
+                    outcome = classify(exc.status_code, reason)
+                    if outcome is Outcome.AUTH:
+                        raise AuthExpired(message) from None
+                    if outcome in (Outcome.FAIL, Outcome.NOT_FOUND):
+                        raise GmailRejected("batch", exc.status_code, reason, message) from None
+                    again += chunk
+                    why = f"batch {exc.status_code} {reason}"
+                    hint = retry_after_seconds(exc.resp.get("retry-after"), message)
+                    continue
+                except RefreshError as exc:
+                    raise AuthExpired(str(exc.args[0]) if exc.args else "") from None
+                except _TRANSPORT_ERRORS as exc:
+                    again += chunk
+                    why = f"batch {type(exc).__name__}"
+                    continue
+                for key, error in failures.items():
+                    reason, message = _error_details(error)
+                    outcome = classify(error.status_code, reason)
+                    if outcome is Outcome.NOT_FOUND:
+                        continue
+                    if outcome is Outcome.AUTH:
+                        raise AuthExpired(message)
+                    if outcome is Outcome.FAIL:
+                        raise GmailRejected(method, error.status_code, reason, message)
+                    again.append(key)
+                    why = f"{error.status_code} {reason}"
+                    hint = retry_after_seconds(error.resp.get("retry-after"), message) or hint
+            if again:
+                self._pause(method, attempt, f"{why}, {len(again)} part(s) to redo", hint)
+            pending = again
+        return results
+
+    def _pages(
+        self, method: str, make_request: Callable[[str | None], HttpRequest]
+    ) -> Iterator[Any]:
+        token: str | None = None
+        while True:
+            page = self._call(method, functools.partial(make_request, token))
+            yield page
+            token = page.get("nextPageToken")
+            if not token:
+                return
+
+    # ------------------------------------------------------------- mailbox and labels
+    def profile(self) -> Profile:
+        data = self._call("getProfile", lambda: self._users.getProfile(userId="me"))
+        return Profile(
+            email=data["emailAddress"],
+            history_id=int(data["historyId"]),
+            messages_total=int(data.get("messagesTotal", 0)),
+            threads_total=int(data.get("threadsTotal", 0)),
+        )
+
+    def labels(self) -> list[Label]:
+        data = self._call("labels.list", lambda: self._users.labels().list(userId="me"))
+        return [Label(d["id"], d["name"], d.get("type", "user")) for d in data.get("labels", [])]
+
+    def create_label(self, name: str) -> Label:
+        body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
+        data = self._call(
+            "labels.create", lambda: self._users.labels().create(userId="me", body=body)
+        )
+        return Label(data["id"], data["name"], data.get("type", "user"))
+
+    def ensure_labels(self, names: Iterable[str]) -> dict[str, str]:
+        """Label ids by name, creating the missing labels (one labels.list, then creates)."""
+        wanted = list(dict.fromkeys(names))
+        existing = {label.name.casefold(): label.id for label in self.labels()}
+        ids: dict[str, str] = {}
+        for name in wanted:
+            if name.casefold() not in existing:
+                try:
+                    existing[name.casefold()] = self.create_label(name).id
+                except GmailRejected as exc:
+                    if exc.status != 409:  # created meanwhile by someone else: list again
+                        raise
+                    existing = {label.name.casefold(): label.id for label in self.labels()}
+            ids[name] = existing[name.casefold()]
+        return ids
+
+    # ---------------------------------------------------------------------- messages
+    def list_messages(
+        self, query: str | None = None, label_ids: Sequence[str] = (), limit: int | None = None
+    ) -> list[MessageRef]:
+        """Messages matching a Gmail search, newest first (all pages, or up to ``limit``)."""
+        found: list[MessageRef] = []
+        for page in self._pages(
+            "messages.list",
+            lambda token: self._users.messages().list(
+                userId="me",
+                q=query,
+                labelIds=list(label_ids) or None,
+                maxResults=PAGE_SIZE,
+                pageToken=token,
+                fields="messages(id,threadId),nextPageToken",
+            ),
+        ):
+            found += [MessageRef(m["id"], m["threadId"]) for m in page.get("messages", [])]
+            if limit is not None and len(found) >= limit:
+                return found[:limit]
+        return found
+
+    def list_threads(self, query: str | None = None, label_ids: Sequence[str] = ()) -> list[str]:
+        """Ids of threads matching a search (all pages), newest activity first."""
+        found: list[str] = []
+        for page in self._pages(
+            "threads.list",
+            lambda token: self._users.threads().list(
+                userId="me",
+                q=query,
+                labelIds=list(label_ids) or None,
+                maxResults=PAGE_SIZE,
+                pageToken=token,
+                fields="threads(id),nextPageToken",
+            ),
+        ):
+            found += [t["id"] for t in page.get("threads", [])]
+        return found
+
+    def get_raw_messages(self, ids: Iterable[str]) -> dict[str, RawMessage]:
+        """RFC 822 bytes of each message, batched; messages that are gone are left out."""
+
+        def get(message_id: str) -> HttpRequest:
+            return self._users.messages().get(userId="me", id=message_id, format="raw")
+
+        answers = self._batch("messages.get", get, ids)
+        return {key: _raw_message(data) for key, data in answers.items()}
+
+    def get_message_metadata(
+        self, ids: Iterable[str], headers: Sequence[str] = ()
+    ) -> dict[str, MessageMeta]:
+        """Labels and the named headers of each message, batched; gone ones left out."""
+
+        def get(message_id: str) -> HttpRequest:
+            return self._users.messages().get(
+                userId="me", id=message_id, format="metadata", metadataHeaders=list(headers) or None
+            )
+
+        answers = self._batch("messages.get", get, ids)
+        return {key: _message_meta(data) for key, data in answers.items()}
+
+    def modify_messages(
+        self, ids: Sequence[str], add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> None:
+        """Add and remove label ids on messages (messages.batchModify, 1,000 at a time)."""
+        if not ids or not (add or remove):
+            return
+        for chunk in _chunks(list(ids), MODIFY_CHUNK):
+            body = {"ids": list(chunk), "addLabelIds": list(add), "removeLabelIds": list(remove)}
+            self._call(
+                "messages.batchModify",
+                functools.partial(self._users.messages().batchModify, userId="me", body=body),
+            )
+
+    def find_messages(self, rfc822_message_id: str) -> list[MessageRef]:
+        """Messages (not drafts) carrying this Message-ID header, anywhere in the mailbox."""
+        query = f"rfc822msgid:{rfc822_message_id.strip().strip('<>')} -in:drafts"
+        return self.list_messages(query)
+
+    # ----------------------------------------------------------------------- threads
+    def get_thread(self, thread_id: str, headers: Sequence[str] = ()) -> Thread | None:
+        """A thread's messages (drafts included) with labels and the named headers."""
+        try:
+            data = self._call(
+                "threads.get",
+                lambda: self._users.threads().get(
+                    userId="me",
+                    id=thread_id,
+                    format="metadata",
+                    metadataHeaders=list(headers) or None,
+                ),
+            )
+        except NotFound:
+            return None
+        return Thread(
+            id=data["id"],
+            history_id=int(data["historyId"]),
+            messages=tuple(_message_meta(m) for m in data.get("messages", [])),
+        )
+
+    def modify_thread(
+        self, thread_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> bool:
+        """Add and remove label ids on a whole conversation. False if the thread is gone."""
+        body = {"addLabelIds": list(add), "removeLabelIds": list(remove)}
+        try:
+            self._call(
+                "threads.modify",
+                lambda: self._users.threads().modify(userId="me", id=thread_id, body=body),
+            )
+        except NotFound:
+            return False
+        return True
+
+    # ------------------------------------------------------------------------ drafts
+    def create_draft(self, raw: bytes, thread_id: str | None = None) -> Draft:
+        """Create a draft. Safe to repeat: the raw message must carry a Message-ID, and
+        after a failure that may have created the draft anyway, the draft is looked up by
+        that Message-ID instead of being created twice."""
+        key = message_id_header(raw)
+        if not key:
+            raise ValueError("a draft needs a Message-ID header: it is how introbot finds it again")
+        message: dict[str, Any] = {"raw": _b64(raw)}
+        if thread_id:
+            message["threadId"] = thread_id
+
+        def already_created() -> dict[str, Any] | None:
+            found = self.find_drafts(key)
+            if not found:
+                return None
+            draft = found[0]
+            return {
+                "id": draft.id,
+                "message": {"id": draft.message_id, "threadId": draft.thread_id},
+            }
+
+        data = self._call(
+            "drafts.create",
+            lambda: self._users.drafts().create(userId="me", body={"message": message}),
+            on_uncertain=already_created,
+        )
+        return _draft(data)
+
+    def update_draft(self, draft_id: str, raw: bytes, thread_id: str | None = None) -> Draft | None:
+        """Replace a draft's content (its id stays, its message id changes). None if gone."""
+        message: dict[str, Any] = {"raw": _b64(raw)}
+        if thread_id:
+            message["threadId"] = thread_id
+        body = {"id": draft_id, "message": message}
+        try:
+            data = self._call(
+                "drafts.update",
+                lambda: self._users.drafts().update(userId="me", id=draft_id, body=body),
+            )
+        except NotFound:
+            return None
+        return _draft(data)
+
+    def get_draft(self, draft_id: str) -> Draft | None:
+        try:
+            data = self._call(
+                "drafts.get",
+                lambda: self._users.drafts().get(userId="me", id=draft_id, format="minimal"),
+            )
+        except NotFound:
+            return None
+        return _draft(data)
+
+    def list_drafts(self, query: str | None = None) -> list[Draft]:
+        found: list[Draft] = []
+        for page in self._pages(
+            "drafts.list",
+            lambda token: self._users.drafts().list(
+                userId="me", q=query, maxResults=PAGE_SIZE, pageToken=token
+            ),
+        ):
+            found += [_draft(d) for d in page.get("drafts", [])]
+        return found
+
+    def find_drafts(self, rfc822_message_id: str) -> list[Draft]:
+        """Drafts whose message carries this Message-ID header."""
+        return self.list_drafts(f"rfc822msgid:{rfc822_message_id.strip().strip('<>')}")
+
+    def delete_draft(self, draft_id: str) -> bool:
+        """Delete a draft; False if it was already gone."""
+        try:
+            self._call(
+                "drafts.delete", lambda: self._users.drafts().delete(userId="me", id=draft_id)
+            )
+        except NotFound:
+            return False
+        return True
+
+    # ----------------------------------------------------------------------- history
+    def history(
+        self,
+        start_history_id: int,
+        *,
+        kinds: Sequence[HistoryKind] = (),
+        label_id: str | None = None,
+    ) -> History:
+        """Every change after ``start_history_id`` (all pages).
+
+        Raises :class:`HistoryExpired` when Gmail no longer has that history (404).
+        """
+        events: list[HistoryEvent] = []
+        history_id = start_history_id
+        try:
+            for page in self._pages(
+                "history.list",
+                lambda token: self._users.history().list(
+                    userId="me",
+                    startHistoryId=str(start_history_id),
+                    historyTypes=list(kinds) or None,
+                    labelId=label_id,
+                    maxResults=PAGE_SIZE,
+                    pageToken=token,
+                    fields="history(id,messagesAdded,messagesDeleted,labelsAdded,labelsRemoved),"
+                    "nextPageToken,historyId",
+                ),
+            ):
+                events += [e for record in page.get("history", []) for e in _history_events(record)]
+                history_id = int(page["historyId"])
+        except NotFound:
+            raise HistoryExpired(start_history_id) from None
+        return History(tuple(events), history_id)
+
+
+# ------------------------------------------------------------------- JSON -> values
+def _labels(data: dict[str, Any]) -> frozenset[str]:
+    return frozenset(data.get("labelIds", []))
+
+
+def _raw_message(data: dict[str, Any]) -> RawMessage:
+    return RawMessage(
+        id=data["id"],
+        thread_id=data["threadId"],
+        label_ids=_labels(data),
+        history_id=int(data.get("historyId", 0)),
+        internal_date=int(data.get("internalDate", 0)),
+        raw=_unb64(data["raw"]),
+    )
+
+
+def _message_meta(data: dict[str, Any]) -> MessageMeta:
+    headers = data.get("payload", {}).get("headers", [])
+    return MessageMeta(
+        id=data["id"],
+        thread_id=data["threadId"],
+        label_ids=_labels(data),
+        history_id=int(data.get("historyId", 0)),
+        internal_date=int(data.get("internalDate", 0)),
+        headers=tuple((h["name"], h["value"]) for h in headers),
+    )
+
+
+def _draft(data: dict[str, Any]) -> Draft:
+    message = data.get("message", {})
+    return Draft(
+        id=data["id"], message_id=message.get("id", ""), thread_id=message.get("threadId", "")
+    )
+
+
+_HISTORY_FIELDS: dict[str, HistoryKind] = {
+    "messagesAdded": "messageAdded",
+    "messagesDeleted": "messageDeleted",
+    "labelsAdded": "labelAdded",
+    "labelsRemoved": "labelRemoved",
+}
+
+
+def _history_events(record: dict[str, Any]) -> Iterator[HistoryEvent]:
+    history_id = int(record["id"])
+    for json_field, kind in _HISTORY_FIELDS.items():
+        for item in record.get(json_field, []):
+            message = item["message"]
+            yield HistoryEvent(
+                history_id=history_id,
+                kind=kind,
+                message=MessageRef(message["id"], message["threadId"]),
+                label_ids=_labels(message),
+                changed=frozenset(item.get("labelIds", [])),
+            )

@@ -1,0 +1,5 @@
+"""A local Gmail API server for the demo, the tests and the benchmark."""
+
+from introbot.sandbox.server import DEFAULT_USER, Sandbox, SandboxServer
+
+__all__ = ["DEFAULT_USER", "Sandbox", "SandboxServer"]

@@ -1,0 +1,125 @@
+"""A small HTTP client for the sandbox's control API (``/_sandbox/``): how the demo, the
+tests and the benchmark play the outside world and the connector's Gmail UI."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from importlib import resources
+from typing import Any
+from urllib.parse import quote, urlencode
+
+
+class ControlError(RuntimeError):
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"sandbox control call failed ({status}): {body}")
+        self.status = status
+        self.body = body
+
+
+class SandboxControl:
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base = base_url.rstrip("/") + "/_sandbox"
+        self.timeout = timeout
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        request = urllib.request.Request(self.base + path, data=body, method=method)
+        if body is not None:
+            request.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                data = response.read()
+                kind = response.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            raise ControlError(exc.code, exc.read().decode("utf-8", "replace")) from None
+        return json.loads(data) if kind.startswith("application/json") else data
+
+    def _json(self, method: str, path: str, value: Any = None) -> Any:
+        body = None if value is None else json.dumps(value).encode()
+        return self._request(method, path, body if body is not None else b"")
+
+    # the outside world
+    def deliver(
+        self,
+        raw: bytes,
+        labels: tuple[str, ...] = ("INBOX", "UNREAD"),
+        internal_date: int | None = None,
+    ) -> dict[str, str]:
+        """A message arrives from outside; returns ``{"id", "threadId"}``."""
+        query: dict[str, str] = {"labels": ",".join(labels)}
+        if internal_date is not None:
+            query["internalDate"] = str(internal_date)
+        result: dict[str, str] = self._request(
+            "POST", "/deliver?" + urlencode(query), raw, "message/rfc822"
+        )
+        return result
+
+    # the connector in the Gmail UI
+    def send_draft(self, draft_id: str) -> dict[str, str]:
+        result: dict[str, str] = self._json("POST", f"/drafts/{quote(draft_id)}/send")
+        return result
+
+    def discard_draft(self, draft_id: str) -> None:
+        self._json("POST", f"/drafts/{quote(draft_id)}/discard")
+
+    def label_thread(
+        self, thread_id: str, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()
+    ) -> list[str]:
+        result = self._json(
+            "POST",
+            f"/threads/{quote(thread_id)}/labels",
+            {"add": list(add), "remove": list(remove)},
+        )
+        labels: list[str] = result["labels"]
+        return labels
+
+    # looking and scripting
+    def mailbox(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/mailbox")
+        return result
+
+    def raw(self, message_id: str) -> bytes:
+        data: bytes = self._request("GET", f"/messages/{quote(message_id)}/raw")
+        return data
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/stats")
+        return result
+
+    def reset_stats(self) -> None:
+        self._json("POST", "/stats/reset")
+
+    def add_faults(self, *faults: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("POST", "/faults", {"faults": list(faults)})
+        return result
+
+    def clear_faults(self) -> None:
+        self._json("DELETE", "/faults")
+
+    def expire_history(self, before: int | str = "now") -> None:
+        self.add_faults({"expire_history_before": before})
+
+    def set_rate_limit(self, settings: dict[str, Any] | None) -> Any:
+        return self._request(
+            "POST", "/rate-limit", b"" if settings is None else json.dumps(settings).encode()
+        )
+
+    def reset(self) -> None:
+        self._json("POST", "/reset")
+
+
+def seed_messages() -> list[tuple[str, bytes]]:
+    """The demo mailbox: realistic intro requests and one newsletter, by file name."""
+    folder = resources.files("introbot.sandbox") / "seed"
+    return sorted(
+        (entry.name, entry.read_bytes())
+        for entry in folder.iterdir()
+        if entry.name.endswith(".eml")
+    )

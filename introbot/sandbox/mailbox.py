@@ -1,0 +1,553 @@
+"""One Gmail mailbox in memory: labels, messages, threads, drafts and the history log.
+
+Behaves like Gmail where introbot depends on it:
+
+* ids: message ids are 16 hex digits, the thread id is the id of the thread's first
+  message, draft ids start with ``r``; a draft keeps its id across updates while its
+  message id changes.
+* history: every change gets a new, larger history id (with gaps); records are
+  ``messageAdded``, ``messageDeleted``, ``labelAdded`` and ``labelRemoved``. History
+  before :attr:`Mailbox.history_floor` has expired: asking for it is a 404.
+* threading: an arriving message joins the thread of a message its In-Reply-To or
+  References names, if the subjects match once Re:/Fwd:/AW:/TR: are stripped. A message
+  created with an explicit ``threadId`` (drafts, insert) joins that thread only when its
+  subject matches and its In-Reply-To/References names a message of that thread, as Gmail
+  documents; otherwise it starts a new one.
+
+Not thread-safe: the server serialises access.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
+from typing import Any
+
+from introbot.sandbox.errors import ApiError, bad_request, not_found
+from introbot.sandbox.message import ParsedMessage, normalize_subject, parse
+from introbot.sandbox.search import compile_query, label_key
+
+SYSTEM_LABELS = (
+    "INBOX",
+    "SENT",
+    "DRAFT",
+    "UNREAD",
+    "SPAM",
+    "TRASH",
+    "STARRED",
+    "IMPORTANT",
+    "CHAT",
+    "CATEGORY_PERSONAL",
+    "CATEGORY_SOCIAL",
+    "CATEGORY_PROMOTIONS",
+    "CATEGORY_UPDATES",
+    "CATEGORY_FORUMS",
+)
+_HIDDEN_SYSTEM = {"SPAM", "TRASH"}
+_RESERVED_NAMES = {name.casefold() for name in SYSTEM_LABELS} | {
+    "drafts",
+    "sent mail",
+    "all mail",
+    "chats",
+    "bin",
+}
+_NOT_MODIFIABLE = {"DRAFT", "SENT"}
+FIRST_HISTORY_ID = 1_000_000
+_FIRST_MESSAGE_ID = 0x19A0_0000_0000_0000
+
+
+def _gap(n: int) -> int:
+    """Deterministic history-id gap of 1..7, like Gmail's non-contiguous ids."""
+    return 1 + ((n * 2654435761) >> 7) % 7
+
+
+def _header_date_ms(value: str | None) -> int | None:
+    try:
+        return int(parsedate_to_datetime(value or "").timestamp() * 1000)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+@dataclass
+class Label:
+    id: str
+    name: str
+    type: str  # "system" | "user"
+    message_list_visibility: str | None = None
+    label_list_visibility: str | None = None
+    color: dict[str, str] | None = None
+
+
+@dataclass
+class Message:
+    id: str
+    thread_id: str
+    raw: bytes
+    label_ids: list[str]
+    internal_date: int  # milliseconds since the epoch
+    history_id: int
+    seq: int
+    parsed: ParsedMessage = field(repr=False)
+    attachments: dict[str, bytes] = field(repr=False, default_factory=dict)
+
+    @property
+    def has_attachment(self) -> bool:
+        return bool(self.attachments)
+
+    @property
+    def is_draft(self) -> bool:
+        return "DRAFT" in self.label_ids
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    id: int
+    kind: str  # messageAdded | messageDeleted | labelAdded | labelRemoved
+    message_id: str
+    thread_id: str
+    label_ids: tuple[str, ...]  # the message's labels after the change
+    changed: tuple[str, ...] = ()  # labels added or removed
+
+
+class Mailbox:
+    def __init__(self, user: str, clock: Callable[[], float] = time.time) -> None:
+        self.user = user.lower()
+        self.clock = clock
+        self.labels: dict[str, Label] = {
+            name: Label(
+                name,
+                name,
+                "system",
+                None if name in _HIDDEN_SYSTEM else "show",
+                None if name in _HIDDEN_SYSTEM else "labelShow",
+            )
+            for name in SYSTEM_LABELS
+        }
+        self.messages: dict[str, Message] = {}
+        self.threads: dict[str, list[str]] = {}
+        self.drafts: dict[str, str] = {}  # draft id -> message id
+        self._by_rfc822_id: dict[str, list[str]] = {}  # Message-ID header -> message ids
+        self.history: list[HistoryRecord] = []
+        self.history_id = FIRST_HISTORY_ID
+        self.history_floor = 0  # history before this id has expired
+        self._counter = 0
+        self._label_counter = 0
+
+    # ----------------------------------------------------------------- ids and history
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def _new_message_id(self) -> str:
+        return f"{_FIRST_MESSAGE_ID + self._next() * 4099:016x}"
+
+    def _record(self, kind: str, message: Message, changed: Iterable[str] = ()) -> HistoryRecord:
+        self.history_id += _gap(self._next())
+        message.history_id = self.history_id
+        record = HistoryRecord(
+            self.history_id,
+            kind,
+            message.id,
+            message.thread_id,
+            tuple(message.label_ids),
+            tuple(changed),
+        )
+        self.history.append(record)
+        return record
+
+    def expire_history_before(self, history_id: int) -> None:
+        """Forget history older than ``history_id``: older start ids now answer 404."""
+        self.history_floor = max(self.history_floor, history_id)
+        self.history = [r for r in self.history if r.id >= self.history_floor]
+
+    def history_since(
+        self, start: int, kinds: set[str] | None = None, label_id: str | None = None
+    ) -> list[HistoryRecord]:
+        if start < self.history_floor or start < FIRST_HISTORY_ID - 1:
+            raise not_found()
+        return [
+            r
+            for r in self.history
+            if r.id > start
+            and (kinds is None or r.kind in kinds)
+            and (label_id is None or label_id in r.label_ids or label_id in r.changed)
+        ]
+
+    # ------------------------------------------------------------------------- labels
+    def label(self, label_id: str) -> Label:
+        try:
+            return self.labels[label_id]
+        except KeyError:
+            raise not_found() from None
+
+    def label_by_name(self, name: str) -> Label | None:
+        key = label_key(name)
+        return next((lab for lab in self.labels.values() if label_key(lab.name) == key), None)
+
+    def resolve_label(self, name_or_id: str) -> str | None:
+        if name_or_id in self.labels:
+            return name_or_id
+        found = self.label_by_name(name_or_id)
+        return found.id if found else None
+
+    def _check_label_name(self, name: str, exclude: str | None = None) -> str:
+        clean = " ".join(name.split())
+        if not clean or len(clean) > 225 or clean.casefold() in _RESERVED_NAMES:
+            raise bad_request("Invalid label name")
+        for other in self.labels.values():
+            if other.id != exclude and other.name.casefold() == clean.casefold():
+                raise ApiError(409, "Label name exists or conflicts")
+        return clean
+
+    def create_label(self, name: str, **extra: Any) -> Label:
+        clean = self._check_label_name(name)
+        self._label_counter += 1
+        label = Label(
+            f"Label_{self._label_counter}",
+            clean,
+            "user",
+            extra.get("messageListVisibility", "show"),
+            extra.get("labelListVisibility", "labelShow"),
+            extra.get("color"),
+        )
+        self.labels[label.id] = label
+        return label
+
+    def ensure_label(self, name: str) -> Label:
+        """The label with this name, created if missing (the connector's Gmail UI does this)."""
+        return self.labels.get(name) or self.label_by_name(name) or self.create_label(name)
+
+    def patch_label(self, label_id: str, changes: dict[str, Any]) -> Label:
+        label = self.label(label_id)
+        if label.type == "system":
+            raise bad_request("Invalid label: system labels cannot be modified")
+        if "name" in changes:
+            label.name = self._check_label_name(changes["name"], exclude=label_id)
+        label.message_list_visibility = changes.get(
+            "messageListVisibility", label.message_list_visibility
+        )
+        label.label_list_visibility = changes.get(
+            "labelListVisibility", label.label_list_visibility
+        )
+        label.color = changes.get("color", label.color)
+        return label
+
+    def delete_label(self, label_id: str) -> None:
+        label = self.label(label_id)
+        if label.type == "system":
+            raise bad_request("Invalid label: system labels cannot be deleted")
+        for message in self.messages.values():
+            if label_id in message.label_ids:
+                self._change_labels(message, add=(), remove=(label_id,))
+        del self.labels[label_id]
+
+    def label_counts(self, label_id: str) -> dict[str, int]:
+        tagged = [m for m in self.messages.values() if label_id in m.label_ids]
+        unread = [m for m in tagged if "UNREAD" in m.label_ids]
+        return {
+            "messagesTotal": len(tagged),
+            "messagesUnread": len(unread),
+            "threadsTotal": len({m.thread_id for m in tagged}),
+            "threadsUnread": len({m.thread_id for m in unread}),
+        }
+
+    # ----------------------------------------------------------------------- messages
+    def message(self, message_id: str) -> Message:
+        try:
+            return self.messages[message_id]
+        except KeyError:
+            raise not_found() from None
+
+    def _check_label_ids(self, label_ids: Iterable[str]) -> list[str]:
+        ids = list(dict.fromkeys(label_ids))
+        for label_id in ids:
+            if label_id not in self.labels:
+                raise bad_request(f"Invalid label: {label_id}")
+        return ids
+
+    def _thread_by_headers(self, parsed: ParsedMessage) -> str | None:
+        subject = normalize_subject(parsed.subject)
+        for ref in parsed.references:
+            for candidate in self._by_rfc822_id.get(ref, []):
+                message = self.messages[candidate]
+                if not message.is_draft and normalize_subject(message.parsed.subject) == subject:
+                    return message.thread_id
+        return None
+
+    def _thread_if_allowed(self, thread_id: str, parsed: ParsedMessage) -> str | None:
+        """Gmail's rule for an explicit threadId: subject matches and headers name the thread."""
+        if thread_id not in self.threads:
+            raise not_found()
+        members = [self.messages[i] for i in self.threads[thread_id]]
+        subject = normalize_subject(parsed.subject)
+        names_thread = any(m.parsed.message_id in parsed.references for m in members)
+        same_subject = any(normalize_subject(m.parsed.subject) == subject for m in members)
+        return thread_id if names_thread and same_subject else None
+
+    def add_message(
+        self,
+        raw: bytes,
+        label_ids: Iterable[str],
+        *,
+        thread_id: str | None = None,
+        thread_by_headers: bool = True,
+        internal_date: int | None = None,
+        date_from_header: bool = False,
+    ) -> Message:
+        """Store a message, thread it, and record ``messageAdded``."""
+        labels = self._check_label_ids(label_ids)
+        parsed, attachments = parse(raw)
+        if date_from_header:
+            internal_date = _header_date_ms(parsed.header("Date")) or internal_date
+        joined = None
+        if thread_id is not None:
+            joined = self._thread_if_allowed(thread_id, parsed)
+        elif thread_by_headers:
+            joined = self._thread_by_headers(parsed)
+        return self._store(raw, parsed, attachments, labels, joined, internal_date)
+
+    def _store(
+        self,
+        raw: bytes,
+        parsed: ParsedMessage,
+        attachments: dict[str, bytes],
+        labels: list[str],
+        thread_id: str | None,
+        internal_date: int | None = None,
+    ) -> Message:
+        message_id = self._new_message_id()
+        message = Message(
+            id=message_id,
+            thread_id=thread_id or message_id,
+            raw=raw,
+            label_ids=labels,
+            internal_date=internal_date if internal_date is not None else int(self.clock() * 1000),
+            history_id=0,
+            seq=self._counter,
+            parsed=parsed,
+            attachments=attachments,
+        )
+        self.messages[message_id] = message
+        self.threads.setdefault(message.thread_id, []).append(message_id)
+        if parsed.message_id:
+            self._by_rfc822_id.setdefault(parsed.message_id, []).append(message_id)
+        self._record("messageAdded", message)
+        return message
+
+    def remove_message(self, message_id: str) -> None:
+        message = self.message(message_id)
+        del self.messages[message_id]
+        members = self.threads[message.thread_id]
+        members.remove(message_id)
+        if not members:
+            del self.threads[message.thread_id]
+        if message.parsed.message_id:
+            self._by_rfc822_id[message.parsed.message_id].remove(message_id)
+        for draft_id, draft_message in list(self.drafts.items()):
+            if draft_message == message_id:
+                del self.drafts[draft_id]
+        self._record("messageDeleted", message)
+
+    def _change_labels(self, message: Message, add: Iterable[str], remove: Iterable[str]) -> None:
+        added = [lab for lab in add if lab not in message.label_ids]
+        message.label_ids.extend(added)
+        if added:
+            self._record("labelAdded", message, added)
+        removed = [lab for lab in remove if lab in message.label_ids and lab not in added]
+        for lab in removed:
+            message.label_ids.remove(lab)
+        if removed:
+            self._record("labelRemoved", message, removed)
+
+    def modify_messages(
+        self, message_ids: Iterable[str], add: Iterable[str], remove: Iterable[str]
+    ) -> list[Message]:
+        add_ids = self._check_label_ids(add)
+        remove_ids = self._check_label_ids(remove)
+        for label_id in add_ids + remove_ids:
+            if label_id in _NOT_MODIFIABLE:
+                raise bad_request(f"Invalid label: {label_id}")
+        targets = [self.message(i) for i in message_ids]
+        for message in targets:
+            self._change_labels(message, add_ids, remove_ids)
+        return targets
+
+    def matching(
+        self,
+        q: str | None = None,
+        label_ids: Iterable[str] = (),
+        include_spam_trash: bool = False,
+        drafts_only: bool = False,
+    ) -> list[Message]:
+        """Messages matching a search, newest first, as ``messages.list`` orders them."""
+        query = compile_query(q or "", self.resolve_label)
+        wanted = list(label_ids)
+        reach = include_spam_trash or query.includes_spam_trash
+        found = [
+            m
+            for m in self.messages.values()
+            if all(lab in m.label_ids for lab in wanted)
+            and (reach or not ({"SPAM", "TRASH"} & set(m.label_ids)))
+            and (not drafts_only or m.is_draft)
+            and query.matches(m)
+        ]
+        found.sort(key=lambda m: (m.internal_date, m.seq), reverse=True)
+        return found
+
+    # ------------------------------------------------------------------------ threads
+    def thread(self, thread_id: str) -> list[Message]:
+        if thread_id not in self.threads:
+            raise not_found()
+        members = [self.messages[i] for i in self.threads[thread_id]]
+        return sorted(members, key=lambda m: (m.internal_date, m.seq))
+
+    def matching_threads(
+        self, q: str | None, label_ids: Iterable[str], include_spam_trash: bool
+    ) -> list[str]:
+        """Thread ids with a matching message, newest activity first."""
+        query = compile_query(q or "", self.resolve_label)
+        wanted = list(label_ids)
+        reach = include_spam_trash or query.includes_spam_trash
+        latest: dict[str, tuple[int, int]] = {}
+        for thread_id, member_ids in self.threads.items():
+            members = [self.messages[i] for i in member_ids]
+            visible = [m for m in members if reach or not ({"SPAM", "TRASH"} & set(m.label_ids))]
+            labels = {lab for m in visible for lab in m.label_ids}
+            if not visible or not all(lab in labels for lab in wanted):
+                continue
+            if q and not any(query.matches(m) for m in visible):
+                continue
+            latest[thread_id] = max((m.internal_date, m.seq) for m in visible)
+        return sorted(latest, key=lambda t: latest[t], reverse=True)
+
+    def thread_history_id(self, thread_id: str) -> int:
+        return max(m.history_id for m in self.thread(thread_id))
+
+    # ------------------------------------------------------------------------- drafts
+    def draft_message(self, draft_id: str) -> Message:
+        try:
+            return self.messages[self.drafts[draft_id]]
+        except KeyError:
+            raise not_found() from None
+
+    def create_draft(self, raw: bytes, thread_id: str | None) -> tuple[str, Message]:
+        message = self.add_message(raw, ["DRAFT"], thread_id=thread_id, thread_by_headers=False)
+        draft_id = f"r{5_000_000_000_000_000_000 + self._next() * 7919}"
+        self.drafts[draft_id] = message.id
+        return draft_id, message
+
+    def update_draft(self, draft_id: str, raw: bytes, thread_id: str | None) -> Message:
+        """Replace the draft's message: same draft id, new message id (as in Gmail)."""
+        old = self.draft_message(draft_id)
+        parsed, attachments = parse(raw)
+        target = None
+        if thread_id is not None and self.threads.get(thread_id) == [old.id]:
+            target = thread_id  # the draft's own thread, about to be emptied
+        elif thread_id is not None:
+            target = self._thread_if_allowed(thread_id, parsed)
+        self.remove_message(old.id)
+        message = self._store(raw, parsed, attachments, ["DRAFT"], target)
+        self.drafts[draft_id] = message.id
+        return message
+
+    def delete_draft(self, draft_id: str) -> None:
+        self.remove_message(self.draft_message(draft_id).id)
+
+    def send_draft(self, draft_id: str) -> Message:
+        """The draft disappears; a new SENT message with a Message-ID joins its thread."""
+        draft = self.draft_message(draft_id)
+        raw = self._complete_for_sending(draft.raw, draft.parsed)
+        self.remove_message(draft.id)
+        recipients = {
+            a for name in ("to", "cc", "bcc") for a in draft.parsed.addresses.get(name, [])
+        }
+        labels = ["SENT", "INBOX"] if self.user in recipients else ["SENT"]
+        # The sent copy stays in the draft's thread, even if the draft was its only message.
+        return self._sent_copy(raw, labels, draft.thread_id)
+
+    def send_message(self, raw: bytes, thread_id: str | None) -> Message:
+        parsed, _ = parse(raw)
+        target = self._thread_if_allowed(thread_id, parsed) if thread_id else None
+        return self._sent_copy(self._complete_for_sending(raw, parsed), ["SENT"], target)
+
+    def _sent_copy(self, raw: bytes, labels: list[str], thread_id: str | None) -> Message:
+        parsed, attachments = parse(raw)
+        return self._store(raw, parsed, attachments, labels, thread_id)
+
+    def _complete_for_sending(self, raw: bytes, parsed: ParsedMessage) -> bytes:
+        extra = b""
+        if parsed.message_id is None:
+            extra += f"Message-ID: <CA+sandbox{self._next()}@mail.gmail.com>\r\n".encode()
+        if parsed.header("Date") is None:
+            extra += f"Date: {formatdate(self.clock(), localtime=False)}\r\n".encode()
+        if parsed.header("From") is None:
+            extra += f"From: {self.user}\r\n".encode()
+        return extra + raw
+
+    # ------------------------------------------------------------------- persistence
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user": self.user,
+            "history_id": self.history_id,
+            "history_floor": self.history_floor,
+            "counter": self._counter,
+            "label_counter": self._label_counter,
+            "labels": [vars(label) for label in self.labels.values()],
+            "messages": [
+                {
+                    "id": m.id,
+                    "thread_id": m.thread_id,
+                    "raw": base64.b64encode(m.raw).decode("ascii"),
+                    "label_ids": m.label_ids,
+                    "internal_date": m.internal_date,
+                    "history_id": m.history_id,
+                    "seq": m.seq,
+                }
+                for m in self.messages.values()
+            ],
+            "threads": self.threads,
+            "drafts": self.drafts,
+            "history": [vars(r) for r in self.history],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], clock: Callable[[], float] = time.time) -> Mailbox:
+        box = cls(data["user"], clock)
+        box.history_id = data["history_id"]
+        box.history_floor = data["history_floor"]
+        box._counter = data["counter"]
+        box._label_counter = data["label_counter"]
+        box.labels = {d["id"]: Label(**d) for d in data["labels"]}
+        for d in data["messages"]:
+            raw = base64.b64decode(d["raw"])
+            parsed, attachments = parse(raw)
+            message = box.messages[d["id"]] = Message(
+                d["id"],
+                d["thread_id"],
+                raw,
+                d["label_ids"],
+                d["internal_date"],
+                d["history_id"],
+                d["seq"],
+                parsed,
+                attachments,
+            )
+            if parsed.message_id:
+                box._by_rfc822_id.setdefault(parsed.message_id, []).append(message.id)
+        box.threads = {k: list(v) for k, v in data["threads"].items()}
+        box.drafts = dict(data["drafts"])
+        box.history = [
+            HistoryRecord(
+                r["id"],
+                r["kind"],
+                r["message_id"],
+                r["thread_id"],
+                tuple(r["label_ids"]),
+                tuple(r["changed"]),
+            )
+            for r in data["history"]
+        ]
+        return box

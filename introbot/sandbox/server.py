@@ -1,0 +1,491 @@
+"""The sandbox: a Gmail API server on 127.0.0.1 for the demo, the tests and the benchmark.
+
+:class:`Sandbox` answers requests (transport-free); :class:`SandboxServer` puts it behind a
+real HTTP server that the real googleapiclient talks to. The REST surface is Gmail's
+(``/gmail/v1/users/{userId}/...`` and ``/batch/gmail/v1``); the control API for scripting a
+scenario lives under ``/_sandbox/`` (see ``docs/sandbox.md``).
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import ValidationError
+
+from introbot.gmail.quota import units
+from introbot.sandbox import discovery, fields
+from introbot.sandbox.accounting import Faults, RateLimiter, RateLimitSettings, Stats
+from introbot.sandbox.api import HANDLERS
+from introbot.sandbox.errors import ApiError, bad_request, not_found
+from introbot.sandbox.mailbox import Mailbox
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER = "connector@example.com"
+MAX_BATCH_PARTS = 100
+MAX_REQUEST_BYTES = 50 * 1024 * 1024
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+def _json_reply(status: int, value: Any, headers: dict[str, str] | None = None) -> Reply:
+    if value is None and status == 204:
+        return 204, dict(headers or {}), b""
+    body = json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8")
+    return status, {"Content-Type": "application/json; charset=UTF-8", **(headers or {})}, body
+
+
+def _error_reply(error: ApiError) -> Reply:
+    return _json_reply(error.status, error.body(), error.headers)
+
+
+def _json_body(body: bytes) -> Any:
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad_request(f"Invalid JSON payload received. {exc}") from None
+
+
+class Sandbox:
+    """The state of one sandbox user and every answer it gives, independent of HTTP."""
+
+    def __init__(
+        self,
+        user: str = DEFAULT_USER,
+        state_file: Path | None = None,
+        rate_limit: RateLimitSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.stats = Stats()
+        self.limiter = RateLimiter()
+        self.limiter.configure(rate_limit)
+        self.faults = Faults()
+        self.state_file = state_file
+        self.stopping = threading.Event()
+        self._clock = clock
+        if state_file is not None and state_file.exists():
+            with state_file.open(encoding="utf-8") as f:
+                self.mailbox = Mailbox.from_json(json.load(f), clock)
+        else:
+            self.mailbox = Mailbox(user, clock)
+
+    # ------------------------------------------------------------------- persistence
+    def save(self) -> None:
+        if self.state_file is None:
+            return
+        with self.lock:
+            data = json.dumps(self.mailbox.to_json())
+        target = self.state_file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(data)
+        os.replace(tmp, target)
+
+    # ------------------------------------------------------------------------ the API
+    def api_call(self, http_method: str, path: str, query: str, body: bytes) -> Reply:
+        """One Gmail API call, as a plain request or as a part of a batch."""
+        try:
+            return self._api_call(http_method, path, query, body)
+        except ApiError as error:
+            return _error_reply(error)
+
+    def _api_call(self, http_method: str, path: str, query: str, body: bytes) -> Reply:
+        if path.startswith("/upload/"):
+            raise bad_request("The sandbox takes messages as 'raw' in the JSON body, not uploads.")
+        routed = discovery.route(http_method, path)
+        if routed is None:
+            raise ApiError(404, f"Not Found: {http_method} {path}")
+        method, params = routed
+        params = {k: unquote(v) for k, v in params.items()}
+        self.stats.count_call(method.name)
+        if params.get("userId") not in ("me", self.mailbox.user):
+            raise ApiError(403, f"Delegation denied for {params.get('userId')}")
+        typed = discovery.check_query(method, parse_qs(query, keep_blank_values=True))
+        payload = _json_body(body) if method.request_schema else {}
+        if method.request_schema:
+            discovery.check_body(method.request_schema, payload)
+        handler = HANDLERS.get(method.name)
+        if handler is None:
+            raise ApiError(501, f"The sandbox does not implement {method.name}.")
+        try:
+            self.limiter.admit(units(method.name))
+        except ApiError:
+            self.stats.count_rejection(rate_limited=True)
+            raise
+        fault = self.faults.take(method.name)
+        if fault is not None and not fault.after_effect:
+            self.stats.count_rejection(rate_limited=False)
+            self._hang(fault.hang)
+            raise fault.error()
+        with self.lock:
+            result = handler(self.mailbox, params, typed, payload)
+        if http_method != "GET":
+            self.save()
+        if fault is not None:
+            self.stats.count_rejection(rate_limited=False)
+            self._hang(fault.hang)
+            raise fault.error()
+        if "fields" in typed and result is not None:
+            result = fields.apply(result, fields.parse(typed["fields"]))
+        return _json_reply(200 if result is not None else 204, result)
+
+    def _hang(self, seconds: float | None) -> None:
+        if seconds:
+            self.stopping.wait(seconds)
+
+    # ----------------------------------------------------------------------- batches
+    def batch(self, content_type: str, body: bytes) -> Reply:
+        try:
+            fault = self.faults.take("batch", wildcard=False)
+            if fault is not None:
+                self.stats.count_rejection(rate_limited=False)
+                self._hang(fault.hang)
+                raise fault.error()
+            parts = _split_batch(content_type, body)
+        except ApiError as error:
+            return _error_reply(error)
+        boundary = f"batch_{uuid.uuid4().hex}"
+        out = []
+        for content_id, request in parts:
+            status, headers, content = self._batch_part(request)
+            reason = HTTPStatus(status).phrase
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            response_id = f"<response-{content_id.strip('<>')}>" if content_id else ""
+            out.append(
+                f"--{boundary}\r\nContent-Type: application/http\r\n"
+                f"Content-ID: {response_id}\r\n\r\n"
+                f"HTTP/1.1 {status} {reason}\r\n{head}Content-Length: {len(content)}\r\n\r\n"
+                f"{content.decode('utf-8')}\r\n"
+            )
+        text = "".join(out) + f"--{boundary}--\r\n"
+        return 200, {"Content-Type": f"multipart/mixed; boundary={boundary}"}, text.encode("utf-8")
+
+    def _batch_part(self, request: str) -> Reply:
+        head, _, part_body = _split_head(request)
+        lines = head.splitlines() or [""]
+        match = re.fullmatch(r"(GET|POST|PUT|PATCH|DELETE) (\S+) HTTP/1\.[01]", lines[0].strip())
+        if not match:
+            return _error_reply(bad_request("Invalid batch part: no request line"))
+        data = part_body.encode("utf-8")
+        length = re.search(r"(?im)^content-length:\s*(\d+)\s*$", head)
+        if length:
+            data = data[: int(length[1])]
+        url = urlsplit(match[2])
+        return self.api_call(match[1], url.path, url.query, data)
+
+    # ------------------------------------------------------------------ control API
+    def control(self, http_method: str, path: str, query: str, body: bytes) -> Reply:
+        try:
+            return self._control(http_method, path.removeprefix("/_sandbox"), query, body)
+        except ApiError as error:
+            return _error_reply(error)
+
+    def _control(self, http_method: str, path: str, query: str, body: bytes) -> Reply:
+        args = {k: v[-1] for k, v in parse_qs(query).items()}
+        route = f"{http_method} {path.rstrip('/') or '/'}"
+        box = self.mailbox
+        if route == "GET /":
+            return _json_reply(200, {"endpoints": CONTROL_ENDPOINTS})
+        if route == "GET /stats":
+            return _json_reply(200, self.stats.snapshot())
+        if route == "POST /stats/reset":
+            self.stats.reset()
+            return _json_reply(200, self.stats.snapshot())
+        if route == "GET /mailbox":
+            with self.lock:
+                return _json_reply(200, _mailbox_view(box))
+        if route == "GET /faults":
+            return _json_reply(
+                200, {"faults": self.faults.pending(), "history_floor": box.history_floor}
+            )
+        if route == "DELETE /faults":
+            self.faults.clear()
+            return _json_reply(200, {"faults": []})
+        if route == "POST /faults":
+            return self._add_faults(_json_body(body))
+        if route in ("GET /rate-limit", "POST /rate-limit"):
+            if http_method == "POST":
+                spec = _json_body(body) if body.strip() else None
+                try:
+                    settings = None if spec is None else RateLimitSettings.model_validate(spec)
+                except ValidationError as exc:
+                    raise bad_request(f"Invalid rate limit: {exc.errors()[0]['msg']}") from None
+                self.limiter.configure(settings)
+            current = self.limiter.settings
+            return _json_reply(200, current.model_dump() if current else None)
+        if route == "POST /reset":
+            with self.lock:
+                self.mailbox = Mailbox(args.get("user", box.user), self._clock)
+            self.stats.reset()
+            self.faults.clear()
+            self.save()
+            return _json_reply(200, {"user": self.mailbox.user})
+        if route == "POST /deliver":
+            return self._deliver(body, args)
+        match = re.fullmatch(r"POST /drafts/([^/]+)/(send|discard)", route)
+        if match:
+            with self.lock:
+                if match[2] == "send":
+                    sent = box.send_draft(unquote(match[1]))
+                    answer: Any = {"id": sent.id, "threadId": sent.thread_id}
+                else:
+                    box.delete_draft(unquote(match[1]))
+                    answer = {}
+            self.save()
+            return _json_reply(200, answer)
+        match = re.fullmatch(r"POST /threads/([^/]+)/labels", route)
+        if match:
+            return self._label_thread(unquote(match[1]), _json_body(body))
+        match = re.fullmatch(r"GET /messages/([^/]+)/raw", route)
+        if match:
+            with self.lock:
+                raw = box.message(unquote(match[1])).raw
+            return 200, {"Content-Type": "message/rfc822"}, raw
+        raise not_found()
+
+    def _deliver(self, raw: bytes, args: dict[str, str]) -> Reply:
+        if not raw.strip():
+            raise bad_request("deliver needs the message/rfc822 bytes as the request body")
+        names = [n for n in args.get("labels", "INBOX,UNREAD").split(",") if n.strip()]
+        internal_date = int(args["internalDate"]) if "internalDate" in args else None
+        with self.lock:
+            label_ids = [self.mailbox.ensure_label(name.strip()).id for name in names]
+            message = self.mailbox.add_message(raw, label_ids, internal_date=internal_date)
+        self.save()
+        return _json_reply(200, {"id": message.id, "threadId": message.thread_id})
+
+    def _label_thread(self, thread_id: str, spec: Any) -> Reply:
+        if not isinstance(spec, dict) or set(spec) - {"add", "remove"}:
+            raise bad_request('body must be {"add": [names], "remove": [names]}')
+        with self.lock:
+            box = self.mailbox
+            ids = [m.id for m in box.thread(thread_id) if not m.is_draft]
+            add = [box.ensure_label(name).id for name in spec.get("add", [])]
+            remove = [box.ensure_label(name).id for name in spec.get("remove", [])]
+            box.modify_messages(ids, add, remove)
+            labels = sorted(
+                {box.labels[lab].name for i in ids for lab in box.messages[i].label_ids}
+            )
+        self.save()
+        return _json_reply(200, {"threadId": thread_id, "labels": labels})
+
+    def _add_faults(self, spec: Any) -> Reply:
+        specs = spec.get("faults", [spec]) if isinstance(spec, dict) else spec
+        if not isinstance(specs, list):
+            raise bad_request('body must be a fault object, a list, or {"faults": [...]}')
+        for item in specs:
+            if not isinstance(item, dict):
+                raise bad_request("each fault must be an object")
+            if "expire_history_before" in item:
+                value = item["expire_history_before"]
+                with self.lock:
+                    floor = self.mailbox.history_id + 1 if value == "now" else int(value)
+                    self.mailbox.expire_history_before(floor)
+                continue
+            self.faults.add(item)
+        return _json_reply(
+            200, {"faults": self.faults.pending(), "history_floor": self.mailbox.history_floor}
+        )
+
+
+CONTROL_ENDPOINTS = [
+    "POST /_sandbox/deliver?labels=INBOX,UNREAD[&internalDate=MS]  body: message/rfc822",
+    "POST /_sandbox/drafts/{draftId}/send",
+    "POST /_sandbox/drafts/{draftId}/discard",
+    'POST /_sandbox/threads/{threadId}/labels  body: {"add": [names], "remove": [names]}',
+    "GET  /_sandbox/mailbox",
+    "GET  /_sandbox/messages/{id}/raw",
+    "GET  /_sandbox/stats",
+    "POST /_sandbox/stats/reset",
+    "GET|POST|DELETE /_sandbox/faults",
+    "GET|POST /_sandbox/rate-limit",
+    "POST /_sandbox/reset",
+]
+
+
+def _mailbox_view(box: Mailbox) -> dict[str, Any]:
+    draft_of = {message_id: draft_id for draft_id, message_id in box.drafts.items()}
+    messages = sorted(box.messages.values(), key=lambda m: m.seq)
+    return {
+        "user": box.user,
+        "historyId": str(box.history_id),
+        "labels": [
+            {"id": lab.id, "name": lab.name, "type": lab.type} for lab in box.labels.values()
+        ],
+        "messages": [
+            {
+                "id": m.id,
+                "threadId": m.thread_id,
+                "labelIds": [box.labels[lab].name for lab in m.label_ids],
+                "headers": dict(reversed(m.parsed.headers)),
+                "text": m.parsed.text,
+            }
+            for m in messages
+            if m.id not in draft_of
+        ],
+        "drafts": [
+            {
+                "id": draft_of[m.id],
+                "messageId": m.id,
+                "threadId": m.thread_id,
+                "to": m.parsed.header("To"),
+                "cc": m.parsed.header("Cc"),
+                "subject": m.parsed.subject,
+                "headers": dict(reversed(m.parsed.headers)),
+                "text": m.parsed.text,
+            }
+            for m in messages
+            if m.id in draft_of
+        ],
+    }
+
+
+def _split_head(text: str) -> tuple[str, str, str]:
+    match = re.search(r"\r?\n\r?\n", text)
+    if match is None:
+        return text, "", ""
+    return text[: match.start()], match[0], text[match.end() :]
+
+
+def _split_batch(content_type: str, body: bytes) -> list[tuple[str, str]]:
+    if not content_type.lower().startswith("multipart/mixed"):
+        raise bad_request("A batch request must be multipart/mixed.")
+    envelope = f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    container = email.message_from_bytes(envelope, policy=email.policy.compat32)
+    parts = container.get_payload()
+    if not container.is_multipart() or not isinstance(parts, list):
+        raise bad_request("A batch request must be multipart/mixed.")
+    if len(parts) > MAX_BATCH_PARTS:
+        raise bad_request(f"A batch may hold at most {MAX_BATCH_PARTS} calls; got {len(parts)}.")
+    out = []
+    for part in parts:
+        payload = part.get_payload() if isinstance(part, email.message.Message) else None
+        if not isinstance(part, email.message.Message) or not isinstance(payload, str):
+            raise bad_request("Each batch part must be application/http.")
+        out.append((part.get("Content-ID", ""), payload))
+    return out
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def _dispatch(self) -> None:
+        sandbox = self.server.sandbox
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self._send(_error_reply(ApiError(413, "Request too large")), close=True)
+            return
+        body = self.rfile.read(length) if length else b""
+        if url.path.startswith("/_sandbox"):
+            reply = sandbox.control(self.command, url.path, url.query, body)
+        elif url.path.rstrip("/") == "/batch/gmail/v1" and self.command == "POST":
+            sandbox.stats.count_http(batch=True)
+            reply = sandbox.batch(self.headers.get("Content-Type", ""), body)
+        else:
+            sandbox.stats.count_http()
+            try:
+                sandbox.limiter.enter()
+            except ApiError as error:
+                sandbox.stats.count_rejection(rate_limited=True)
+                self._send(_error_reply(error))
+                return
+            try:
+                reply = sandbox.api_call(self.command, url.path, url.query, body)
+            finally:
+                sandbox.limiter.leave()
+        self._send(reply)
+
+    def _send(self, reply: Reply, close: bool = False) -> None:
+        status, headers, body = reply
+        try:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            if close:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (timeout): nothing to answer
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        super().__init__(address, _Handler)
+
+
+class SandboxServer:
+    """A running sandbox: ``with SandboxServer() as sb: build(..., api_endpoint=sb.url)``."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        user: str = DEFAULT_USER,
+        state_file: Path | None = None,
+        rate_limit: RateLimitSettings | None = None,
+    ) -> None:
+        self.sandbox = Sandbox(user, state_file, rate_limit)
+        self._httpd = _HTTPServer((host, port), self.sandbox)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="introbot-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self.sandbox.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.sandbox.save()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
