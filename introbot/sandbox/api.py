@@ -321,6 +321,8 @@ def drafts_send(box: Mailbox, p: dict[str, str], q: dict[str, Any], b: dict[str,
 
 
 def history_list(box: Mailbox, p: dict[str, str], q: dict[str, Any], b: dict[str, Any]) -> Any:
+    if "startHistoryId" not in q:
+        raise bad_request("Missing required parameter: startHistoryId")
     kinds = set(q["historyTypes"]) if q.get("historyTypes") else None
     records = box.history_since(int(q["startHistoryId"]), kinds, q.get("labelId"))
     chunk, token = _page(records, q)

@@ -383,7 +383,7 @@ class Mailbox:
         drafts_only: bool = False,
     ) -> list[Message]:
         """Messages matching a search, newest first, as ``messages.list`` orders them."""
-        query = compile_query(q or "", self.resolve_label)
+        query = compile_query(q or "", self.resolve_label, self.clock())
         wanted = list(label_ids)
         reach = include_spam_trash or query.includes_spam_trash
         found = [
@@ -408,7 +408,7 @@ class Mailbox:
         self, q: str | None, label_ids: Iterable[str], include_spam_trash: bool
     ) -> list[str]:
         """Thread ids with a matching message, newest activity first."""
-        query = compile_query(q or "", self.resolve_label)
+        query = compile_query(q or "", self.resolve_label, self.clock())
         wanted = list(label_ids)
         reach = include_spam_trash or query.includes_spam_trash
         latest: dict[str, tuple[int, int]] = {}

@@ -80,7 +80,7 @@ def _parse_date(value: str) -> float:
 
 
 def _term(
-    op: str | None, value: str, resolve_label: Callable[[str], str | None]
+    op: str | None, value: str, resolve_label: Callable[[str], str | None], now: float
 ) -> Callable[[Searchable], bool]:
     needle = value.casefold()
     if op == "label":
@@ -117,7 +117,7 @@ def _term(
         match = re.fullmatch(r"(\d+)([dmy])", needle)
         if not match:
             raise bad_request(f"Invalid {op} value in query: {value}")
-        cutoff_ms = (time.time() - int(match[1]) * _AGE_UNITS[match[2]]) * 1000
+        cutoff_ms = (now - int(match[1]) * _AGE_UNITS[match[2]]) * 1000
         if op == "newer_than":
             return lambda m: m.internal_date > cutoff_ms
         return lambda m: m.internal_date < cutoff_ms
@@ -129,7 +129,11 @@ def _term(
     )
 
 
-def compile_query(q: str, resolve_label: Callable[[str], str | None]) -> Query:
+def compile_query(
+    q: str, resolve_label: Callable[[str], str | None], now: float | None = None
+) -> Query:
+    """Compile ``q``; ``now`` (epoch seconds) anchors ``newer_than:``/``older_than:``."""
+    now = time.time() if now is None else now
     clauses: list[list[Callable[[Searchable], bool]]] = []
     join_next = False
     reaches_spam_trash = False
@@ -142,7 +146,7 @@ def compile_query(q: str, resolve_label: Callable[[str], str | None]) -> Query:
             continue
         if op == "in" and value.casefold() in ("trash", "spam", "anywhere"):
             reaches_spam_trash = True
-        term = _term(op, value, resolve_label)
+        term = _term(op, value, resolve_label, now)
         if negate:
             term = (lambda t: lambda m: not t(m))(term)
         if join_next:

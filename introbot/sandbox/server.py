@@ -108,6 +108,9 @@ class Sandbox:
             return self._api_call(http_method, path, query, body)
         except ApiError as error:
             return _error_reply(error)
+        except Exception as exc:  # a sandbox bug must answer, not drop the connection
+            log.exception("sandbox failed on %s %s", http_method, path)
+            return _error_reply(ApiError(500, f"Sandbox internal error: {exc!r}"))
 
     def _api_call(self, http_method: str, path: str, query: str, body: bytes) -> Reply:
         if path.startswith("/upload/"):
@@ -199,6 +202,9 @@ class Sandbox:
             return self._control(http_method, path.removeprefix("/_sandbox"), query, body)
         except ApiError as error:
             return _error_reply(error)
+        except Exception as exc:
+            log.exception("sandbox control failed on %s %s", http_method, path)
+            return _error_reply(ApiError(500, f"Sandbox internal error: {exc!r}"))
 
     def _control(self, http_method: str, path: str, query: str, body: bytes) -> Reply:
         args = {k: v[-1] for k, v in parse_qs(query).items()}
@@ -299,7 +305,7 @@ class Sandbox:
             if "expire_history_before" in item:
                 value = item["expire_history_before"]
                 with self.lock:
-                    floor = self.mailbox.history_id + 1 if value == "now" else int(value)
+                    floor = self.mailbox.history_id if value == "now" else int(value)
                     self.mailbox.expire_history_before(floor)
                 continue
             self.faults.add(item)
@@ -468,7 +474,10 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="introbot-sandbox", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="introbot-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self

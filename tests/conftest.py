@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from googleapiclient.discovery import build
+
+from introbot.gmail.client import GmailClient
+from introbot.gmail.pacing import RetryPolicy
+from introbot.sandbox import SandboxServer
+from introbot.sandbox.control import SandboxControl
+
+FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.001, max_delay=0.01)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def control(sandbox: SandboxServer) -> SandboxControl:
+    return SandboxControl(sandbox.url)
+
+
+@pytest.fixture
+def service(sandbox: SandboxServer) -> Any:
+    """The real googleapiclient Gmail service, pointed at the sandbox."""
+    svc = build(
+        "gmail",
+        "v1",
+        static_discovery=True,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": sandbox.url},
+    )
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def client(sandbox: SandboxServer) -> Iterator[GmailClient]:
+    gmail = GmailClient.for_sandbox(sandbox.url, retry=FAST_RETRY, timeout=5)
+    yield gmail
+    gmail.close()
