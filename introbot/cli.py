@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -34,10 +37,11 @@ def demo(serve: bool) -> None:
 
     server = SandboxServer().start()
     try:
-        run_demo(click.echo, server)
-        if serve:
-            click.echo(f"\nThe sandbox stays up at {server.url} ; press Ctrl-C to stop.")
-            _wait_for_signal()
+        with _until_stopped() as wait:
+            run_demo(click.echo, server)
+            if serve:
+                click.echo(f"\nThe sandbox stays up at {server.url} ; press Ctrl-C to stop.")
+                wait()
     except GmailError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -74,35 +78,40 @@ def sandbox_serve(host: str, port: int, user: str, state: Path | None, rate_limi
         ) from None
     except (ValueError, KeyError) as exc:
         raise click.ClickException(f"cannot load the sandbox state from {state}: {exc}") from None
-    click.echo(f"Sandbox Gmail for {server.sandbox.mailbox.user} at {server.url}")
-    click.echo(
-        f"Gmail API: {server.url}gmail/v1/users/me/...   batches: {server.url}batch/gmail/v1"
-    )
-    click.echo("Controls:")
-    for line in CONTROL_ENDPOINTS:
-        click.echo(f"  {line}")
-    server.start()
-    try:
-        _wait_for_signal()
-    finally:
-        server.stop()
-        click.echo("Sandbox stopped.")
+    with _until_stopped() as wait:
+        server.start()
+        try:
+            click.echo(f"Sandbox Gmail for {server.sandbox.mailbox.user} at {server.url}")
+            click.echo(f"Gmail API: {server.url}gmail/v1/users/me/...")
+            click.echo(f"Batches:   {server.url}batch/gmail/v1")
+            click.echo("Controls:")
+            for line in CONTROL_ENDPOINTS:
+                click.echo(f"  {line}")
+            wait()
+        finally:
+            server.stop()
+            click.echo("Sandbox stopped.")
 
 
-def _wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM."""
-    received: list[int] = []
+@contextmanager
+def _until_stopped() -> Iterator[Callable[[], None]]:
+    """Catch SIGINT/SIGTERM from here on; the yielded function blocks until one arrives."""
+    stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
+        stopped.set()
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not received:
-            signal.pause()
+        yield lambda: _wait(stopped)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _wait(event: threading.Event) -> None:
+    while not event.wait(0.2):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

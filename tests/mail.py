@@ -6,6 +6,9 @@ import base64
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
+
+from introbot.sandbox.control import SandboxControl
 
 
 def make_mail(
@@ -40,6 +43,28 @@ def make_mail(
     if attachment is not None:
         msg.add_attachment(attachment, maintype="application", subtype="pdf", filename="deck.pdf")
     return msg.as_bytes()
+
+
+def make_draft(n: int = 1, **fields: Any) -> bytes:
+    """A draft from the connector to a contact, with a distinct Message-ID per ``n``."""
+    defaults: dict[str, Any] = {
+        "sender": "Sam Rivera <connector@example.com>",
+        "to": "Dana Whitfield <dana@northwind.example>",
+        "subject": "Would you like to meet Alex Kim?",
+        "message_id": f"<draft-{n}@introbot.local>",
+        "body": f"Draft version {n}\n",
+    }
+    return make_mail(**{**defaults, **fields})
+
+
+def deliver_many(control: SandboxControl, n: int, **fields: Any) -> list[dict[str, str]]:
+    """``n`` unrelated messages arrive, each in its own thread."""
+    return [
+        control.deliver(
+            make_mail(**{"message_id": f"<m{i}@x>", "subject": f"Subject {i}", **fields})
+        )
+        for i in range(n)
+    ]
 
 
 def b64(raw: bytes) -> str:

@@ -23,24 +23,7 @@ from introbot.gmail.pacing import RetryPolicy, TokenBucket
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
 from tests.conftest import FAST_RETRY
-from tests.mail import make_mail
-
-
-def _deliver(control: SandboxControl, n: int) -> list[dict[str, str]]:
-    return [
-        control.deliver(make_mail(message_id=f"<m{i}@x>", subject=f"Subject {i}")) for i in range(n)
-    ]
-
-
-def _draft(n: int = 1, **kw: Any) -> bytes:
-    fields = {
-        "sender": "connector@example.com",
-        "to": "Dana <dana@northwind.example>",
-        "subject": "Would you like to meet Alex?",
-        "message_id": f"<introbot-{n}@introbot.local>",
-        **kw,
-    }
-    return make_mail(**fields)
+from tests.mail import deliver_many, make_draft, make_mail
 
 
 # ---------------------------------------------------------------------- typed methods
@@ -59,7 +42,7 @@ def test_profile_labels_and_ensure_labels(client: GmailClient, control: SandboxC
 
 
 def test_list_and_read_messages(client: GmailClient, control: SandboxControl) -> None:
-    delivered = _deliver(control, 3)
+    delivered = deliver_many(control, 3)
     refs = client.list_messages("from:tidepool.io")
     assert [r.id for r in refs] == [d["id"] for d in reversed(delivered)]
     assert client.list_messages(limit=2) == refs[:2]
@@ -75,7 +58,7 @@ def test_list_and_read_messages(client: GmailClient, control: SandboxControl) ->
 
 
 def test_batches_hold_at_most_50_calls(client: GmailClient, control: SandboxControl) -> None:
-    delivered = _deliver(control, 120)
+    delivered = deliver_many(control, 120)
     control.reset_stats()
     got = client.get_message_metadata([d["id"] for d in delivered], ["Subject"])
     assert len(got) == 120
@@ -85,7 +68,7 @@ def test_batches_hold_at_most_50_calls(client: GmailClient, control: SandboxCont
 
 
 def test_labels_on_messages_and_threads(client: GmailClient, control: SandboxControl) -> None:
-    a, b = _deliver(control, 2)
+    a, b = deliver_many(control, 2)
     ids = client.ensure_labels(["intro-request"])
     client.modify_messages([a["id"], b["id"]], add=[ids["intro-request"]], remove=["UNREAD"])
     assert {m["labelIds"][-1] for m in control.mailbox()["messages"]} == {"intro-request"}
@@ -99,7 +82,7 @@ def test_labels_on_messages_and_threads(client: GmailClient, control: SandboxCon
 
 def test_drafts(client: GmailClient, control: SandboxControl) -> None:
     request = control.deliver(make_mail(message_id="<req@x>", subject="Meet Dana?"))
-    reply = _draft(
+    reply = make_draft(
         1,
         to="alex.kim@tidepool.io",
         subject="Re: Meet Dana?",
@@ -109,11 +92,11 @@ def test_drafts(client: GmailClient, control: SandboxControl) -> None:
     draft = client.create_draft(reply, thread_id=request["threadId"])
     assert draft.thread_id == request["threadId"]
     assert client.get_draft(draft.id) == draft
-    assert client.find_drafts("<introbot-1@introbot.local>") == [draft]
+    assert client.find_drafts("<draft-1@introbot.local>") == [draft]
     assert client.list_drafts() == [draft]
     updated = client.update_draft(
         draft.id,
-        _draft(2, to="alex.kim@tidepool.io", subject="Re: Meet Dana?", references="<req@x>"),
+        make_draft(2, to="alex.kim@tidepool.io", subject="Re: Meet Dana?", references="<req@x>"),
         request["threadId"],
     )
     assert updated is not None and updated.id == draft.id
@@ -121,7 +104,7 @@ def test_drafts(client: GmailClient, control: SandboxControl) -> None:
     assert client.delete_draft(draft.id)
     assert not client.delete_draft(draft.id)
     assert client.get_draft(draft.id) is None
-    assert client.update_draft(draft.id, _draft(3)) is None
+    assert client.update_draft(draft.id, make_draft(3)) is None
     with pytest.raises(ValueError, match="Message-ID"):
         client.create_draft(make_mail(message_id=None))
 
@@ -136,7 +119,7 @@ def test_history_returns_typed_events_across_pages(
     client: GmailClient, control: SandboxControl
 ) -> None:
     start = client.profile().history_id
-    delivered = _deliver(control, 510)
+    delivered = deliver_many(control, 510)
     control.label_thread(delivered[0]["threadId"], add=("intro-request",))
     control.reset_stats()
     history = client.history(start)
@@ -152,7 +135,7 @@ def test_history_returns_typed_events_across_pages(
 
 def test_history_by_kind_and_expiry(client: GmailClient, control: SandboxControl) -> None:
     start = client.profile().history_id
-    (msg,) = _deliver(control, 1)
+    (msg,) = deliver_many(control, 1)
     client.modify_messages([msg["id"]], remove=["UNREAD"])
     assert [e.kind for e in client.history(start, kinds=["labelRemoved"]).events] == [
         "labelRemoved"
@@ -206,7 +189,7 @@ def test_timeouts_are_retried(sandbox: SandboxServer, control: SandboxControl) -
 
 
 def test_failed_batch_parts_are_retried_alone(client: GmailClient, control: SandboxControl) -> None:
-    delivered = _deliver(control, 5)
+    delivered = deliver_many(control, 5)
     control.reset_stats()
     control.add_faults({"method": "messages.get", "status": 500, "count": 2, "skip": 1})
     got = client.get_raw_messages([d["id"] for d in delivered])
@@ -217,7 +200,7 @@ def test_failed_batch_parts_are_retried_alone(client: GmailClient, control: Sand
 
 
 def test_a_failed_batch_is_retried_whole(client: GmailClient, control: SandboxControl) -> None:
-    delivered = _deliver(control, 3)
+    delivered = deliver_many(control, 3)
     control.add_faults({"method": "batch", "status": 503})
     assert len(client.get_raw_messages([d["id"] for d in delivered])) == 3
 
@@ -228,7 +211,7 @@ def test_a_draft_created_despite_an_error_is_not_created_twice(
 ) -> None:
     client = GmailClient.for_sandbox(sandbox.url, retry=FAST_RETRY, timeout=0.4)
     control.add_faults({"method": "drafts.create", "after_effect": True, **fault})
-    draft = client.create_draft(_draft())
+    draft = client.create_draft(make_draft())
     drafts = control.mailbox()["drafts"]
     assert [d["id"] for d in drafts] == [draft.id]
     assert control.stats()["by_method"]["drafts.create"] == 1
@@ -238,7 +221,7 @@ def test_a_draft_that_failed_before_acting_is_created_on_retry(
     client: GmailClient, control: SandboxControl
 ) -> None:
     control.add_faults({"method": "drafts.create", "status": 500})
-    draft = client.create_draft(_draft())
+    draft = client.create_draft(make_draft())
     assert [d["id"] for d in control.mailbox()["drafts"]] == [draft.id]
     assert control.stats()["by_method"]["drafts.create"] == 2
 

@@ -9,7 +9,7 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from introbot.sandbox.control import SandboxControl
-from tests.mail import b64, make_mail, unb64
+from tests.mail import b64, deliver_many, make_draft, make_mail, unb64
 
 
 def _status(call: Any) -> int:
@@ -18,20 +18,12 @@ def _status(call: Any) -> int:
     return int(info.value.status_code)
 
 
-def _deliver(control: SandboxControl, n: int = 1, **kw: Any) -> list[dict[str, str]]:
-    out = []
-    for i in range(n):
-        fields = {"message_id": f"<m{i}@tidepool.io>", "subject": f"Hello {i}", **kw}
-        out.append(control.deliver(make_mail(**fields)))
-    return out
-
-
 # ------------------------------------------------------------------ profile and labels
 def test_profile_reports_address_counts_and_history_id(
     service: Any, control: SandboxControl
 ) -> None:
     before = service.users().getProfile(userId="me").execute()
-    _deliver(control, 2)
+    deliver_many(control, 2)
     after = service.users().getProfile(userId="connector@example.com").execute()
     assert after["emailAddress"] == "connector@example.com"
     assert (after["messagesTotal"], after["threadsTotal"]) == (2, 2)
@@ -68,7 +60,7 @@ def test_label_names_must_be_new_and_not_reserved(service: Any) -> None:
 
 
 def test_label_rename_and_delete_reach_the_messages(service: Any, control: SandboxControl) -> None:
-    (msg,) = _deliver(control)
+    (msg,) = deliver_many(control, 1)
     label = service.users().labels().create(userId="me", body={"name": "old"}).execute()
     service.users().messages().modify(
         userId="me", id=msg["id"], body={"addLabelIds": [label["id"]]}
@@ -111,7 +103,7 @@ def test_messages_list_filters_by_label_and_query(service: Any, control: Sandbox
 
 
 def test_messages_list_pages(service: Any, control: SandboxControl) -> None:
-    delivered = _deliver(control, 7)
+    delivered = deliver_many(control, 7)
     seen: list[str] = []
     token = None
     pages = 0
@@ -128,7 +120,7 @@ def test_messages_list_pages(service: Any, control: SandboxControl) -> None:
 
 
 def test_spam_and_trash_are_hidden_unless_asked(service: Any, control: SandboxControl) -> None:
-    (kept, binned) = _deliver(control, 2)
+    (kept, binned) = deliver_many(control, 2)
     service.users().messages().trash(userId="me", id=binned["id"]).execute()
     msgs = service.users().messages()
     assert [m["id"] for m in msgs.list(userId="me").execute()["messages"]] == [kept["id"]]
@@ -182,7 +174,7 @@ def test_message_formats(service: Any, control: SandboxControl) -> None:
 
 
 def test_modify_and_batch_modify(service: Any, control: SandboxControl) -> None:
-    a, b = _deliver(control, 2)
+    a, b = deliver_many(control, 2)
     msgs = service.users().messages()
     out = msgs.modify(userId="me", id=a["id"], body={"removeLabelIds": ["UNREAD"]}).execute()
     assert out["labelIds"] == ["INBOX"]
@@ -289,7 +281,7 @@ def test_threads_list_get_modify(service: Any, control: SandboxControl) -> None:
 
 
 def test_thread_trash_and_delete(service: Any, control: SandboxControl) -> None:
-    (msg,) = _deliver(control)
+    (msg,) = deliver_many(control, 1)
     threads = service.users().threads()
     threads.trash(userId="me", id=msg["threadId"]).execute()
     assert "threads" not in threads.list(userId="me").execute()
@@ -299,34 +291,22 @@ def test_thread_trash_and_delete(service: Any, control: SandboxControl) -> None:
 
 
 # ----------------------------------------------------------------------------- drafts
-def _draft_raw(n: int = 1, **kw: Any) -> bytes:
-    fields = {
-        "sender": "Sam Rivera <connector@example.com>",
-        "to": "Dana Whitfield <dana@northwind.example>",
-        "subject": "Would you like to meet Alex Kim?",
-        "message_id": f"<draft-{n}@introbot.local>",
-        "body": f"Draft version {n}\n",
-        **kw,
-    }
-    return make_mail(**fields)
-
-
 def test_draft_lifecycle_keeps_id_and_changes_message_id(service: Any) -> None:
     drafts = service.users().drafts()
-    created = drafts.create(userId="me", body={"message": {"raw": b64(_draft_raw(1))}}).execute()
+    created = drafts.create(userId="me", body={"message": {"raw": b64(make_draft(1))}}).execute()
     draft_id = created["id"]
     assert draft_id.startswith("r")
     assert created["message"]["labelIds"] == ["DRAFT"]
     updated = drafts.update(
         userId="me",
         id=draft_id,
-        body={"message": {"raw": b64(_draft_raw(2)), "threadId": created["message"]["threadId"]}},
+        body={"message": {"raw": b64(make_draft(2)), "threadId": created["message"]["threadId"]}},
     ).execute()
     assert updated["id"] == draft_id
     assert updated["message"]["id"] != created["message"]["id"]
     assert updated["message"]["threadId"] == created["message"]["threadId"]
     full = drafts.get(userId="me", id=draft_id, format="raw").execute()
-    assert unb64(full["message"]["raw"]) == _draft_raw(2)
+    assert unb64(full["message"]["raw"]) == make_draft(2)
     listed = drafts.list(userId="me").execute()["drafts"]
     assert listed == [
         {
@@ -347,7 +327,7 @@ def test_draft_lifecycle_keeps_id_and_changes_message_id(service: Any) -> None:
 
 def test_drafts_send_through_the_api_is_counted(service: Any, control: SandboxControl) -> None:
     drafts = service.users().drafts()
-    raw = _draft_raw(message_id=None)
+    raw = make_draft(message_id=None)
     created = drafts.create(userId="me", body={"message": {"raw": b64(raw)}}).execute()
     sent = drafts.send(userId="me", body={"id": created["id"]}).execute()
     assert sent["labelIds"] == ["SENT"]
@@ -362,7 +342,7 @@ def test_history_records_every_kind_in_order_with_gaps(
     service: Any, control: SandboxControl
 ) -> None:
     start = int(service.users().getProfile(userId="me").execute()["historyId"])
-    (msg,) = _deliver(control)
+    (msg,) = deliver_many(control, 1)
     service.users().messages().modify(
         userId="me", id=msg["id"], body={"removeLabelIds": ["UNREAD"]}
     ).execute()
@@ -370,7 +350,7 @@ def test_history_records_every_kind_in_order_with_gaps(
     draft = (
         service.users()
         .drafts()
-        .create(userId="me", body={"message": {"raw": b64(_draft_raw())}})
+        .create(userId="me", body={"message": {"raw": b64(make_draft())}})
         .execute()
     )
     control.discard_draft(draft["id"])
@@ -399,7 +379,7 @@ def test_history_records_every_kind_in_order_with_gaps(
 
 def test_history_filters_and_pages(service: Any, control: SandboxControl) -> None:
     start = service.users().getProfile(userId="me").execute()["historyId"]
-    delivered = _deliver(control, 5)
+    delivered = deliver_many(control, 5)
     control.label_thread(delivered[0]["threadId"], add=("intro-request",))
     history = service.users().history()
     added = history.list(userId="me", startHistoryId=start, historyTypes=["messageAdded"]).execute()
@@ -428,7 +408,7 @@ def test_history_filters_and_pages(service: Any, control: SandboxControl) -> Non
 
 def test_expired_history_answers_404(service: Any, control: SandboxControl) -> None:
     start = service.users().getProfile(userId="me").execute()["historyId"]
-    _deliver(control, 2)
+    deliver_many(control, 2)
     control.expire_history()
     assert _status(service.users().history().list(userId="me", startHistoryId=start)) == 404
     fresh = service.users().getProfile(userId="me").execute()["historyId"]
@@ -439,7 +419,7 @@ def test_expired_history_answers_404(service: Any, control: SandboxControl) -> N
 
 # ------------------------------------------------------------------------------ fields
 def test_partial_responses_with_fields(service: Any, control: SandboxControl) -> None:
-    _deliver(control, 2)
+    deliver_many(control, 2)
     page = service.users().messages().list(userId="me", fields="messages(id)").execute()
     assert set(page) == {"messages"}
     assert all(set(m) == {"id"} for m in page["messages"])
