@@ -164,6 +164,16 @@ def test_persistent_errors_give_up_cleanly(sandbox: SandboxServer, control: Sand
     assert control.stats()["by_method"]["labels.list"] == FAST_RETRY.max_attempts
 
 
+def test_batch_parts_that_keep_failing_give_up_cleanly(
+    client: GmailClient, control: SandboxControl
+) -> None:
+    delivered = deliver_many(control, 3)
+    control.add_faults({"method": "messages.get", "status": 503, "count": 1000})
+    with pytest.raises(GmailUnavailable, match="3 part"):
+        client.get_raw_messages([d["id"] for d in delivered])
+    assert control.stats()["by_method"]["messages.get"] == 3 * FAST_RETRY.max_attempts
+
+
 def test_permanent_errors_are_not_retried(client: GmailClient, control: SandboxControl) -> None:
     with pytest.raises(GmailRejected) as info:
         client.create_label("Inbox")  # a reserved name: 400

@@ -146,6 +146,12 @@ class GmailClient:
     def close(self) -> None:
         self._service.close()
 
+    def __enter__(self) -> GmailClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------------ the plumbing
     def _pause(self, method: str, attempt: int, why: str, hint: float | None) -> None:
         if attempt >= self.retry.max_attempts:

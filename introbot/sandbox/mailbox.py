@@ -20,6 +20,7 @@ Not thread-safe: the server serialises access.
 from __future__ import annotations
 
 import base64
+import bisect
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -168,11 +169,11 @@ class Mailbox:
     ) -> list[HistoryRecord]:
         if start < self.history_floor or start < FIRST_HISTORY_ID - 1:
             raise not_found()
+        first = bisect.bisect_right(self.history, start, key=lambda r: r.id)
         return [
             r
-            for r in self.history
-            if r.id > start
-            and (kinds is None or r.kind in kinds)
+            for r in self.history[first:]
+            if (kinds is None or r.kind in kinds)
             and (label_id is None or label_id in r.label_ids or label_id in r.changed)
         ]
 
