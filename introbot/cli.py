@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -18,6 +20,9 @@ from introbot.gmail.errors import GmailError
 from introbot.sandbox import DEFAULT_USER, SandboxServer
 from introbot.sandbox.accounting import RateLimitSettings
 from introbot.sandbox.server import CONTROL_ENDPOINTS
+
+if TYPE_CHECKING:
+    from introbot.rules import Phrases
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,6 +51,96 @@ def demo(serve: bool) -> None:
         raise click.ClickException(str(exc)) from None
     finally:
         server.stop()
+
+
+@main.group()
+def explain() -> None:
+    """Show what introbot reads in a message, and why."""
+
+
+_RULES_OPTION = click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Use the phrases in this rules folder instead of the built-in ones.",
+)
+
+
+def _read_message(source: str) -> bytes:
+    try:
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {source}: {exc.strerror}")
+    from introbot.reading.mime import looks_like_mail
+
+    if not looks_like_mail(raw):
+        _fail(
+            f"{'standard input' if source == '-' else source} is not an email message "
+            "(no RFC 822 headers such as From: or Subject: at the top)"
+        )
+    return raw
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+def _load_phrases(rules_dir: Path | None) -> Phrases:
+    from introbot.rules import RulesError, default_phrases, load_phrases
+
+    try:
+        return load_phrases(rules_dir) if rules_dir else default_phrases()
+    except RulesError as exc:
+        _fail(str(exc))
+
+
+@explain.command("reply")
+@click.argument("source", metavar="FILE.eml|-")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_RULES_OPTION
+def explain_reply(source: str, as_json: bool, rules_dir: Path | None) -> None:
+    """The verdict on a reply to a consent message: yes, no, unclear, auto_reply or bounce."""
+    from introbot import explain as render
+    from introbot.reading.mime import read_mail
+    from introbot.reading.replies import read_reply
+
+    raw = _read_message(source)
+    mail = read_mail(raw)
+    reading = read_reply(mail, _load_phrases(rules_dir))
+    if as_json:
+        click.echo(json.dumps(render.reply_json(reading), ensure_ascii=False))
+    else:
+        click.echo(render.reply_report(reading, mail.problems))
+
+
+@explain.command("request")
+@click.argument("source", metavar="FILE.eml|-")
+@click.option(
+    "--me",
+    "me",
+    multiple=True,
+    required=True,
+    metavar="ADDRESS",
+    help="Your own address (repeat for each); never made a party.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_RULES_OPTION
+def explain_request(
+    source: str, me: tuple[str, ...], as_json: bool, rules_dir: Path | None
+) -> None:
+    """The introductions an intro-request message asks for, or what is missing."""
+    from introbot import explain as render
+    from introbot.reading.mime import read_mail
+    from introbot.reading.requests import read_request
+
+    raw = _read_message(source)
+    mail = read_mail(raw)
+    reading = read_request(mail, me, _load_phrases(rules_dir))
+    if as_json:
+        click.echo(json.dumps(render.request_json(reading), ensure_ascii=False))
+    else:
+        click.echo(render.request_report(reading, mail.problems))
 
 
 @main.group()

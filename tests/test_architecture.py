@@ -28,3 +28,33 @@ def test_only_the_gmail_client_imports_googleapiclient() -> None:
         if any(m.split(".")[0] == "googleapiclient" for m in _imported_modules(path))
     }
     assert importers == {"gmail/client.py"}
+
+
+def test_reading_is_pure() -> None:
+    """reading/ turns bytes into values: no Gmail, no database, no clock, no network."""
+    forbidden = {
+        "googleapiclient",
+        "httplib2",
+        "sqlite3",
+        "socket",
+        "urllib",
+        "introbot.gmail",
+        "time",
+    }
+    for path in (PACKAGE / "reading").rglob("*.py"):
+        imported = _imported_modules(path)
+        clash = {m for m in imported for f in forbidden if m == f or m.startswith(f + ".")}
+        assert not clash, f"{path.name} imports {clash}"
+
+
+def test_every_subpackage_is_packaged() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    listed = set(pyproject["tool"]["setuptools"]["packages"])
+    found = {
+        "introbot"
+        + ("." + ".".join(p.parent.relative_to(PACKAGE).parts) if p.parent != PACKAGE else "")
+        for p in PACKAGE.rglob("__init__.py")
+    }
+    assert found <= listed

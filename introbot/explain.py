@@ -1,0 +1,76 @@
+"""``introbot explain``: what introbot understood in a message, and why."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from introbot.reading.replies import ReplyReading
+from introbot.reading.requests import Party, RequestReading
+
+
+def reply_json(reading: ReplyReading) -> dict[str, Any]:
+    return {
+        "verdict": reading.verdict.value,
+        "evidence": reading.evidence,
+        "text": reading.text,
+        "sender": {"email": reading.sender.email, "authenticated": reading.sender.authenticated},
+    }
+
+
+def _quoted(text: str) -> str:
+    if not text.strip():
+        return "  (nothing)"
+    return "\n".join(f"  | {line}" for line in text.split("\n"))
+
+
+def reply_report(reading: ReplyReading, problems: tuple[str, ...]) -> str:
+    auth = {True: "authenticated", False: "NOT authenticated", None: "unknown (no Gmail verdict)"}
+    sender = reading.sender
+    lines = [
+        f"verdict:   {reading.verdict.value}",
+        f"evidence:  {reading.evidence}",
+        f"sender:    {sender.email or '(none)'}: {auth[sender.authenticated]} ({sender.evidence})",
+    ]
+    if reading.failed_recipients:
+        lines.append(f"failed:    {', '.join(reading.failed_recipients)}")
+    lines += ["new text:", _quoted(reading.text)]
+    lines += [f"note:      {p}" for p in problems]
+    return "\n".join(lines)
+
+
+def _party(party: Party) -> dict[str, str | None]:
+    return {"name": party.name, "email": party.email}
+
+
+def request_json(reading: RequestReading) -> dict[str, Any]:
+    return {
+        "intros": [
+            {
+                "requester": _party(intro.requester),
+                "contact": _party(intro.contact),
+                "context": intro.context,
+            }
+            for intro in reading.intros
+        ],
+        "problems": list(reading.problems),
+    }
+
+
+def _show(party: Party) -> str:
+    return f"{party.name} <{party.email}>" if party.name else party.email
+
+
+def request_report(reading: RequestReading, notes: tuple[str, ...]) -> str:
+    lines = [f"form:      {reading.form}"]
+    if not reading.intros:
+        lines.append("intros:    none")
+    for number, intro in enumerate(reading.intros, start=1):
+        lines.append(f"intro {number}:   {_show(intro.requester)}  ->  {_show(intro.contact)}")
+        context = textwrap.shorten(" ".join(intro.context.split()), 300, placeholder=" ...")
+        lines.append(f"  context: {context or '(none)'}")
+    if reading.assistants:
+        lines.append(f"assistants (not parties): {', '.join(reading.assistants)}")
+    lines += [f"problem:   {p}" for p in reading.problems]
+    lines += [f"note:      {n}" for n in notes]
+    return "\n".join(lines)

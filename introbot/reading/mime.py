@@ -1,0 +1,425 @@
+"""From RFC 822 bytes to a :class:`Mail`: clean headers, addresses and the text to read.
+
+Nothing raises out of :func:`read_mail`: broken MIME, unknown or hostile charsets, bad
+base64, deep nesting, huge headers or bodies all give a value, with what went wrong listed
+in :attr:`Mail.problems`. Header values come out decoded and *cleaned*: no CR, LF or other
+control or invisible formatting characters survive, so a value read here can never inject a
+header into a message written later (CVE-2024-6923 and friends).
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.errors
+import email.header
+import email.message
+import email.policy
+import email.utils
+import functools
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from bs4 import BeautifulSoup, Tag
+
+from introbot.model import Person
+
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # Gmail's ceiling is about 25 MB
+MAX_HEADER_BYTES = 256 * 1024  # the whole header block
+MAX_HEADER_VALUE = 8 * 1024  # one header, decoded
+MAX_HEADERS = 400
+MAX_PARTS = 300
+MAX_DEPTH = 40
+MAX_TEXT_CHARS = 200_000  # text kept from one body part
+MAX_HTML_CHARS = 400_000  # HTML handed to the HTML parser
+MAX_DISPLAY_NAME = 120
+
+#: Charsets that can smuggle markup or that no one sends in good faith.
+_DISTRUSTED_CHARSETS = {"utf-7", "utf7", "unicode-1-1-utf-7", "csunicode11utf7"}
+_MSGID = re.compile(r"<[^<>\s]{1,500}>")
+_ADDR_CHARS = r"[^@\s<>()\[\],;:\"]"
+_EMAIL = re.compile(
+    rf"^{_ADDR_CHARS}{{1,64}}@{_ADDR_CHARS}{{1,253}}\.[^@\s<>()\[\],;:\".]{{2,63}}$"
+)
+_BLOCKS = {
+    "p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+    "blockquote", "pre", "hr", "section", "article", "header", "footer", "dd", "dt",
+}  # fmt: skip
+
+
+# ------------------------------------------------------------------------ cleaning
+def clean_line(value: str, limit: int | None = None) -> str:
+    """One line of plain text: controls, line breaks and invisible formatting characters
+    (zero-width, bidi overrides) become spaces or vanish; runs of spaces collapse."""
+    out = []
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Cf":
+            continue  # zero-width and direction-changing characters
+        out.append(" " if category in ("Cc", "Zl", "Zp") else ch)
+    cleaned = " ".join("".join(out).split())
+    return cleaned[:limit] if limit is not None else cleaned
+
+
+def clean_text(value: str) -> str:
+    """Multi-line text: keeps line breaks, drops other controls and invisible formatting."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    kept = []
+    for ch in value:
+        category = unicodedata.category(ch)
+        if ch in "\n\t":
+            kept.append(ch)
+        elif category == "Cf" or (category == "Cc"):
+            continue
+        else:
+            kept.append(" " if ch == "\u00a0" else ch)
+    return "".join(kept)
+
+
+def _decode_words(raw: str) -> str:
+    try:
+        return str(email.header.make_header(email.header.decode_header(raw)))
+    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError, AssertionError):
+        return raw
+
+
+def parse_address(value: str) -> Person | None:
+    """``Name <a@b.example>`` -> Person; None when there is no usable address."""
+    people = parse_addresses(value)
+    return people[0] if people else None
+
+
+def parse_addresses(value: str) -> list[Person]:
+    """Addresses in a header value. Give it the value *before* RFC 2047 decoding, so that
+    encoded words can only ever be display names, never address syntax; names are decoded
+    and cleaned here."""
+    found = []
+    for name, address in email.utils.getaddresses([value]):
+        address = address.strip().strip("<>").strip()
+        if not _EMAIL.match(address):
+            continue
+        local, _, domain = address.rpartition("@")
+        display = clean_line(_decode_words(name), MAX_DISPLAY_NAME).strip("'\" ") or None
+        found.append(Person(display, f"{local}@{domain.lower()}"))
+    return found
+
+
+# ---------------------------------------------------------------------------- Mail
+@dataclass(frozen=True)
+class Mail:
+    """A message as introbot reads it."""
+
+    headers: tuple[tuple[str, str], ...]
+    subject: str
+    sender: Person | None
+    to: tuple[Person, ...]
+    cc: tuple[Person, ...]
+    reply_to: tuple[Person, ...]
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    date: datetime | None
+    content_type: str
+    plain: str | None  # the text/plain body, if there is one
+    html: str | None  # the text/html body, if there is one (capped)
+    reports: tuple[dict[str, str], ...] = ()  # per-recipient fields of delivery-status parts
+    attachments: tuple[str, ...] = ()  # file names, for information only
+    problems: tuple[str, ...] = ()
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+    def headers_named(self, name: str) -> list[str]:
+        lowered = name.lower()
+        return [v for k, v in self.headers if k.lower() == lowered]
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The body as plain text: text/plain when present, else the HTML as text."""
+        if self.plain is not None:
+            return self.plain
+        return html_to_text(self.html) if self.html is not None else ""
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.plain: list[str] = []
+        self.html: list[str] = []
+        self.reports: list[dict[str, str]] = []
+        self.attachments: list[str] = []
+        self.problems: list[str] = []
+        self.parts = 0
+
+    def problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+
+def _decode_payload(part: email.message.Message, found: _Collector) -> str:
+    try:
+        payload = part.get_payload(decode=True)
+    except (ValueError, AssertionError, LookupError):
+        payload = None
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        payload = raw.encode("utf-8", "replace") if isinstance(raw, str) else b""
+    if part.defects:
+        names = sorted({type(d).__name__ for d in part.defects})
+        found.problem(f"malformed MIME part ({', '.join(names)})")
+    charset = (part.get_content_charset() or "utf-8").strip().lower()
+    text = _decode_bytes(payload[: MAX_TEXT_CHARS * 4], charset, found)
+    if len(text) > MAX_TEXT_CHARS:
+        found.problem(f"body longer than {MAX_TEXT_CHARS} characters: the rest was not read")
+        text = text[:MAX_TEXT_CHARS]
+    return clean_text(text)
+
+
+def _decode_bytes(data: bytes, charset: str, found: _Collector) -> str:
+    if charset in _DISTRUSTED_CHARSETS:
+        found.problem(f"charset {charset} is not trusted: read as UTF-8")
+        return data.decode("utf-8", "replace")
+    try:
+        codecs.lookup(charset)
+    except (LookupError, ValueError):
+        found.problem(f"unknown charset {charset!r}: read as UTF-8")
+        return data.decode("utf-8", "replace")
+    try:
+        return data.decode(charset)
+    except UnicodeDecodeError:
+        pass
+    declared = codecs.lookup(charset).name
+    for fallback in ("utf-8", "cp1252"):
+        if codecs.lookup(fallback).name == declared:
+            continue
+        try:
+            text = data.decode(fallback)
+        except UnicodeDecodeError:
+            continue
+        found.problem(f"declared charset {charset} was wrong: read as {fallback}")
+        return text
+    found.problem(f"text does not decode as {charset}: unreadable bytes replaced")
+    return data.decode(charset, "replace")
+
+
+def _walk(root: email.message.Message, found: _Collector) -> Iterator[email.message.Message]:
+    """Leaf parts in order, with caps on depth and count (no recursion)."""
+    stack: list[tuple[email.message.Message, int]] = [(root, 0)]
+    while stack:
+        part, depth = stack.pop()
+        found.parts += 1
+        if found.parts > MAX_PARTS:
+            found.problem(f"more than {MAX_PARTS} MIME parts: the rest was not read")
+            return
+        kind = part.get_content_type()
+        if kind in ("message/delivery-status", "message/rfc822", "text/rfc822-headers"):
+            yield part  # a report, or an attached message: not the body of this one
+            continue
+        if part.is_multipart():
+            if depth >= MAX_DEPTH:
+                found.problem(f"MIME parts nested deeper than {MAX_DEPTH}: the rest was not read")
+                continue
+            children = part.get_payload()
+            if isinstance(children, list):
+                stack.extend(
+                    (child, depth + 1)
+                    for child in reversed(children)
+                    if isinstance(child, email.message.Message)
+                )
+            continue
+        yield part
+
+
+def _read_report(part: email.message.Message, found: _Collector) -> None:
+    """message/delivery-status: one block per recipient (Final-Recipient, Action, Status)."""
+    payload = part.get_payload()
+    if isinstance(payload, list):  # the parser splits the report into header blocks
+        blocks = [
+            {str(k).lower(): clean_line(str(v), 500) for k, v in block.items()}
+            for block in payload
+            if isinstance(block, email.message.Message)
+        ]
+    else:
+        blocks = []
+        for chunk in re.split(r"\n\s*\n", _decode_payload(part, found)):
+            fields: dict[str, str] = {}
+            for line in chunk.splitlines():
+                key, sep, value = line.partition(":")
+                if sep and key.strip():
+                    fields[key.strip().lower()] = clean_line(value, 500)
+            blocks.append(fields)
+    found.reports += [b for b in blocks if "final-recipient" in b or "original-recipient" in b]
+
+
+def _read_parts(msg: email.message.Message, found: _Collector) -> None:
+    for part in _walk(msg, found):
+        kind = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = part.get_filename()
+        description = str(part.get("Content-Description") or "").lower()
+        if kind == "message/delivery-status" or (
+            kind == "text/plain" and "delivery-status" in description
+        ):
+            _read_report(part, found)
+            continue
+        if kind in ("message/rfc822", "text/rfc822-headers"):
+            found.attachments.append(f"({kind})")
+            continue
+        if disposition == "attachment" or filename:
+            found.attachments.append(clean_line(_decode_words(str(filename or "")), 200))
+            continue
+        if kind == "text/plain":
+            found.plain.append(_decode_payload(part, found))
+        elif kind == "text/html":
+            found.html.append(_decode_payload(part, found))
+
+
+def _parse(raw: bytes, found: _Collector) -> email.message.Message:
+    try:
+        return email.message_from_bytes(raw, policy=email.policy.compat32)
+    except RecursionError:
+        found.problem("MIME structure too deep to read: only the headers were read")
+    except Exception as exc:  # the parser promises not to raise; be sure anyway
+        found.problem(f"unreadable MIME structure ({type(exc).__name__})")
+    head, _, _ = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    return email.message_from_bytes(head + b"\n\n", policy=email.policy.compat32)
+
+
+def _cap_header_block(raw: bytes, found: _Collector) -> bytes:
+    split = re.search(rb"\r?\n\r?\n", raw)
+    end = split.start() if split else len(raw)
+    if end <= MAX_HEADER_BYTES:
+        return raw
+    found.problem(f"header block larger than {MAX_HEADER_BYTES // 1024} KB: cut short")
+    head = raw[:MAX_HEADER_BYTES]
+    head = head[: head.rfind(b"\n") + 1] or head
+    return head + b"\n" + (raw[split.end() :] if split else b"")
+
+
+def _clean_headers(msg: email.message.Message, found: _Collector) -> list[tuple[str, str, str]]:
+    """(name, decoded and cleaned value, undecoded but unfolded value) per header."""
+    headers = []
+    for index, (name, value) in enumerate(msg.items()):
+        if index >= MAX_HEADERS:
+            found.problem(f"more than {MAX_HEADERS} headers: the rest were not read")
+            break
+        raw_value = str(value)
+        if len(raw_value) > MAX_HEADER_VALUE * 4:
+            found.problem(f"header {clean_line(str(name), 60)} too long: cut short")
+            raw_value = raw_value[: MAX_HEADER_VALUE * 4]
+        decoded = clean_line(_decode_words(raw_value), MAX_HEADER_VALUE)
+        headers.append((clean_line(str(name), 100), decoded, clean_line(raw_value)))
+    return headers
+
+
+def read_mail(raw: bytes) -> Mail:
+    """Parse and clean a message. Never raises; problems are listed on the result."""
+    found = _Collector()
+    if len(raw) > MAX_MESSAGE_BYTES:
+        found.problem(f"message larger than {MAX_MESSAGE_BYTES // 2**20} MB: the rest was not read")
+        raw = raw[:MAX_MESSAGE_BYTES]
+    raw = _cap_header_block(raw, found)
+    msg = _parse(raw, found)
+    read_headers = _clean_headers(msg, found)
+    headers = [(name, value) for name, value, _ in read_headers]
+
+    def every(name: str) -> list[str]:
+        return [v for k, v in headers if k.lower() == name]
+
+    def first(name: str) -> str | None:
+        values = every(name)
+        return values[0] if values else None
+
+    def people(name: str) -> tuple[Person, ...]:
+        raw_values = [raw for k, _, raw in read_headers if k.lower() == name]
+        return tuple(p for v in raw_values for p in parse_addresses(v))
+
+    senders = people("from")
+    if not senders:
+        found.problem("no usable From address")
+    elif len(senders) > 1:
+        found.problem("more than one From address")
+    try:
+        _read_parts(msg, found)
+    except RecursionError:
+        found.problem("MIME structure too deep to read")
+    date = None
+    if first("date"):
+        try:
+            date = email.utils.parsedate_to_datetime(first("date") or "")
+        except (TypeError, ValueError, IndexError):
+            found.problem("unreadable Date header")
+    message_ids = _MSGID.findall(first("message-id") or "")
+    try:
+        content_type = msg.get_content_type()
+    except Exception:  # a hostile Content-Type must not stop the read
+        content_type = "text/plain"
+    return Mail(
+        headers=tuple(headers),
+        subject=first("subject") or "",
+        sender=senders[0] if len(senders) == 1 else None,
+        to=people("to"),
+        cc=people("cc"),
+        reply_to=people("reply-to"),
+        message_id=message_ids[0] if message_ids else None,
+        in_reply_to=tuple(_MSGID.findall(first("in-reply-to") or "")),
+        references=tuple(_MSGID.findall(" ".join(every("references")))),
+        date=date,
+        content_type=content_type,
+        plain="\n\n".join(found.plain) if found.plain else None,
+        html="\n".join(found.html)[:MAX_HTML_CHARS] if found.html else None,
+        reports=tuple(found.reports),
+        attachments=tuple(found.attachments),
+        problems=tuple(found.problems),
+    )
+
+
+def looks_like_mail(raw: bytes) -> bool:
+    """True when the bytes start with RFC 822 headers (for rejecting non-mail input)."""
+    if not raw.strip() or b"\x00" in raw[:4096]:
+        return False
+    head = raw[:8192].replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    names = [
+        line.split(b":", 1)[0].strip().lower()
+        for line in head.split(b"\n")
+        if line and line[:1] not in (b" ", b"\t") and b":" in line
+    ]
+    known = {b"from", b"to", b"subject", b"date", b"message-id", b"received", b"return-path",
+             b"mime-version", b"content-type", b"delivered-to", b"cc", b"reply-to"}  # fmt: skip
+    return bool(names) and any(n in known for n in names)
+
+
+# ---------------------------------------------------------------------- HTML to text
+def parse_html(html: str) -> BeautifulSoup:
+    soup = BeautifulSoup(html[:MAX_HTML_CHARS], "html.parser")
+    for tag in soup(["script", "style", "head", "title", "meta", "noscript", "template"]):
+        tag.decompose()
+    return soup
+
+
+def soup_to_text(soup: BeautifulSoup | Tag) -> str:
+    """Visible text with line breaks kept and mailto links spelled out as ``Name <addr>``."""
+    for link in soup.find_all("a", href=True):
+        href = str(link.get("href", ""))
+        if href.lower().startswith("mailto:"):
+            address = href[7:].split("?", 1)[0].strip()
+            label = link.get_text(" ", strip=True)
+            if address and label and label.lower() != address.lower():
+                link.replace_with(f"{label} <{address}>")
+            elif address:
+                link.replace_with(address)
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for block in soup.find_all(_BLOCKS):
+        block.insert_before("\n")
+        block.insert_after("\n")
+    text = clean_text(soup.get_text())
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def html_to_text(html: str) -> str:
+    return soup_to_text(parse_html(html))

@@ -1,0 +1,98 @@
+"""`introbot explain`, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+CORPUS = Path(__file__).parent / "corpus"
+SEED = Path(__file__).parent.parent / "introbot" / "sandbox" / "seed"
+
+
+def _explain(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "introbot", "explain", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def test_reply_json_is_exactly_one_object_of_the_documented_shape() -> None:
+    done = _explain("reply", str(CORPUS / "replies/yes/001-happy-to.eml"), "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer == {
+        "verdict": "yes",
+        "evidence": 'yes: "yes", "happy to"',
+        "text": "Yes, happy to! Email is the best way to reach me.",
+        "sender": {"email": "dana@northwind.example", "authenticated": True},
+    }
+
+
+def test_reply_report_for_people() -> None:
+    path = next((CORPUS / "replies/bounce").glob("*gmail-address-not-found.eml"))
+    done = _explain("reply", str(path))
+    out = done.stdout.decode()
+    assert done.returncode == 0
+    assert "verdict:   bounce" in out
+    assert "failed:    dana@northwind.example" in out
+
+
+def test_reply_from_stdin_and_exit_zero_whatever_the_verdict() -> None:
+    path = next((CORPUS / "replies/unclear").glob("*forged-yes.eml"))
+    done = _explain("reply", "-", "--json", stdin=path.read_bytes())
+    assert done.returncode == 0
+    answer = json.loads(done.stdout)
+    assert answer["verdict"] == "unclear"
+    assert answer["sender"]["authenticated"] is False
+
+
+def test_request_json() -> None:
+    done = _explain(
+        "request", str(SEED / "02-forwarded-request.eml"), "--me", "connector@example.com", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert set(answer) == {"intros", "problems"}
+    (intro,) = answer["intros"]
+    assert intro["requester"] == {"name": "Maria Santos", "email": "maria@solstice.energy"}
+    assert intro["contact"] == {"name": "Jordan Lee", "email": "jordan@greenfield.vc"}
+    assert "community solar" in intro["context"]
+    assert answer["problems"] == []
+
+
+def test_request_problems_in_the_report() -> None:
+    done = _explain("request", str(SEED / "04-newsletter.eml"), "--me", "connector@example.com")
+    out = done.stdout.decode()
+    assert done.returncode == 0
+    assert "intros:    none" in out
+    assert "problem:   this looks like a newsletter" in out
+
+
+def test_not_mail_is_a_clear_error_with_exit_2(tmp_path: Path) -> None:
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    done = _explain("reply", str(picture))
+    assert done.returncode == 2
+    assert b"is not an email message" in done.stderr
+    assert b"Traceback" not in done.stderr
+    missing = _explain("request", str(tmp_path / "nope.eml"), "--me", "a@b.example")
+    assert missing.returncode == 2
+    assert b"cannot read" in missing.stderr
+
+
+def test_request_needs_me() -> None:
+    done = _explain("request", str(SEED / "01-alex-asks-for-dana.eml"))
+    assert done.returncode == 2
+    assert b"--me" in done.stderr
+
+
+def test_broken_rules_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "phrases").mkdir()
+    (tmp_path / "phrases" / "en.toml").write_text("language = 'en'\n[consent]\nyes = 1\n")
+    done = _explain("reply", str(CORPUS / "replies/yes/001-happy-to.eml"), "--rules", str(tmp_path))
+    assert done.returncode == 2
+    assert b"en.toml" in done.stderr and b"consent.yes" in done.stderr
