@@ -98,16 +98,29 @@ def _load_phrases(rules_dir: Path | None) -> Phrases:
 @explain.command("reply")
 @click.argument("source", metavar="FILE.eml|-")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--sent",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The consent message the reply answers (.eml or text): its lines are not the reply's.",
+)
 @_RULES_OPTION
-def explain_reply(source: str, as_json: bool, rules_dir: Path | None) -> None:
+def explain_reply(source: str, as_json: bool, sent: Path | None, rules_dir: Path | None) -> None:
     """The verdict on a reply to a consent message: yes, no, unclear, auto_reply or bounce."""
     from introbot import explain as render
-    from introbot.reading.mime import read_mail
+    from introbot.reading.mime import looks_like_mail, read_mail
     from introbot.reading.replies import read_reply
 
     raw = _read_message(source)
     mail = read_mail(raw)
-    reading = read_reply(mail, _load_phrases(rules_dir))
+    sent_text = None
+    if sent is not None:
+        sent_raw = sent.read_bytes()
+        sent_text = (
+            read_mail(sent_raw).text
+            if looks_like_mail(sent_raw)
+            else sent_raw.decode("utf-8", "replace")
+        )
+    reading = read_reply(mail, _load_phrases(rules_dir), sent_text)
     if as_json:
         click.echo(json.dumps(render.reply_json(reading), ensure_ascii=False))
     else:

@@ -96,3 +96,16 @@ def test_broken_rules_are_reported(tmp_path: Path) -> None:
     done = _explain("reply", str(CORPUS / "replies/yes/001-happy-to.eml"), "--rules", str(tmp_path))
     assert done.returncode == 2
     assert b"en.toml" in done.stderr and b"consent.yes" in done.stderr
+
+
+def test_sent_message_lines_are_not_read_as_the_reply(tmp_path: Path) -> None:
+    path = next((CORPUS / "replies/yes").glob("*pasted-prompt.eml"))
+    cases = json.loads((CORPUS / "replies.json").read_text())
+    consent = next(c["sent"] for c in cases if c["file"].endswith(path.name))
+    without = json.loads(_explain("reply", str(path), "--json").stdout)
+    assert without["verdict"] == "unclear"  # the pasted prompt says both yes and no
+    sent = tmp_path / "consent.txt"
+    sent.write_text(consent)
+    with_sent = json.loads(_explain("reply", str(path), "--json", "--sent", str(sent)).stdout)
+    assert with_sent["verdict"] == "yes"
+    assert with_sent["text"] == "yes!"

@@ -24,6 +24,8 @@ _GMAIL_FAILED = re.compile(
     r"address not found[^\n]*\n[^\n]*?)\s*([^\s<>()\"',;]+@[^\s<>()\"',;]+)",
     re.I,
 )
+# qmail, Yahoo and others: the failed address alone on a line, as "<x@y>:"
+_QMAIL_FAILED = re.compile(r"^\s*<([^\s<>@]+@[^\s<>@]+)>:\s*$", re.M)
 _ADDRESS = re.compile(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+\.[a-z]{2,63}", re.I)
 
 
@@ -45,7 +47,9 @@ def _failed_recipients(mail: Mail) -> tuple[str, ...]:
     for value in mail.headers_named("X-Failed-Recipients"):
         found += [p.email for p in parse_addresses(value)]
     if not found:
-        found += [m.rstrip(".") for m in _GMAIL_FAILED.findall(mail.text[:20_000])]
+        text = mail.text[:20_000]
+        found += [m.rstrip(".") for m in _GMAIL_FAILED.findall(text)]
+        found += _QMAIL_FAILED.findall(text)
     return tuple(dict.fromkeys(a.lower() for a in found if "@" in a))
 
 

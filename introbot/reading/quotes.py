@@ -165,7 +165,10 @@ def _without_sent_lines(lines: list[str], sent_text: str | None) -> list[str]:
     def key(line: str) -> str:
         return " ".join(normalize(line.lstrip("> ")).split()).strip(" .,:;!?")
 
-    ours = {key(line) for line in sent_text.splitlines() if len(key(line)) >= 12}
+    ours = {key(line) for line in sent_text.splitlines() if key(line)}
+    pasted = any(len(key(line)) >= 12 and key(line) in ours for line in lines)
+    if not pasted:  # short lines alone ("Sam") are no proof of a paste
+        return lines
     return [line for line in lines if key(line) not in ours]
 
 

@@ -376,7 +376,7 @@ BOUNCES = [
         "Hi. This is the qmail-send program at okafor-law.com.\nI'm afraid I wasn't able to "
         "deliver your message to the following addresses.\nThis is a permanent error; I've given up. "
         "Sorry it didn't work out.\n\n<grace@okafor-law.com>:\nSorry, no mailbox here by that name.",
-        (),
+        ("grace@okafor-law.com",),
         11,
     ),
     _plain_bounce(
@@ -384,7 +384,7 @@ BOUNCES = [
         "From: MAILER-DAEMON@yahoo.com\r\nSubject: Failure Notice\r\n",
         "Sorry, we were unable to deliver your message to the following address.\n\n"
         "<lucia@solmar.es>:\n554: delivery error: dd This user doesn't have a yahoo.com account",
-        (),
+        ("lucia@solmar.es",),
         12,
     ),
 ]
