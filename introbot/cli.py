@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
@@ -16,10 +17,14 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from introbot import __version__
+from introbot.app import App, default_db, open_app
 from introbot.gmail.errors import GmailError
+from introbot.model import Intro, Observation, Stage
 from introbot.sandbox import DEFAULT_USER, SandboxServer
 from introbot.sandbox.accounting import RateLimitSettings
 from introbot.sandbox.server import CONTROL_ENDPOINTS
+from introbot.settings import Settings
+from introbot.store import Store
 
 if TYPE_CHECKING:
     from introbot.rules import Phrases
@@ -154,6 +159,251 @@ def explain_request(
         click.echo(json.dumps(render.request_json(reading), ensure_ascii=False))
     else:
         click.echo(render.request_report(reading, mail.problems))
+
+
+# ----------------------------------------------------------------- the workflow
+def _account_options(f: Callable[..., None]) -> Callable[..., None]:
+    f = click.option(
+        "--sandbox",
+        metavar="URL",
+        help="Work against a sandbox Gmail server at URL instead of Gmail.",
+    )(f)
+    f = click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The database (default: introbot.db in your data folder).",
+    )(f)
+    f = click.option(
+        "--rules",
+        "rules_dir",
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        help="Your rules folder (phrases, templates, workflow.toml).",
+    )(f)
+    f = click.option("--name", "connector_name", help="Your name, as drafts sign it.")(f)
+    return f
+
+
+@contextmanager
+def _app(
+    sandbox: str | None, db: Path | None, rules_dir: Path | None, connector_name: str | None
+) -> Iterator[App]:
+    from introbot.gmail.errors import GmailError
+    from introbot.rules import RulesError
+    from introbot.store import StoreError
+
+    settings = Settings(connector_name=connector_name, rules_dir=rules_dir)
+    try:
+        app = open_app(settings, db, sandbox)
+    except (RulesError, StoreError) as exc:
+        _fail(str(exc))
+    except GmailError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    try:
+        yield app
+    except GmailError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        app.close()
+
+
+@main.command()
+@_account_options
+def poll(
+    sandbox: str | None, db: Path | None, rules_dir: Path | None, connector_name: str | None
+) -> None:
+    """Run one pass over Gmail and exit (for cron or a systemd timer)."""
+    from introbot.daemon import AlreadyRunning, single_instance
+
+    with _app(sandbox, db, rules_dir, connector_name) as app:
+        try:
+            with single_instance(app.store.path):
+                report = app.engine.poll()
+        except AlreadyRunning as exc:
+            _fail(str(exc))
+        click.echo(
+            f"poll: {report.requests} request(s), {report.observations} change(s), "
+            f"{report.drafts_created} draft(s) written"
+            + (" (full sync)" if report.full_sync else "")
+        )
+        for line in report.decisions:
+            click.echo(f"  {line}")
+
+
+@main.command()
+@_account_options
+@click.option(
+    "--interval", type=click.IntRange(10, 86_400), help="Seconds between polls (default 60)."
+)
+def run(
+    sandbox: str | None,
+    db: Path | None,
+    rules_dir: Path | None,
+    connector_name: str | None,
+    interval: int | None,
+) -> None:
+    """Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes."""
+    from introbot.daemon import AlreadyRunning, run_forever, single_instance
+
+    with _app(sandbox, db, rules_dir, connector_name) as app:
+        try:
+            with single_instance(app.store.path):
+                seconds = interval or app.settings.poll_interval_seconds
+                click.echo(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
+                run_forever(lambda: _poll_logged(app), seconds)
+        except AlreadyRunning as exc:
+            _fail(str(exc))
+        click.echo("introbot stopped.")
+
+
+def _poll_logged(app: App) -> None:
+    report = app.engine.poll()
+    if report.requests or report.observations:
+        logging.getLogger("introbot").info(
+            "poll requests=%d changes=%d drafts=%d",
+            report.requests,
+            report.observations,
+            report.drafts_created,
+        )
+
+
+@main.command("list")
+@_account_options
+@click.option(
+    "--state",
+    "stage",
+    type=click.Choice([s.value for s in Stage]),
+    help="Only intros in this state.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_intros(
+    sandbox: str | None,
+    db: Path | None,
+    rules_dir: Path | None,
+    connector_name: str | None,
+    stage: str | None,
+    as_json: bool,
+) -> None:
+    """Your intros: who, where they stand, and what happens next."""
+    from introbot import views
+
+    store = _store_only(db)
+    intros = store.intros(stage=Stage(stage) if stage else None)
+    if as_json:
+        click.echo(
+            json.dumps([views.intro_summary(i) for i in intros], indent=1, ensure_ascii=False)
+        )
+    else:
+        click.echo(views.table(intros, datetime.now(UTC)))
+    store.close()
+
+
+@main.command()
+@_account_options
+@click.argument("intro_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(
+    sandbox: str | None,
+    db: Path | None,
+    rules_dir: Path | None,
+    connector_name: str | None,
+    intro_id: str,
+    as_json: bool,
+) -> None:
+    """One intro's timeline, with the evidence for every decision."""
+    from introbot import views
+
+    store = _store_only(db)
+    intro = _one(store, intro_id)
+    lines = store.timeline(intro.id)
+    if as_json:
+        click.echo(json.dumps(views.intro_detail(intro, lines), indent=1, ensure_ascii=False))
+    else:
+        click.echo(views.detail(intro, lines))
+    store.close()
+
+
+@main.command()
+@_account_options
+@click.argument("intro_id")
+def cancel(
+    sandbox: str | None,
+    db: Path | None,
+    rules_dir: Path | None,
+    connector_name: str | None,
+    intro_id: str,
+) -> None:
+    """Cancel an intro: its unsent drafts are deleted."""
+    from introbot.model import Cancel
+
+    with _app(sandbox, db, rules_dir, connector_name) as app:
+        intro = _one(app.store, intro_id)
+        _act(app, intro.id, Cancel("cancelled from the command line"))
+
+
+@main.command()
+@_account_options
+@click.argument("intro_id")
+@click.argument("party", metavar="requester|contact|ADDRESS")
+@click.argument("answer", type=click.Choice(["yes", "no"]))
+def decide(
+    sandbox: str | None,
+    db: Path | None,
+    rules_dir: Path | None,
+    connector_name: str | None,
+    intro_id: str,
+    party: str,
+    answer: str,
+) -> None:
+    """Decide for a party yourself (after an unclear reply, a call, ...)."""
+    from introbot.model import Consent, Decision, Role
+
+    with _app(sandbox, db, rules_dir, connector_name) as app:
+        intro = _one(app.store, intro_id)
+        roles = {r.value: r for r in Role}
+        role = roles.get(party.lower()) or next(
+            (p.role for p in (intro.requester, intro.contact) if p.person.key == party.casefold()),
+            None,
+        )
+        if role is None:
+            _fail(f"{party!r} is neither 'requester', 'contact' nor an address in intro {intro.id}")
+        _act(app, intro.id, Decision(role, Consent(answer), "cli"))
+
+
+def _act(app: App, intro_id: str, observation: Observation) -> None:
+    now = datetime.now(UTC)
+    before = app.store.load(intro_id)
+    after = app.engine.apply(intro_id, observation, now, "command line")
+    if after is None or after == before:
+        rejected = app.store.timeline(intro_id)[-1:]
+        reason = (
+            rejected[0].detail
+            if rejected and rejected[0].kind == "rejected"
+            else "nothing to change"
+        )
+        _fail(reason)
+    app.engine.drain(now)
+    app.engine.converge_labels()
+    click.echo(f"intro {intro_id}: {after.stage.value}")
+
+
+def _store_only(db: Path | None) -> Store:
+    from introbot.store import StoreError
+
+    try:
+        return Store(db or default_db())
+    except StoreError as exc:
+        _fail(str(exc))
+
+
+def _one(store: Store, intro_id: str) -> Intro:
+    found = store.find(intro_id)
+    if not found:
+        _fail(f"no intro with an id starting {intro_id!r} (see `introbot list`)")
+    if len(found) > 1:
+        _fail(f"{intro_id!r} matches {len(found)} intros: {', '.join(i.id for i in found)}")
+    return found[0]
 
 
 @main.group()

@@ -1,9 +1,13 @@
-"""Domain values shared across introbot: people and the verdict on a reply."""
+"""Domain values shared across introbot: people, intros and their parties, drafts, and the
+observations and actions that the workflow trades in. Plain frozen values, no I/O."""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +33,259 @@ class Verdict(enum.StrEnum):
     UNCLEAR = "unclear"
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
+
+
+class Role(enum.StrEnum):
+    REQUESTER = "requester"
+    CONTACT = "contact"
+
+    @property
+    def other(self) -> Role:
+        return Role.CONTACT if self is Role.REQUESTER else Role.REQUESTER
+
+
+class Stage(enum.StrEnum):
+    """Where an intro stands. The last four are final."""
+
+    ASKING = "asking"  # consent messages drafted or out, waiting for both yeses
+    READY = "ready"  # both said yes: the joint introduction is drafted
+    INTRODUCED = "introduced"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    @property
+    def closed(self) -> bool:
+        return self not in (Stage.ASKING, Stage.READY)
+
+
+class Consent(enum.StrEnum):
+    """One party's side of the intro."""
+
+    NOT_ASKED = "not_asked"  # requester_first: the contact is asked after the requester's yes
+    DRAFTING = "drafting"  # the consent draft is queued
+    DRAFTED = "drafted"  # the consent draft waits in Gmail for the connector
+    ASKED = "asked"  # the connector sent it: waiting for the reply
+    UNCLEAR = "unclear"  # a reply came that the connector must judge
+    YES = "yes"
+    NO = "no"
+
+
+class DraftKind(enum.StrEnum):
+    CONSENT = "consent"
+    REMINDER = "reminder"
+    JOINT = "joint"
+    DECLINE_NOTE = "decline_note"  # to the requester, after the contact's no
+    THANKS_NOTE = "thanks_note"  # to the contact, after the requester withdrew
+    EXPIRY_NOTE = "expiry_note"  # to the requester, when the contact never answered
+    PROBLEM_NOTE = "problem_note"  # to the connector, about a request introbot cannot use
+
+
+class DraftState(enum.StrEnum):
+    QUEUED = "queued"  # the action to create it is in the outbox
+    CREATED = "created"  # it exists in Gmail as a draft
+    SENT = "sent"
+    DISCARDED = "discarded"  # the connector deleted it
+    WITHDRAWN = "withdrawn"  # introbot deleted it (the intro closed first)
+
+
+class Order(enum.StrEnum):
+    PARALLEL = "parallel"
+    REQUESTER_FIRST = "requester_first"
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A draft introbot asked for, identified by ``key``: the Message-ID it carries."""
+
+    key: str
+    kind: DraftKind
+    to: Role | None  # None: both parties (joint) or the connector (problem note)
+    state: DraftState = DraftState.QUEUED
+    draft_id: str | None = None
+    message_id: str | None = None  # the draft's current Gmail message (changes on edit)
+    thread_id: str | None = None  # the draft's thread, then the sent message's
+    subject: str = ""
+    sent_message_id: str | None = None  # Gmail id of the sent copy
+    sent_rfc822_id: str | None = None  # its Message-ID header, for matching replies
+    sent_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.state in (DraftState.QUEUED, DraftState.CREATED)
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    role: Role
+    person: Person
+    consent: Consent = Consent.NOT_ASKED
+    evidence: str = ""  # what decided the consent (phrase, header, the connector)
+    words: str = ""  # the reply's new text: a blurb, a stated preference
+    assistant: str | None = None  # an address named to handle scheduling
+    asked_at: datetime | None = None  # when the consent message went out
+    reminded: bool = False
+    reply_ids: tuple[str, ...] = ()  # Gmail ids of replies already read
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRef:
+    """The labeled thread an intro came from."""
+
+    thread_id: str
+    message_id: str
+    rfc822_id: str | None
+    subject: str
+    author: Person  # who wrote the request message
+    form: str  # direct | forwarded | note | third_party
+
+
+@dataclass(frozen=True, slots=True)
+class Intro:
+    id: str
+    request: RequestRef
+    requester: Party
+    contact: Party
+    context: str
+    order: Order
+    stage: Stage
+    created_at: datetime
+    drafts: tuple[Draft, ...] = ()
+    attention: str | None = None  # why the connector must look; None when all is well
+    closed_at: datetime | None = None
+
+    def party(self, role: Role) -> Party:
+        return self.requester if role is Role.REQUESTER else self.contact
+
+    def with_party(self, party: Party) -> Intro:
+        if party.role is Role.REQUESTER:
+            return replace(self, requester=party)
+        return replace(self, contact=party)
+
+    def draft(self, key: str) -> Draft | None:
+        return next((d for d in self.drafts if d.key == key), None)
+
+    def drafts_of(self, kind: DraftKind, to: Role | None = None) -> list[Draft]:
+        return [d for d in self.drafts if d.kind is kind and (to is None or d.to is to)]
+
+    def with_draft(self, draft: Draft) -> Intro:
+        kept = tuple(d for d in self.drafts if d.key != draft.key)
+        return replace(self, drafts=(*kept, draft))
+
+
+# ------------------------------------------------------------------- observations
+@dataclass(frozen=True, slots=True)
+class DraftCreated:
+    key: str
+    draft_id: str
+    message_id: str
+    thread_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DraftEdited:
+    """The connector edited a draft: same draft id, new message, maybe a new thread."""
+
+    key: str
+    message_id: str
+    thread_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DraftSent:
+    key: str
+    message_id: str
+    rfc822_id: str | None
+    thread_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DraftDiscarded:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyReceived:
+    role: Role
+    message_id: str
+    verdict: Verdict
+    evidence: str
+    text: str
+    authenticated: bool | None
+    sender: str  # the From address
+    at: datetime
+    assistant: str | None = None
+    failed_recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The connector decided for a party: an ``introbot/yes|no`` label or the CLI."""
+
+    role: Role
+    consent: Consent  # YES or NO
+    source: str  # "label" | "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passed: reminders and expiry are due or not."""
+
+
+Observation = (
+    DraftCreated
+    | DraftEdited
+    | DraftSent
+    | DraftDiscarded
+    | ReplyReceived
+    | Decision
+    | Cancel
+    | Tick
+)
+
+
+# ------------------------------------------------------------------------ actions
+@dataclass(frozen=True, slots=True)
+class DraftSpec:
+    """Everything needed to write one draft, resolved at decision time, so the outbox can
+    write it later (after a crash, say) exactly as decided."""
+
+    key: str
+    kind: DraftKind
+    template: str
+    to: tuple[Person, ...]
+    cc: tuple[Person, ...] = ()
+    thread_id: str | None = None  # reply in this thread, or None for a new thread
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    subject: str | None = None  # fixed subject for replies; None: the template's
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CreateDraft:
+    intro_id: str
+    spec: DraftSpec
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteDraft:
+    intro_id: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A line for the audit trail and the log: what was decided and why."""
+
+    intro_id: str
+    text: str
+
+
+Action = CreateDraft | DeleteDraft | Note

@@ -19,7 +19,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import jinja2
+import jinja2.sandbox
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from introbot.model import Order
 
 
 class RulesError(Exception):
@@ -242,3 +246,108 @@ def load_phrases(rules_dir: Path | None = None) -> Phrases:
 @functools.cache
 def default_phrases() -> Phrases:
     return load_phrases()
+
+
+# ------------------------------------------------------------------------- workflow
+class WorkflowFile(_Strict):
+    """``rules/workflow.toml``: the order of the consent messages and the timings."""
+
+    order: Order = Order.PARALLEL
+    remind_after_days: int = Field(default=4, ge=1, le=365)
+    expire_after_days: int = Field(default=21, ge=1, le=730)
+
+    @model_validator(mode="after")
+    def _expire_after_remind(self) -> WorkflowFile:
+        if self.expire_after_days <= self.remind_after_days:
+            raise ValueError("expire_after_days must be larger than remind_after_days")
+        return self
+
+
+def load_workflow(rules_dir: Path | None = None) -> WorkflowFile:
+    path = (rules_dir or default_rules_dir()) / "workflow.toml"
+    if not path.exists():
+        return WorkflowFile()
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return WorkflowFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise RulesError(f"{path}: key {_where(first)}: {first['msg']}") from None
+
+
+# ------------------------------------------------------------------------ templates
+TEMPLATE_NAMES = (
+    "consent_requester",
+    "consent_contact",
+    "reminder",
+    "joint",
+    "decline_note",
+    "thanks_note",
+    "expiry_note",
+    "problem_note",
+)
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    path: Path
+    subject: jinja2.Template
+    body: jinja2.Template
+
+
+def _template_env() -> jinja2.Environment:
+    # Sandboxed: a template cannot reach Python internals; StrictUndefined: a misspelt
+    # variable is an error, not an empty string in someone's inbox.
+    return jinja2.sandbox.SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
+
+
+def _compile(env: jinja2.Environment, source: str, path: Path, first_line: int) -> jinja2.Template:
+    try:
+        return env.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RulesError(f"{path}: line {first_line + exc.lineno - 1}: {exc.message}") from None
+
+
+def load_templates(rules_dir: Path | None = None) -> dict[str, Template]:
+    folder = (rules_dir or default_rules_dir()) / "templates"
+    env = _template_env()
+    templates: dict[str, Template] = {}
+    for name in TEMPLATE_NAMES:
+        path = folder / f"{name}.txt"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            raise RulesError(
+                f"{path}: missing template (every one of {', '.join(TEMPLATE_NAMES)} is needed)"
+            ) from None
+        first, _, rest = text.partition("\n")
+        if not first.lower().startswith("subject:"):
+            raise RulesError(f"{path}: line 1 must be 'Subject: ...'")
+        body = rest.lstrip("\n")
+        body_starts = 2 + len(rest) - len(body)  # the line number of the body's first line
+        subject = _compile(env, first.partition(":")[2].strip(), path, 1)
+        templates[name] = Template(name, path, subject, _compile(env, body, path, body_starts))
+    return templates
+
+
+# -------------------------------------------------------------------------- bundle
+@dataclass(frozen=True)
+class Rules:
+    """Everything in a rules folder, loaded and checked."""
+
+    folder: Path
+    phrases: Phrases
+    workflow: WorkflowFile
+    templates: dict[str, Template]
+
+
+def load_rules(rules_dir: Path | None = None) -> Rules:
+    folder = rules_dir or default_rules_dir()
+    return Rules(folder, load_phrases(folder), load_workflow(folder), load_templates(folder))

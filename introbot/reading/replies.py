@@ -21,6 +21,7 @@ from introbot.model import Verdict
 from introbot.reading.automated import detect
 from introbot.reading.mime import Mail
 from introbot.reading.quotes import new_text
+from introbot.reading.requests import mentions
 from introbot.reading.senders import SenderCheck, check_sender
 from introbot.rules import Hit, Phrases, PhraseSet, normalize
 
@@ -35,6 +36,15 @@ class ReplyReading:
     text: str
     sender: SenderCheck
     failed_recipients: tuple[str, ...] = ()
+    assistant: str | None = None  # an address named to handle scheduling
+
+
+def named_assistant(text: str, phrases: Phrases) -> str | None:
+    """The address of someone named for scheduling ("my assistant Jamie (jamie@x)")."""
+    for mention in mentions(text):
+        if phrases.assistant.find(normalize(mention.sentence)):
+            return mention.person.email
+    return None
 
 
 def _take(text: str, phrases: PhraseSet) -> tuple[str, list[Hit]]:
@@ -104,4 +114,4 @@ def read_reply(mail: Mail, phrases: Phrases, sent_text: str | None = None) -> Re
             text,
             sender,
         )
-    return ReplyReading(verdict, evidence, text, sender)
+    return ReplyReading(verdict, evidence, text, sender, assistant=named_assistant(text, phrases))

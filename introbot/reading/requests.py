@@ -84,7 +84,7 @@ class RequestReading:
 
 
 @dataclass
-class _Mention:
+class Mention:
     person: Person
     sentence: str
 
@@ -125,9 +125,9 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[left : after.start() if after else len(text)]
 
 
-def _mentions(text: str) -> list[_Mention]:
+def mentions(text: str) -> list[Mention]:
     """Every address in ``text`` with the name written next to it."""
-    found: list[_Mention] = []
+    found: list[Mention] = []
     for match in _EMAIL_RE.finditer(text):
         address = match.group(0).rstrip(".")
         if address.lower().startswith("mailto:"):
@@ -141,7 +141,7 @@ def _mentions(text: str) -> list[_Mention]:
             after = re.match(r"\s*\(([^()@]{2,60})\)", text[match.end() : match.end() + 70])
             name = clean_line(after.group(1)) if after else None
         sentence = _sentence_around(text, match.start(), match.end())
-        found.append(_Mention(Person(name, people[0].email), sentence))
+        found.append(Mention(Person(name, people[0].email), sentence))
     return found
 
 
@@ -239,7 +239,7 @@ class _Reader:
         """People named with an address in ``text``, minus the requester, the connector,
         no-reply addresses and assistants; each person once."""
         chosen: dict[str, Person] = {}
-        for mention in _mentions(text):
+        for mention in mentions(text):
             person = mention.person
             if self.excluded(person) or (requester and person.key == requester.key):
                 continue
@@ -312,13 +312,13 @@ class _Reader:
             return None
         people: list[Person] = []
         for side in sides:
-            found = parse_addresses(side.strip()) or [m.person for m in _mentions(side)]
+            found = parse_addresses(side.strip()) or [m.person for m in mentions(side)]
             if not found:
                 name = clean_line(side).strip(" :-")
                 # The note may give the address further down: "Tom: tom@x"
                 body_mentions = [
                     m.person
-                    for m in _mentions(self.mail.text)
+                    for m in mentions(self.mail.text)
                     if m.person.name
                     and name
                     and normalize(m.person.name.split()[0]) in normalize(name)

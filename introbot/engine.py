@@ -1,0 +1,312 @@
+"""One poll: the imperative shell around the workflow.
+
+    sync (history since the cursor) -> observations
+    -> workflow.step, saved with its queued actions in one transaction
+    -> the outbox: each action executed, idempotently, then marked done
+    -> ticks for reminders and expiry (time is the ``now`` argument)
+    -> the labels of every touched thread brought in line with its intros
+    -> the cursor advanced, only after all of the above
+
+A crash anywhere leaves the cursor behind: the next poll sees the same changes again, and
+the workflow and the outbox make that harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from introbot.gmail.client import GmailClient
+from introbot.gmail.errors import GmailRejected, NotFound
+from introbot.gmail.sync import LabelIds, RequestSeen, Sync
+from introbot.model import (
+    Action,
+    Consent,
+    CreateDraft,
+    DeleteDraft,
+    DraftCreated,
+    Intro,
+    Note,
+    Observation,
+    Person,
+    RequestRef,
+    Tick,
+)
+from introbot.reading.mime import read_mail
+from introbot.rules import Rules
+from introbot.settings import Settings
+from introbot.store import Store
+from introbot.workflow import (
+    ATTENTION_LABEL,
+    STAGE_LABELS,
+    InvalidTransition,
+    WorkflowRules,
+    open_intro,
+    problem_note,
+    request_thread_labels,
+    step,
+)
+from introbot.writing import WritingError, write_draft
+
+log = logging.getLogger("introbot")
+
+
+@dataclass
+class PollReport:
+    full_sync: bool = False
+    requests: int = 0
+    observations: int = 0
+    actions: int = 0
+    drafts_created: int = 0
+    decisions: list[str] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, client: GmailClient, store: Store, settings: Settings, rules: Rules) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.rules = rules
+        self._label_ids: dict[str, str] | None = None
+        self._me: tuple[str, ...] | None = None
+
+    # ------------------------------------------------------------ account facts
+    def me(self) -> tuple[str, ...]:
+        """The connector's addresses: the signed-in one (asked once, then kept) and aliases."""
+        if self._me is None:
+            address = self.store.get_meta("address")
+            if address is None:
+                address = self.client.profile().email.lower()
+                self.store.set_meta("address", address)
+            self._me = (address, *[a for a in self.settings.me if a != address])
+        return self._me
+
+    def connector(self) -> Person:
+        return self.settings.connector(self.me()[0])
+
+    def workflow_rules(self) -> WorkflowRules:
+        wf = self.rules.workflow
+        return WorkflowRules(
+            connector=self.connector(),
+            order=wf.order,
+            remind_after=timedelta(days=wf.remind_after_days),
+            expire_after=timedelta(days=wf.expire_after_days),
+        )
+
+    def label_ids(self, refresh: bool = False) -> dict[str, str]:
+        """Logical label -> Gmail label id, creating missing labels. Kept in the store, so
+        an idle poll costs no label call; refreshed when a label turns out to be gone."""
+        names = self.settings.all_labels()
+        if self._label_ids is None and not refresh:
+            cached = json.loads(self.store.get_meta("labels") or "{}")
+            if cached.get("names") == names:
+                self._label_ids = cached["ids"]
+        if self._label_ids is None or refresh:
+            by_name = self.client.ensure_labels(names.values())
+            self._label_ids = {logical: by_name[name] for logical, name in names.items()}
+            self.store.set_meta("labels", json.dumps({"names": names, "ids": self._label_ids}))
+        return self._label_ids
+
+    # --------------------------------------------------------------------- poll
+    def poll(self, now: datetime | None = None) -> PollReport:
+        now = now or datetime.now(UTC)
+        report = PollReport()
+        labels = self.label_ids()
+        sync = Sync(
+            self.client,
+            self.store,
+            LabelIds(labels["request"], labels["yes"], labels["no"]),
+            self.me(),
+            self.rules.phrases,
+        )
+        result = sync.run()
+        report.full_sync = result.full
+        rules = self.workflow_rules()
+        for seen in result.requests:
+            report.requests += 1
+            self._request(seen, now, rules, report)
+        for intro_id, observation, why in result.observations:
+            report.observations += 1
+            self.apply(intro_id, observation, now, why, report)
+        self.store.mark_seen(result.seen, now)
+        self.drain(now, report)
+        for intro in self.store.intros(open_only=True):
+            self.apply(intro.id, Tick(), now, None, report)
+        self.drain(now, report)
+        self.converge_labels()
+        self.store.set_cursor(result.history_id)
+        return report
+
+    # --------------------------------------------------------------- decisions
+    def apply(
+        self,
+        intro_id: str,
+        observation: Observation,
+        now: datetime,
+        why: str | None,
+        report: PollReport | None = None,
+    ) -> Intro | None:
+        intro = self.store.load(intro_id)
+        if intro is None:
+            log.warning("observation for unknown intro=%s: %s", intro_id, observation)
+            return None
+        try:
+            transition = step(intro, observation, now, self.workflow_rules())
+        except InvalidTransition as exc:
+            self.store.audit(now, intro_id, "rejected", str(exc))
+            log.warning("rejected intro=%s why=%r", intro_id, str(exc))
+            return intro
+        if transition.intro == intro and not transition.actions:
+            return intro
+        observed = f"{type(observation).__name__}" + (f" ({why})" if why else "")
+        self.store.save(transition.intro, transition.actions, now, observed)
+        self._log(transition.intro, transition.actions, report)
+        return transition.intro
+
+    def _log(self, intro: Intro, actions: tuple[Action, ...], report: PollReport | None) -> None:
+        for action in actions:
+            if isinstance(action, Note):
+                log.info(
+                    "decision intro=%s stage=%s what=%r", intro.id, intro.stage.value, action.text
+                )
+                if report is not None:
+                    report.decisions.append(f"{intro.id}: {action.text}")
+            elif report is not None:
+                report.actions += 1
+
+    def _request(
+        self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
+    ) -> None:
+        thread_id = seen.thread_id
+        existing = self.store.intros(thread_id=thread_id)
+        open_pairs = {
+            (i.requester.person.key, i.contact.person.key) for i in existing if not i.stage.closed
+        }
+        mail = seen.mail
+        author = mail.sender or Person(None, "unknown@invalid")
+        request = RequestRef(
+            thread_id=thread_id,
+            message_id=seen.message.id,
+            rfc822_id=mail.message_id,
+            subject=mail.subject,
+            author=author,
+            form=seen.reading.form,
+        )
+        opened = 0
+        for wanted in seen.reading.intros:
+            requester = Person(wanted.requester.name, wanted.requester.email)
+            contact = Person(wanted.contact.name, wanted.contact.email)
+            if (requester.key, contact.key) in open_pairs:
+                continue
+            transition = open_intro(
+                self.store.new_intro_id(), request, requester, contact, wanted.context, now, rules
+            )
+            self.store.save(
+                transition.intro, transition.actions, now, f"request in thread {thread_id}"
+            )
+            self._log(transition.intro, transition.actions, report)
+            opened += 1
+        problems = seen.reading.problems
+        if problems:
+            self.store.set_problem(thread_id, " ".join(problems), now)
+            spec = problem_note(request, problems, rules)
+            self.store.queue([CreateDraft("", spec)], now)
+            report.decisions.append(f"thread {thread_id}: needs attention: {' '.join(problems)}")
+            log.info("request thread=%s problems=%r", thread_id, problems)
+        elif opened:
+            self.store.set_problem(thread_id, None, now)
+
+    # ------------------------------------------------------------------ outbox
+    def drain(self, now: datetime, report: PollReport | None = None) -> None:
+        """Execute every queued action, in order, each one idempotently."""
+        for action_id, action in self.store.pending_actions():
+            if isinstance(action, CreateDraft):
+                self._create(action_id, action, now, report)
+            else:
+                self._delete(action_id, action, now)
+
+    def _create(
+        self, action_id: int, action: CreateDraft, now: datetime, report: PollReport | None
+    ) -> None:
+        spec = action.spec
+        try:
+            raw = write_draft(spec, self.rules.templates, self.connector())
+        except WritingError as exc:
+            self.store.mark_attempt(action_id, str(exc))
+            self.store.mark_done(action_id, now)
+            self.store.audit(
+                now,
+                action.intro_id or None,
+                "failed",
+                f"cannot write {spec.kind.value} draft: {exc}",
+            )
+            log.error("cannot write draft key=%s why=%s", spec.key, exc)
+            return
+        self.store.save_body(spec.key, read_mail(raw).text)
+        try:
+            draft = self.client.create_draft(raw, spec.thread_id)
+        except NotFound:  # the thread to answer in is gone: start a new one
+            draft = self.client.create_draft(raw, None)
+        if report is not None:
+            report.drafts_created += 1
+        if action.intro_id:
+            created = DraftCreated(spec.key, draft.id, draft.message_id, draft.thread_id)
+            self.apply(action.intro_id, created, now, f"draft {draft.id}")
+        self.store.mark_done(action_id, now)
+
+    def _delete(self, action_id: int, action: DeleteDraft, now: datetime) -> None:
+        intro = self.store.load(action.intro_id)
+        draft = intro.draft(action.key) if intro else None
+        draft_ids = (
+            [draft.draft_id]
+            if draft and draft.draft_id
+            else [d.id for d in self.client.find_drafts(action.key)]
+        )
+        for draft_id in draft_ids:
+            self.client.delete_draft(draft_id)
+        self.store.mark_done(action_id, now)
+
+    # ------------------------------------------------------------------ labels
+    def converge_labels(self) -> None:
+        """Give every touched thread the introbot labels its intros call for."""
+        ids = self.label_ids()
+        ours = {ids[logical] for logical in (*STAGE_LABELS.values(), ATTENTION_LABEL)}
+        for thread_id in self.store.dirty_threads():
+            record = self.store.thread(thread_id)
+            applied = set(record.labels) if record else set()
+            wanted = {ids[logical] for logical in self._thread_labels(thread_id)}
+            if wanted != applied:
+                try:
+                    self.client.modify_thread(
+                        thread_id, sorted(wanted - applied), sorted(ours - wanted)
+                    )
+                except GmailRejected as exc:
+                    if exc.status != 400:
+                        raise
+                    ids = self.label_ids(refresh=True)  # a label was deleted or renamed
+                    ours = {ids[logical] for logical in (*STAGE_LABELS.values(), ATTENTION_LABEL)}
+                    wanted = {ids[logical] for logical in self._thread_labels(thread_id)}
+                    self.client.modify_thread(thread_id, sorted(wanted), sorted(ours - wanted))
+            self.store.set_labels(thread_id, wanted)
+
+    def _thread_labels(self, thread_id: str) -> frozenset[str]:
+        """A request thread shows its intros' stages; a consent thread shows attention
+        while the reply in it waits for the connector's decision."""
+        record = self.store.thread(thread_id)
+        labels = set(
+            request_thread_labels(
+                self.store.intros(thread_id=thread_id), bool(record and record.problem)
+            )
+        )
+        for intro in self.store.intros(open_only=True):
+            for party in (intro.requester, intro.contact):
+                if party.consent is Consent.UNCLEAR and any(
+                    d.to is party.role and d.thread_id == thread_id for d in intro.drafts
+                ):
+                    labels.add(ATTENTION_LABEL)
+        return frozenset(labels)
+
+
+__all__ = ["Engine", "PollReport"]

@@ -1,0 +1,590 @@
+"""SQLite: intros, parties, drafts, the audit trail, the outbox, threads, the sync cursor.
+
+One database per account, in WAL mode. Every step of the workflow is saved in one
+transaction together with the actions it queued (the outbox) and its audit lines, so a crash
+leaves either all of it or none. The schema is versioned (``PRAGMA user_version``) and
+migrated forward on open; a database from a newer introbot is refused, never rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from introbot.model import (
+    Action,
+    Consent,
+    CreateDraft,
+    DeleteDraft,
+    Draft,
+    DraftKind,
+    DraftSpec,
+    DraftState,
+    Intro,
+    Note,
+    Order,
+    Party,
+    Person,
+    RequestRef,
+    Role,
+    Stage,
+)
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE intros (
+        id TEXT PRIMARY KEY,
+        request_thread_id TEXT NOT NULL,
+        request_message_id TEXT NOT NULL,
+        request_rfc822_id TEXT,
+        request_subject TEXT NOT NULL,
+        author_name TEXT,
+        author_email TEXT NOT NULL,
+        form TEXT NOT NULL,
+        context TEXT NOT NULL,
+        workflow_order TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        attention TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        closed_at TEXT
+    );
+    CREATE INDEX intros_thread ON intros (request_thread_id);
+    CREATE INDEX intros_stage ON intros (stage);
+    CREATE TABLE parties (
+        intro_id TEXT NOT NULL REFERENCES intros (id),
+        role TEXT NOT NULL,
+        name TEXT,
+        email TEXT NOT NULL,
+        consent TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        words TEXT NOT NULL,
+        assistant TEXT,
+        asked_at TEXT,
+        reminded INTEGER NOT NULL,
+        reply_ids TEXT NOT NULL,
+        PRIMARY KEY (intro_id, role)
+    );
+    CREATE INDEX parties_email ON parties (email);
+    CREATE TABLE drafts (
+        key TEXT PRIMARY KEY,
+        intro_id TEXT NOT NULL REFERENCES intros (id),
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        recipient TEXT,
+        state TEXT NOT NULL,
+        draft_id TEXT,
+        message_id TEXT,
+        thread_id TEXT,
+        subject TEXT NOT NULL,
+        sent_message_id TEXT,
+        sent_rfc822_id TEXT,
+        sent_at TEXT
+    );
+    CREATE INDEX drafts_intro ON drafts (intro_id);
+    CREATE INDEX drafts_state ON drafts (state);
+    CREATE INDEX drafts_thread ON drafts (thread_id);
+    CREATE INDEX drafts_rfc822 ON drafts (sent_rfc822_id);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        intro_id TEXT,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX audit_intro ON audit (intro_id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        intro_id TEXT,
+        action TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        done_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (done_at);
+    CREATE TABLE threads (
+        thread_id TEXT PRIMARY KEY,
+        problem TEXT,
+        labels TEXT NOT NULL DEFAULT '[]',
+        dirty INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE seen (message_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+    CREATE TABLE draft_bodies (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message says why and what to do."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# ------------------------------------------------------------- actions as JSON
+def _person(p: Person) -> dict[str, Any]:
+    return {"name": p.name, "email": p.email}
+
+
+def action_to_json(action: Action) -> str:
+    if isinstance(action, CreateDraft):
+        spec = action.spec
+        return json.dumps(
+            {
+                "type": "create_draft",
+                "intro_id": action.intro_id,
+                "key": spec.key,
+                "kind": spec.kind.value,
+                "template": spec.template,
+                "to": [_person(p) for p in spec.to],
+                "cc": [_person(p) for p in spec.cc],
+                "thread_id": spec.thread_id,
+                "in_reply_to": spec.in_reply_to,
+                "references": list(spec.references),
+                "subject": spec.subject,
+                "fields": dict(spec.fields),
+            },
+            ensure_ascii=False,
+        )
+    if isinstance(action, DeleteDraft):
+        return json.dumps({"type": "delete_draft", "intro_id": action.intro_id, "key": action.key})
+    raise TypeError(f"{type(action).__name__} is not an outbox action")
+
+
+def action_from_json(text: str) -> CreateDraft | DeleteDraft:
+    data = json.loads(text)
+    if data["type"] == "delete_draft":
+        return DeleteDraft(data["intro_id"], data["key"])
+    spec = DraftSpec(
+        key=data["key"],
+        kind=DraftKind(data["kind"]),
+        template=data["template"],
+        to=tuple(Person(p["name"], p["email"]) for p in data["to"]),
+        cc=tuple(Person(p["name"], p["email"]) for p in data["cc"]),
+        thread_id=data["thread_id"],
+        in_reply_to=data["in_reply_to"],
+        references=tuple(data["references"]),
+        subject=data["subject"],
+        fields=data["fields"],
+    )
+    return CreateDraft(data["intro_id"], spec)
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: datetime
+    intro_id: str | None
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ThreadRecord:
+    thread_id: str
+    problem: str | None
+    labels: frozenset[str]
+    dirty: bool
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), isolation_level=None, timeout=10)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
+        self.db.row_factory = sqlite3.Row
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(f"{path} is not a usable introbot database: {exc}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---------------------------------------------------------------- schema
+    def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise StoreError(
+                f"{self.path} was written by a newer introbot (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}). Upgrade introbot; the database was left untouched."
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in _statements(MIGRATIONS[number]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ------------------------------------------------------------------- meta
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def cursor(self) -> int | None:
+        value = self.get_meta("history_id")
+        return int(value) if value else None
+
+    def set_cursor(self, history_id: int) -> None:
+        self.set_meta("history_id", str(history_id))
+
+    # ----------------------------------------------------------------- intros
+    def new_intro_id(self) -> str:
+        while True:
+            candidate = secrets.token_hex(3)
+            if (
+                self.db.execute("SELECT 1 FROM intros WHERE id = ?", (candidate,)).fetchone()
+                is None
+            ):
+                return candidate
+
+    def save(
+        self,
+        intro: Intro,
+        actions: Sequence[Action],
+        now: datetime,
+        observed: str | None = None,
+        extra_threads: Iterable[str] = (),
+    ) -> None:
+        """Save an intro after a step, queue its actions and audit it, atomically."""
+        with self.transaction():
+            self._write_intro(intro, now)
+            if observed:
+                self._audit(now, intro.id, "observed", observed)
+            for action in actions:
+                if isinstance(action, Note):
+                    self._audit(now, intro.id, "decided", action.text)
+                else:
+                    self.db.execute(
+                        "INSERT INTO outbox (intro_id, action, created_at) VALUES (?, ?, ?)",
+                        (intro.id, action_to_json(action), _iso(now)),
+                    )
+            threads = {intro.request.thread_id, *extra_threads}
+            threads |= {
+                d.thread_id for d in intro.drafts if d.thread_id and d.kind is DraftKind.CONSENT
+            }
+            for thread_id in threads:
+                self._mark_dirty(thread_id)
+
+    def _write_intro(self, intro: Intro, now: datetime) -> None:
+        r = intro.request
+        self.db.execute(
+            """INSERT INTO intros (id, request_thread_id, request_message_id, request_rfc822_id,
+                   request_subject, author_name, author_email, form, context, workflow_order, stage,
+                   attention, created_at, updated_at, closed_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET stage = excluded.stage,
+                   attention = excluded.attention, updated_at = excluded.updated_at,
+                   closed_at = excluded.closed_at""",
+            (
+                intro.id, r.thread_id, r.message_id, r.rfc822_id, r.subject, r.author.name,
+                r.author.email, r.form, intro.context, intro.order.value, intro.stage.value,
+                intro.attention, _iso(intro.created_at), _iso(now), _iso(intro.closed_at),
+            ),
+        )  # fmt: skip
+        for party in (intro.requester, intro.contact):
+            self.db.execute(
+                """INSERT INTO parties (intro_id, role, name, email, consent, evidence, words,
+                       assistant, asked_at, reminded, reply_ids)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (intro_id, role) DO UPDATE SET consent = excluded.consent,
+                       evidence = excluded.evidence, words = excluded.words,
+                       assistant = excluded.assistant, asked_at = excluded.asked_at,
+                       reminded = excluded.reminded, reply_ids = excluded.reply_ids""",
+                (
+                    intro.id, party.role.value, party.person.name, party.person.email,
+                    party.consent.value, party.evidence, party.words, party.assistant,
+                    _iso(party.asked_at), int(party.reminded), json.dumps(list(party.reply_ids)),
+                ),
+            )  # fmt: skip
+        for seq, draft in enumerate(intro.drafts):
+            self.db.execute(
+                """INSERT INTO drafts (key, intro_id, seq, kind, recipient, state, draft_id,
+                       message_id, thread_id, subject, sent_message_id, sent_rfc822_id, sent_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, state = excluded.state,
+                       draft_id = excluded.draft_id, message_id = excluded.message_id,
+                       thread_id = excluded.thread_id, subject = excluded.subject,
+                       sent_message_id = excluded.sent_message_id,
+                       sent_rfc822_id = excluded.sent_rfc822_id, sent_at = excluded.sent_at""",
+                (
+                    draft.key, intro.id, seq, draft.kind.value,
+                    draft.to.value if draft.to else None, draft.state.value, draft.draft_id,
+                    draft.message_id, draft.thread_id,
+                    draft.subject, draft.sent_message_id, draft.sent_rfc822_id, _iso(draft.sent_at),
+                ),
+            )  # fmt: skip
+
+    def load(self, intro_id: str) -> Intro | None:
+        row = self.db.execute("SELECT * FROM intros WHERE id = ?", (intro_id,)).fetchone()
+        return self._intro(row) if row else None
+
+    def find(self, prefix: str) -> list[Intro]:
+        rows = self.db.execute(
+            "SELECT * FROM intros WHERE id LIKE ? ORDER BY created_at", (prefix + "%",)
+        ).fetchall()
+        return [self._intro(row) for row in rows]
+
+    def intros(
+        self, stage: Stage | None = None, thread_id: str | None = None, open_only: bool = False
+    ) -> list[Intro]:
+        query = "SELECT * FROM intros WHERE 1=1"
+        args: list[Any] = []
+        if stage is not None:
+            query += " AND stage = ?"
+            args.append(stage.value)
+        if thread_id is not None:
+            query += " AND request_thread_id = ?"
+            args.append(thread_id)
+        if open_only:
+            query += " AND stage IN (?, ?)"
+            args += [Stage.ASKING.value, Stage.READY.value]
+        rows = self.db.execute(query + " ORDER BY created_at, id", args).fetchall()
+        return [self._intro(row) for row in rows]
+
+    def _intro(self, row: sqlite3.Row) -> Intro:
+        parties = {
+            p["role"]: Party(
+                role=Role(p["role"]),
+                person=Person(p["name"], p["email"]),
+                consent=Consent(p["consent"]),
+                evidence=p["evidence"],
+                words=p["words"],
+                assistant=p["assistant"],
+                asked_at=_dt(p["asked_at"]),
+                reminded=bool(p["reminded"]),
+                reply_ids=tuple(json.loads(p["reply_ids"])),
+            )
+            for p in self.db.execute("SELECT * FROM parties WHERE intro_id = ?", (row["id"],))
+        }
+        drafts = tuple(
+            Draft(
+                key=d["key"],
+                kind=DraftKind(d["kind"]),
+                to=Role(d["recipient"]) if d["recipient"] else None,
+                state=DraftState(d["state"]),
+                draft_id=d["draft_id"],
+                message_id=d["message_id"],
+                thread_id=d["thread_id"],
+                subject=d["subject"],
+                sent_message_id=d["sent_message_id"],
+                sent_rfc822_id=d["sent_rfc822_id"],
+                sent_at=_dt(d["sent_at"]),
+            )
+            for d in self.db.execute(
+                "SELECT * FROM drafts WHERE intro_id = ? ORDER BY seq", (row["id"],)
+            )
+        )
+        created = _dt(row["created_at"])
+        assert created is not None
+        return Intro(
+            id=row["id"],
+            request=RequestRef(
+                thread_id=row["request_thread_id"],
+                message_id=row["request_message_id"],
+                rfc822_id=row["request_rfc822_id"],
+                subject=row["request_subject"],
+                author=Person(row["author_name"], row["author_email"]),
+                form=row["form"],
+            ),
+            requester=parties[Role.REQUESTER.value],
+            contact=parties[Role.CONTACT.value],
+            context=row["context"],
+            order=Order(row["workflow_order"]),
+            stage=Stage(row["stage"]),
+            created_at=created,
+            drafts=drafts,
+            attention=row["attention"],
+            closed_at=_dt(row["closed_at"]),
+        )
+
+    # ---------------------------------------------------------- draft lookups
+    def draft_owner(self, key: str) -> str | None:
+        row = self.db.execute("SELECT intro_id FROM drafts WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def drafts_in_gmail(self) -> list[tuple[str, Draft]]:
+        """Drafts that exist in Gmail and may be sent, edited or discarded any time."""
+        rows = self.db.execute(
+            "SELECT intro_id, key FROM drafts WHERE state = ? AND draft_id IS NOT NULL",
+            (DraftState.CREATED.value,),
+        ).fetchall()
+        found = []
+        for row in rows:
+            intro = self.load(row["intro_id"])
+            draft = intro.draft(row["key"]) if intro else None
+            if draft is not None:
+                found.append((row["intro_id"], draft))
+        return found
+
+    def save_body(self, key: str, body: str) -> None:
+        """The text of a draft as written, to recognise it when a reply pastes it back."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO draft_bodies (key, body) VALUES (?, ?)", (key, body)
+            )
+
+    def body(self, key: str) -> str | None:
+        row = self.db.execute("SELECT body FROM draft_bodies WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def has_open_work(self) -> bool:
+        """Open intros or drafts in Gmail: without them, new mail needs no reading."""
+        row = self.db.execute(
+            "SELECT 1 FROM intros WHERE stage IN (?, ?) UNION "
+            "SELECT 1 FROM drafts WHERE state = ? LIMIT 1",
+            (Stage.ASKING.value, Stage.READY.value, DraftState.CREATED.value),
+        ).fetchone()
+        return row is not None
+
+    # ----------------------------------------------------------------- outbox
+    def pending_actions(self) -> list[tuple[int, CreateDraft | DeleteDraft]]:
+        rows = self.db.execute(
+            "SELECT id, action FROM outbox WHERE done_at IS NULL ORDER BY id"
+        ).fetchall()
+        return [(int(row["id"]), action_from_json(row["action"])) for row in rows]
+
+    def queue(self, actions: Iterable[CreateDraft | DeleteDraft], now: datetime) -> None:
+        with self.transaction():
+            for action in actions:
+                self.db.execute(
+                    "INSERT INTO outbox (intro_id, action, created_at) VALUES (?, ?, ?)",
+                    (action.intro_id or None, action_to_json(action), _iso(now)),
+                )
+
+    def mark_done(self, action_id: int, now: datetime) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (_iso(now), action_id))
+
+    def mark_attempt(self, action_id: int, error: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error, action_id),
+            )
+
+    # ---------------------------------------------------------------- threads
+    def thread(self, thread_id: str) -> ThreadRecord | None:
+        row = self.db.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+        if row is None:
+            return None
+        return ThreadRecord(
+            row["thread_id"],
+            row["problem"],
+            frozenset(json.loads(row["labels"])),
+            bool(row["dirty"]),
+        )
+
+    def _mark_dirty(self, thread_id: str) -> None:
+        self.db.execute(
+            "INSERT INTO threads (thread_id, dirty) VALUES (?, 1) "
+            "ON CONFLICT (thread_id) DO UPDATE SET dirty = 1",
+            (thread_id,),
+        )
+
+    def set_problem(self, thread_id: str, problem: str | None, now: datetime) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO threads (thread_id, problem, dirty) VALUES (?, ?, 1) "
+                "ON CONFLICT (thread_id) DO UPDATE SET problem = excluded.problem, dirty = 1",
+                (thread_id, problem),
+            )
+            if problem:
+                self._audit(now, None, "problem", f"thread {thread_id}: {problem}")
+
+    def dirty_threads(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT thread_id FROM threads WHERE dirty = 1")]
+
+    def set_labels(self, thread_id: str, labels: Iterable[str]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE threads SET labels = ?, dirty = 0 WHERE thread_id = ?",
+                (json.dumps(sorted(labels)), thread_id),
+            )
+
+    def known_thread(self, thread_id: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM intros WHERE request_thread_id = ? UNION "
+            "SELECT 1 FROM threads WHERE thread_id = ? AND problem IS NOT NULL LIMIT 1",
+            (thread_id, thread_id),
+        ).fetchone()
+        return row is not None
+
+    # ------------------------------------------------------------ seen and audit
+    def seen(self, message_id: str) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM seen WHERE message_id = ?", (message_id,)).fetchone()
+            is not None
+        )
+
+    def mark_seen(self, message_ids: Iterable[str], now: datetime) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO seen (message_id, at) VALUES (?, ?)",
+                [(m, _iso(now)) for m in message_ids],
+            )
+
+    def _audit(self, now: datetime, intro_id: str | None, kind: str, detail: str) -> None:
+        self.db.execute(
+            "INSERT INTO audit (at, intro_id, kind, detail) VALUES (?, ?, ?, ?)",
+            (_iso(now), intro_id, kind, detail),
+        )
+
+    def audit(self, now: datetime, intro_id: str | None, kind: str, detail: str) -> None:
+        with self.transaction():
+            self._audit(now, intro_id, kind, detail)
+
+    def timeline(self, intro_id: str) -> list[AuditLine]:
+        rows = self.db.execute(
+            "SELECT * FROM audit WHERE intro_id = ? ORDER BY id", (intro_id,)
+        ).fetchall()
+        return [
+            AuditLine(datetime.fromisoformat(r["at"]), r["intro_id"], r["kind"], r["detail"])
+            for r in rows
+        ]
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]

@@ -1,0 +1,770 @@
+"""THE state machine of an introduction: ``step(intro, observation, now, rules)`` returns the
+new intro and the actions to take. No I/O: no Gmail, no database, no clock (``now`` is an
+argument). Every transition is in the table at the bottom of this file.
+
+The rules it keeps:
+
+1. **Consent first.** Each party is asked privately. The joint introduction is drafted only
+   when both said yes. Nothing is ever sent: every message is a draft for the connector.
+2. **No address before a yes.** A draft to the requester never holds the contact's address
+   (nor the requester's to the contact) until both agreed: addresses appear only in the
+   joint introduction, and templates only ever receive names.
+3. **Doubt goes to the connector.** A yes counts only from the party's own address, as Gmail
+   authenticated it. Anything else (unclear, a bounce, another address, an unauthenticated
+   yes) marks the intro for attention and waits for the connector's decision.
+4. **The connector's hand decides.** Sending a draft moves the intro on; discarding a
+   consent or joint draft vetoes the intro; an ``introbot/yes|no`` label or ``introbot
+   decide`` overrides a verdict; removing the request label or ``introbot cancel`` cancels.
+5. **Declines are gentle and private.** The requester is told "not a fit right now" and never
+   the contact's words; a requester who withdraws costs the contact at most a thank-you.
+6. **Time is an argument.** ``Tick`` at ``now``: one reminder after ``remind_after`` with no
+   reply, expiry after ``expire_after``.
+7. **Replays are harmless.** An observation already applied (the same reply, the same sent
+   draft) changes nothing; an observation that cannot happen in a stage raises
+   :class:`InvalidTransition` instead of being ignored silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from introbot.model import (
+    Action,
+    Cancel,
+    Consent,
+    CreateDraft,
+    Decision,
+    DeleteDraft,
+    Draft,
+    DraftCreated,
+    DraftDiscarded,
+    DraftEdited,
+    DraftKind,
+    DraftSent,
+    DraftSpec,
+    DraftState,
+    Intro,
+    Note,
+    Observation,
+    Order,
+    Party,
+    Person,
+    ReplyReceived,
+    RequestRef,
+    Role,
+    Stage,
+    Tick,
+    Verdict,
+)
+
+_FREE_MAIL = {
+    "gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com",
+    "icloud.com", "me.com", "proton.me", "protonmail.com", "aol.com", "gmx.de", "gmx.net",
+    "web.de", "orange.fr", "free.fr", "laposte.net", "yahoo.fr", "hotmail.fr", "t-online.de",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WorkflowRules:
+    connector: Person
+    order: Order = Order.PARALLEL
+    remind_after: timedelta = timedelta(days=4)
+    expire_after: timedelta = timedelta(days=21)
+
+    @property
+    def domain(self) -> str:
+        return self.connector.email.rpartition("@")[2] or "introbot.local"
+
+
+@dataclass(frozen=True)
+class Transition:
+    intro: Intro
+    actions: tuple[Action, ...] = ()
+
+
+class InvalidTransition(Exception):
+    """An observation that cannot happen to an intro in its current state."""
+
+    def __init__(self, intro: Intro, observation: Observation, why: str) -> None:
+        super().__init__(f"intro {intro.id} ({intro.stage}): {type(observation).__name__}: {why}")
+        self.intro = intro
+        self.observation = observation
+
+
+# ------------------------------------------------------------------- small helpers
+def organisation(person: Person) -> str | None:
+    """'Tidepool' from alex@tidepool.io; None for free-mail addresses."""
+    domain = person.email.rpartition("@")[2].lower()
+    if domain in _FREE_MAIL or not domain:
+        return None
+    labels = domain.split(".")
+    core = labels[-2] if len(labels) >= 2 else labels[0]
+    if len(labels) >= 3 and labels[-2] in ("co", "com", "org", "ac", "gov"):
+        core = labels[-3]
+    return core.replace("-", " ").title()
+
+
+def reply_subject(subject: str) -> str:
+    clean = " ".join(subject.split())
+    return clean if re.match(r"^(re|aw|sv|antw)\s*:", clean, re.I) else f"Re: {clean}"
+
+
+def _first(person: Person) -> str:
+    return (person.name or person.email.partition("@")[0]).split()[0]
+
+
+def _who(person: Person) -> dict[str, Any]:
+    """What a template may say about someone: never the address."""
+    return {
+        "name": person.name or _first(person),
+        "first": _first(person),
+        "org": organisation(person),
+    }
+
+
+def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:
+    return {
+        "connector": _who(rules.connector),
+        "requester": _who(intro.requester.person),
+        "contact": _who(intro.contact.person),
+        "context": intro.context,
+        "remind_days": rules.remind_after.days,
+        **extra,
+    }
+
+
+def _key(intro: Intro, kind: DraftKind, to: Role | None, rules: WorkflowRules) -> str:
+    """A Message-ID that is unique to this draft and known before it exists."""
+    n = len([d for d in intro.drafts if d.kind is kind and d.to is to]) + 1
+    who = to.value if to else "all"
+    return f"<introbot.{intro.id}.{kind.value}.{who}.{n}@{rules.domain}>"
+
+
+def _queue(intro: Intro, spec: DraftSpec, to: Role | None) -> tuple[Intro, Action]:
+    draft = Draft(
+        key=spec.key, kind=spec.kind, to=to, thread_id=spec.thread_id, subject=spec.subject or ""
+    )
+    return intro.with_draft(draft), CreateDraft(intro.id, spec)
+
+
+def _sent_consent(intro: Intro, role: Role) -> Draft | None:
+    sent = [d for d in intro.drafts_of(DraftKind.CONSENT, role) if d.state is DraftState.SENT]
+    return sent[-1] if sent else None
+
+
+def _reply_routing(intro: Intro, role: Role) -> dict[str, Any]:
+    """Answer in the thread of the consent message sent to ``role``, if there is one."""
+    sent = _sent_consent(intro, role)
+    if sent is not None and sent.thread_id:
+        refs = (sent.sent_rfc822_id,) if sent.sent_rfc822_id else ()
+        return {
+            "thread_id": sent.thread_id,
+            "in_reply_to": sent.sent_rfc822_id,
+            "references": refs,
+            "subject": reply_subject(sent.subject) if sent.subject else None,
+        }
+    request = intro.request
+    if role is Role.REQUESTER and request.author.key == intro.requester.person.key:
+        return _request_routing(request)
+    return {}
+
+
+def _request_routing(request: RequestRef) -> dict[str, Any]:
+    refs = (request.rfc822_id,) if request.rfc822_id else ()
+    return {
+        "thread_id": request.thread_id,
+        "in_reply_to": request.rfc822_id,
+        "references": refs,
+        "subject": reply_subject(request.subject),
+    }
+
+
+def _withdraw_open(intro: Intro, keep: Iterable[str] = ()) -> tuple[Intro, list[Action]]:
+    """Delete every draft not yet sent (the intro moved on without it)."""
+    actions: list[Action] = []
+    kept = set(keep)
+    for draft in intro.drafts:
+        if draft.open and draft.key not in kept:
+            intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
+            actions.append(DeleteDraft(intro.id, draft.key))
+    return intro, actions
+
+
+def _attention(intro: Intro) -> str | None:
+    unclear = [p for p in (intro.requester, intro.contact) if p.consent is Consent.UNCLEAR]
+    if not unclear:
+        return None
+    return "; ".join(f"{p.role.value} {p.person.email}: {p.evidence}" for p in unclear)
+
+
+def _close(intro: Intro, stage: Stage, now: datetime) -> Intro:
+    return replace(intro, stage=stage, closed_at=now, attention=None)
+
+
+def _note(intro: Intro, text: str) -> Note:
+    return Note(intro.id, text)
+
+
+# ------------------------------------------------------------------- opening intros
+def open_intro(
+    intro_id: str,
+    request: RequestRef,
+    requester: Person,
+    contact: Person,
+    context: str,
+    now: datetime,
+    rules: WorkflowRules,
+) -> Transition:
+    """A new intro from a request: the consent drafts (both, or the requester's first)."""
+    intro = Intro(
+        id=intro_id,
+        request=request,
+        requester=Party(Role.REQUESTER, requester),
+        contact=Party(Role.CONTACT, contact),
+        context=context,
+        order=rules.order,
+        stage=Stage.ASKING,
+        created_at=now,
+    )
+    actions: list[Action] = [
+        _note(intro, f"intro opened: {requester} -> {contact} ({request.form})")
+    ]
+    intro, action = _ask(intro, Role.REQUESTER, rules)
+    actions.append(action)
+    if rules.order is Order.PARALLEL:
+        intro, action = _ask(intro, Role.CONTACT, rules)
+        actions.append(action)
+    return Transition(intro, tuple(actions))
+
+
+def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]:
+    """Queue the consent draft to one party."""
+    party = intro.party(role)
+    routing: dict[str, Any] = {}
+    if role is Role.REQUESTER and intro.request.author.key == party.person.key:
+        routing = _request_routing(intro.request)  # answer them in their own thread
+    spec = DraftSpec(
+        key=_key(intro, DraftKind.CONSENT, role, rules),
+        kind=DraftKind.CONSENT,
+        template=f"consent_{role.value}",
+        to=(party.person,),
+        fields=_fields(
+            intro,
+            rules,
+            order=intro.order.value,
+            blurb=intro.requester.words if role is Role.CONTACT else "",
+        ),
+        **routing,
+    )
+    intro = intro.with_party(replace(party, consent=Consent.DRAFTING))
+    return _queue(intro, spec, role)
+
+
+def problem_note(request: RequestRef, problems: Iterable[str], rules: WorkflowRules) -> DraftSpec:
+    """A draft to the connector, in the request thread, saying what is missing."""
+    listed = list(problems)
+    digest = hashlib.sha256("\n".join(listed).encode()).hexdigest()[:10]
+    return DraftSpec(
+        key=f"<introbot.problem.{request.thread_id}.{digest}@{rules.domain}>",
+        kind=DraftKind.PROBLEM_NOTE,
+        template="problem_note",
+        to=(rules.connector,),
+        fields={"connector": _who(rules.connector), "problems": listed},
+        **_request_routing(request),
+    )
+
+
+# ----------------------------------------------------------------- consent outcomes
+def _consent_yes(
+    intro: Intro, role: Role, evidence: str, words: str, assistant: str | None, rules: WorkflowRules
+) -> Transition:
+    party = intro.party(role)
+    intro = intro.with_party(
+        replace(
+            party,
+            consent=Consent.YES,
+            evidence=evidence,
+            words=words or party.words,
+            assistant=assistant,
+        )
+    )
+    actions: list[Action] = [_note(intro, f"{role.value} said yes ({evidence})")]
+    # The party answered: a reminder not yet sent is moot.
+    for draft in intro.drafts_of(DraftKind.REMINDER, role):
+        if draft.open:
+            intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
+            actions.append(DeleteDraft(intro.id, draft.key))
+    if role is Role.REQUESTER and intro.contact.consent is Consent.NOT_ASKED:
+        intro, action = _ask(intro, Role.CONTACT, rules)
+        actions += [action, _note(intro, "requester agreed: the contact's consent draft is next")]
+    intro = replace(intro, attention=_attention(intro))
+    if intro.requester.consent is Consent.YES and intro.contact.consent is Consent.YES:
+        intro, withdrawn = _withdraw_open(intro)
+        intro = replace(intro, stage=Stage.READY, attention=None)
+        intro, action = _queue(intro, _joint_spec(intro, rules), None)
+        actions += [*withdrawn, action, _note(intro, "both said yes: the introduction is drafted")]
+    return Transition(intro, tuple(actions))
+
+
+def _joint_spec(intro: Intro, rules: WorkflowRules) -> DraftSpec:
+    requester, contact = intro.requester, intro.contact
+    cc = tuple(Person(None, p.assistant) for p in (requester, contact) if p.assistant is not None)
+    return DraftSpec(
+        key=_key(intro, DraftKind.JOINT, None, rules),
+        kind=DraftKind.JOINT,
+        template="joint",
+        to=(requester.person, contact.person),
+        cc=cc,
+        fields=_fields(
+            intro,
+            rules,
+            requester_words=requester.words,
+            contact_words=contact.words,
+            requester_email=requester.person.email,  # both agreed: addresses may be shared
+            contact_email=contact.person.email,
+        ),
+    )
+
+
+def _consent_no(
+    intro: Intro, role: Role, evidence: str, now: datetime, rules: WorkflowRules
+) -> Transition:
+    party = intro.party(role)
+    intro = intro.with_party(replace(party, consent=Consent.NO, evidence=evidence))
+    intro, actions = _withdraw_open(intro)
+    intro = _close(intro, Stage.DECLINED, now)
+    actions.append(_note(intro, f"{role.value} said no ({evidence})"))
+    other = intro.party(role.other)
+    if role is Role.CONTACT and _requester_waiting(intro):
+        spec = DraftSpec(
+            key=_key(intro, DraftKind.DECLINE_NOTE, Role.REQUESTER, rules),
+            kind=DraftKind.DECLINE_NOTE,
+            template="decline_note",
+            to=(intro.requester.person,),
+            fields=_fields(intro, rules),
+            **_reply_routing(intro, Role.REQUESTER),
+        )
+        intro, action = _queue(intro, spec, Role.REQUESTER)
+        actions.append(action)
+    elif role is Role.REQUESTER and other.consent in (Consent.ASKED, Consent.UNCLEAR, Consent.YES):
+        spec = DraftSpec(
+            key=_key(intro, DraftKind.THANKS_NOTE, Role.CONTACT, rules),
+            kind=DraftKind.THANKS_NOTE,
+            template="thanks_note",
+            to=(intro.contact.person,),
+            fields=_fields(intro, rules),
+            **_reply_routing(intro, Role.CONTACT),
+        )
+        intro, action = _queue(intro, spec, Role.CONTACT)
+        actions.append(action)
+    return Transition(intro, tuple(actions))
+
+
+def _requester_waiting(intro: Intro) -> bool:
+    """The requester knows about this intro: they asked for it, or heard from us."""
+    requester = intro.requester
+    asked_us = intro.request.author.key == requester.person.key
+    heard = requester.consent in (Consent.ASKED, Consent.UNCLEAR, Consent.YES)
+    return requester.consent is not Consent.NO and (asked_us or heard)
+
+
+def _unclear(intro: Intro, role: Role, reason: str, message_id: str | None = None) -> Transition:
+    party = intro.party(role)
+    ids = (*party.reply_ids, message_id) if message_id else party.reply_ids
+    intro = intro.with_party(
+        replace(party, consent=Consent.UNCLEAR, evidence=reason, reply_ids=ids)
+    )
+    intro = replace(intro, attention=_attention(intro))
+    return Transition(intro, (_note(intro, f"needs attention: {role.value}: {reason}"),))
+
+
+# --------------------------------------------------------------------- the handlers
+Handler = Callable[[Intro, Any, datetime, WorkflowRules], Transition]
+
+
+def _known_draft(intro: Intro, observation: Any) -> Draft:
+    draft = intro.draft(observation.key)
+    if draft is None:
+        raise InvalidTransition(intro, observation, f"no draft {observation.key} in this intro")
+    return draft
+
+
+def _draft_created(
+    intro: Intro, obs: DraftCreated, now: datetime, rules: WorkflowRules
+) -> Transition:
+    draft = _known_draft(intro, obs)
+    if draft.draft_id == obs.draft_id:
+        return Transition(intro)  # a replay
+    state = DraftState.CREATED if draft.state is DraftState.QUEUED else draft.state
+    intro = intro.with_draft(
+        replace(
+            draft,
+            state=state,
+            draft_id=obs.draft_id,
+            message_id=obs.message_id,
+            thread_id=obs.thread_id,
+        )
+    )
+    if draft.kind is DraftKind.CONSENT and draft.to is not None:
+        party = intro.party(draft.to)
+        if party.consent is Consent.DRAFTING:
+            intro = intro.with_party(replace(party, consent=Consent.DRAFTED))
+    actions: tuple[Action, ...] = (_note(intro, f"{draft.kind.value} draft ready in Gmail"),)
+    if state is DraftState.WITHDRAWN:  # the intro moved on while it was being written
+        actions = (DeleteDraft(intro.id, draft.key),)
+    return Transition(intro, actions)
+
+
+def _draft_edited(
+    intro: Intro, obs: DraftEdited, now: datetime, rules: WorkflowRules
+) -> Transition:
+    draft = _known_draft(intro, obs)
+    if draft.message_id == obs.message_id:
+        return Transition(intro)
+    intro = intro.with_draft(replace(draft, message_id=obs.message_id, thread_id=obs.thread_id))
+    return Transition(intro, (_note(intro, f"the connector edited the {draft.kind.value} draft"),))
+
+
+def _record_sent(intro: Intro, draft: Draft, obs: DraftSent) -> Intro:
+    return intro.with_draft(
+        replace(
+            draft,
+            state=DraftState.SENT,
+            thread_id=obs.thread_id,
+            sent_message_id=obs.message_id,
+            sent_rfc822_id=obs.rfc822_id,
+            sent_at=obs.at,
+        )
+    )
+
+
+def _asking_draft_sent(
+    intro: Intro, obs: DraftSent, now: datetime, rules: WorkflowRules
+) -> Transition:
+    draft = _known_draft(intro, obs)
+    if draft.state is DraftState.SENT:
+        return Transition(intro)
+    if draft.kind in (
+        DraftKind.JOINT,
+        DraftKind.DECLINE_NOTE,
+        DraftKind.THANKS_NOTE,
+        DraftKind.EXPIRY_NOTE,
+    ):
+        raise InvalidTransition(intro, obs, f"a {draft.kind.value} draft cannot exist while asking")
+    if draft.state is DraftState.QUEUED:
+        raise InvalidTransition(intro, obs, "a draft cannot be sent before it was created")
+    intro = _record_sent(intro, draft, obs)
+    if draft.kind is DraftKind.CONSENT and draft.to is not None:
+        party = intro.party(draft.to)
+        if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
+            intro = intro.with_party(replace(party, consent=Consent.ASKED, asked_at=obs.at))
+        return Transition(intro, (_note(intro, f"consent message to the {draft.to.value} sent"),))
+    return Transition(intro, (_note(intro, f"{draft.kind.value} sent"),))
+
+
+def _asking_draft_discarded(
+    intro: Intro, obs: DraftDiscarded, now: datetime, rules: WorkflowRules
+) -> Transition:
+    draft = _known_draft(intro, obs)
+    if draft.state in (DraftState.DISCARDED, DraftState.WITHDRAWN):
+        return Transition(intro)
+    if draft.state is DraftState.SENT:
+        raise InvalidTransition(intro, obs, "a sent draft cannot be discarded")
+    intro = intro.with_draft(replace(draft, state=DraftState.DISCARDED))
+    if draft.kind is DraftKind.REMINDER:
+        return Transition(intro, (_note(intro, "the connector discarded the reminder"),))
+    if draft.kind is not DraftKind.CONSENT:
+        raise InvalidTransition(intro, obs, f"a {draft.kind.value} draft cannot exist while asking")
+    intro, actions = _withdraw_open(intro)
+    intro = _close(intro, Stage.CANCELLED, now)
+    to = draft.to.value if draft.to else "?"
+    return Transition(
+        intro,
+        (
+            *actions,
+            _note(intro, f"cancelled: the connector discarded the consent draft to the {to}"),
+        ),
+    )
+
+
+def _asking_reply(
+    intro: Intro, obs: ReplyReceived, now: datetime, rules: WorkflowRules
+) -> Transition:
+    party = intro.party(obs.role)
+    if obs.message_id in party.reply_ids:
+        return Transition(intro)  # a replay
+    if party.consent in (Consent.NOT_ASKED, Consent.DRAFTING, Consent.DRAFTED):
+        raise InvalidTransition(intro, obs, f"the {obs.role.value} was not asked yet")
+    if party.consent is Consent.YES and obs.verdict is not Verdict.NO:
+        return _late_reply(intro, obs, now, rules)
+    intro = intro.with_party(replace(party, reply_ids=(*party.reply_ids, obs.message_id)))
+    if obs.verdict is Verdict.AUTO_REPLY:
+        return Transition(
+            intro, (_note(intro, f"auto-reply from the {obs.role.value} ignored ({obs.evidence})"),)
+        )
+    if obs.verdict is Verdict.BOUNCE:
+        failed = ", ".join(obs.failed_recipients) or party.person.email
+        return _unclear(intro, obs.role, f"the consent message bounced ({failed})")
+    if obs.sender.casefold() != party.person.key:
+        return _unclear(
+            intro, obs.role, f"a reply from another address ({obs.sender}): {obs.verdict.value}"
+        )
+    if obs.verdict is Verdict.YES and obs.authenticated is not True:
+        return _unclear(intro, obs.role, f"a yes Gmail did not authenticate ({obs.evidence})")
+    if obs.verdict is Verdict.YES:
+        return _consent_yes(intro, obs.role, obs.evidence, obs.text, obs.assistant, rules)
+    if obs.verdict is Verdict.NO:
+        return _consent_no(intro, obs.role, obs.evidence, now, rules)
+    return _unclear(intro, obs.role, obs.evidence)
+
+
+def _asking_decision(
+    intro: Intro, obs: Decision, now: datetime, rules: WorkflowRules
+) -> Transition:
+    party = intro.party(obs.role)
+    if obs.consent not in (Consent.YES, Consent.NO):
+        raise InvalidTransition(intro, obs, "a decision is yes or no")
+    if party.consent is obs.consent:
+        return Transition(intro)
+    evidence = f"decided by the connector ({obs.source})"
+    if obs.consent is Consent.NO:
+        return _consent_no(intro, obs.role, evidence, now, rules)
+    actions: list[Action] = []
+    if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
+        for draft in intro.drafts_of(DraftKind.CONSENT, obs.role):
+            if draft.open:  # no need to ask any more
+                intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
+                actions.append(DeleteDraft(intro.id, draft.key))
+    result = _consent_yes(intro, obs.role, evidence, party.words, party.assistant, rules)
+    return Transition(result.intro, (*actions, *result.actions))
+
+
+def _cancel(intro: Intro, obs: Cancel, now: datetime, rules: WorkflowRules) -> Transition:
+    intro, actions = _withdraw_open(intro)
+    intro = _close(intro, Stage.CANCELLED, now)
+    return Transition(intro, (*actions, _note(intro, f"cancelled: {obs.reason}")))
+
+
+def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -> Transition:
+    actions: list[Action] = []
+    for role in (Role.REQUESTER, Role.CONTACT):
+        party = intro.party(role)
+        if party.consent is not Consent.ASKED or party.asked_at is None:
+            continue
+        waited = now - party.asked_at
+        if waited >= rules.expire_after:
+            return _expire(intro, role, now, rules)
+        if waited >= rules.remind_after and not party.reminded:
+            spec = DraftSpec(
+                key=_key(intro, DraftKind.REMINDER, role, rules),
+                kind=DraftKind.REMINDER,
+                template="reminder",
+                to=(party.person,),
+                fields=_fields(intro, rules, to=_who(party.person), to_role=role.value),
+                **_reply_routing(intro, role),
+            )
+            intro = intro.with_party(replace(party, reminded=True))
+            intro, action = _queue(intro, spec, role)
+            actions += [
+                action,
+                _note(
+                    intro, f"no reply from the {role.value} in {waited.days} days: reminder drafted"
+                ),
+            ]
+    return Transition(intro, tuple(actions))
+
+
+def _expire(intro: Intro, silent: Role, now: datetime, rules: WorkflowRules) -> Transition:
+    intro, actions = _withdraw_open(intro)
+    intro = _close(intro, Stage.EXPIRED, now)
+    actions.append(
+        _note(intro, f"expired: no reply from the {silent.value} in {rules.expire_after.days} days")
+    )
+    if silent is Role.CONTACT and _requester_waiting(intro):
+        spec = DraftSpec(
+            key=_key(intro, DraftKind.EXPIRY_NOTE, Role.REQUESTER, rules),
+            kind=DraftKind.EXPIRY_NOTE,
+            template="expiry_note",
+            to=(intro.requester.person,),
+            fields=_fields(intro, rules),
+            **_reply_routing(intro, Role.REQUESTER),
+        )
+        intro, action = _queue(intro, spec, Role.REQUESTER)
+        actions.append(action)
+    return Transition(intro, tuple(actions))
+
+
+def _ready_draft_sent(
+    intro: Intro, obs: DraftSent, now: datetime, rules: WorkflowRules
+) -> Transition:
+    draft = _known_draft(intro, obs)
+    if draft.state is DraftState.SENT:
+        return Transition(intro)
+    if draft.state is DraftState.QUEUED:
+        raise InvalidTransition(intro, obs, "a draft cannot be sent before it was created")
+    intro = _record_sent(intro, draft, obs)
+    if draft.kind is DraftKind.JOINT:
+        intro = _close(intro, Stage.INTRODUCED, now)
+        return Transition(intro, (_note(intro, "introduced: the connector sent the introduction"),))
+    return _sent_after_moving_on(intro, draft)
+
+
+def _sent_after_moving_on(intro: Intro, draft: Draft) -> Transition:
+    if draft.state is DraftState.WITHDRAWN or draft.kind in (DraftKind.CONSENT, DraftKind.REMINDER):
+        intro = replace(
+            intro, attention=f"a {draft.kind.value} draft was sent after the intro moved on"
+        )
+        return Transition(intro, (_note(intro, intro.attention or ""),))
+    return Transition(intro, (_note(intro, f"{draft.kind.value} sent"),))
+
+
+def _ready_draft_discarded(
+    intro: Intro, obs: DraftDiscarded, now: datetime, rules: WorkflowRules
+) -> Transition:
+    draft = _known_draft(intro, obs)
+    if draft.state in (DraftState.DISCARDED, DraftState.WITHDRAWN):
+        return Transition(intro)
+    if draft.state is DraftState.SENT:
+        raise InvalidTransition(intro, obs, "a sent draft cannot be discarded")
+    intro = intro.with_draft(replace(draft, state=DraftState.DISCARDED))
+    if draft.kind is not DraftKind.JOINT:
+        return Transition(
+            intro, (_note(intro, f"the connector discarded a {draft.kind.value} draft"),)
+        )
+    intro = _close(intro, Stage.CANCELLED, now)
+    return Transition(
+        intro, (_note(intro, "cancelled: the connector discarded the introduction draft"),)
+    )
+
+
+def _ready_decision(intro: Intro, obs: Decision, now: datetime, rules: WorkflowRules) -> Transition:
+    if obs.consent is Consent.YES:
+        return Transition(intro)
+    if obs.consent is not Consent.NO:
+        raise InvalidTransition(intro, obs, "a decision is yes or no")
+    return _consent_no(intro, obs.role, f"decided by the connector ({obs.source})", now, rules)
+
+
+def _late_reply(
+    intro: Intro, obs: ReplyReceived, now: datetime, rules: WorkflowRules
+) -> Transition:
+    party = intro.party(obs.role)
+    if obs.message_id in party.reply_ids:
+        return Transition(intro)
+    intro = intro.with_party(replace(party, reply_ids=(*party.reply_ids, obs.message_id)))
+    text = f"later message from the {obs.role.value} ({obs.verdict.value}): nothing to do"
+    if intro.stage is Stage.EXPIRED and obs.verdict is Verdict.YES:
+        intro = replace(intro, attention=f"the {obs.role.value} said yes after the intro expired")
+        text = intro.attention or text
+    return Transition(intro, (_note(intro, text),))
+
+
+def _closed_draft_created(
+    intro: Intro, obs: DraftCreated, now: datetime, rules: WorkflowRules
+) -> Transition:
+    return _draft_created(intro, obs, now, rules)
+
+
+def _closed_draft_sent(
+    intro: Intro, obs: DraftSent, now: datetime, rules: WorkflowRules
+) -> Transition:
+    draft = _known_draft(intro, obs)
+    if draft.state is DraftState.SENT:
+        return Transition(intro)
+    was = draft
+    intro = _record_sent(intro, draft, obs)
+    return _sent_after_moving_on(intro, was)
+
+
+def _closed_draft_discarded(
+    intro: Intro, obs: DraftDiscarded, now: datetime, rules: WorkflowRules
+) -> Transition:
+    draft = _known_draft(intro, obs)
+    if not draft.open:
+        return Transition(intro)
+    intro = intro.with_draft(replace(draft, state=DraftState.DISCARDED))
+    return Transition(
+        intro, (_note(intro, f"the connector discarded the {draft.kind.value} draft"),)
+    )
+
+
+def _nothing(intro: Intro, obs: Any, now: datetime, rules: WorkflowRules) -> Transition:
+    return Transition(intro)
+
+
+def _closed_refuses(intro: Intro, obs: Any, now: datetime, rules: WorkflowRules) -> Transition:
+    raise InvalidTransition(intro, obs, f"the intro is already {intro.stage.value}")
+
+
+# ------------------------------------------------------------------------ the table
+_OPEN: dict[type, Handler] = {
+    DraftCreated: _draft_created,
+    DraftEdited: _draft_edited,
+    Cancel: _cancel,
+}
+_CLOSED: dict[type, Handler] = {
+    DraftCreated: _closed_draft_created,
+    DraftEdited: _draft_edited,
+    DraftSent: _closed_draft_sent,
+    DraftDiscarded: _closed_draft_discarded,
+    ReplyReceived: _late_reply,
+    Decision: _closed_refuses,
+    Cancel: _closed_refuses,
+    Tick: _nothing,
+}
+
+TRANSITIONS: dict[Stage, dict[type, Handler]] = {
+    Stage.ASKING: {
+        **_OPEN,
+        DraftSent: _asking_draft_sent,
+        DraftDiscarded: _asking_draft_discarded,
+        ReplyReceived: _asking_reply,
+        Decision: _asking_decision,
+        Tick: _asking_tick,
+    },
+    Stage.READY: {
+        **_OPEN,
+        DraftSent: _ready_draft_sent,
+        DraftDiscarded: _ready_draft_discarded,
+        ReplyReceived: _late_reply,
+        Decision: _ready_decision,
+        Tick: _nothing,
+    },
+    Stage.INTRODUCED: _CLOSED,
+    Stage.DECLINED: _CLOSED,
+    Stage.CANCELLED: _CLOSED,
+    Stage.EXPIRED: _CLOSED,
+}
+
+
+def step(intro: Intro, observation: Observation, now: datetime, rules: WorkflowRules) -> Transition:
+    """Apply one observation. Raises :class:`InvalidTransition` for impossible ones."""
+    handler = TRANSITIONS[intro.stage].get(type(observation))
+    if handler is None:
+        raise InvalidTransition(intro, observation, "no such transition")
+    return handler(intro, observation, now, rules)
+
+
+# --------------------------------------------------------------------- thread labels
+STAGE_LABELS = {
+    Stage.ASKING: "awaiting-consent",
+    Stage.READY: "ready",
+    Stage.INTRODUCED: "introduced",
+    Stage.DECLINED: "declined",
+    Stage.CANCELLED: "cancelled",
+    Stage.EXPIRED: "expired",
+}
+ATTENTION_LABEL = "needs-attention"
+
+
+def request_thread_labels(intros: Iterable[Intro], problem: bool) -> frozenset[str]:
+    """The introbot labels a request thread should carry (logical names)."""
+    labels = {STAGE_LABELS[i.stage] for i in intros}
+    if problem or any(i.attention for i in intros):
+        labels.add(ATTENTION_LABEL)
+    return frozenset(labels)

@@ -1,0 +1,92 @@
+"""Drafts as RFC 822 bytes, from a :class:`DraftSpec` and the user's templates. Pure.
+
+Headers are built only from cleaned ``str`` values (no CR, LF or control characters, names
+capped) through :class:`email.headerregistry.Address`, never copied from a parsed message;
+IDN domains are encoded. The policy refuses any header value with a line break, so a name
+that slipped through cleaning would raise rather than inject (CVE-2024-6923).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from typing import Any
+
+import jinja2
+
+from introbot.model import DraftSpec, Person
+from introbot.reading.mime import clean_line
+from introbot.rules import RulesError, Template
+
+MAX_NAME = 80
+MAX_SUBJECT = 200
+_MSGID = re.compile(r"^<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]{3,250}>$")
+
+
+class WritingError(Exception):
+    """A draft cannot be written (an address that cannot be encoded, a template error)."""
+
+
+def _domain(domain: str) -> str:
+    try:
+        domain.encode("ascii")
+        return domain
+    except UnicodeEncodeError:
+        try:
+            return domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise WritingError(f"cannot encode the domain {domain!r}: {exc}") from None
+
+
+def address(person: Person) -> Address:
+    local, _, domain = clean_line(person.email).rpartition("@")
+    if not local or not domain or not local.isascii():
+        raise WritingError(f"cannot write to the address {person.email!r}")
+    name = clean_line(person.name or "", MAX_NAME)
+    try:
+        return Address(display_name=name, addr_spec=f"{local}@{_domain(domain)}")
+    except (ValueError, IndexError) as exc:
+        raise WritingError(f"cannot write to the address {person.email!r}: {exc}") from None
+
+
+def _message_ids(values: Iterable[str | None]) -> list[str]:
+    return [v for v in values if v and _MSGID.match(v)]
+
+
+def render(template: Template, fields: Mapping[str, Any]) -> tuple[str, str]:
+    """(subject, body) of a template with these fields."""
+    try:
+        subject = template.subject.render(**fields)
+        body = template.body.render(**fields)
+    except jinja2.TemplateError as exc:
+        raise RulesError(f"{template.path}: {exc}") from None
+    return clean_line(subject, MAX_SUBJECT), body.strip() + "\n"
+
+
+def write_draft(spec: DraftSpec, templates: Mapping[str, Template], sender: Person) -> bytes:
+    """The draft's RFC 822 bytes."""
+    template = templates.get(spec.template)
+    if template is None:
+        raise WritingError(f"no template named {spec.template}")
+    subject, body = render(template, spec.fields)
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = address(sender)
+    msg["To"] = [address(p) for p in spec.to]
+    if spec.cc:
+        msg["Cc"] = [address(p) for p in spec.cc]
+    msg["Subject"] = clean_line(spec.subject, MAX_SUBJECT) if spec.subject else subject
+    if not _MSGID.match(spec.key):
+        raise WritingError(f"not a usable Message-ID: {spec.key!r}")
+    msg["Message-ID"] = spec.key
+    replying_to = _message_ids([spec.in_reply_to])
+    if replying_to:
+        msg["In-Reply-To"] = replying_to[0]
+    references = _message_ids(spec.references)
+    if references:
+        msg["References"] = " ".join(references)
+    msg["X-Introbot"] = spec.kind.value
+    msg.set_content(body)
+    return msg.as_bytes()

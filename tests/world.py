@@ -1,0 +1,149 @@
+"""A small world for end-to-end tests: a sandbox Gmail, introbot's engine on a fresh
+database, and helpers that play the connector (sending drafts) and the parties (replying)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+from introbot.engine import Engine, PollReport
+from introbot.gmail.client import GmailClient
+from introbot.model import Intro
+from introbot.rules import load_rules
+from introbot.sandbox import SandboxServer
+from introbot.sandbox.control import SandboxControl
+from introbot.settings import Settings
+from introbot.store import Store
+from tests.conftest import FAST_RETRY
+
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+CONNECTOR = "connector@example.com"
+
+
+def auth_header(address: str, result: str = "pass") -> str:
+    domain = address.rpartition("@")[2]
+    return f"mx.google.com; dkim={result} header.i=@{domain}; dmarc={result} header.from={domain}"
+
+
+@dataclass
+class World:
+    server: SandboxServer
+    db: Path
+    settings: Settings = field(default_factory=lambda: Settings(connector_name="Sam Rivera"))
+    now: datetime = START
+
+    def __post_init__(self) -> None:
+        self.control = SandboxControl(self.server.url)
+        self.client = GmailClient.for_sandbox(self.server.url, retry=FAST_RETRY, timeout=5)
+        self.store = Store(self.db)
+        self.engine = Engine(self.client, self.store, self.settings, load_rules(self.settings.rules_dir))
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.close()
+
+    # ------------------------------------------------------------------- time
+    def poll(self, after: timedelta = timedelta(minutes=1)) -> PollReport:
+        self.now += after
+        return self.engine.poll(self.now)
+
+    # --------------------------------------------------------------- the world
+    def request(
+        self,
+        body: str,
+        sender: str = "Alex Kim <alex.kim@tidepool.io>",
+        subject: str = "Could you introduce me to Dana Whitfield?",
+        cc: str | None = None,
+        label: bool = True,
+    ) -> dict[str, str]:
+        msg = EmailMessage()
+        msg["Authentication-Results"] = auth_header(sender.rpartition("<")[2].rstrip(">"))
+        msg["From"] = sender
+        msg["To"] = f"Sam Rivera <{CONNECTOR}>"
+        if cc:
+            msg["Cc"] = cc
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(self.now)
+        msg["Message-ID"] = make_msgid(domain="tidepool.io")
+        msg.set_content(body)
+        delivered = self.control.deliver(msg.as_bytes())
+        if label:
+            self.control.label_thread(delivered["threadId"], add=(self.settings.request_label,))
+        return delivered
+
+    def drafts(self) -> list[dict[str, Any]]:
+        return list(self.control.mailbox()["drafts"])
+
+    def draft_to(self, address: str) -> dict[str, Any]:
+        found = [d for d in self.drafts() if address in (d["to"] or "")]
+        assert len(found) == 1, f"expected one draft to {address}, found {found}"
+        return found[0]
+
+    def send_drafts(self, to: str | None = None) -> list[dict[str, str]]:
+        """The connector presses Send on introbot's drafts (all, or those to one address)."""
+        sent = []
+        for draft in self.drafts():
+            if to is None or to in (draft["to"] or ""):
+                sent.append(self.control.send_draft(draft["id"]))
+        return sent
+
+    def sent_to(self, address: str) -> dict[str, Any]:
+        box = self.control.mailbox()
+        found = [m for m in box["messages"] if "SENT" in m["labelIds"] and address in m["headers"].get("To", "")]
+        assert found, f"nothing sent to {address}"
+        last: dict[str, Any] = found[-1]
+        return last
+
+    def reply(
+        self,
+        sender: str,
+        text: str,
+        to_message: dict[str, Any] | None = None,
+        auth: str | None = "pass",
+        subject: str | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> dict[str, str]:
+        """A party answers the last message the connector sent them."""
+        address = sender.rpartition("<")[2].rstrip(">")
+        original = to_message or self.sent_to(address)
+        msg = EmailMessage()
+        if auth is not None:
+            msg["Authentication-Results"] = auth_header(address, auth)
+        for name, value in (extra or {}).items():
+            msg[name] = value
+        msg["From"] = sender
+        msg["To"] = f"Sam Rivera <{CONNECTOR}>"
+        msg["Subject"] = subject or f"Re: {original['headers']['Subject']}"
+        msg["Date"] = format_datetime(self.now)
+        msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2])
+        msg["In-Reply-To"] = original["headers"]["Message-ID"]
+        msg["References"] = original["headers"]["Message-ID"]
+        quoted = "\n".join(f"> {line}" for line in original["text"].splitlines())
+        msg.set_content(f"{text}\n\nOn Tue, Nov 24, 2026 Sam Rivera <{CONNECTOR}> wrote:\n{quoted}\n")
+        return self.control.deliver(msg.as_bytes())
+
+    # ------------------------------------------------------------ looking in
+    def intros(self) -> list[Intro]:
+        return self.store.intros()
+
+    def only_intro(self) -> Intro:
+        (intro,) = self.store.intros()
+        return intro
+
+    def thread_labels(self, thread_id: str) -> set[str]:
+        box = self.control.mailbox()
+        return {lab for m in box["messages"] if m["threadId"] == thread_id for lab in m["labelIds"]}
+
+
+def make_world(tmp_path: Path, **settings: Any) -> Iterator[World]:
+    with SandboxServer() as server:
+        world = World(server, tmp_path / "introbot.db", Settings(connector_name="Sam Rivera", **settings))
+        try:
+            yield world
+        finally:
+            world.close()
