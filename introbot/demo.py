@@ -1,64 +1,179 @@
-"""``introbot demo``: a tour on the built-in sandbox mailbox, no Google account needed.
+"""``introbot demo``: the whole story on a sandbox Gmail, no Google account needed.
 
-It starts a sandbox Gmail server, plays the outside world (mail arrives) and the
-connector (labels threads ``intro-request``), then lets introbot look through its real
-Gmail client over HTTP, and reports what it saw and what it cost in Gmail quota.
+A sandbox Gmail server starts on 127.0.0.1 and a mailbox is seeded with realistic intro
+requests (and a newsletter labeled by mistake). Then the real poll code runs over it while
+the demo plays the connector (labels threads, sends drafts, decides an unclear reply) and
+the other people (a yes, a no, an unclear reply, an out-of-office). Every step is narrated;
+the demo ends with the drafts introbot wrote and where each intro stands.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+from introbot.engine import Engine, PollReport
 from introbot.gmail.client import GmailClient
+from introbot.model import Stage
+from introbot.rules import load_rules
 from introbot.sandbox import SandboxServer
-from introbot.sandbox.control import SandboxControl, seed_messages
-
-REQUEST_LABEL = "intro-request"
-NOT_A_REQUEST = "04-newsletter.eml"
+from introbot.sandbox.control import SandboxControl, compose_reply, seed_messages
+from introbot.settings import Settings
+from introbot.store import Store
+from introbot.views import table
 
 Echo = Callable[[str], None]
 
+# Who answers what: the people of the seeded requests.
+REPLIES = {
+    "alex.kim@tidepool.io": (
+        "Alex Kim <alex.kim@tidepool.io>",
+        "Yes please! We'd love 20 minutes to show Dana our pilot results.",
+    ),
+    "dana@northwind.example": (
+        "Dana Whitfield <dana@northwind.example>",
+        "Yes, happy to. Email is best for me.",
+    ),
+    "maria@solstice.energy": (
+        "Maria Santos <maria@solstice.energy>",
+        "Yes - thank you Sam! We're raising a $2M seed for community solar.",
+    ),
+    "jordan@greenfield.vc": (
+        "Jordan Lee <jordan@greenfield.vc>",
+        "Thanks for asking first. Our plate is full through Q2, so I'll pass.",
+    ),
+    "priya@lumen.dev": ("Priya Shah <priya@lumen.dev>", "Yes, absolutely."),
+    "tom@harborbio.com": ("Tom Becker <tom@harborbio.com>", "Maybe - what stage is Lumen at?"),
+    "lea.moreau@atelier-nord.fr": (
+        "Léa Moreau <lea.moreau@atelier-nord.fr>",
+        "Oui, avec plaisir !",
+    ),
+    "camille.durand@maisonbleue.fr": (
+        "Camille Durand <camille.durand@maisonbleue.fr>",
+        "Je suis absente jusqu'au lundi 30 novembre.",
+    ),
+}
+OUT_OF_OFFICE = {"camille.durand@maisonbleue.fr"}
+
+
+class Demo:
+    def __init__(self, echo: Echo, server: SandboxServer, folder: Path) -> None:
+        self.echo = echo
+        self.server = server
+        self.control = SandboxControl(server.url)
+        self.client = GmailClient.for_sandbox(server.url)
+        self.store = Store(folder / "demo.db")
+        settings = Settings(connector_name="Sam Rivera")
+        self.engine = Engine(self.client, self.store, settings, load_rules())
+        self.now = datetime.now(UTC)
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.close()
+
+    # ---------------------------------------------------------------- helpers
+    def poll(self, title: str) -> PollReport:
+        self.now += timedelta(minutes=5)
+        report = self.engine.poll(self.now)
+        self.echo(f"\n--> introbot polls ({title})")
+        for line in report.decisions:
+            self.echo(f"    {line}")
+        if not report.decisions:
+            self.echo("    nothing new")
+        return report
+
+    def drafts(self) -> list[dict[str, Any]]:
+        return list(self.control.mailbox()["drafts"])
+
+    def send_drafts(self, which: Callable[[dict[str, Any]], bool] = lambda d: True) -> None:
+        for draft in self.drafts():
+            if which(draft):
+                self.control.send_draft(draft["id"])
+                self.echo(f"    you send: {draft['subject']!r} to {draft['to']}")
+
+    def sent_to(self, address: str) -> dict[str, Any] | None:
+        sent = [
+            m
+            for m in self.control.mailbox()["messages"]
+            if "SENT" in m["labelIds"] and address in m["headers"].get("To", "")
+        ]
+        return sent[-1] if sent else None
+
+    # ------------------------------------------------------------------ story
+    def run(self) -> None:
+        echo = self.echo
+        echo(f"A sandbox Gmail for connector@example.com runs at {self.server.url}")
+        echo("(nothing leaves this machine; introbot talks to it exactly as to Gmail).")
+        echo("\n1. Mail arrives, and you label the intro requests 'intro-request' in Gmail:")
+        for _, raw in seed_messages():
+            delivered = self.control.deliver(raw)
+            self.control.label_thread(delivered["threadId"], add=("intro-request",))
+        for message in self.control.mailbox()["messages"]:
+            echo(f"    - {message['headers'].get('From')}: {message['headers'].get('Subject')}")
+        echo("    (the newsletter got the label by mistake)")
+
+        self.poll("it reads each labeled thread once")
+        echo(f"\n    {len(self.drafts())} drafts wait in your Gmail. One of them:")
+        contact_draft = next(d for d in self.drafts() if "dana@" in (d["to"] or ""))
+        echo(f"    To: {contact_draft['to']}\n    Subject: {contact_draft['subject']}")
+        echo("\n".join(f"    | {line}" for line in contact_draft["text"].strip().splitlines()))
+
+        echo("\n2. You read the consent drafts and send them from Gmail:")
+        self.send_drafts(lambda d: d["to"] != "Sam Rivera <connector@example.com>")
+        self.poll("it notices what you sent")
+
+        echo("\n3. People answer:")
+        for address, (sender, text) in REPLIES.items():
+            original = self.sent_to(address)
+            if original is None:
+                continue
+            headers = {"Auto-Submitted": "auto-replied"} if address in OUT_OF_OFFICE else None
+            subject = "Absence du bureau" if address in OUT_OF_OFFICE else None
+            raw = compose_reply(
+                original, sender, text, at=self.now, subject=subject, headers=headers
+            )
+            self.control.deliver(raw)
+            echo(f"    {sender.split(' <')[0]}: {text!r}")
+        self.poll("it reads the replies")
+
+        echo("\n4. Tom's reply was unclear, so you decide: you label it 'introbot/yes' in Gmail.")
+        tom = next(
+            m
+            for m in self.control.mailbox()["messages"]
+            if m["headers"].get("From", "").startswith("Tom Becker")
+        )
+        self.control.label_thread(tom["threadId"], add=("introbot/yes",))
+        self.poll("it sees your decision")
+
+        echo("\n5. You send the introductions:")
+        self.send_drafts(lambda d: str(d["subject"]).startswith("Intro:"))
+        self.poll("it closes what is done")
+
+        echo("\n6. Where everything stands (`introbot list`):")
+        echo("\n".join(f"    {line}" for line in table(self.store.intros(), self.now).splitlines()))
+        left = self.drafts()
+        echo(f"\n    Drafts still waiting for you in Gmail: {len(left)}")
+        for draft in left:
+            echo(f"    - {draft['subject']!r} to {draft['to']}")
+        stats = self.control.stats()
+        sends = stats["by_method"].get("drafts.send", 0) + stats["by_method"].get(
+            "messages.send", 0
+        )
+        done = len(self.store.intros(stage=Stage.INTRODUCED))
+        echo(
+            f"\n{done} introductions made. Gmail API use: {stats['requests']} calls, "
+            f"{stats['quota_units']} quota units. Messages sent by introbot: {sends} - "
+            "you sent every one yourself."
+        )
+
 
 def run_demo(echo: Echo, server: SandboxServer) -> None:
-    control = SandboxControl(server.url)
-    user = server.sandbox.mailbox.user
-    echo(f"A sandbox Gmail for {user} is running at {server.url} (nothing leaves this machine).")
-    echo("")
-    echo("1. Mail arrives:")
-    labeled = 0
-    for name, raw in seed_messages():
-        delivered = control.deliver(raw)
-        if name != NOT_A_REQUEST:
-            control.label_thread(delivered["threadId"], add=(REQUEST_LABEL,))
-            labeled += 1
-    for message in control.mailbox()["messages"]:
-        headers = message["headers"]
-        mark = "labeled intro-request" if "intro-request" in message["labelIds"] else "left alone"
-        echo(f"   - {headers.get('From', '?')}: {headers.get('Subject', '')}  [{mark}]")
-    echo("")
-    echo(
-        f"2. You label {labeled} of them '{REQUEST_LABEL}' in Gmail; the newsletter stays as it is."
-    )
-    echo("")
-    echo("3. introbot reads the labeled threads through its Gmail client (real HTTP):")
-    client = GmailClient.for_sandbox(server.url)
-    try:
-        label_id = client.ensure_labels([REQUEST_LABEL])[REQUEST_LABEL]
-        for thread_id in client.list_threads(label_ids=[label_id]):
-            thread = client.get_thread(thread_id, headers=("From", "Subject"))
-            if thread is None:
-                continue
-            first = thread.messages[0]
-            echo(f"   - thread {thread.id}: {first.header('Subject')!s}")
-            echo(f"     from {first.header('From')!s}, {len(thread.messages)} message(s)")
-    finally:
-        client.close()
-    stats = control.stats()
-    echo("")
-    echo(
-        f"Gmail cost of that look: {stats['requests']} API calls, {stats['quota_units']} quota "
-        f"units, {stats['http_requests']} HTTP round trips; sends: "
-        f"{stats['by_method'].get('drafts.send', 0) + stats['by_method'].get('messages.send', 0)}."
-    )
-    echo("Next, introbot drafts a private consent message to each party for you to send;")
-    echo("that step is under construction in this version.")
+    with tempfile.TemporaryDirectory(prefix="introbot-demo-") as folder:
+        demo = Demo(echo, server, Path(folder))
+        try:
+            demo.run()
+        finally:
+            demo.close()

@@ -198,6 +198,7 @@ class DraftSent:
     rfc822_id: str | None
     thread_id: str
     at: datetime
+    subject: str = ""  # as sent (the connector may have edited it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,12 +127,20 @@ def _who(person: Person) -> dict[str, Any]:
     }
 
 
+_ADDRESS = re.compile(r"\s*[<(\[]?(?:mailto:)?[\w.%+'-]+@[\w-]+(?:\.[\w-]+)+[>)\]]?")
+
+
+def redact_addresses(text: str) -> str:
+    """The text with every email address taken out (rule 2: no address before consent)."""
+    return _ADDRESS.sub("", text)
+
+
 def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:
     return {
         "connector": _who(rules.connector),
         "requester": _who(intro.requester.person),
         "contact": _who(intro.contact.person),
-        "context": intro.context,
+        "context": redact_addresses(intro.context),
         "remind_days": rules.remind_after.days,
         **extra,
     }
@@ -257,7 +265,7 @@ def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]
             intro,
             rules,
             order=intro.order.value,
-            blurb=intro.requester.words if role is Role.CONTACT else "",
+            blurb=redact_addresses(intro.requester.words) if role is Role.CONTACT else "",
         ),
         **routing,
     )
@@ -439,6 +447,7 @@ def _record_sent(intro: Intro, draft: Draft, obs: DraftSent) -> Intro:
             sent_message_id=obs.message_id,
             sent_rfc822_id=obs.rfc822_id,
             sent_at=obs.at,
+            subject=obs.subject or draft.subject,
         )
     )
 

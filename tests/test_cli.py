@@ -56,14 +56,17 @@ def test_console_script_is_installed() -> None:
     assert done.returncode == 0
 
 
-def test_demo_reads_the_labeled_requests_and_sends_nothing() -> None:
+def test_demo_tells_the_whole_story_and_sends_nothing() -> None:
     done = _run("demo")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "Could you introduce me to Dana Whitfield?  [labeled intro-request]" in out
-    assert "This week: 12 intros that changed everything  [left alone]" in out
-    assert out.count("   - thread ") == 4  # the four labeled requests, not the newsletter
-    assert "sends: 0." in out
+    assert out.count("intro opened:") == 4  # four requests; the newsletter needs attention
+    assert "needs attention: this looks like a newsletter" in out
+    assert "contact said no" in out and "auto-reply from the contact ignored" in out
+    assert "needs attention: contact: no clear yes or no" in out
+    assert "contact said yes (decided by the connector (label))" in out
+    assert out.count("introduced: the connector sent the introduction") == 2
+    assert "Messages sent by introbot: 0" in out
     assert "Traceback" not in done.stderr
 
 
@@ -119,7 +122,7 @@ def test_demo_serve_stops_on_sigterm() -> None:
         while "stays up at" not in line and time.monotonic() < stop:
             line = proc.stdout.readline()
         url = line.split("stays up at ")[1].split()[0]
-        assert SandboxControl(url).stats()["requests"] > 0
+        assert SandboxControl(url).mailbox()["messages"]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)

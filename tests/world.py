@@ -16,18 +16,12 @@ from introbot.gmail.client import GmailClient
 from introbot.model import Intro
 from introbot.rules import load_rules
 from introbot.sandbox import SandboxServer
-from introbot.sandbox.control import SandboxControl
+from introbot.sandbox.control import SandboxControl, authentication_results, compose_reply
 from introbot.settings import Settings
 from introbot.store import Store
 from tests.conftest import FAST_RETRY
 
-START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 CONNECTOR = "connector@example.com"
-
-
-def auth_header(address: str, result: str = "pass") -> str:
-    domain = address.rpartition("@")[2]
-    return f"mx.google.com; dkim={result} header.i=@{domain}; dmarc={result} header.from={domain}"
 
 
 @dataclass
@@ -35,22 +29,49 @@ class World:
     server: SandboxServer
     db: Path
     settings: Settings = field(default_factory=lambda: Settings(connector_name="Sam Rivera"))
-    now: datetime = START
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         self.control = SandboxControl(self.server.url)
         self.client = GmailClient.for_sandbox(self.server.url, retry=FAST_RETRY, timeout=5)
         self.store = Store(self.db)
-        self.engine = Engine(self.client, self.store, self.settings, load_rules(self.settings.rules_dir))
+        self.engine = Engine(
+            self.client, self.store, self.settings, load_rules(self.settings.rules_dir)
+        )
 
     def close(self) -> None:
         self.client.close()
         self.store.close()
 
     # ------------------------------------------------------------------- time
-    def poll(self, after: timedelta = timedelta(minutes=1)) -> PollReport:
+    def poll(self, after: timedelta = timedelta(seconds=1)) -> PollReport:
+        """One poll at ``after`` past the last; then the invariants are checked."""
         self.now += after
-        return self.engine.poll(self.now)
+        report = self.engine.poll(self.now)
+        self.check_invariants()
+        return report
+
+    def check_invariants(self) -> None:
+        """introbot never sends, and no address reaches a party before both agreed."""
+        by_method = self.control.stats()["by_method"]
+        assert not {"drafts.send", "messages.send"} & set(by_method), by_method
+        box = self.control.mailbox()
+        messages = [(d["messageId"], d["headers"]) for d in box["drafts"]]
+        messages += [(m["id"], m["headers"]) for m in box["messages"] if "SENT" in m["labelIds"]]
+        for intro in self.store.intros():
+            agreed = intro.requester.consent.value == "yes" and intro.contact.consent.value == "yes"
+            if agreed:
+                continue
+            pairs = ((intro.requester, intro.contact), (intro.contact, intro.requester))
+            for reader, other in pairs:
+                for message_id, headers in messages:
+                    recipients = f"{headers.get('To', '')} {headers.get('Cc', '')}".lower()
+                    if reader.person.email.lower() not in recipients:
+                        continue
+                    raw = self.control.raw(message_id).lower()
+                    assert other.person.email.lower().encode() not in raw, (
+                        f"{other.person.email} leaked to {reader.person.email} before consent"
+                    )
 
     # --------------------------------------------------------------- the world
     def request(
@@ -62,7 +83,9 @@ class World:
         label: bool = True,
     ) -> dict[str, str]:
         msg = EmailMessage()
-        msg["Authentication-Results"] = auth_header(sender.rpartition("<")[2].rstrip(">"))
+        msg["Authentication-Results"] = authentication_results(
+            sender.rpartition("<")[2].rstrip(">")
+        )
         msg["From"] = sender
         msg["To"] = f"Sam Rivera <{CONNECTOR}>"
         if cc:
@@ -94,7 +117,11 @@ class World:
 
     def sent_to(self, address: str) -> dict[str, Any]:
         box = self.control.mailbox()
-        found = [m for m in box["messages"] if "SENT" in m["labelIds"] and address in m["headers"].get("To", "")]
+        found = [
+            m
+            for m in box["messages"]
+            if "SENT" in m["labelIds"] and address in m["headers"].get("To", "")
+        ]
         assert found, f"nothing sent to {address}"
         last: dict[str, Any] = found[-1]
         return last
@@ -109,23 +136,11 @@ class World:
         extra: dict[str, str] | None = None,
     ) -> dict[str, str]:
         """A party answers the last message the connector sent them."""
-        address = sender.rpartition("<")[2].rstrip(">")
-        original = to_message or self.sent_to(address)
-        msg = EmailMessage()
-        if auth is not None:
-            msg["Authentication-Results"] = auth_header(address, auth)
-        for name, value in (extra or {}).items():
-            msg[name] = value
-        msg["From"] = sender
-        msg["To"] = f"Sam Rivera <{CONNECTOR}>"
-        msg["Subject"] = subject or f"Re: {original['headers']['Subject']}"
-        msg["Date"] = format_datetime(self.now)
-        msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2])
-        msg["In-Reply-To"] = original["headers"]["Message-ID"]
-        msg["References"] = original["headers"]["Message-ID"]
-        quoted = "\n".join(f"> {line}" for line in original["text"].splitlines())
-        msg.set_content(f"{text}\n\nOn Tue, Nov 24, 2026 Sam Rivera <{CONNECTOR}> wrote:\n{quoted}\n")
-        return self.control.deliver(msg.as_bytes())
+        original = to_message or self.sent_to(sender.rpartition("<")[2].rstrip(">"))
+        raw = compose_reply(
+            original, sender, text, at=self.now, auth=auth, subject=subject, headers=extra
+        )
+        return self.control.deliver(raw)
 
     # ------------------------------------------------------------ looking in
     def intros(self) -> list[Intro]:
@@ -142,7 +157,9 @@ class World:
 
 def make_world(tmp_path: Path, **settings: Any) -> Iterator[World]:
     with SandboxServer() as server:
-        world = World(server, tmp_path / "introbot.db", Settings(connector_name="Sam Rivera", **settings))
+        world = World(
+            server, tmp_path / "introbot.db", Settings(connector_name="Sam Rivera", **settings)
+        )
         try:
             yield world
         finally:

@@ -222,6 +222,7 @@ class Sync:
                 match.header("Message-ID"),
                 match.thread_id,
                 _at(match.internal_date),
+                match.header("Subject") or "",
             )
             result.observe(intro_id, sent, f"sent as message {match.id}")
 

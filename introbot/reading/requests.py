@@ -355,8 +355,10 @@ class _Reader:
 
         own = plain_new_text(mail.text, self.phrases)
         if from_me:
-            for candidate in (mail.subject, *own.split("\n")):
-                intros = self.note(candidate, _context(own.split("\n")))
+            lines = own.split("\n")
+            for index, candidate in enumerate((mail.subject, *lines)):
+                rest = lines if index == 0 else lines[: index - 1] + lines[index:]
+                intros = self.note(candidate, _context(rest))
                 if intros is not None:
                     return RequestReading(tuple(intros), tuple(self.problems), "note")
         return self.direct_or_third_party(own, None if from_me else mail.sender)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
 from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -113,6 +116,45 @@ class SandboxControl:
 
     def reset(self) -> None:
         self._json("POST", "/reset")
+
+
+def authentication_results(address: str, result: str = "pass") -> str:
+    """The header Gmail writes on arrival: ``pass`` for an authentic sender."""
+    domain = address.rpartition("@")[2]
+    return f"mx.google.com; dkim={result} header.i=@{domain}; dmarc={result} header.from={domain}"
+
+
+def compose_reply(
+    original: dict[str, Any],
+    sender: str,
+    text: str,
+    *,
+    at: datetime,
+    auth: str | None = "pass",
+    subject: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A reply as a party's mail client writes it: quoting ``original`` (a message from
+    ``GET /_sandbox/mailbox``), threaded by In-Reply-To/References."""
+    address = parseaddr(sender)[1]
+    msg = EmailMessage()
+    if auth is not None:
+        msg["Authentication-Results"] = authentication_results(address, auth)
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg["From"] = sender
+    msg["To"] = original["headers"].get("From", "")
+    msg["Subject"] = subject or f"Re: {original['headers'].get('Subject', '')}"
+    msg["Date"] = format_datetime(at)
+    msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or "example.org")
+    msg["In-Reply-To"] = original["headers"]["Message-ID"]
+    msg["References"] = original["headers"]["Message-ID"]
+    quoted = "\n".join(f"> {line}" for line in str(original["text"]).splitlines())
+    sent_at = original["headers"].get("Date", "")
+    msg.set_content(
+        f"{text}\n\nOn {sent_at}, {original['headers'].get('From', '')} wrote:\n{quoted}\n"
+    )
+    return msg.as_bytes()
 
 
 def seed_messages() -> list[tuple[str, bytes]]:
