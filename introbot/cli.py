@@ -37,6 +37,8 @@ def main(verbose: int) -> None:
     """introbot drafts double opt-in introductions in your Gmail; you send them."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("googleapiclient", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 @main.command()
@@ -251,6 +253,9 @@ def run(
             with single_instance(app.store.path):
                 seconds = interval or app.settings.poll_interval_seconds
                 click.echo(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
+                decisions = logging.getLogger("introbot")
+                if decisions.getEffectiveLevel() > logging.INFO:
+                    decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
                 run_forever(lambda: _poll_logged(app), seconds)
         except AlreadyRunning as exc:
             _fail(str(exc))

@@ -206,7 +206,10 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(path), isolation_level=None, timeout=10)
+            # One poll at a time, perhaps on the scheduler's worker thread: never two at once.
+            self.db = sqlite3.connect(
+                str(path), isolation_level=None, timeout=10, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the database {path}: {exc}") from None
         self.db.row_factory = sqlite3.Row
