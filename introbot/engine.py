@@ -32,6 +32,7 @@ from introbot.model import (
     Observation,
     Person,
     RequestRef,
+    Stage,
     Tick,
 )
 from introbot.reading.mime import read_mail
@@ -181,8 +182,10 @@ class Engine:
     ) -> None:
         thread_id = seen.thread_id
         existing = self.store.intros(thread_id=thread_id)
-        open_pairs = {
-            (i.requester.person.key, i.contact.person.key) for i in existing if not i.stage.closed
+        taken = {  # an intro under way, or done, is not started again
+            (i.requester.person.key, i.contact.person.key)
+            for i in existing
+            if not i.stage.closed or i.stage is Stage.INTRODUCED
         }
         mail = seen.mail
         author = mail.sender or Person(None, "unknown@invalid")
@@ -198,7 +201,7 @@ class Engine:
         for wanted in seen.reading.intros:
             requester = Person(wanted.requester.name, wanted.requester.email)
             contact = Person(wanted.contact.name, wanted.contact.email)
-            if (requester.key, contact.key) in open_pairs:
+            if (requester.key, contact.key) in taken:
                 continue
             transition = open_intro(
                 self.store.new_intro_id(), request, requester, contact, wanted.context, now, rules
@@ -209,6 +212,10 @@ class Engine:
             self._log(transition.intro, transition.actions, report)
             opened += 1
         problems = seen.reading.problems
+        if existing and not opened:
+            # Labeled again, or a later message in it: its intros already stand.
+            self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
+            return
         if problems:
             self.store.set_problem(thread_id, " ".join(problems), now)
             spec = problem_note(request, problems, rules)

@@ -411,3 +411,25 @@ def test_an_idle_poll_is_one_cheap_request(world: World) -> None:
     world.poll()
     stats = world.control.stats()
     assert (stats["requests"], stats["quota_units"]) == (1, 2)
+
+
+def test_a_later_message_in_a_done_thread_starts_nothing(world: World) -> None:
+    request = _asked(world)
+    world.reply(ALEX, "Yes please.")
+    world.reply(DANA, "Yes, happy to.")
+    world.poll()
+    world.send_drafts()
+    world.poll()
+    assert world.only_intro().stage is Stage.INTRODUCED
+    box = world.control.mailbox()["messages"]
+    ours = [m for m in box if "SENT" in m["labelIds"] and m["threadId"] == request["threadId"]]
+    from introbot.sandbox.control import compose_reply
+
+    raw = compose_reply(ours[-1], ALEX, "Thanks Sam, we're talking now!", at=world.now)
+    arrived = world.control.deliver(raw, labels=("INBOX", "intro-request"))  # inherits the label
+    assert arrived["threadId"] == request["threadId"]
+    world.poll()
+    world.control.label_thread(request["threadId"], add=("intro-request",))  # and even re-labeled
+    world.poll()
+    assert len(world.intros()) == 1
+    assert world.drafts() == []

@@ -141,7 +141,11 @@ class Sync:
             message = event.message
             if event.kind == "messageAdded":
                 added[message.id] = event
-                if self.labels.request in event.label_ids:
+                # Arriving labeled (a filter) starts a request; a later message in a known
+                # thread does not: only the connector labeling the thread again retries it.
+                if self.labels.request in event.label_ids and not self.store.known_thread(
+                    message.thread_id
+                ):
                     requests[message.thread_id] = None
             elif event.kind == "messageDeleted":
                 deleted.add(message.id)
