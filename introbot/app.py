@@ -10,10 +10,15 @@ import platformdirs
 from introbot.engine import Engine
 from introbot.gmail.auth import load_credentials
 from introbot.gmail.client import GmailClient
+from introbot.gmail.errors import GmailError
 from introbot.paths import APP, config_dir
 from introbot.rules import Rules, load_rules
 from introbot.settings import Settings
 from introbot.store import Store
+
+
+class SignInMissing(GmailError):
+    """No saved Gmail sign-in."""
 
 
 def default_db() -> Path:
@@ -44,6 +49,11 @@ def open_app(
     rules = load_rules(settings.rules_dir)
     if sandbox:
         client = GmailClient.for_sandbox(sandbox, timeout=timeout)
+    elif not token_file().exists():
+        raise SignInMissing(
+            f"introbot is not signed in to Gmail yet (no token at {token_file()}). This version "
+            "cannot sign in by itself: use --sandbox URL (see `introbot sandbox serve`)."
+        )
     else:
         client = GmailClient(load_credentials(token_file()), timeout=timeout)
     store = Store(db or default_db())

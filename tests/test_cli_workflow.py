@@ -130,3 +130,16 @@ def test_a_newer_database_is_refused(tmp_path: Path, sandbox_url: str) -> None:
     refused = _introbot("list", db=db, url=sandbox_url)
     assert refused.returncode == 2
     assert "newer introbot" in refused.stderr and "untouched" in refused.stderr
+
+
+def test_without_a_sign_in_poll_says_what_to_do(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "INTROBOT_CONFIG_DIR": str(tmp_path / "config")}
+    done = subprocess.run(
+        [sys.executable, "-m", "introbot", "poll", "--db", str(tmp_path / "x.db")],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "not signed in to Gmail" in done.stderr and "--sandbox" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -74,7 +74,10 @@ def test_happy_path_in_parallel(world: World) -> None:
         Consent.ASKED
     }
     world.reply(ALEX, "Yes please! We'd love a 20-minute call about the pilot.")
-    world.reply(DANA, "Yes, happy to. Email is best.")
+    world.reply(
+        DANA,
+        "Yes, happy to. Email is best.\n\nMy assistant Jamie (jamie@northwind.example) keeps my calendar.",
+    )
     world.poll()
     intro = world.only_intro()
     assert intro.stage is Stage.READY
@@ -82,6 +85,7 @@ def test_happy_path_in_parallel(world: World) -> None:
     joint = world.draft_to("alex.kim@tidepool.io")
     assert joint["subject"] == "Intro: Alex Kim (Tidepool) <> Dana Whitfield (Northwind)"
     assert "dana@northwind.example" in joint["to"] and "alex.kim@tidepool.io" in joint["to"]
+    assert joint["cc"] == "jamie@northwind.example"  # the assistant she named, for scheduling
     assert "Email is best." in joint["text"] and "20-minute call" in joint["text"]
 
     world.send_drafts()
