@@ -452,22 +452,41 @@ def _record_sent(intro: Intro, draft: Draft, obs: DraftSent) -> Intro:
     )
 
 
+def _sending(intro: Intro, obs: DraftSent) -> tuple[Intro, Draft] | None:
+    """The intro with the draft recorded as sent (and the draft as it was); None for a replay."""
+    draft = _known_draft(intro, obs)
+    if draft.state is DraftState.SENT:
+        return None
+    if draft.state is DraftState.QUEUED:
+        raise InvalidTransition(intro, obs, "a draft cannot be sent before it was created")
+    return _record_sent(intro, draft, obs), draft
+
+
+def _discarding(intro: Intro, obs: DraftDiscarded) -> tuple[Intro, Draft] | None:
+    """The intro with the draft marked discarded (and the draft); None for a replay."""
+    draft = _known_draft(intro, obs)
+    if draft.state in (DraftState.DISCARDED, DraftState.WITHDRAWN):
+        return None
+    if draft.state is DraftState.SENT:
+        raise InvalidTransition(intro, obs, "a sent draft cannot be discarded")
+    return intro.with_draft(replace(draft, state=DraftState.DISCARDED)), draft
+
+
 def _asking_draft_sent(
     intro: Intro, obs: DraftSent, now: datetime, rules: WorkflowRules
 ) -> Transition:
-    draft = _known_draft(intro, obs)
-    if draft.state is DraftState.SENT:
-        return Transition(intro)
-    if draft.kind in (
+    kind = _known_draft(intro, obs).kind
+    if kind in (
         DraftKind.JOINT,
         DraftKind.DECLINE_NOTE,
         DraftKind.THANKS_NOTE,
         DraftKind.EXPIRY_NOTE,
     ):
-        raise InvalidTransition(intro, obs, f"a {draft.kind.value} draft cannot exist while asking")
-    if draft.state is DraftState.QUEUED:
-        raise InvalidTransition(intro, obs, "a draft cannot be sent before it was created")
-    intro = _record_sent(intro, draft, obs)
+        raise InvalidTransition(intro, obs, f"a {kind.value} draft cannot exist while asking")
+    sending = _sending(intro, obs)
+    if sending is None:
+        return Transition(intro)
+    intro, draft = sending
     if draft.kind is DraftKind.CONSENT and draft.to is not None:
         party = intro.party(draft.to)
         if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
@@ -479,26 +498,20 @@ def _asking_draft_sent(
 def _asking_draft_discarded(
     intro: Intro, obs: DraftDiscarded, now: datetime, rules: WorkflowRules
 ) -> Transition:
-    draft = _known_draft(intro, obs)
-    if draft.state in (DraftState.DISCARDED, DraftState.WITHDRAWN):
+    kind = _known_draft(intro, obs).kind
+    if kind not in (DraftKind.CONSENT, DraftKind.REMINDER):
+        raise InvalidTransition(intro, obs, f"a {kind.value} draft cannot exist while asking")
+    discarding = _discarding(intro, obs)
+    if discarding is None:
         return Transition(intro)
-    if draft.state is DraftState.SENT:
-        raise InvalidTransition(intro, obs, "a sent draft cannot be discarded")
-    intro = intro.with_draft(replace(draft, state=DraftState.DISCARDED))
+    intro, draft = discarding
     if draft.kind is DraftKind.REMINDER:
         return Transition(intro, (_note(intro, "the connector discarded the reminder"),))
-    if draft.kind is not DraftKind.CONSENT:
-        raise InvalidTransition(intro, obs, f"a {draft.kind.value} draft cannot exist while asking")
     intro, actions = _withdraw_open(intro)
     intro = _close(intro, Stage.CANCELLED, now)
     to = draft.to.value if draft.to else "?"
-    return Transition(
-        intro,
-        (
-            *actions,
-            _note(intro, f"cancelled: the connector discarded the consent draft to the {to}"),
-        ),
-    )
+    why = f"cancelled: the connector discarded the consent draft to the {to}"
+    return Transition(intro, (*actions, _note(intro, why)))
 
 
 def _asking_reply(
@@ -611,12 +624,10 @@ def _expire(intro: Intro, silent: Role, now: datetime, rules: WorkflowRules) -> 
 def _ready_draft_sent(
     intro: Intro, obs: DraftSent, now: datetime, rules: WorkflowRules
 ) -> Transition:
-    draft = _known_draft(intro, obs)
-    if draft.state is DraftState.SENT:
+    sending = _sending(intro, obs)
+    if sending is None:
         return Transition(intro)
-    if draft.state is DraftState.QUEUED:
-        raise InvalidTransition(intro, obs, "a draft cannot be sent before it was created")
-    intro = _record_sent(intro, draft, obs)
+    intro, draft = sending
     if draft.kind is DraftKind.JOINT:
         intro = _close(intro, Stage.INTRODUCED, now)
         return Transition(intro, (_note(intro, "introduced: the connector sent the introduction"),))
@@ -635,20 +646,16 @@ def _sent_after_moving_on(intro: Intro, draft: Draft) -> Transition:
 def _ready_draft_discarded(
     intro: Intro, obs: DraftDiscarded, now: datetime, rules: WorkflowRules
 ) -> Transition:
-    draft = _known_draft(intro, obs)
-    if draft.state in (DraftState.DISCARDED, DraftState.WITHDRAWN):
+    discarding = _discarding(intro, obs)
+    if discarding is None:
         return Transition(intro)
-    if draft.state is DraftState.SENT:
-        raise InvalidTransition(intro, obs, "a sent draft cannot be discarded")
-    intro = intro.with_draft(replace(draft, state=DraftState.DISCARDED))
+    intro, draft = discarding
     if draft.kind is not DraftKind.JOINT:
-        return Transition(
-            intro, (_note(intro, f"the connector discarded a {draft.kind.value} draft"),)
-        )
+        why = f"the connector discarded a {draft.kind.value} draft"
+        return Transition(intro, (_note(intro, why),))
     intro = _close(intro, Stage.CANCELLED, now)
-    return Transition(
-        intro, (_note(intro, "cancelled: the connector discarded the introduction draft"),)
-    )
+    why = "cancelled: the connector discarded the introduction draft"
+    return Transition(intro, (_note(intro, why),))
 
 
 def _ready_decision(intro: Intro, obs: Decision, now: datetime, rules: WorkflowRules) -> Transition:
@@ -682,21 +689,17 @@ def _closed_draft_created(
 def _closed_draft_sent(
     intro: Intro, obs: DraftSent, now: datetime, rules: WorkflowRules
 ) -> Transition:
-    draft = _known_draft(intro, obs)
-    if draft.state is DraftState.SENT:
-        return Transition(intro)
-    was = draft
-    intro = _record_sent(intro, draft, obs)
-    return _sent_after_moving_on(intro, was)
+    sending = _sending(intro, obs)
+    return Transition(intro) if sending is None else _sent_after_moving_on(*sending)
 
 
 def _closed_draft_discarded(
     intro: Intro, obs: DraftDiscarded, now: datetime, rules: WorkflowRules
 ) -> Transition:
-    draft = _known_draft(intro, obs)
-    if not draft.open:
+    discarding = _discarding(intro, obs)
+    if discarding is None:
         return Transition(intro)
-    intro = intro.with_draft(replace(draft, state=DraftState.DISCARDED))
+    intro, draft = discarding
     return Transition(
         intro, (_note(intro, f"the connector discarded the {draft.kind.value} draft"),)
     )
