@@ -228,15 +228,23 @@ class Engine:
     # ------------------------------------------------------------------ outbox
     def drain(self, now: datetime, report: PollReport | None = None) -> None:
         """Execute every queued action, in order, each one idempotently."""
-        for action_id, action in self.store.pending_actions():
+        for action_id, action, attempts in self.store.pending_actions():
             if isinstance(action, CreateDraft):
-                self._create(action_id, action, now, report)
+                self._create(action_id, action, attempts, now, report)
             else:
                 self._delete(action_id, action, now)
 
     def _create(
-        self, action_id: int, action: CreateDraft, now: datetime, report: PollReport | None
+        self,
+        action_id: int,
+        action: CreateDraft,
+        attempts: int,
+        now: datetime,
+        report: PollReport | None,
     ) -> None:
+        """Create a draft exactly once: the attempt is recorded before Gmail is asked, and a
+        retried attempt first looks for the draft by its Message-ID (a crash may have come
+        after Gmail created it, before we heard)."""
         spec = action.spec
         try:
             raw = write_draft(spec, self.rules.templates, self.connector())
@@ -252,12 +260,17 @@ class Engine:
             log.error("cannot write draft key=%s why=%s", spec.key, exc)
             return
         self.store.save_body(spec.key, read_mail(raw).text)
-        try:
-            draft = self.client.create_draft(raw, spec.thread_id)
-        except NotFound:  # the thread to answer in is gone: start a new one
-            draft = self.client.create_draft(raw, None)
-        if report is not None:
-            report.drafts_created += 1
+        existing = self.client.find_drafts(spec.key) if attempts else []
+        self.store.mark_attempt(action_id)
+        if existing:
+            draft = existing[0]
+        else:
+            try:
+                draft = self.client.create_draft(raw, spec.thread_id)
+            except NotFound:  # the thread to answer in is gone: start a new one
+                draft = self.client.create_draft(raw, None)
+            if report is not None:
+                report.drafts_created += 1
         if action.intro_id:
             created = DraftCreated(spec.key, draft.id, draft.message_id, draft.thread_id)
             self.apply(action.intro_id, created, now, f"draft {draft.id}")

@@ -483,11 +483,12 @@ class Store:
         return row is not None
 
     # ----------------------------------------------------------------- outbox
-    def pending_actions(self) -> list[tuple[int, CreateDraft | DeleteDraft]]:
+    def pending_actions(self) -> list[tuple[int, CreateDraft | DeleteDraft, int]]:
+        """(id, action, attempts started) of every action not yet confirmed done."""
         rows = self.db.execute(
-            "SELECT id, action FROM outbox WHERE done_at IS NULL ORDER BY id"
+            "SELECT id, action, attempts FROM outbox WHERE done_at IS NULL ORDER BY id"
         ).fetchall()
-        return [(int(row["id"]), action_from_json(row["action"])) for row in rows]
+        return [(int(r["id"]), action_from_json(r["action"]), int(r["attempts"])) for r in rows]
 
     def queue(self, actions: Iterable[CreateDraft | DeleteDraft], now: datetime) -> None:
         with self.transaction():
@@ -501,7 +502,9 @@ class Store:
         with self.transaction():
             self.db.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (_iso(now), action_id))
 
-    def mark_attempt(self, action_id: int, error: str) -> None:
+    def mark_attempt(self, action_id: int, error: str | None = None) -> None:
+        """Record that an action is about to touch Gmail (or failed to): after a crash,
+        an action with attempts must first check whether Gmail already did it."""
         with self.transaction():
             self.db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",

@@ -121,9 +121,13 @@ class GmailClient:
         bucket: TokenBucket | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        transport: httplib2.Http | None = None,
     ) -> None:
+        """``transport`` replaces the plain HTTP connection (it must carry its own timeout);
+        tests pass one that dies on purpose at a chosen request."""
         endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
-        http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
+        transport = transport or httplib2.Http(timeout=timeout)
+        http = google_auth_httplib2.AuthorizedHttp(credentials, http=transport)
         self._service = build(
             "gmail",
             "v1",

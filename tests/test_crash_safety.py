@@ -1,0 +1,240 @@
+"""Crash safety: the fault matrix.
+
+A full lifecycle (request -> consent drafts -> sends -> both yes -> joint draft -> sent) runs
+once cleanly, and its final mailbox and intro states are recorded. Then, for every Gmail
+request index i of that run and both ways of dying (before the request reaches Gmail; after
+Gmail acted but before introbot saw the answer), the lifecycle runs again with the process
+"killed" at request i: the poll is abandoned mid-flight, the database connection dropped
+without a goodbye, and a fresh engine (a restart) carries on. The end must be the clean
+run's end: same drafts, labels and intro states, no duplicate draft, no lost intro.
+
+The crash is a BaseException raised by the HTTP transport handed to the real Gmail client,
+so it unwinds through googleapiclient and introbot exactly as a kill would stop them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httplib2
+import pytest
+
+from introbot.engine import Engine
+from introbot.gmail.client import GmailClient
+from introbot.rules import load_rules
+from introbot.sandbox import SandboxServer
+from introbot.sandbox.control import SandboxControl, compose_reply
+from introbot.settings import Settings
+from introbot.store import Store
+from tests.conftest import FAST_RETRY
+
+REQUEST = (
+    "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example)? We build "
+    "cold-chain sensors.\n\nThanks,\nAlex"
+)
+
+
+class Crash(BaseException):
+    """The process dies here (not an Exception: nothing may catch it)."""
+
+
+class CrashingHttp(httplib2.Http):
+    """An HTTP transport that dies at one chosen request, before or after it is sent."""
+
+    def __init__(self, counter: list[int], crash_at: int | None, after: bool) -> None:
+        super().__init__(timeout=5)
+        self.counter = counter
+        self.crash_at = crash_at
+        self.after = after
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        self.counter[0] += 1
+        due = self.counter[0] == self.crash_at
+        if due and not self.after:
+            raise Crash(f"killed before request {self.counter[0]}")
+        answer = super().request(*args, **kwargs)
+        if due:
+            raise Crash(f"killed after request {self.counter[0]} reached Gmail")
+        return answer
+
+
+@dataclass
+class Run:
+    """One lifecycle against one sandbox, with at most one crash."""
+
+    server: SandboxServer
+    db: Path
+    crash_at: int | None = None
+    after: bool = False
+    counter: list[int] = field(default_factory=lambda: [0])
+    crashed: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        self.control = SandboxControl(self.server.url)
+        self._start(self.crash_at)
+
+    def _start(self, crash_at: int | None) -> None:
+        transport = CrashingHttp(self.counter, crash_at, self.after)
+        self.client = GmailClient.for_sandbox(
+            self.server.url, retry=FAST_RETRY, transport=transport
+        )
+        self.store = Store(self.db)
+        self.engine = Engine(
+            self.client, self.store, Settings(connector_name="Sam Rivera"), load_rules()
+        )
+
+    def _die(self) -> None:
+        """Like kill -9: no clean shutdown. A transaction open at the moment of death never
+        commits; closing the connection without COMMIT loses it the same way."""
+        self.crashed = True
+        self.store.db.close()
+        self.client.close()
+        self._start(None)
+
+    def poll(self) -> None:
+        self.now += timedelta(seconds=30)
+        try:
+            self.engine.poll(self.now)
+        except Crash:
+            self._die()
+            self.engine.poll(self.now)  # the restarted daemon's next poll
+
+    # ------------------------------------------------------------- the outside
+    def drafts(self) -> list[dict[str, Any]]:
+        return list(self.control.mailbox()["drafts"])
+
+    def send_drafts(self) -> None:
+        for draft in self.drafts():
+            self.control.send_draft(draft["id"])
+
+    def reply(self, sender: str, address: str, text: str) -> None:
+        sent = [
+            m
+            for m in self.control.mailbox()["messages"]
+            if "SENT" in m["labelIds"] and address in m["headers"].get("To", "")
+        ]
+        self.control.deliver(compose_reply(sent[-1], sender, text, at=self.now))
+
+
+def lifecycle(run: Run) -> None:
+    delivered = run.control.deliver(_request_bytes())
+    run.control.label_thread(delivered["threadId"], add=("intro-request",))
+    run.poll()
+    run.send_drafts()
+    run.poll()
+    run.reply("Alex Kim <alex.kim@tidepool.io>", "alex.kim@tidepool.io", "Yes please!")
+    run.reply("Dana Whitfield <dana@northwind.example>", "dana@northwind.example", "Yes, happy to.")
+    run.poll()
+    run.send_drafts()
+    run.poll()
+    run.poll()
+
+
+def _request_bytes() -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Alex Kim <alex.kim@tidepool.io>"
+    msg["To"] = "Sam Rivera <connector@example.com>"
+    msg["Subject"] = "Could you introduce me to Dana Whitfield?"
+    msg["Message-ID"] = "<request-1@tidepool.io>"
+    msg.set_content(REQUEST)
+    return msg.as_bytes()
+
+
+def outcome(run: Run) -> dict[str, Any]:
+    """What must come out the same: messages, drafts, labels, intros (ids and times aside)."""
+    box = run.control.mailbox()
+
+    def view(item: dict[str, Any]) -> tuple[Any, ...]:
+        headers = item["headers"]
+        labels = tuple(sorted(item.get("labelIds", ["DRAFT"])))
+        text = re.sub(r"\d", "#", item["text"])  # quoted dates and times differ run to run
+        return (
+            labels,
+            headers.get("From"),
+            headers.get("To"),
+            headers.get("Cc"),
+            headers.get("Subject"),
+            text,
+        )
+
+    store = Store(run.db)
+    intros = sorted(
+        (
+            i.requester.person.email,
+            i.contact.person.email,
+            i.stage.value,
+            i.requester.consent.value,
+            i.contact.consent.value,
+        )
+        for i in store.intros()
+    )
+    store.close()
+    return {
+        "messages": sorted(view(m) for m in box["messages"]),
+        "drafts": sorted(view(d) for d in box["drafts"]),
+        "intros": intros,
+    }
+
+
+def run_once(
+    tmp_path: Path, crash_at: int | None = None, after: bool = False
+) -> tuple[dict[str, Any], Run]:
+    with SandboxServer() as server:
+        run = Run(server, tmp_path / f"run-{crash_at}-{after}.db", crash_at, after)
+        lifecycle(run)
+        result = outcome(run)
+        run.client.close()
+        with contextlib.suppress(sqlite3.ProgrammingError):
+            run.store.close()
+        return result, run
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], int]:
+    result, run = run_once(tmp_path_factory.mktemp("clean"))
+    assert result["intros"] == [
+        ("alex.kim@tidepool.io", "dana@northwind.example", "introduced", "yes", "yes")
+    ]
+    return result, run.counter[0]
+
+
+def test_the_clean_run_is_what_we_think(clean: tuple[dict[str, Any], int]) -> None:
+    result, requests = clean
+    assert 10 < requests <= MATRIX_SIZE, "grow MATRIX_SIZE so every request is crashed at"
+    assert result["drafts"] == []  # everything drafted was sent
+    subjects = [m[4] for m in result["messages"] if "SENT" in m[0]]
+    assert sorted(subjects) == sorted(
+        [
+            "Re: Could you introduce me to Dana Whitfield?",
+            "Would you like to meet Alex Kim (Tidepool)?",
+            "Intro: Alex Kim (Tidepool) <> Dana Whitfield (Northwind)",
+        ]
+    )
+
+
+MATRIX_SIZE = 40  # the clean run makes fewer requests; each index is tried both ways
+
+
+def _matrix_ids() -> list[tuple[int, bool]]:
+    return [(i, after) for i in range(1, MATRIX_SIZE + 1) for after in (False, True)]
+
+
+@pytest.mark.parametrize(("crash_at", "after"), _matrix_ids(), ids=lambda v: str(v))
+def test_a_crash_at_any_request_changes_nothing_in_the_end(
+    tmp_path: Path, clean: tuple[dict[str, Any], int], crash_at: int, after: bool
+) -> None:
+    expected, requests = clean
+    if crash_at > requests:
+        pytest.skip(f"the clean run makes {requests} requests")
+    result, run = run_once(tmp_path, crash_at, after)
+    assert run.crashed
+    assert result == expected
