@@ -44,7 +44,7 @@ class Crash(BaseException):
     """The process dies here (not an Exception: nothing may catch it)."""
 
 
-class CrashingHttp(httplib2.Http):
+class CrashingHttp(httplib2.Http):  # type: ignore[misc]
     """An HTTP transport that dies at one chosen request, before or after it is sent."""
 
     def __init__(self, counter: list[int], crash_at: int | None, after: bool) -> None:
