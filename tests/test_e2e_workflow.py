@@ -437,3 +437,13 @@ def test_a_later_message_in_a_done_thread_starts_nothing(world: World) -> None:
     world.poll()
     assert len(world.intros()) == 1
     assert world.drafts() == []
+
+
+def test_a_reply_within_the_poll_that_sees_the_send(world: World) -> None:
+    world.request(REQUEST)
+    world.poll()
+    world.send_drafts()
+    world.reply(ALEX, "Yes please.")  # both before introbot polls again
+    world.reply(DANA, "Yes, happy to.")
+    world.poll()
+    assert world.only_intro().stage is Stage.READY

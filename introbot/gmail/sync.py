@@ -251,19 +251,27 @@ class Sync:
         return next((m for m in later if _recipients_of(m) & recipients), None)
 
     # ------------------------------------------------------------------- replies
-    def _expected(self) -> Expected:
+    def _expected(self, result: SyncResult) -> Expected:
+        """Replies are expected to what was sent: as recorded, and as found sent in this
+        very sync (a party may answer within one poll of the connector pressing Send)."""
+        sent_now = {obs.key: obs for _, obs, _ in result.observations if isinstance(obs, DraftSent)}
         expected = Expected()
         for intro in self.store.intros(open_only=True):
             for draft in intro.drafts:
-                sent_to_party = draft.state is DraftState.SENT and draft.to is not None
-                if not sent_to_party or draft.kind not in (DraftKind.CONSENT, DraftKind.REMINDER):
+                just_sent = sent_now.get(draft.key)
+                if draft.to is None or draft.kind not in (DraftKind.CONSENT, DraftKind.REMINDER):
                     continue
-                assert draft.to is not None
+                if draft.state is not DraftState.SENT and just_sent is None:
+                    continue
                 owner = (intro.id, draft.to)
-                if draft.thread_id and owner not in expected.by_thread[draft.thread_id]:
-                    expected.by_thread[draft.thread_id].append(owner)
-                if draft.sent_rfc822_id:
-                    expected.by_rfc822[draft.sent_rfc822_id] = owner
+                thread_id = just_sent.thread_id if just_sent else draft.thread_id
+                rfc822_id = just_sent.rfc822_id if just_sent else draft.sent_rfc822_id
+                if thread_id and owner not in expected.by_thread[thread_id]:
+                    expected.by_thread[thread_id].append(owner)
+                if rfc822_id:
+                    expected.by_rfc822[rfc822_id] = owner
+                if just_sent is not None:
+                    expected.by_address[intro.party(draft.to).person.key].append(owner)
             for party in (intro.requester, intro.contact):
                 if party.consent in (Consent.ASKED, Consent.UNCLEAR, Consent.YES):
                     expected.by_address[party.person.key].append((intro.id, party.role))
@@ -277,7 +285,7 @@ class Sync:
         ]
         if not incoming or not self.store.has_open_work():
             return
-        expected = self._expected()
+        expected = self._expected(result)
         if not expected:
             return
         owners: dict[str, list[Owner]] = {}
@@ -353,7 +361,7 @@ class Sync:
     def _decisions(self, decisions: list[tuple[HistoryEvent, str]], result: SyncResult) -> None:
         if not decisions:
             return
-        expected = self._expected()
+        expected = self._expected(result)
         for event, label_id in decisions:
             consent = Consent.YES if label_id == self.labels.yes else Consent.NO
             for intro_id, role in expected.by_thread.get(event.message.thread_id, []):
