@@ -236,7 +236,7 @@ def poll(
 @main.command()
 @_account_options
 @click.option(
-    "--interval", type=click.IntRange(10, 86_400), help="Seconds between polls (default 60)."
+    "--interval", type=click.IntRange(1, 86_400), help="Seconds between polls (default 60)."
 )
 def run(
     sandbox: str | None,
