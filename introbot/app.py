@@ -41,6 +41,10 @@ class App:
         self.client.close()
         self.store.close()
 
+    def mailbox(self) -> str:
+        """Which mailbox this is, for the one-process-per-mailbox lock."""
+        return f"{self.engine.me()[0]} at {self.client.endpoint}"
+
 
 def open_app(
     settings: Settings, db: Path | None = None, sandbox: str | None = None, timeout: float = 30.0

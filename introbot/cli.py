@@ -216,11 +216,11 @@ def poll(
     sandbox: str | None, db: Path | None, rules_dir: Path | None, connector_name: str | None
 ) -> None:
     """Run one pass over Gmail and exit (for cron or a systemd timer)."""
-    from introbot.daemon import AlreadyRunning, single_instance
+    from introbot.daemon import AlreadyRunning, mailbox_lock, single_instance
 
     with _app(sandbox, db, rules_dir, connector_name) as app:
         try:
-            with single_instance(app.store.path):
+            with single_instance(app.store.path), mailbox_lock(app.mailbox()):
                 report = app.engine.poll()
         except AlreadyRunning as exc:
             _fail(str(exc))
@@ -246,11 +246,11 @@ def run(
     interval: int | None,
 ) -> None:
     """Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes."""
-    from introbot.daemon import AlreadyRunning, run_forever, single_instance
+    from introbot.daemon import AlreadyRunning, mailbox_lock, run_forever, single_instance
 
     with _app(sandbox, db, rules_dir, connector_name) as app:
         try:
-            with single_instance(app.store.path):
+            with single_instance(app.store.path), mailbox_lock(app.mailbox()):
                 seconds = interval or app.settings.poll_interval_seconds
                 click.echo(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
                 decisions = logging.getLogger("introbot")

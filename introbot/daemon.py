@@ -4,13 +4,14 @@ database, a clean stop on SIGINT/SIGTERM that lets the running poll finish."""
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -18,6 +19,7 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from introbot.gmail.errors import AuthExpired, GmailError
+from introbot.paths import config_dir
 
 log = logging.getLogger("introbot")
 AUTH_RETRY_SECONDS = 15 * 60
@@ -28,10 +30,9 @@ class AlreadyRunning(Exception):
 
 
 @contextmanager
-def single_instance(db: Path) -> Iterator[None]:
-    """An exclusive lock next to the database. The kernel drops it when the process dies,
-    so a crash can never leave it stuck."""
-    path = db.with_name(db.name + ".lock")
+def _exclusive(path: Path, what: str) -> Iterator[None]:
+    """An exclusive flock on ``path``. The kernel drops it when the process dies, so a crash
+    can never leave it stuck; the holder's pid is written inside for the error message."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     try:
@@ -41,7 +42,7 @@ def single_instance(db: Path) -> Iterator[None]:
         holder = handle.read().strip() or "?"
         handle.close()
         raise AlreadyRunning(
-            f"another introbot (pid {holder}) is already working on {db}; stop it first"
+            f"another introbot (pid {holder}) is already working on {what}; stop it first"
         ) from None
     handle.seek(0)
     handle.truncate()
@@ -52,6 +53,17 @@ def single_instance(db: Path) -> Iterator[None]:
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+def single_instance(db: Path) -> AbstractContextManager[None]:
+    """One process per database."""
+    return _exclusive(db.with_name(db.name + ".lock"), str(db))
+
+
+def mailbox_lock(mailbox: str) -> AbstractContextManager[None]:
+    """One process per mailbox, whatever database it uses: two would draft everything twice."""
+    digest = hashlib.sha256(mailbox.encode()).hexdigest()[:20]
+    return _exclusive(config_dir() / "locks" / f"{digest}.lock", f"the mailbox {mailbox}")
 
 
 def run_forever(

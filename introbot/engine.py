@@ -52,6 +52,7 @@ from introbot.workflow import (
 from introbot.writing import WritingError, write_draft
 
 log = logging.getLogger("introbot")
+LABEL_CHECK_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -96,25 +97,31 @@ class Engine:
             expire_after=timedelta(days=wf.expire_after_days),
         )
 
-    def label_ids(self, refresh: bool = False) -> dict[str, str]:
-        """Logical label -> Gmail label id, creating missing labels. Kept in the store, so
-        an idle poll costs no label call; refreshed when a label turns out to be gone."""
+    def label_ids(self, now: datetime | None = None, refresh: bool = False) -> dict[str, str]:
+        """Logical label -> Gmail label id, creating missing labels. Kept in the store so an
+        idle poll costs no label call; checked again hourly (a label deleted or renamed in
+        Gmail is recreated under its configured name) and whenever Gmail refuses one."""
         names = self.settings.all_labels()
-        if self._label_ids is None and not refresh:
-            cached = json.loads(self.store.get_meta("labels") or "{}")
-            if cached.get("names") == names:
-                self._label_ids = cached["ids"]
-        if self._label_ids is None or refresh:
+        now = now or datetime.now(UTC)
+        cached = json.loads(self.store.get_meta("labels") or "{}")
+        checked = datetime.fromisoformat(cached["checked"]) if "checked" in cached else None
+        stale = checked is None or now - checked > LABEL_CHECK_EVERY or now < checked
+        if refresh or stale or cached.get("names") != names:
             by_name = self.client.ensure_labels(names.values())
-            self._label_ids = {logical: by_name[name] for logical, name in names.items()}
-            self.store.set_meta("labels", json.dumps({"names": names, "ids": self._label_ids}))
+            ids = {logical: by_name[name] for logical, name in names.items()}
+            self.store.set_meta(
+                "labels", json.dumps({"names": names, "ids": ids, "checked": now.isoformat()})
+            )
+            self._label_ids = ids
+        elif self._label_ids is None:
+            self._label_ids = dict(cached["ids"])
         return self._label_ids
 
     # --------------------------------------------------------------------- poll
     def poll(self, now: datetime | None = None) -> PollReport:
         now = now or datetime.now(UTC)
         report = PollReport()
-        labels = self.label_ids()
+        labels = self.label_ids(now)
         sync = Sync(
             self.client,
             self.store,
@@ -305,7 +312,7 @@ class Engine:
                 except GmailRejected as exc:
                     if exc.status != 400:
                         raise
-                    ids = self.label_ids(refresh=True)  # a label was deleted or renamed
+                    ids = self.label_ids(refresh=True)  # a label was deleted meanwhile
                     ours = {ids[logical] for logical in (*STAGE_LABELS.values(), ATTENTION_LABEL)}
                     wanted = {ids[logical] for logical in self._thread_labels(thread_id)}
                     self.client.modify_thread(thread_id, sorted(wanted), sorted(ours - wanted))

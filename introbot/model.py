@@ -199,6 +199,7 @@ class DraftSent:
     thread_id: str
     at: datetime
     subject: str = ""  # as sent (the connector may have edited it)
+    recipients: tuple[str, ...] = ()  # To and Cc as sent (the connector may have edited them)
 
 
 @dataclass(frozen=True, slots=True)

@@ -332,7 +332,8 @@ class Store:
                 """INSERT INTO parties (intro_id, role, name, email, consent, evidence, words,
                        assistant, asked_at, reminded, reply_ids)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (intro_id, role) DO UPDATE SET consent = excluded.consent,
+                   ON CONFLICT (intro_id, role) DO UPDATE SET name = excluded.name,
+                       email = excluded.email, consent = excluded.consent,
                        evidence = excluded.evidence, words = excluded.words,
                        assistant = excluded.assistant, asked_at = excluded.asked_at,
                        reminded = excluded.reminded, reply_ids = excluded.reply_ids""",

@@ -489,9 +489,19 @@ def _asking_draft_sent(
     intro, draft = sending
     if draft.kind is DraftKind.CONSENT and draft.to is not None:
         party = intro.party(draft.to)
+        notes = [_note(intro, f"consent message to the {draft.to.value} sent")]
+        sent_to = {r.casefold() for r in obs.recipients}
+        if len(sent_to) == 1 and party.person.key not in sent_to:
+            # The connector corrected the address before sending: theirs is the one to trust.
+            (address,) = obs.recipients
+            notes.append(
+                _note(intro, f"sent to {address} instead of {party.person.email}: using {address}")
+            )
+            party = replace(party, person=Person(party.person.name, address))
         if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
-            intro = intro.with_party(replace(party, consent=Consent.ASKED, asked_at=obs.at))
-        return Transition(intro, (_note(intro, f"consent message to the {draft.to.value} sent"),))
+            party = replace(party, consent=Consent.ASKED, asked_at=obs.at)
+        intro = intro.with_party(party)
+        return Transition(intro, tuple(notes))
     return Transition(intro, (_note(intro, f"{draft.kind.value} sent"),))
 
 

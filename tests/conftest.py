@@ -15,6 +15,20 @@ from introbot.sandbox.control import SandboxControl
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.001, max_delay=0.01)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_config_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests (and the introbot processes they start) never touch the user's config folder."""
+    import os
+
+    previous = os.environ.get("INTROBOT_CONFIG_DIR")
+    os.environ["INTROBOT_CONFIG_DIR"] = str(tmp_path_factory.mktemp("config"))
+    yield
+    if previous is None:
+        del os.environ["INTROBOT_CONFIG_DIR"]
+    else:
+        os.environ["INTROBOT_CONFIG_DIR"] = previous
+
+
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer() as server:

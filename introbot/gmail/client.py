@@ -136,6 +136,7 @@ class GmailClient:
             client_options={"api_endpoint": endpoint},
         )
         self._users = self._service.users()
+        self.endpoint = endpoint
         self._batch_uri = endpoint + "batch/gmail/v1"
         self.bucket = bucket or TokenBucket()
         self.retry = retry or RetryPolicy()

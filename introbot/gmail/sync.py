@@ -137,6 +137,7 @@ class Sync:
         deleted: set[str] = set()
         sent_labeled: set[str] = set()
         decisions: list[tuple[HistoryEvent, str]] = []
+        trashed: set[str] = set()
         for event in events:
             message = event.message
             if event.kind == "messageAdded":
@@ -158,12 +159,15 @@ class Sync:
                 ]
                 if "SENT" in event.changed:
                     sent_labeled.add(message.id)
+                if "TRASH" in event.changed:
+                    trashed.add(message.thread_id)
             elif event.kind == "labelRemoved" and self.labels.request in event.changed:
                 unlabeled.add(message.thread_id)
         self._drafts(added, deleted, sent_labeled, result)
         self._replies(added, result)
         self._decisions(decisions, result)
         self._unlabeled(unlabeled - set(requests), result)
+        self._request_gone(trashed, deleted, result)
         for thread_id in requests:
             seen = self.read_request(thread_id)
             if seen is not None:
@@ -227,6 +231,7 @@ class Sync:
                 match.thread_id,
                 _at(match.internal_date),
                 match.header("Subject") or "",
+                tuple(sorted(_recipients_of(match))),
             )
             result.observe(intro_id, sent, f"sent as message {match.id}")
 
@@ -382,6 +387,18 @@ class Sync:
                 result.observe(
                     intro.id, Cancel("the request label was removed"), f"thread {thread_id}"
                 )
+
+    def _request_gone(self, trashed: set[str], deleted: set[str], result: SyncResult) -> None:
+        """The connector trashed or deleted a request: its open intros end like unlabeled."""
+        if not (trashed or deleted):
+            return
+        for intro in self.store.intros(open_only=True):
+            if intro.request.thread_id in trashed:
+                result.observe(
+                    intro.id, Cancel("the request thread was moved to the trash"), "trash"
+                )
+            elif intro.request.message_id in deleted:
+                result.observe(intro.id, Cancel("the request message was deleted"), "deleted")
 
     # ------------------------------------------------------------------ requests
     def read_request(self, thread_id: str) -> RequestSeen | None:

@@ -1,0 +1,96 @@
+"""The store keeps exactly what it was given, and refuses what it cannot keep."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from introbot.model import Action, CreateDraft, DeleteDraft, Note, Person
+from introbot.store import Store, StoreError, action_from_json, action_to_json
+from introbot.workflow import open_intro
+from tests.test_workflow import states
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "introbot.db")
+
+
+def test_every_intro_state_round_trips(tmp_path: Path) -> None:
+    for n, (_, intro, _) in enumerate(states()):
+        store = Store(tmp_path / f"{n}.db")  # draft keys carry the intro id: one intro per store
+        store.save(intro, (), NOW)
+        assert store.load(intro.id) == intro
+        changed = intro.with_party(
+            replace(intro.contact, person=Person("Dana W.", "dana.w@northwind.example"))
+        )
+        changed = replace(changed, attention="look at this")
+        store.save(changed, (), NOW)
+        assert store.load(intro.id) == changed
+        store.close()
+
+
+def test_actions_round_trip_through_the_outbox(store: Store) -> None:
+    _, intro, rules = next(states())
+    opened = open_intro(
+        intro.id,
+        intro.request,
+        intro.requester.person,
+        intro.contact.person,
+        intro.context,
+        NOW,
+        rules,
+    )
+    creates = [a for a in opened.actions if isinstance(a, CreateDraft)]
+    actions: list[Action] = [
+        *creates,
+        DeleteDraft(intro.id, creates[0].spec.key),
+        Note(intro.id, "noted"),
+    ]
+    store.save(intro, actions, NOW, "observed something")
+    pending = store.pending_actions()
+    assert [a for _, a, _ in pending] == actions[:-1]  # notes go to the audit trail, not the outbox
+    for action in actions[:-1]:
+        assert action_from_json(action_to_json(action)) == action
+    assert [line.detail for line in store.timeline(intro.id)] == ["observed something", "noted"]
+    store.mark_attempt(pending[0][0])
+    assert store.pending_actions()[0][2] == 1
+    store.mark_done(pending[0][0], NOW)
+    assert len(store.pending_actions()) == len(actions) - 2
+
+
+def test_threads_labels_and_seen(store: Store) -> None:
+    store.set_problem("t1", "no address", NOW)
+    assert store.known_thread("t1") and not store.known_thread("t2")
+    assert store.dirty_threads() == ["t1"]
+    store.set_labels("t1", ["Label_2", "Label_1"])
+    assert store.thread("t1") is not None and store.thread("t1").labels == {"Label_1", "Label_2"}  # type: ignore[union-attr]
+    assert store.dirty_threads() == []
+    store.mark_seen(["m1", "m1"], NOW)
+    assert store.seen("m1") and not store.seen("m2")
+    store.set_cursor(12345)
+    assert store.cursor() == 12345
+
+
+def test_a_newer_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "introbot.db"
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 7")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer introbot"):
+        Store(path)
+    assert path.read_bytes() == before
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "introbot.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a usable introbot database"):
+        Store(path)
