@@ -61,6 +61,7 @@ from introbot.model import (
     Tick,
     Verdict,
 )
+from introbot.reading.mime import EMAIL_IN_TEXT
 
 _FREE_MAIL = {
     "gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com",
@@ -127,12 +128,15 @@ def _who(person: Person) -> dict[str, Any]:
     }
 
 
-_ADDRESS = re.compile(r"\s*[<(\[]?(?:mailto:)?[\w.%+'-]+@[\w-]+(?:\.[\w-]+)+[>)\]]?")
+_BRACKETED = re.compile(
+    r"\s{0,3}[<(\[]\s{0,3}(?:mailto:)?\s{0,3}\x00\s{0,3}[>)\]]|\s{0,3}(?:mailto:)?\x00"
+)
 
 
 def redact_addresses(text: str) -> str:
     """The text with every email address taken out (rule 2: no address before consent)."""
-    return _ADDRESS.sub("", text)
+    marked = EMAIL_IN_TEXT.sub("\x00", text.replace("\x00", ""))
+    return _BRACKETED.sub("", marked)
 
 
 def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:

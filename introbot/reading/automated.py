@@ -14,19 +14,19 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from introbot.reading.mime import Mail, parse_addresses
+from introbot.reading.mime import EMAIL_IN_TEXT, Mail, parse_addresses
 from introbot.rules import Phrases, normalize
 
 _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 _GMAIL_FAILED = re.compile(
     r"(?:wasn't delivered to|couldn't be delivered to|could not be delivered to|"
     r"delivery to the following recipient(?:s)? failed[^:\n]*:?|"
-    r"address not found[^\n]*\n[^\n]*?)\s*([^\s<>()\"',;]+@[^\s<>()\"',;]+)",
+    r"address not found[^\n]{0,200}\n[^\n]{0,200}?)"
+    r"\s{0,5}([^\s<>()\"',;]{1,64}@[^\s<>()\"',;]{1,253})",
     re.I,
 )
 # qmail, Yahoo and others: the failed address alone on a line, as "<x@y>:"
-_QMAIL_FAILED = re.compile(r"^\s*<([^\s<>@]+@[^\s<>@]+)>:\s*$", re.M)
-_ADDRESS = re.compile(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+\.[a-z]{2,63}", re.I)
+_QMAIL_FAILED = re.compile(r"^[ \t]{0,8}<([^\s<>@]{1,64}@[^\s<>@]{1,253})>:[ \t]*$", re.M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ def _failed_recipients(mail: Mail) -> tuple[str, ...]:
         recipient = report.get("final-recipient") or report.get("original-recipient") or ""
         if action in ("failed", "") and recipient:
             address = recipient.split(";", 1)[-1].strip()
-            found += [p.email for p in parse_addresses(address)] or _ADDRESS.findall(address)
+            found += [p.email for p in parse_addresses(address)] or EMAIL_IN_TEXT.findall(address)
     for value in mail.headers_named("X-Failed-Recipients"):
         found += [p.email for p in parse_addresses(value)]
     if not found:

@@ -17,17 +17,19 @@ import email.message
 import email.policy
 import email.utils
 import functools
+import html
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import unquote
 
 from bs4 import BeautifulSoup, Tag
 
 from introbot.model import Person
 
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # Gmail's ceiling is about 25 MB
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # Gmail takes about 25 MB of attachments, ~35 MB encoded
 MAX_HEADER_BYTES = 256 * 1024  # the whole header block
 MAX_HEADER_VALUE = 8 * 1024  # one header, decoded
 MAX_HEADERS = 400
@@ -40,6 +42,12 @@ MAX_DISPLAY_NAME = 120
 #: Charsets that can smuggle markup or that no one sends in good faith.
 _DISTRUSTED_CHARSETS = {"utf-7", "utf7", "unicode-1-1-utf-7", "csunicode11utf7"}
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
+#: An address inside free text, found in linear time: it must start where a run of address
+#: characters starts (the lookbehind), and every part is bounded, so a megabyte of letters
+#: without an "@" costs one pass, not a pass per letter.
+EMAIL_IN_TEXT = re.compile(
+    r"(?<![\w.%+'-])[\w.%+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,7}\.[^\W\d_]{2,63}(?![\w-])"
+)
 _ADDR_CHARS = r"[^@\s<>()\[\],;:\"]"
 _EMAIL = re.compile(
     rf"^{_ADDR_CHARS}{{1,64}}@{_ADDR_CHARS}{{1,253}}\.[^@\s<>()\[\],;:\".]{{2,63}}$"
@@ -77,6 +85,14 @@ def clean_text(value: str) -> str:
         else:
             kept.append(" " if ch == "\u00a0" else ch)
     return "".join(kept)
+
+
+def _utf8(value: str) -> str:
+    """Raw 8-bit header bytes arrive as surrogate escapes: read them as UTF-8 (RFC 6532)."""
+    try:
+        return value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return value  # already text
 
 
 def _decode_words(raw: str) -> str:
@@ -271,10 +287,28 @@ def _read_parts(msg: email.message.Message, found: _Collector) -> None:
         if disposition == "attachment" or filename:
             found.attachments.append(clean_line(_decode_words(str(filename or "")), 200))
             continue
-        if kind == "text/plain":
-            found.plain.append(_decode_payload(part, found))
-        elif kind == "text/html":
+        if kind == "text/html":
             found.html.append(_decode_payload(part, found))
+        elif kind == "text/plain" or (kind.startswith("text/") and kind != "text/calendar"):
+            found.plain.append(_decode_payload(part, found))  # text/, text/enriched: as text
+
+
+def _read_broken_structure(raw: bytes, found: _Collector) -> None:
+    """A multipart message whose parts cannot be found (a boundary never used, a nesting
+    that does not close): read what follows the headers as plain text, minus MIME lines."""
+    split = re.search(rb"\r?\n\r?\n", raw)
+    if split is None:
+        return
+    body = raw[split.end() : split.end() + MAX_TEXT_CHARS * 4].decode("utf-8", "replace")
+    lines = [
+        line
+        for line in body.replace("\r\n", "\n").split("\n")
+        if not line.startswith("--") and not re.match(r"(?i)content-[\w-]+:", line)
+    ]
+    text = clean_text("\n".join(lines)).strip()
+    if text:
+        found.problem("broken MIME structure: the body was read as plain text")
+        found.plain.append(text[:MAX_TEXT_CHARS])
 
 
 def _parse(raw: bytes, found: _Collector) -> email.message.Message:
@@ -302,11 +336,11 @@ def _cap_header_block(raw: bytes, found: _Collector) -> bytes:
 def _clean_headers(msg: email.message.Message, found: _Collector) -> list[tuple[str, str, str]]:
     """(name, decoded and cleaned value, undecoded but unfolded value) per header."""
     headers = []
-    for index, (name, value) in enumerate(msg.items()):
+    for index, (name, value) in enumerate(msg.raw_items()):
         if index >= MAX_HEADERS:
             found.problem(f"more than {MAX_HEADERS} headers: the rest were not read")
             break
-        raw_value = str(value)
+        raw_value = _utf8(str(value))
         if len(raw_value) > MAX_HEADER_VALUE * 4:
             found.problem(f"header {clean_line(str(name), 60)} too long: cut short")
             raw_value = raw_value[: MAX_HEADER_VALUE * 4]
@@ -346,6 +380,11 @@ def read_mail(raw: bytes) -> Mail:
         _read_parts(msg, found)
     except RecursionError:
         found.problem("MIME structure too deep to read")
+    if (
+        not (found.plain or found.html or found.attachments)
+        and msg.get_content_maintype() == "multipart"
+    ):
+        _read_broken_structure(raw, found)
     date = None
     if first("date"):
         try:
@@ -393,8 +432,24 @@ def looks_like_mail(raw: bytes) -> bool:
 
 
 # ---------------------------------------------------------------------- HTML to text
-def parse_html(html: str) -> BeautifulSoup:
-    soup = BeautifulSoup(html[:MAX_HTML_CHARS], "html.parser")
+MAX_TAGS = 20_000  # beyond this, an HTML body is read roughly rather than parsed
+_SCRIPTS = re.compile(r"<(script|style|head|title)\b[^>]{0,2000}>.{0,200000}?</\1\s*>", re.I | re.S)
+_BREAKS = re.compile(r"<(?:br|/p|/div|/li|/tr|/h\d)\b[^>]{0,2000}>", re.I)
+_TAGS = re.compile(r"<[^>]{0,2000}>")
+
+
+def _rough_html(source: str) -> str:
+    """Markup for a body too heavy to parse (an HTML bomb): tags stripped by pattern."""
+    text = _BREAKS.sub("\n", _SCRIPTS.sub(" ", source))
+    text = html.unescape(_TAGS.sub(" ", text))
+    return "<br>".join(html.escape(line) for line in text.split("\n"))
+
+
+def parse_html(source: str) -> BeautifulSoup:
+    source = source[:MAX_HTML_CHARS]
+    if source.count("<") > MAX_TAGS:
+        source = _rough_html(source)
+    soup = BeautifulSoup(source, "html.parser")
     for tag in soup(["script", "style", "head", "title", "meta", "noscript", "template"]):
         tag.decompose()
     return soup
@@ -405,12 +460,18 @@ def soup_to_text(soup: BeautifulSoup | Tag) -> str:
     for link in soup.find_all("a", href=True):
         href = str(link.get("href", ""))
         if href.lower().startswith("mailto:"):
-            address = href[7:].split("?", 1)[0].strip()
-            label = link.get_text(" ", strip=True)
-            if address and label and label.lower() != address.lower():
+            # The target is what a click would use: one address, nothing smuggled after it;
+            # addresses written in the label are not shown as text beside it.
+            target = clean_line(unquote(href[7:].split("?", 1)[0]))
+            found = EMAIL_IN_TEXT.search(target)
+            address = found.group(0) if found else ""
+            label = EMAIL_IN_TEXT.sub("", clean_line(link.get_text(" ", strip=True))).strip(" :,;")
+            if address and label:
                 link.replace_with(f"{label} <{address}>")
             elif address:
                 link.replace_with(address)
+            else:
+                link.replace_with(label)
     for br in soup.find_all("br"):
         br.replace_with("\n")
     for block in soup.find_all(_BLOCKS):
@@ -421,5 +482,5 @@ def soup_to_text(soup: BeautifulSoup | Tag) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def html_to_text(html: str) -> str:
-    return soup_to_text(parse_html(html))
+def html_to_text(source: str) -> str:
+    return soup_to_text(parse_html(source))

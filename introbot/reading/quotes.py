@@ -23,6 +23,8 @@ from introbot.reading.mime import Mail, parse_html, soup_to_text
 from introbot.rules import Phrases, normalize
 
 MAX_LINES = 4000
+MAX_READ_CHARS = 60_000
+MAX_LINE_CHARS = 4_000
 _SIG_DELIMITER = re.compile(r"^--\s*$")
 _UNDERSCORES = re.compile(r"^\s*_{8,}\s*$")
 _HEADER_LINE = re.compile(r"^\s*\*?([^\W\d_][\w .'-]{0,20}?)\*?\s*:\s*\S")
@@ -175,7 +177,11 @@ def _without_sent_lines(lines: list[str], sent_text: str | None) -> list[str]:
 def plain_new_text(
     text: str, phrases: Phrases, sent_text: str | None = None, signer: str | None = None
 ) -> str:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:MAX_LINES]
+    text = text[:MAX_READ_CHARS]  # what a person types above a quote is never longer
+    lines = [
+        line[:MAX_LINE_CHARS]
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:MAX_LINES]
+    ]
     start = quote_start(lines, phrases)
     if start is not None:
         above, below = lines[:start], lines[start + 1 :]

@@ -24,13 +24,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from introbot.model import Person
-from introbot.reading.mime import Mail, clean_line, parse_addresses
+from introbot.reading.mime import EMAIL_IN_TEXT, Mail, clean_line, parse_addresses
 from introbot.reading.quotes import cut_signature, plain_new_text, quote_start
 from introbot.rules import Phrases, normalize
 
 MAX_CONTEXT = 2000
-_EMAIL = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}"
-_EMAIL_RE = re.compile(_EMAIL)
+MAX_CONTACTS = 10  # more in one request looks like a mailing, not an ask
 _NAME_WORD = r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.-]*"
 _PARTICLE = r"(?:de|van|von|der|den|la|le|del|da|di|du|dos|das|y|e)"
 _NAME = rf"{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)*{_NAME_WORD}){{0,3}}"
@@ -41,6 +40,10 @@ _NOREPLY = re.compile(
     r"(^|[+._-])(no-?reply|do-?not-?reply|notifications?|mailer-daemon|postmaster|bounces?|"
     r"newsletters?)([+._-]|@)|^(news|updates?|alerts?|support|info|hello|team|calendar)[+.@-]",
     re.I,
+)
+_HEADERISH = re.compile(
+    r"(?i)[ \t>]*(message-id|in-reply-to|references|return-path|received|dkim-signature|"
+    r"x-[\w-]+|list-[\w-]+|delivered-to|sender)[ \t]*:"
 )
 _GREETING = re.compile(r"^\s*\S+(?:\s+\S+){0,4}\s*[,!]\s*$")
 _AFTER_ASK = re.compile(r"^\s*(?:to|with|and|à|a|avec|mit|con|de)?\s*(" + _NAME + ")")
@@ -128,7 +131,10 @@ def _sentence_around(text: str, start: int, end: int) -> str:
 def mentions(text: str) -> list[Mention]:
     """Every address in ``text`` with the name written next to it."""
     found: list[Mention] = []
-    for match in _EMAIL_RE.finditer(text):
+    for match in EMAIL_IN_TEXT.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if _HEADERISH.match(text, line_start):
+            continue  # a leaked header line ("Message-ID: <...>"), not a person
         address = match.group(0).rstrip(".")
         if address.lower().startswith("mailto:"):
             address = address[7:]
@@ -299,6 +305,12 @@ class _Reader:
         if not contacts:
             self.problems.append(
                 "no one to introduce: the request names no contact with an email address"
+            )
+            return []
+        if len(contacts) > MAX_CONTACTS:
+            self.problems.append(
+                f"the request names {len(contacts)} people; introbot makes at most "
+                f"{MAX_CONTACTS} introductions from one request: split it up"
             )
             return []
         asker = Party(requester.name, requester.email)

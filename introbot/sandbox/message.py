@@ -146,15 +146,31 @@ def _message_ids(value: str | None) -> list[str]:
 
 
 def parse(raw: bytes) -> tuple[ParsedMessage, dict[str, bytes]]:
-    """Parse stored bytes; returns the parsed view and its attachments by id."""
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    """Parse stored bytes; returns the parsed view and its attachments by id. A structure
+    too deep for Python's parser is served as its headers and a flat body, like Gmail
+    serves mail it cannot take apart."""
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        attachments: dict[str, bytes] = {}
+        payload = _render_part(msg, "", 0, attachments)
+        text = _extract_text(msg)
+    except RecursionError:
+        head, _, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+        msg = email.message_from_bytes(head + b"\r\n\r\n", policy=email.policy.compat32)
+        attachments = {}
+        payload = {"partId": "", "mimeType": "text/plain", "filename": "", "headers": [],
+                   "body": {"size": len(body), "data": b64url(body)}}  # fmt: skip
+        text = body.decode("utf-8", "replace")
     headers = [(k, decode_header_value(v)) for k, v in msg.items()]
-    attachments: dict[str, bytes] = {}
-    payload = _render_part(msg, "", 0, attachments)
+    payload["headers"] = (
+        [{"name": k, "value": v} for k, v in headers]
+        if not payload["headers"]
+        else payload["headers"]
+    )
     parsed = ParsedMessage(
         headers=headers,
         payload=payload,
-        text=_extract_text(msg),
+        text=text,
         message_id=None,
         references=[],
         subject="",
