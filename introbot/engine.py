@@ -27,6 +27,7 @@ from introbot.model import (
     CreateDraft,
     DeleteDraft,
     DraftCreated,
+    DraftFailed,
     Intro,
     Note,
     Observation,
@@ -256,15 +257,15 @@ class Engine:
         try:
             raw = write_draft(spec, self.rules.templates, self.connector())
         except WritingError as exc:
-            self.store.mark_attempt(action_id, str(exc))
-            self.store.mark_done(action_id, now)
-            self.store.audit(
-                now,
-                action.intro_id or None,
-                "failed",
-                f"cannot write {spec.kind.value} draft: {exc}",
-            )
             log.error("cannot write draft key=%s why=%s", spec.key, exc)
+            self.store.mark_attempt(action_id, str(exc))
+            if action.intro_id:
+                self.apply(action.intro_id, DraftFailed(spec.key, str(exc)), now, "writing failed")
+            else:
+                self.store.audit(
+                    now, None, "failed", f"cannot write {spec.kind.value} draft: {exc}"
+                )
+            self.store.mark_done(action_id, now)
             return
         self.store.save_body(spec.key, read_mail(raw).text)
         existing = self.client.find_drafts(spec.key) if attempts else []

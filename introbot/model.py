@@ -87,6 +87,7 @@ class DraftState(enum.StrEnum):
     SENT = "sent"
     DISCARDED = "discarded"  # the connector deleted it
     WITHDRAWN = "withdrawn"  # introbot deleted it (the intro closed first)
+    FAILED = "failed"  # introbot could not write it
 
 
 class Order(enum.StrEnum):
@@ -192,6 +193,14 @@ class DraftEdited:
 
 
 @dataclass(frozen=True, slots=True)
+class DraftFailed:
+    """introbot could not write a draft it decided on."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class DraftSent:
     key: str
     message_id: str
@@ -243,6 +252,7 @@ class Tick:
 Observation = (
     DraftCreated
     | DraftEdited
+    | DraftFailed
     | DraftSent
     | DraftDiscarded
     | ReplyReceived

@@ -44,6 +44,7 @@ from introbot.model import (
     DraftCreated,
     DraftDiscarded,
     DraftEdited,
+    DraftFailed,
     DraftKind,
     DraftSent,
     DraftSpec,
@@ -344,10 +345,13 @@ def _joint_spec(intro: Intro, rules: WorkflowRules) -> DraftSpec:
 
 
 def _consent_no(
-    intro: Intro, role: Role, evidence: str, now: datetime, rules: WorkflowRules
+    intro: Intro, role: Role, evidence: str, now: datetime, rules: WorkflowRules, words: str = ""
 ) -> Transition:
+    """A no. Their words are kept for the connector's record only: no template gets them."""
     party = intro.party(role)
-    intro = intro.with_party(replace(party, consent=Consent.NO, evidence=evidence))
+    intro = intro.with_party(
+        replace(party, consent=Consent.NO, evidence=evidence, words=words or party.words)
+    )
     intro, actions = _withdraw_open(intro)
     intro = _close(intro, Stage.DECLINED, now)
     actions.append(_note(intro, f"{role.value} said no ({evidence})"))
@@ -555,7 +559,7 @@ def _asking_reply(
     if obs.verdict is Verdict.YES:
         return _consent_yes(intro, obs.role, obs.evidence, obs.text, obs.assistant, rules)
     if obs.verdict is Verdict.NO:
-        return _consent_no(intro, obs.role, obs.evidence, now, rules)
+        return _consent_no(intro, obs.role, obs.evidence, now, rules, obs.text)
     return _unclear(intro, obs.role, obs.evidence)
 
 
@@ -719,6 +723,19 @@ def _closed_draft_discarded(
     )
 
 
+def _draft_failed(
+    intro: Intro, obs: DraftFailed, now: datetime, rules: WorkflowRules
+) -> Transition:
+    """A draft could not be written (an address that cannot be encoded, a template error):
+    the connector must look; the intro waits where it is."""
+    draft = _known_draft(intro, obs)
+    if draft.state is DraftState.FAILED:
+        return Transition(intro)
+    intro = intro.with_draft(replace(draft, state=DraftState.FAILED))
+    intro = replace(intro, attention=f"could not write the {draft.kind.value} draft: {obs.reason}")
+    return Transition(intro, (_note(intro, intro.attention or ""),))
+
+
 def _nothing(intro: Intro, obs: Any, now: datetime, rules: WorkflowRules) -> Transition:
     return Transition(intro)
 
@@ -731,11 +748,13 @@ def _closed_refuses(intro: Intro, obs: Any, now: datetime, rules: WorkflowRules)
 _OPEN: dict[type, Handler] = {
     DraftCreated: _draft_created,
     DraftEdited: _draft_edited,
+    DraftFailed: _draft_failed,
     Cancel: _cancel,
 }
 _CLOSED: dict[type, Handler] = {
     DraftCreated: _closed_draft_created,
     DraftEdited: _draft_edited,
+    DraftFailed: _draft_failed,
     DraftSent: _closed_draft_sent,
     DraftDiscarded: _closed_draft_discarded,
     ReplyReceived: _late_reply,

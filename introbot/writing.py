@@ -8,11 +8,14 @@ that slipped through cleaning would raise rather than inject (CVE-2024-6923).
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from collections.abc import Iterable, Mapping
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import getaddresses
 from typing import Any
 
 import jinja2
@@ -41,11 +44,19 @@ def _domain(domain: str) -> str:
             raise WritingError(f"cannot encode the domain {domain!r}: {exc}") from None
 
 
+def header_text(value: str, limit: int) -> str:
+    """One line of text for a header. Beyond cleaning, RFC 2047 syntax is broken up: a name
+    that *contains* an encoded word (an attacker can encode one inside another) would be
+    decoded again by Python's own header folding, and on Python < 3.11.10 an encoded CR LF
+    there becomes a real header line (CVE-2024-6923)."""
+    return re.sub(r"=\?", "= ?", clean_line(value, limit))
+
+
 def address(person: Person) -> Address:
     local, _, domain = clean_line(person.email).rpartition("@")
     if not local or not domain or not local.isascii():
         raise WritingError(f"cannot write to the address {person.email!r}")
-    name = clean_line(person.name or "", MAX_NAME)
+    name = header_text(person.name or "", MAX_NAME)
     try:
         return Address(display_name=name, addr_spec=f"{local}@{_domain(domain)}")
     except (ValueError, IndexError) as exc:
@@ -63,7 +74,7 @@ def render(template: Template, fields: Mapping[str, Any]) -> tuple[str, str]:
         body = template.body.render(**fields)
     except jinja2.TemplateError as exc:
         raise RulesError(f"{template.path}: {exc}") from None
-    return clean_line(subject, MAX_SUBJECT), body.strip() + "\n"
+    return header_text(subject, MAX_SUBJECT), body.strip() + "\n"
 
 
 def write_draft(spec: DraftSpec, templates: Mapping[str, Template], sender: Person) -> bytes:
@@ -77,7 +88,7 @@ def write_draft(spec: DraftSpec, templates: Mapping[str, Template], sender: Pers
     msg["To"] = [address(p) for p in spec.to]
     if spec.cc:
         msg["Cc"] = [address(p) for p in spec.cc]
-    msg["Subject"] = clean_line(spec.subject, MAX_SUBJECT) if spec.subject else subject
+    msg["Subject"] = header_text(spec.subject, MAX_SUBJECT) if spec.subject else subject
     if not _MSGID.match(spec.key):
         raise WritingError(f"not a usable Message-ID: {spec.key!r}")
     msg["Message-ID"] = spec.key
@@ -89,4 +100,24 @@ def write_draft(spec: DraftSpec, templates: Mapping[str, Template], sender: Pers
         msg["References"] = " ".join(references)
     msg["X-Introbot"] = spec.kind.value
     msg.set_content(body)
-    return msg.as_bytes()
+    raw = msg.as_bytes()
+    _check(raw, spec)
+    return raw
+
+
+_HEADERS = {
+    "from", "to", "cc", "subject", "message-id", "in-reply-to", "references", "x-introbot",
+    "content-type", "content-transfer-encoding", "mime-version",
+}  # fmt: skip
+
+
+def _check(raw: bytes, spec: DraftSpec) -> None:
+    """Parse the draft back: exactly our headers, exactly our recipients, or no draft."""
+    parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
+    names = [name.lower() for name in parsed]
+    wanted = {a.addr_spec.lower() for a in (*map(address, spec.to), *map(address, spec.cc))}
+    found = {
+        a.lower() for _, a in getaddresses(parsed.get_all("To", []) + parsed.get_all("Cc", []))
+    }
+    if set(names) - _HEADERS or len(names) != len(set(names)) or found != wanted:
+        raise WritingError(f"the draft {spec.key} did not come out as written; not creating it")

@@ -447,3 +447,15 @@ def test_a_reply_within_the_poll_that_sees_the_send(world: World) -> None:
     world.reply(DANA, "Yes, happy to.")
     world.poll()
     assert world.only_intro().stage is Stage.READY
+
+
+def test_an_address_that_cannot_be_written_needs_attention(world: World) -> None:
+    request = world.request(
+        "Hi Sam, could you introduce me to Jürgen Weiß (jürgen@kuehlwerk.de)?\n\nAlex",
+        subject="Intro to Jürgen",
+    )
+    world.poll()
+    intro = world.only_intro()
+    assert intro.attention and "could not write the consent draft" in intro.attention
+    assert "introbot/needs-attention" in world.thread_labels(request["threadId"])
+    assert [d["to"] for d in world.drafts()] == ["Alex Kim <alex.kim@tidepool.io>"]

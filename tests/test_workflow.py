@@ -21,6 +21,7 @@ from introbot.model import (
     DraftCreated,
     DraftDiscarded,
     DraftEdited,
+    DraftFailed,
     DraftKind,
     DraftSent,
     DraftState,
@@ -154,6 +155,7 @@ def observations(intro: Intro) -> Iterator[Observation]:
     for key in keys:
         yield DraftCreated(key, "d-new", "m-new", "t-new")
         yield DraftEdited(key, "m-edit", "t-edit")
+        yield DraftFailed(key, "cannot encode")
         yield DraftSent(key, "s-new", "<s-new@x>", "t-sent", T0, "Re: x")
         yield DraftDiscarded(key)
     for role, verdict, sender, auth in itertools.product(

@@ -59,6 +59,22 @@ class World:
         messages = [(d["messageId"], d["headers"]) for d in box["drafts"]]
         messages += [(m["id"], m["headers"]) for m in box["messages"] if "SENT" in m["labelIds"]]
         for intro in self.store.intros():
+            if intro.contact.consent.value == "no" and intro.contact.words.strip():
+                # A decline never reaches the requester in the contact's own words.
+                words = [
+                    line.strip().lower()
+                    for line in intro.contact.words.splitlines()
+                    if len(line.strip()) > 8
+                ]
+                for message_id, headers in messages:
+                    if (
+                        intro.requester.person.email.lower()
+                        in f"{headers.get('To', '')} {headers.get('Cc', '')}".lower()
+                    ):
+                        text = self.control.raw(message_id).decode("utf-8", "replace").lower()
+                        assert not any(w in text for w in words), (
+                            "the contact's words reached the requester"
+                        )
             agreed = intro.requester.consent.value == "yes" and intro.contact.consent.value == "yes"
             if agreed:
                 continue

@@ -179,6 +179,16 @@ def small_cases() -> list[Hostile]:
                 )
             ),
         ),
+        intro(  # decoded once, the name *is* an encoded word: Python's folding would decode it again
+            "double-encoded-newline-in-requester-name",
+            _msg(
+                _plain(
+                    frm="=?utf-8?b?"
+                    + _b64("=?utf-8?q?Alex=0D=0ABcc=3A_victim=40evil=2Eexample?=")
+                    + "?= <alex.kim@tidepool.io>"
+                )
+            ),
+        ),
         intro(
             "encoded-newline-in-subject",
             _msg(_plain(subject="=?utf-8?q?Intro=0D=0ABcc=3A_victim=40evil=2Eexample?=")),
