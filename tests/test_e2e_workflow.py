@@ -459,3 +459,13 @@ def test_an_address_that_cannot_be_written_needs_attention(world: World) -> None
     assert intro.attention and "could not write the consent draft" in intro.attention
     assert "introbot/needs-attention" in world.thread_labels(request["threadId"])
     assert [d["to"] for d in world.drafts()] == ["Alex Kim <alex.kim@tidepool.io>"]
+
+
+def test_a_yes_gmail_did_not_vouch_for_is_not_counted(world: World) -> None:
+    _asked(world)
+    world.reply(ALEX, "Yes please.")
+    world.reply(DANA, "Yes, absolutely!", auth=None)  # no Authentication-Results at all
+    world.poll()
+    intro = world.only_intro()
+    assert intro.contact.consent is Consent.UNCLEAR
+    assert intro.attention and "did not authenticate" in intro.attention

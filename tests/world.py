@@ -3,6 +3,7 @@ database, and helpers that play the connector (sending drafts) and the parties (
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ class World:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
+        self.untrusted: set[str] = set()  # replies that must never count as a yes
         self.control = SandboxControl(self.server.url)
         self.client = GmailClient.for_sandbox(self.server.url, retry=FAST_RETRY, timeout=5)
         self.store = Store(self.db)
@@ -52,7 +54,21 @@ class World:
         return report
 
     def check_invariants(self) -> None:
-        """introbot never sends, and no address reaches a party before both agreed."""
+        """introbot never sends; no address reaches a party before both agreed; a decline
+        never reaches the requester in the contact's words; no yes is counted from a forged
+        or unauthenticated sender, another address or an automated reply."""
+        for intro in self.store.intros():
+            timeline = self.store.timeline(intro.id)
+            for before, line in itertools.pairwise(timeline):
+                if (
+                    line.kind == "decided"
+                    and "said yes" in line.detail
+                    and "decided by the connector" not in line.detail
+                ):
+                    deciding = before.detail.removeprefix("ReplyReceived (reply ").rstrip(")")
+                    assert deciding not in self.untrusted, (
+                        f"a yes was counted from {deciding}: {line.detail}"
+                    )
         by_method = self.control.stats()["by_method"]
         assert not {"drafts.send", "messages.send"} & set(by_method), by_method
         box = self.control.mailbox()
@@ -156,7 +172,13 @@ class World:
         raw = compose_reply(
             original, sender, text, at=self.now, auth=auth, subject=subject, headers=extra
         )
-        return self.control.deliver(raw)
+        delivered = self.control.deliver(raw)
+        address = sender.rpartition("<")[2].rstrip(">").lower()
+        intended = original["headers"].get("To", "").lower()
+        automated = any(k.lower() in ("auto-submitted", "precedence") for k in (extra or {}))
+        if auth != "pass" or address not in intended or automated:
+            self.untrusted.add(delivered["id"])
+        return delivered
 
     # ------------------------------------------------------------ looking in
     def intros(self) -> list[Intro]:
