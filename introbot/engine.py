@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -54,6 +55,7 @@ from introbot.writing import WritingError, write_draft
 
 log = logging.getLogger("introbot")
 LABEL_CHECK_EVERY = timedelta(hours=1)
+BATCH_LABELING = 10  # from this many messages changing alike, one batchModify (50 units)
 
 
 @dataclass
@@ -298,26 +300,62 @@ class Engine:
 
     # ------------------------------------------------------------------ labels
     def converge_labels(self) -> None:
-        """Give every touched thread the introbot labels its intros call for."""
+        """Give every touched thread the introbot labels its intros call for.
+
+        Labels go on the request message (Gmail shows a conversation with the labels of any
+        of its messages): 5 units a message, or one 50-unit batchModify for many threads
+        that change alike; threads without a known message are labeled whole (10 units)."""
         ids = self.label_ids()
         ours = {ids[logical] for logical in (*STAGE_LABELS.values(), ATTENTION_LABEL)}
+        alike: dict[tuple[frozenset[str], frozenset[str]], list[tuple[str, str, set[str]]]]
+        alike = defaultdict(list)
         for thread_id in self.store.dirty_threads():
             record = self.store.thread(thread_id)
             applied = set(record.labels) if record else set()
             wanted = {ids[logical] for logical in self._thread_labels(thread_id)}
-            if wanted != applied:
-                try:
-                    self.client.modify_thread(
-                        thread_id, sorted(wanted - applied), sorted(ours - wanted)
-                    )
-                except GmailRejected as exc:
-                    if exc.status != 400:
-                        raise
-                    ids = self.label_ids(refresh=True)  # a label was deleted meanwhile
-                    ours = {ids[logical] for logical in (*STAGE_LABELS.values(), ATTENTION_LABEL)}
-                    wanted = {ids[logical] for logical in self._thread_labels(thread_id)}
-                    self.client.modify_thread(thread_id, sorted(wanted), sorted(ours - wanted))
-            self.store.set_labels(thread_id, wanted)
+            if wanted == applied:
+                self.store.set_labels(thread_id, wanted)
+            elif record is not None and record.message_id:
+                change = (frozenset(wanted - applied), frozenset(ours - wanted))
+                alike[change].append((thread_id, record.message_id, wanted))
+            else:
+                self._label_thread(thread_id, wanted, ours)
+        for (add, remove), members in alike.items():
+            message_ids = [message_id for _, message_id, _ in members]
+            try:
+                if len(members) >= BATCH_LABELING:
+                    self.client.modify_messages(message_ids, sorted(add), sorted(remove))
+                    done = set(message_ids)
+                else:
+                    done = {
+                        m
+                        for m in message_ids
+                        if self.client.modify_message(m, sorted(add), sorted(remove))
+                    }
+            except GmailRejected as exc:
+                if exc.status != 400:
+                    raise
+                ids = self.label_ids(refresh=True)  # a label was deleted meanwhile
+                ours = {ids[logical] for logical in (*STAGE_LABELS.values(), ATTENTION_LABEL)}
+                done = set()
+            for thread_id, message_id, wanted in members:
+                if message_id in done:
+                    self.store.set_labels(thread_id, wanted)
+                else:  # the message is gone, or a label was: label the thread as it is now
+                    fresh = {ids[logical] for logical in self._thread_labels(thread_id)}
+                    self._label_thread(thread_id, fresh, ours)
+
+    def _label_thread(self, thread_id: str, wanted: set[str], ours: set[str]) -> None:
+        try:
+            self.client.modify_thread(thread_id, sorted(wanted), sorted(ours - wanted))
+        except GmailRejected as exc:
+            if exc.status != 400:
+                raise
+            ids = self.label_ids(refresh=True)
+            ours = {ids[logical] for logical in (*STAGE_LABELS.values(), ATTENTION_LABEL)}
+            wanted = {ids[logical] for logical in self._thread_labels(thread_id)}
+            self.client.modify_thread(thread_id, sorted(wanted), sorted(ours - wanted))
+        self.store.set_labels(thread_id, wanted)
 
     def _thread_labels(self, thread_id: str) -> frozenset[str]:
         """A request thread shows its intros' stages; a consent thread shows attention

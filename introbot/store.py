@@ -120,6 +120,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE seen (message_id TEXT PRIMARY KEY, at TEXT NOT NULL);
     CREATE TABLE draft_bodies (key TEXT PRIMARY KEY, body TEXT NOT NULL);
     """,
+    # 2: labels go on the request message itself (5 units, or 50 for a thousand at once)
+    # rather than the whole thread (10 units each): remember which message that is.
+    """
+    ALTER TABLE threads ADD COLUMN message_id TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -199,6 +204,7 @@ class ThreadRecord:
     problem: str | None
     labels: frozenset[str]
     dirty: bool
+    message_id: str | None  # the request message, for request threads
 
 
 class Store:
@@ -304,11 +310,12 @@ class Store:
                         "INSERT INTO outbox (intro_id, action, created_at) VALUES (?, ?, ?)",
                         (intro.id, action_to_json(action), _iso(now)),
                     )
-            threads = {intro.request.thread_id, *extra_threads}
+            self._mark_dirty(intro.request.thread_id, intro.request.message_id)
+            threads = set(extra_threads)
             threads |= {
                 d.thread_id for d in intro.drafts if d.thread_id and d.kind is DraftKind.CONSENT
             }
-            for thread_id in threads:
+            for thread_id in threads - {intro.request.thread_id}:
                 self._mark_dirty(thread_id)
 
     def _write_intro(self, intro: Intro, now: datetime) -> None:
@@ -522,21 +529,26 @@ class Store:
             row["problem"],
             frozenset(json.loads(row["labels"])),
             bool(row["dirty"]),
+            row["message_id"],
         )
 
-    def _mark_dirty(self, thread_id: str) -> None:
+    def _mark_dirty(self, thread_id: str, message_id: str | None = None) -> None:
         self.db.execute(
-            "INSERT INTO threads (thread_id, dirty) VALUES (?, 1) "
-            "ON CONFLICT (thread_id) DO UPDATE SET dirty = 1",
-            (thread_id,),
+            "INSERT INTO threads (thread_id, dirty, message_id) VALUES (?, 1, ?) "
+            "ON CONFLICT (thread_id) DO UPDATE SET dirty = 1, "
+            "message_id = COALESCE(excluded.message_id, threads.message_id)",
+            (thread_id, message_id),
         )
 
-    def set_problem(self, thread_id: str, problem: str | None, now: datetime) -> None:
+    def set_problem(
+        self, thread_id: str, problem: str | None, now: datetime, message_id: str | None = None
+    ) -> None:
         with self.transaction():
             self.db.execute(
-                "INSERT INTO threads (thread_id, problem, dirty) VALUES (?, ?, 1) "
-                "ON CONFLICT (thread_id) DO UPDATE SET problem = excluded.problem, dirty = 1",
-                (thread_id, problem),
+                "INSERT INTO threads (thread_id, problem, dirty, message_id) VALUES (?, ?, 1, ?) "
+                "ON CONFLICT (thread_id) DO UPDATE SET problem = excluded.problem, dirty = 1, "
+                "message_id = COALESCE(excluded.message_id, threads.message_id)",
+                (thread_id, problem, message_id),
             )
             if problem:
                 self._audit(now, None, "problem", f"thread {thread_id}: {problem}")

@@ -94,3 +94,28 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a usable introbot database"):
         Store(path)
+
+
+def test_an_older_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
+    from introbot.store import MIGRATIONS
+
+    path = tmp_path / "introbot.db"
+    with sqlite3.connect(path) as db:  # the database as the first version left it
+        for statement in MIGRATIONS[0].split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO meta (key, value) VALUES ('history_id', '777')")
+        db.execute(
+            "INSERT INTO threads (thread_id, problem, labels, dirty) VALUES ('t1', 'no address', '[\"Label_3\"]', 0)"
+        )
+    upgraded = Store(path)
+    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert upgraded.cursor() == 777
+    record = upgraded.thread("t1")
+    assert record is not None
+    assert (record.problem, set(record.labels), record.message_id) == ("no address", {"Label_3"}, None)
+    _, intro, _ = next(states())
+    upgraded.save(intro, (), NOW)
+    saved = upgraded.thread(intro.request.thread_id)
+    assert saved is not None and saved.message_id == intro.request.message_id

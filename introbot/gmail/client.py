@@ -408,6 +408,20 @@ class GmailClient:
                 functools.partial(self._users.messages().batchModify, userId="me", body=body),
             )
 
+    def modify_message(
+        self, message_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> bool:
+        """Add and remove label ids on one message (5 units). False if it is gone."""
+        body = {"addLabelIds": list(add), "removeLabelIds": list(remove)}
+        try:
+            self._call(
+                "messages.modify",
+                lambda: self._users.messages().modify(userId="me", id=message_id, body=body),
+            )
+        except NotFound:
+            return False
+        return True
+
     def find_messages(self, rfc822_message_id: str) -> list[MessageRef]:
         """Messages (not drafts) carrying this Message-ID header, anywhere in the mailbox."""
         query = f"rfc822msgid:{rfc822_message_id.strip().strip('<>')} -in:drafts"

@@ -131,7 +131,7 @@ class Sync:
 
     # ------------------------------------------------------------- incremental
     def _incremental(self, events: tuple[HistoryEvent, ...], result: SyncResult) -> None:
-        requests: dict[str, None] = {}  # thread ids, in order
+        requests: dict[str, list[str]] = {}  # thread id -> its labeled messages, in order
         unlabeled: set[str] = set()
         added: dict[str, HistoryEvent] = {}
         deleted: set[str] = set()
@@ -147,13 +147,13 @@ class Sync:
                 if self.labels.request in event.label_ids and not self.store.known_thread(
                     message.thread_id
                 ):
-                    requests[message.thread_id] = None
+                    requests.setdefault(message.thread_id, []).append(message.id)
             elif event.kind == "messageDeleted":
                 deleted.add(message.id)
                 added.pop(message.id, None)
             elif event.kind == "labelAdded":
                 if self.labels.request in event.changed:
-                    requests[message.thread_id] = None
+                    requests.setdefault(message.thread_id, []).append(message.id)
                 decisions += [
                     (event, lab) for lab in event.changed & {self.labels.yes, self.labels.no}
                 ]
@@ -168,10 +168,7 @@ class Sync:
         self._decisions(decisions, result)
         self._unlabeled(unlabeled - set(requests), result)
         self._request_gone(trashed, deleted, result)
-        for thread_id in requests:
-            seen = self.read_request(thread_id)
-            if seen is not None:
-                result.requests.append(seen)
+        result.requests += self.read_requests(requests)
 
     # -------------------------------------------------------------------- drafts
     def _drafts(
@@ -401,23 +398,42 @@ class Sync:
                 result.observe(intro.id, Cancel("the request message was deleted"), "deleted")
 
     # ------------------------------------------------------------------ requests
-    def read_request(self, thread_id: str) -> RequestSeen | None:
+    def read_requests(self, threads: dict[str, list[str]]) -> list[RequestSeen]:
+        """Read newly labeled threads. The message that was labeled last is usually the
+        request: all of those are fetched in one batch (5 units each); only a thread
+        where it yields nothing is read as a whole."""
+        latest = {thread_id: ids[-1] for thread_id, ids in threads.items() if ids}
+        raws = self.client.get_raw_messages(latest.values())
+        found = []
+        for thread_id in threads:
+            raw = raws.get(latest.get(thread_id, ""))
+            seen = self._reading(thread_id, raw) if raw is not None else None
+            if seen is None or not seen.reading.intros:
+                seen = self.read_request(thread_id, skip=raw.id if raw else None) or seen
+            if seen is not None:
+                found.append(seen)
+        return found
+
+    def _reading(self, thread_id: str, raw: RawMessage) -> RequestSeen | None:
+        if "DRAFT" in raw.label_ids:
+            return None
+        mail = read_mail(raw.raw)
+        return RequestSeen(thread_id, raw, mail, read_request(mail, sorted(self.me), self.phrases))
+
+    def read_request(self, thread_id: str, skip: str | None = None) -> RequestSeen | None:
         """Read a labeled thread once: its latest messages first, until one yields intros."""
         thread = self.client.get_thread(thread_id, ("From", "Subject"))
         if thread is None:
             return None
         candidates = [m for m in reversed(thread.messages) if "DRAFT" not in m.label_ids]
-        candidates = candidates[:MAX_REQUEST_MESSAGES]
+        candidates = [m for m in candidates[:MAX_REQUEST_MESSAGES] if m.id != skip]
         raws = self.client.get_raw_messages([m.id for m in candidates])
         fallback: RequestSeen | None = None
         for meta in candidates:
             raw = raws.get(meta.id)
-            if raw is None:
+            seen = self._reading(thread_id, raw) if raw is not None else None
+            if seen is None:
                 continue
-            mail = read_mail(raw.raw)
-            seen = RequestSeen(
-                thread_id, raw, mail, read_request(mail, sorted(self.me), self.phrases)
-            )
             if seen.reading.intros:
                 return seen
             fallback = fallback or seen
