@@ -411,6 +411,20 @@ def _one(store: Store, intro_id: str) -> Intro:
     return found[0]
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--quick", is_flag=True, help="Tiny sizes (seconds, not minutes): to check it runs.")
+def bench(as_json: bool, quick: bool) -> None:
+    """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
+    from introbot import bench as benchmark
+
+    click.echo(
+        "Running the benchmark (a sandbox on 127.0.0.1; minutes unless --quick)...", err=True
+    )
+    result = benchmark.run(burst_size=20, sizes=(10, 50)) if quick else benchmark.run()
+    click.echo(json.dumps(result, indent=1) if as_json else benchmark.table(result))
+
+
 @main.group()
 def sandbox() -> None:
     """A local Gmail API server for trying introbot and for tests."""

@@ -24,7 +24,6 @@ from introbot.gmail.errors import GmailRejected, NotFound
 from introbot.gmail.sync import LabelIds, RequestSeen, Sync
 from introbot.model import (
     Action,
-    Consent,
     CreateDraft,
     DeleteDraft,
     DraftCreated,
@@ -366,12 +365,8 @@ class Engine:
                 self.store.intros(thread_id=thread_id), bool(record and record.problem)
             )
         )
-        for intro in self.store.intros(open_only=True):
-            for party in (intro.requester, intro.contact):
-                if party.consent is Consent.UNCLEAR and any(
-                    d.to is party.role and d.thread_id == thread_id for d in intro.drafts
-                ):
-                    labels.add(ATTENTION_LABEL)
+        if self.store.awaiting_decision_in(thread_id):
+            labels.add(ATTENTION_LABEL)
         return frozenset(labels)
 
 

@@ -411,19 +411,7 @@ class Store:
             for p in self.db.execute("SELECT * FROM parties WHERE intro_id = ?", (row["id"],))
         }
         drafts = tuple(
-            Draft(
-                key=d["key"],
-                kind=DraftKind(d["kind"]),
-                to=Role(d["recipient"]) if d["recipient"] else None,
-                state=DraftState(d["state"]),
-                draft_id=d["draft_id"],
-                message_id=d["message_id"],
-                thread_id=d["thread_id"],
-                subject=d["subject"],
-                sent_message_id=d["sent_message_id"],
-                sent_rfc822_id=d["sent_rfc822_id"],
-                sent_at=_dt(d["sent_at"]),
-            )
+            _draft(d)
             for d in self.db.execute(
                 "SELECT * FROM drafts WHERE intro_id = ? ORDER BY seq", (row["id"],)
             )
@@ -459,16 +447,20 @@ class Store:
     def drafts_in_gmail(self) -> list[tuple[str, Draft]]:
         """Drafts that exist in Gmail and may be sent, edited or discarded any time."""
         rows = self.db.execute(
-            "SELECT intro_id, key FROM drafts WHERE state = ? AND draft_id IS NOT NULL",
+            "SELECT * FROM drafts WHERE state = ? AND draft_id IS NOT NULL ORDER BY intro_id, seq",
             (DraftState.CREATED.value,),
         ).fetchall()
-        found = []
-        for row in rows:
-            intro = self.load(row["intro_id"])
-            draft = intro.draft(row["key"]) if intro else None
-            if draft is not None:
-                found.append((row["intro_id"], draft))
-        return found
+        return [(row["intro_id"], _draft(row)) for row in rows]
+
+    def awaiting_decision_in(self, thread_id: str) -> bool:
+        """Does a reply in this thread wait for the connector (a party's consent unclear)?"""
+        row = self.db.execute(
+            """SELECT 1 FROM drafts d JOIN parties p
+                 ON p.intro_id = d.intro_id AND p.role = d.recipient
+               WHERE d.thread_id = ? AND p.consent = ? LIMIT 1""",
+            (thread_id, Consent.UNCLEAR.value),
+        ).fetchone()
+        return row is not None
 
     def save_body(self, key: str, body: str) -> None:
         """The text of a draft as written, to recognise it when a reply pastes it back."""
@@ -603,6 +595,22 @@ class Store:
             AuditLine(datetime.fromisoformat(r["at"]), r["intro_id"], r["kind"], r["detail"])
             for r in rows
         ]
+
+
+def _draft(d: sqlite3.Row) -> Draft:
+    return Draft(
+        key=d["key"],
+        kind=DraftKind(d["kind"]),
+        to=Role(d["recipient"]) if d["recipient"] else None,
+        state=DraftState(d["state"]),
+        draft_id=d["draft_id"],
+        message_id=d["message_id"],
+        thread_id=d["thread_id"],
+        subject=d["subject"],
+        sent_message_id=d["sent_message_id"],
+        sent_rfc822_id=d["sent_rfc822_id"],
+        sent_at=_dt(d["sent_at"]),
+    )
 
 
 def _statements(script: str) -> list[str]:

@@ -179,7 +179,7 @@ def test_an_edited_draft_is_still_followed(world: World) -> None:
     raw = world.control.raw(draft["messageId"]).replace(b"Hi Dana,", b"Dear Dana,")
     import base64
 
-    world.client._users.drafts().update(  # the connector edits it in Gmail
+    world.gmail.drafts().update(  # the connector edits it in Gmail
         userId="me",
         id=draft["id"],
         body={"message": {"raw": base64.urlsafe_b64encode(raw).decode()}},

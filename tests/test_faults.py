@@ -83,7 +83,7 @@ def test_a_label_deleted_in_gmail_comes_back(world: World) -> None:
     world.poll()
     labels = world.client.labels()
     waiting = next(lab for lab in labels if lab.name == "introbot/awaiting-consent")
-    world.client._users.labels().delete(userId="me", id=waiting.id).execute()
+    world.gmail.labels().delete(userId="me", id=waiting.id).execute()
     world.send_drafts()
     world.poll()  # nothing to relabel yet
     world.reply(ALEX, "Yes please.")
@@ -91,7 +91,7 @@ def test_a_label_deleted_in_gmail_comes_back(world: World) -> None:
     world.poll()
     assert "introbot/ready" in world.thread_labels(request["threadId"])
     ready = next(lab for lab in world.client.labels() if lab.name == "introbot/ready")
-    world.client._users.labels().delete(userId="me", id=ready.id).execute()
+    world.gmail.labels().delete(userId="me", id=ready.id).execute()
     world.send_drafts()
     world.poll()  # the stale "ready" id is refused: labels are looked up again
     assert "introbot/introduced" in world.thread_labels(request["threadId"])
@@ -101,7 +101,7 @@ def test_a_renamed_label_keeps_working(world: World) -> None:
     request = world.request(REQUEST)
     world.poll()
     waiting = next(lab for lab in world.client.labels() if lab.name == "introbot/awaiting-consent")
-    world.client._users.labels().patch(
+    world.gmail.labels().patch(
         userId="me", id=waiting.id, body={"name": "Intros/waiting"}
     ).execute()
     world.send_drafts()
@@ -116,7 +116,7 @@ def test_a_renamed_label_keeps_working(world: World) -> None:
 @pytest.mark.parametrize("how", ["trash", "delete"])
 def test_a_request_thread_thrown_away_cancels_its_intro(world: World, how: str) -> None:
     request = _asked(world)
-    threads = world.client._users.threads()
+    threads = world.gmail.threads()
     if how == "trash":
         threads.trash(userId="me", id=request["threadId"]).execute()
     else:
@@ -135,7 +135,7 @@ def test_a_draft_sent_to_an_edited_address_follows_the_connector(world: World) -
     body = {
         "message": {"raw": base64.urlsafe_b64encode(raw).decode(), "threadId": draft["threadId"]}
     }
-    world.client._users.drafts().update(userId="me", id=draft["id"], body=body).execute()
+    world.gmail.drafts().update(userId="me", id=draft["id"], body=body).execute()
     world.poll()
     world.send_drafts()
     world.poll()
@@ -152,7 +152,7 @@ def test_a_draft_sent_to_an_edited_address_follows_the_connector(world: World) -
 def test_a_deleted_reply_thread_still_lets_introbot_answer(world: World) -> None:
     request = _asked(world)
     world.reply(ALEX, "Yes please.")
-    world.client._users.threads().delete(userId="me", id=request["threadId"]).execute()
+    world.gmail.threads().delete(userId="me", id=request["threadId"]).execute()
     world.reply(DANA, "No thanks.", to_message=world.sent_to("dana@northwind.example"))
     world.poll()
     intro = world.only_intro()

@@ -114,7 +114,11 @@ def test_an_older_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> Non
     assert upgraded.cursor() == 777
     record = upgraded.thread("t1")
     assert record is not None
-    assert (record.problem, set(record.labels), record.message_id) == ("no address", {"Label_3"}, None)
+    assert (record.problem, set(record.labels), record.message_id) == (
+        "no address",
+        {"Label_3"},
+        None,
+    )
     _, intro, _ = next(states())
     upgraded.save(intro, (), NOW)
     saved = upgraded.thread(intro.request.thread_id)

@@ -12,6 +12,9 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
+from google.auth.credentials import AnonymousCredentials
+from googleapiclient.discovery import build
+
 from introbot.engine import Engine, PollReport
 from introbot.gmail.client import GmailClient
 from introbot.model import Intro
@@ -36,6 +39,14 @@ class World:
         self.untrusted: set[str] = set()  # replies that must never count as a yes
         self.control = SandboxControl(self.server.url)
         self.client = GmailClient.for_sandbox(self.server.url, retry=FAST_RETRY, timeout=5)
+        # The connector's own hand in Gmail (edits, deletes, renames), via the plain API.
+        self.gmail = build(
+            "gmail",
+            "v1",
+            static_discovery=True,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": self.server.url},
+        ).users()
         self.store = Store(self.db)
         self.engine = Engine(
             self.client, self.store, self.settings, load_rules(self.settings.rules_dir)

@@ -1,0 +1,442 @@
+"""``introbot bench``: what introbot costs in Gmail quota and time, against a sandbox with
+Gmail's per-user rate limit switched on, side by side with a typical label-scanning poller.
+
+Scenarios: an idle poll; one full introduction; a burst of requests labeled at once; growth
+(idle and per-intro cost with many finished intros in the store and the mailbox, and the
+daemon's peak memory). The *baseline* does what a typical script does each poll:
+``messages.list`` on the label, ``messages.get`` on every result, and ``threads.get`` plus
+``messages.get`` on every message of every thread it follows; it writes the same drafts
+and labels introbot writes. Nothing here is asserted: it prints figures.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from introbot.engine import Engine
+from introbot.gmail.client import GmailClient
+from introbot.gmail.quota import UNITS_PER_USER_PER_SECOND, units
+from introbot.model import Intro, Party, Person, RequestRef, Role, Stage
+from introbot.rules import load_rules
+from introbot.sandbox import SandboxServer
+from introbot.sandbox.accounting import RateLimitSettings
+from introbot.sandbox.control import SandboxControl, compose_reply
+from introbot.settings import Settings
+from introbot.store import Store
+
+SETTINGS = Settings(connector_name="Sam Rivera")
+WRITES = (
+    "drafts.create",
+    "drafts.delete",
+    "messages.modify",
+    "messages.batchModify",
+    "threads.modify",
+    "labels.create",
+)
+# The calls no implementation can avoid for one introduction over four polls: one history
+# read per poll, reading the request, writing three drafts, reading two replies, and one
+# label change per stage (awaiting, ready, introduced) on one message.
+FLOOR = {"history.list": 4, "messages.get": 3, "drafts.create": 3, "messages.modify": 3}
+
+
+def floor_units() -> int:
+    return sum(units(method) * n for method, n in FLOOR.items())
+
+
+@dataclass
+class Cost:
+    requests: int = 0
+    units: int = 0
+    http_requests: int = 0
+    rate_limited: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, stats: dict[str, Any]) -> Cost:
+        return cls(
+            stats["requests"],
+            stats["quota_units"],
+            stats["http_requests"],
+            stats["rate_limited"],
+            dict(stats["by_method"]),
+        )
+
+    def writes(self) -> int:
+        return sum(units(m) * n for m, n in self.by_method.items() if m in WRITES)
+
+
+# --------------------------------------------------------------------- the world
+def request_bytes(n: int, contact: str = "dana@northwind.example") -> bytes:
+    msg = EmailMessage()
+    msg["Authentication-Results"] = "mx.google.com; dmarc=pass header.from=tidepool.io"
+    msg["From"] = f"Requester {n} <requester{n}@tidepool.io>"
+    msg["To"] = "Sam Rivera <connector@example.com>"
+    msg["Subject"] = f"Could you introduce me to Dana? ({n})"
+    msg["Message-ID"] = make_msgid(domain="tidepool.io")
+    ask = f"Could you introduce me to Dana Whitfield ({contact})? We build sensors."
+    msg.set_content(f"Hi Sam,\n\n{ask}\n\nThanks\n")
+    return msg.as_bytes()
+
+
+class Bench:
+    """A sandbox, a database and an engine: the same code a user runs, on 127.0.0.1."""
+
+    def __init__(self, folder: Path, rate_limited: bool = True) -> None:
+        limit = RateLimitSettings() if rate_limited else None
+        self.server = SandboxServer(rate_limit=limit).start()
+        self.control = SandboxControl(self.server.url, timeout=120)
+        self.db = folder / f"bench-{time.monotonic_ns()}.db"
+        self.client = GmailClient.for_sandbox(self.server.url)
+        self.store = Store(self.db)
+        self.engine = Engine(self.client, self.store, SETTINGS, load_rules())
+        self.now = datetime.now(UTC)
+        self.followed: set[str] = set()  # threads the baseline poller follows
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.close()
+        self.server.stop()
+
+    def poll(self) -> None:
+        self.now += timedelta(seconds=30)
+        self.engine.poll(self.now)
+
+    @contextmanager
+    def counting(self) -> Iterator[Cost]:
+        cost = Cost()
+        self.control.reset_stats()
+        yield cost
+        measured = Cost.of(self.control.stats())
+        cost.__dict__.update(measured.__dict__)
+
+    def send_all(self) -> None:
+        for draft in self.control.mailbox()["drafts"]:
+            self.control.send_draft(draft["id"])
+            self.followed.add(draft["threadId"])
+
+    def answer(self, address: str, sender: str, text: str) -> None:
+        box = self.control.mailbox()["messages"]
+        sent = [
+            m for m in box if "SENT" in m["labelIds"] and address in m["headers"].get("To", "")
+        ][-1]
+        self.control.deliver(compose_reply(sent, sender, text, at=self.now))
+
+    def deliver_request(self, n: int) -> str:
+        delivered = self.control.deliver(request_bytes(n))
+        self.control.label_thread(delivered["threadId"], add=("intro-request",))
+        self.followed.add(delivered["threadId"])
+        return delivered["threadId"]
+
+    # ---------------------------------------------------------- the baseline
+    def baseline_poll(self) -> Cost:
+        """What a typical script's poll costs on this mailbox now: list the label (100 a
+        page), get every result, get every thread it follows and every message in it.
+        Computed from the mailbox rather than run, so it needs no quota to measure."""
+        box = self.control.mailbox()
+        labeled = [m for m in box["messages"] if "intro-request" in m["labelIds"]]
+        sizes: dict[str, int] = {}
+        for message in box["messages"] + box["drafts"]:
+            sizes[message["threadId"]] = sizes.get(message["threadId"], 0) + 1
+        pages = max(1, -(-len(labeled) // 100))
+        followed = [sizes.get(t, 0) for t in self.followed if t in sizes]
+        gets = len(labeled) + sum(followed)
+        calls = {"messages.list": pages, "messages.get": gets, "threads.get": len(followed)}
+        return Cost(
+            requests=sum(calls.values()),
+            units=sum(units(method) * n for method, n in calls.items()),
+            by_method=calls,
+        )
+
+
+# ----------------------------------------------------------------- scenarios
+@dataclass
+class Lifecycle:
+    introbot: Cost
+    baseline_units: int
+    floor: int
+
+
+def lifecycle(bench: Bench) -> Lifecycle:
+    """One introduction, request to introduced: four polls."""
+    bench.poll()  # warm-up: labels exist, the cursor is set
+    baseline = 0
+
+    def both_say_yes() -> None:
+        bench.answer(
+            "requester0@tidepool.io", "Requester 0 <requester0@tidepool.io>", "Yes please!"
+        )
+        bench.answer(
+            "dana@northwind.example", "Dana Whitfield <dana@northwind.example>", "Yes, happy to."
+        )
+
+    steps: list[Callable[[], object]] = [
+        lambda: bench.deliver_request(0),
+        bench.send_all,
+        both_say_yes,
+        bench.send_all,
+    ]
+    total = Cost()
+    for act in steps:
+        act()
+        with bench.counting() as cost:
+            bench.poll()
+        total = _add(total, cost)
+        baseline += bench.baseline_poll().units
+    return Lifecycle(total, baseline + total.writes(), floor_units())
+
+
+def _add(a: Cost, b: Cost) -> Cost:
+    methods = dict(a.by_method)
+    for m, n in b.by_method.items():
+        methods[m] = methods.get(m, 0) + n
+    return Cost(
+        a.requests + b.requests,
+        a.units + b.units,
+        a.http_requests + b.http_requests,
+        a.rate_limited + b.rate_limited,
+        methods,
+    )
+
+
+def idle(bench: Bench) -> tuple[Cost, Cost]:
+    with bench.counting() as cost:
+        bench.poll()
+    return cost, bench.baseline_poll()
+
+
+@dataclass
+class Burst:
+    requests: int
+    seconds: float
+    units: int
+    units_per_second: float
+    share_of_limit: float
+    rate_limited: int
+    baseline_units: int
+    baseline_seconds_at_limit: float
+
+
+def burst(bench: Bench, n: int) -> Burst:
+    bench.poll()
+    for i in range(n):
+        bench.deliver_request(i)
+    with bench.counting() as cost:
+        start = time.monotonic()
+        while len(bench.control.mailbox()["drafts"]) < 2 * n:
+            bench.poll()
+        seconds = time.monotonic() - start
+    baseline_reads = bench.baseline_poll().units
+    rate = cost.units / seconds if seconds else 0.0
+    baseline = baseline_reads + cost.writes()
+    return Burst(
+        n,
+        seconds,
+        cost.units,
+        rate,
+        rate / UNITS_PER_USER_PER_SECOND,
+        cost.rate_limited,
+        baseline,
+        baseline / UNITS_PER_USER_PER_SECOND,
+    )
+
+
+@dataclass
+class Growth:
+    finished: int
+    idle_units: int
+    idle_requests: int
+    intro_units: int
+    baseline_idle_units: int
+    peak_rss_mb: float
+
+
+def grow(bench: Bench, n: int) -> None:
+    """n finished introductions: labeled threads in the mailbox, intros in the store."""
+    box = bench.server.sandbox.mailbox
+    with bench.server.sandbox.lock:
+        labels = [
+            box.ensure_label(name).id for name in ("INBOX", "intro-request", "introbot/introduced")
+        ]
+        threads = []
+        for i in range(n):
+            message = box.add_message(
+                request_bytes(100_000 + i, f"contact{i}@corp{i}.example"), labels
+            )
+            threads.append((message.id, message.thread_id))
+    with bench.store.transaction():
+        for i, (message_id, thread_id) in enumerate(threads):
+            requester = Person(f"Requester {i}", f"requester{100_000 + i}@tidepool.io")
+            contact = Person(f"Contact {i}", f"contact{i}@corp{i}.example")
+            intro = Intro(
+                id=f"g{i:06d}",
+                request=RequestRef(thread_id, message_id, None, "Intro", requester, "direct"),
+                requester=Party(Role.REQUESTER, requester),
+                contact=Party(Role.CONTACT, contact),
+                context="",
+                order=bench.engine.workflow_rules().order,
+                stage=Stage.INTRODUCED,
+                created_at=bench.now,
+                closed_at=bench.now,
+            )
+            bench.store.save(intro, (), bench.now)
+        bench.store.db.execute("UPDATE threads SET dirty = 0")
+    bench.followed.update(t for _, t in threads)
+
+
+_MEASURED_POLL = """
+import sys
+from introbot.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+finally:
+    status = open("/proc/self/status").read()
+    peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    print("PEAK_KB", peak, file=sys.stderr)
+"""
+
+
+def peak_rss_mb(bench: Bench) -> float:
+    """The peak memory of a real `introbot poll` process on this database. Read from the
+    process's own high-water mark after exec: the rusage of a forked child would also
+    count the pages of the (large) benchmark process it was forked from."""
+    bench.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    args = ["poll", "--sandbox", bench.server.url, "--db", str(bench.db), "--name", "Sam Rivera"]
+    env = {**os.environ, "INTROBOT_CONFIG_DIR": str(bench.db.parent / "config")}
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURED_POLL, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    peaks = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("PEAK_KB")]
+    return int(peaks[-1]) / 1024 if peaks else float("nan")
+
+
+def growth(folder: Path, n: int) -> Growth:
+    bench = Bench(folder)
+    try:
+        bench.poll()  # labels, cursor
+        grow(bench, n)
+        bench.control.expire_history()  # the daemon starts over these: a full sync, once
+        bench.poll()
+        idle_cost, baseline = idle(bench)
+        intro = lifecycle(bench)
+        rss = peak_rss_mb(bench)
+        return Growth(
+            n, idle_cost.units, idle_cost.requests, intro.introbot.units, baseline.units, rss
+        )
+    finally:
+        bench.close()
+
+
+# ---------------------------------------------------------------------- running
+def run(burst_size: int = 1000, sizes: tuple[int, ...] = (100, 1000, 10_000)) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="introbot-bench-") as tmp:
+        folder = Path(tmp)
+        bench = Bench(folder)
+        try:
+            one = lifecycle(bench)
+            idle_cost, idle_baseline = idle(bench)
+        finally:
+            bench.close()
+        bench = Bench(folder)
+        try:
+            flood = burst(bench, burst_size)
+        finally:
+            bench.close()
+        grown = [growth(folder, n) for n in sizes]
+    return {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}",
+        },
+        "idle": {"introbot": asdict(idle_cost), "baseline": asdict(idle_baseline)},
+        "lifecycle": {
+            "introbot": asdict(one.introbot),
+            "units": one.introbot.units,
+            "floor": one.floor,
+            "ratio_to_floor": one.introbot.units / one.floor,
+            "baseline_units": one.baseline_units,
+        },
+        "burst": asdict(flood),
+        "growth": [asdict(g) for g in grown],
+    }
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def table(result: dict[str, Any]) -> str:
+    idle_i, idle_b = result["idle"]["introbot"], result["idle"]["baseline"]
+    life = result["lifecycle"]
+    flood = result["burst"]
+    m = result["machine"]
+    rows = [
+        f"introbot bench - {m['system']}, {m['cores']} cores, Python {m['python']}; "
+        "sandbox with Gmail's per-user limit on",
+        "",
+        _row("scenario", "introbot", "baseline poller", "introbot / baseline", "target"),
+        _row("---", "---", "---", "---", "---"),
+        _row(
+            "idle poll",
+            f"{idle_i['requests']} request, {idle_i['units']} units",
+            f"{idle_b['requests']} requests, {idle_b['units']} units",
+            _ratio(idle_i["units"], idle_b["units"]),
+            "1 request, 2 units",
+        ),
+        _row(
+            "one introduction",
+            f"{life['units']} units ({life['ratio_to_floor']:.2f}x the floor of {life['floor']})",
+            f"{life['baseline_units']} units",
+            _ratio(life["units"], life["baseline_units"]),
+            "<= 100 units",
+        ),
+        _row(
+            f"burst of {flood['requests']} requests",
+            f"{flood['seconds']:.0f} s, {flood['units_per_second']:.0f} units/s = "
+            f"{flood['share_of_limit']:.0%} of 250/s, {flood['rate_limited']} x 429",
+            f"{flood['baseline_units']} units: "
+            f">= {flood['baseline_seconds_at_limit']:.0f} s at the limit",
+            _ratio(flood["units"], flood["baseline_units"]),
+            ">= 80% of the limit, 0 x 429",
+        ),
+    ]
+    for g in result["growth"]:
+        rows.append(
+            _row(
+                f"{g['finished']:,} finished intros",
+                f"idle {g['idle_units']} units, one intro {g['intro_units']} units, "
+                f"peak RSS {g['peak_rss_mb']:.0f} MB",
+                f"idle {g['baseline_idle_units']:,} units",
+                f"{_ratio(g['idle_units'], g['baseline_idle_units'])} (idle)",
+                "flat; < 150 MB",
+            )
+        )
+    return "\n".join(rows)
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.3f}" if b else "-"
+
+
+if __name__ == "__main__":
+    from introbot.cli import bench as command
+
+    command(sys.argv[1:])
