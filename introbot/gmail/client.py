@@ -394,7 +394,11 @@ class GmailClient:
 
         def get(message_id: str) -> HttpRequest:
             return self._messages.get(
-                userId="me", id=message_id, format="metadata", metadataHeaders=list(headers) or None
+                userId="me",
+                id=message_id,
+                format="metadata",
+                metadataHeaders=list(headers) or None,
+                fields="id,threadId,labelIds,historyId,internalDate,payload/headers",
             )
 
         answers = self._batch("messages.get", get, ids)
