@@ -2,44 +2,69 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
+from introbot.config import Account
 from introbot.engine import Engine
-from introbot.gmail.auth import load_credentials
-from introbot.gmail.client import GmailClient
+from introbot.gmail.auth import SignIn
+from introbot.gmail.client import GMAIL_ENDPOINT, GmailClient
 from introbot.gmail.errors import GmailError
-from introbot.paths import APP, config_dir
 from introbot.rules import Rules, load_rules
 from introbot.settings import Settings
 from introbot.store import Store
+
+# Where the signed-in client sends its calls: Gmail, or (tests) a sandbox standing in for it.
+ENDPOINT_VARIABLE = "INTROBOT_GMAIL_ENDPOINT"
 
 
 class SignInMissing(GmailError):
     """No saved Gmail sign-in."""
 
 
-def default_db() -> Path:
-    return platformdirs.user_data_path(APP) / "introbot.db"
+def gmail_endpoint() -> str:
+    return os.environ.get(ENDPOINT_VARIABLE) or GMAIL_ENDPOINT
 
 
-def token_file() -> Path:
-    return config_dir() / "token.json"
+def auth_command(account: Account) -> str:
+    flag = "" if account.name == "default" else f" --account {account.name}"
+    return f"introbot auth{flag}"
+
+
+def signed_in_client(account: Account, timeout: float = 30.0) -> tuple[GmailClient, SignIn]:
+    if not account.token_file.exists():
+        raise SignInMissing(
+            f"introbot is not signed in to Gmail for the account '{account.name}' yet (no "
+            f"{account.token_file}). Run `{auth_command(account)}`; to try introbot without "
+            "Gmail, use --sandbox URL (see `introbot sandbox serve`) or `introbot demo`."
+        )
+    sign_in = SignIn.load(account.token_file)
+    client = GmailClient(
+        sign_in.credentials, gmail_endpoint(), timeout=timeout, signed_in_at=sign_in.signed_in_at
+    )
+    return client, sign_in
 
 
 @dataclass
 class App:
+    account: Account
     settings: Settings
     rules: Rules
     store: Store
     client: GmailClient
     engine: Engine
+    sign_in: SignIn | None = None
 
     def close(self) -> None:
+        self.keep_sign_in()
         self.client.close()
         self.store.close()
+
+    def keep_sign_in(self) -> None:
+        """Save a refreshed access token (a no-op when nothing changed)."""
+        if self.sign_in is not None:
+            self.sign_in.save_if_refreshed()
 
     def mailbox(self) -> str:
         """Which mailbox this is, for the one-process-per-mailbox lock."""
@@ -47,18 +72,20 @@ class App:
 
 
 def open_app(
-    settings: Settings, db: Path | None = None, sandbox: str | None = None, timeout: float = 30.0
+    account: Account,
+    settings: Settings,
+    sandbox: str | None = None,
+    timeout: float = 30.0,
+    database: Path | None = None,
 ) -> App:
-    """Raises RulesError, StoreError or AuthExpired with a message for the user."""
-    rules = load_rules(settings.rules_dir)
+    """Raises RulesError, StoreError, SignInMissing or AuthExpired with a message for the
+    user. ``database`` replaces the account's (a dry run works on a copy)."""
+    rules = load_rules(settings.paths.rules)
+    sign_in = None
     if sandbox:
         client = GmailClient.for_sandbox(sandbox, timeout=timeout)
-    elif not token_file().exists():
-        raise SignInMissing(
-            f"introbot is not signed in to Gmail yet (no token at {token_file()}). This version "
-            "cannot sign in by itself: use --sandbox URL (see `introbot sandbox serve`)."
-        )
     else:
-        client = GmailClient(load_credentials(token_file()), timeout=timeout)
-    store = Store(db or default_db())
-    return App(settings, rules, store, client, Engine(client, store, settings, rules))
+        client, sign_in = signed_in_client(account, timeout)
+    store = Store(database or account.database(settings))
+    engine = Engine(client, store, settings, rules)
+    return App(account, settings, rules, store, client, engine, sign_in)

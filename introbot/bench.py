@@ -37,7 +37,7 @@ from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
 from introbot.store import Store
 
-SETTINGS = Settings(connector_name="Sam Rivera")
+SETTINGS = Settings.of("Sam Rivera")
 WRITES = (
     "drafts.create",
     "drafts.delete",

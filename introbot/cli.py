@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import signal
@@ -9,16 +10,20 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from introbot import __version__
-from introbot.app import App, default_db, open_app
+from introbot import __version__, logs
+from introbot.app import App, open_app
+from introbot.config import Account, ConfigError, Flags, Loaded
+from introbot.config import load as load_config
 from introbot.gmail.errors import GmailError
+from introbot.logs import LogFormat
 from introbot.model import Intro, Observation, Stage
 from introbot.sandbox import DEFAULT_USER, SandboxServer
 from introbot.sandbox.accounting import RateLimitSettings
@@ -33,12 +38,17 @@ if TYPE_CHECKING:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="introbot")
 @click.option("-v", "--verbose", count=True, help="More detail in the log (-vv for debug).")
-def main(verbose: int) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Log errors only.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="key=value lines, or one JSON object per line for log shippers.",
+)
+def main(verbose: int, quiet: bool, log_format: LogFormat) -> None:
     """introbot drafts double opt-in introductions in your Gmail; you send them."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("googleapiclient", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    logs.setup(-1 if quiet else verbose, log_format)
 
 
 @main.command()
@@ -164,38 +174,94 @@ def explain_request(
 
 
 # ----------------------------------------------------------------- the workflow
-def _account_options(f: Callable[..., None]) -> Callable[..., None]:
-    f = click.option(
-        "--sandbox",
-        metavar="URL",
-        help="Work against a sandbox Gmail server at URL instead of Gmail.",
-    )(f)
-    f = click.option(
-        "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="The database (default: introbot.db in your data folder).",
-    )(f)
-    f = click.option(
-        "--rules",
-        "rules_dir",
-        type=click.Path(file_okay=False, exists=True, path_type=Path),
-        help="Your rules folder (phrases, templates, workflow.toml).",
-    )(f)
-    f = click.option("--name", "connector_name", help="Your name, as drafts sign it.")(f)
-    return f
+@dataclass(frozen=True)
+class Target:
+    """The account a command works on, its settings, and the sandbox if one stands in."""
+
+    account: Account
+    loaded: Loaded
+    sandbox: str | None
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded.settings
+
+    @property
+    def database(self) -> Path:
+        return self.account.database(self.settings)
+
+
+def _target(
+    account_name: str | None, sandbox: str | None = None, flags: Flags | None = None
+) -> Target:
+    try:
+        account = Account.named(account_name)
+        loaded = load_config(account, flags)
+    except ConfigError as exc:
+        _fail(str(exc))
+    return Target(account, loaded, sandbox)
+
+
+ACCOUNT_OPTION = click.option(
+    "--account",
+    "account_name",
+    envvar="INTROBOT_ACCOUNT",
+    metavar="NAME",
+    help="Which of your accounts (mailboxes) to work on; default: 'default'.",
+)
+
+
+def account_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The options every account command takes, handed to it as one ``target``."""
+
+    @functools.wraps(f)
+    def command(
+        account_name: str | None,
+        sandbox: str | None,
+        db: Path | None,
+        rules_dir: Path | None,
+        connector_name: str | None,
+        **rest: Any,
+    ) -> None:
+        flags = {
+            "paths.database": ("--db", db),
+            "paths.rules": ("--rules", rules_dir),
+            "connector.name": ("--name", connector_name),
+        }
+        f(_target(account_name, sandbox, flags), **rest)
+
+    for option in (
+        click.option("--name", "connector_name", help="Your name, as drafts sign it."),
+        click.option(
+            "--rules",
+            "rules_dir",
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
+            help="Your rules folder (phrases and templates).",
+        ),
+        click.option(
+            "--db",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="The database (default: introbot.db in the account's folder).",
+        ),
+        click.option(
+            "--sandbox",
+            metavar="URL",
+            help="Work against a sandbox Gmail server at URL instead of Gmail.",
+        ),
+        ACCOUNT_OPTION,
+    ):
+        command = option(command)
+    return command
 
 
 @contextmanager
-def _app(
-    sandbox: str | None, db: Path | None, rules_dir: Path | None, connector_name: str | None
-) -> Iterator[App]:
+def _app(target: Target) -> Iterator[App]:
     from introbot.gmail.errors import GmailError
     from introbot.rules import RulesError
     from introbot.store import StoreError
 
-    settings = Settings(connector_name=connector_name, rules_dir=rules_dir)
     try:
-        app = open_app(settings, db, sandbox)
+        app = open_app(target.account, target.settings, target.sandbox)
     except (RulesError, StoreError) as exc:
         _fail(str(exc))
     except GmailError as exc:
@@ -211,14 +277,20 @@ def _app(
 
 
 @main.command()
-@_account_options
-def poll(
-    sandbox: str | None, db: Path | None, rules_dir: Path | None, connector_name: str | None
-) -> None:
+@account_options
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read Gmail and print what would be drafted and labeled; change nothing.",
+)
+def poll(target: Target, dry_run: bool) -> None:
     """Run one pass over Gmail and exit (for cron or a systemd timer)."""
     from introbot.daemon import AlreadyRunning, mailbox_lock, single_instance
 
-    with _app(sandbox, db, rules_dir, connector_name) as app:
+    if dry_run:
+        _dry_run(target)
+        return
+    with _app(target) as app:
         try:
             with single_instance(app.store.path), mailbox_lock(app.mailbox()):
                 report = app.engine.poll()
@@ -233,28 +305,40 @@ def poll(
             click.echo(f"  {line}")
 
 
+def _dry_run(target: Target) -> None:
+    from introbot import dryrun
+    from introbot.gmail.errors import GmailError
+    from introbot.rules import RulesError
+    from introbot.store import StoreError
+
+    try:
+        plan = dryrun.run(target.account, target.settings, target.sandbox)
+    except (dryrun.DryRunError, RulesError, StoreError) as exc:
+        _fail(str(exc))
+    except GmailError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(dryrun.describe(plan))
+
+
 @main.command()
-@_account_options
+@account_options
 @click.option(
-    "--interval", type=click.IntRange(1, 86_400), help="Seconds between polls (default 60)."
+    "--interval",
+    type=click.IntRange(1, 86_400),
+    help="Seconds between polls (default: daemon.poll_interval_seconds, 60).",
 )
-def run(
-    sandbox: str | None,
-    db: Path | None,
-    rules_dir: Path | None,
-    connector_name: str | None,
-    interval: int | None,
-) -> None:
+def run(target: Target, interval: int | None) -> None:
     """Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes."""
     from introbot.daemon import AlreadyRunning, mailbox_lock, run_forever, single_instance
 
-    with _app(sandbox, db, rules_dir, connector_name) as app:
+    with _app(target) as app:
         try:
             with single_instance(app.store.path), mailbox_lock(app.mailbox()):
-                seconds = interval or app.settings.poll_interval_seconds
+                seconds = interval or app.settings.daemon.poll_interval_seconds
                 click.echo(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
                 decisions = logging.getLogger("introbot")
-                if decisions.getEffectiveLevel() > logging.INFO:
+                if decisions.getEffectiveLevel() == logging.WARNING:  # neither -q nor -v
                     decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
                 run_forever(lambda: _poll_logged(app), seconds)
         except AlreadyRunning as exc:
@@ -264,6 +348,7 @@ def run(
 
 def _poll_logged(app: App) -> None:
     report = app.engine.poll()
+    app.keep_sign_in()
     if report.requests or report.observations:
         logging.getLogger("introbot").info(
             "poll requests=%d changes=%d drafts=%d",
@@ -274,7 +359,7 @@ def _poll_logged(app: App) -> None:
 
 
 @main.command("list")
-@_account_options
+@account_options
 @click.option(
     "--state",
     "stage",
@@ -282,89 +367,59 @@ def _poll_logged(app: App) -> None:
     help="Only intros in this state.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_intros(
-    sandbox: str | None,
-    db: Path | None,
-    rules_dir: Path | None,
-    connector_name: str | None,
-    stage: str | None,
-    as_json: bool,
-) -> None:
+def list_intros(target: Target, stage: str | None, as_json: bool) -> None:
     """Your intros: who, where they stand, and what happens next."""
     from introbot import views
 
-    store = _store_only(db)
-    intros = store.intros(stage=Stage(stage) if stage else None)
+    with _store_only(target) as store:
+        intros = store.intros(stage=Stage(stage) if stage else None)
     if as_json:
         click.echo(
             json.dumps([views.intro_summary(i) for i in intros], indent=1, ensure_ascii=False)
         )
     else:
         click.echo(views.table(intros, datetime.now(UTC)))
-    store.close()
 
 
 @main.command()
-@_account_options
+@account_options
 @click.argument("intro_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def show(
-    sandbox: str | None,
-    db: Path | None,
-    rules_dir: Path | None,
-    connector_name: str | None,
-    intro_id: str,
-    as_json: bool,
-) -> None:
+def show(target: Target, intro_id: str, as_json: bool) -> None:
     """One intro's timeline, with the evidence for every decision."""
     from introbot import views
 
-    store = _store_only(db)
-    intro = _one(store, intro_id)
-    lines = store.timeline(intro.id)
+    with _store_only(target) as store:
+        intro = _one(store, intro_id)
+        lines = store.timeline(intro.id)
     if as_json:
         click.echo(json.dumps(views.intro_detail(intro, lines), indent=1, ensure_ascii=False))
     else:
         click.echo(views.detail(intro, lines))
-    store.close()
 
 
 @main.command()
-@_account_options
+@account_options
 @click.argument("intro_id")
-def cancel(
-    sandbox: str | None,
-    db: Path | None,
-    rules_dir: Path | None,
-    connector_name: str | None,
-    intro_id: str,
-) -> None:
+def cancel(target: Target, intro_id: str) -> None:
     """Cancel an intro: its unsent drafts are deleted."""
     from introbot.model import Cancel
 
-    with _app(sandbox, db, rules_dir, connector_name) as app:
+    with _app(target) as app:
         intro = _one(app.store, intro_id)
         _act(app, intro.id, Cancel("cancelled from the command line"))
 
 
 @main.command()
-@_account_options
+@account_options
 @click.argument("intro_id")
 @click.argument("party", metavar="requester|contact|ADDRESS")
 @click.argument("answer", type=click.Choice(["yes", "no"]))
-def decide(
-    sandbox: str | None,
-    db: Path | None,
-    rules_dir: Path | None,
-    connector_name: str | None,
-    intro_id: str,
-    party: str,
-    answer: str,
-) -> None:
+def decide(target: Target, intro_id: str, party: str, answer: str) -> None:
     """Decide for a party yourself (after an unclear reply, a call, ...)."""
     from introbot.model import Consent, Decision, Role
 
-    with _app(sandbox, db, rules_dir, connector_name) as app:
+    with _app(target) as app:
         intro = _one(app.store, intro_id)
         roles = {r.value: r for r in Role}
         role = roles.get(party.lower()) or next(
@@ -393,13 +448,23 @@ def _act(app: App, intro_id: str, observation: Observation) -> None:
     click.echo(f"intro {intro_id}: {after.stage.value}")
 
 
-def _store_only(db: Path | None) -> Store:
+@contextmanager
+def _store_only(target: Target) -> Iterator[Store]:
     from introbot.store import StoreError
 
+    if not target.database.exists():
+        _fail(
+            f"no introbot database at {target.database} yet: the first `introbot poll` "
+            "(or `introbot run`) for this account creates it"
+        )
     try:
-        return Store(db or default_db())
+        store = Store(target.database)
     except StoreError as exc:
         _fail(str(exc))
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _one(store: Store, intro_id: str) -> Intro:

@@ -66,7 +66,7 @@ class Demo:
         self.control = SandboxControl(server.url)
         self.client = GmailClient.for_sandbox(server.url)
         self.store = Store(folder / "demo.db")
-        settings = Settings(connector_name="Sam Rivera")
+        settings = Settings.of("Sam Rivera")
         self.engine = Engine(self.client, self.store, settings, load_rules())
         self.now = datetime.now(UTC)
 

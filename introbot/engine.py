@@ -88,10 +88,10 @@ class Engine:
         return self._me
 
     def connector(self) -> Person:
-        return self.settings.connector(self.me()[0])
+        return self.settings.connector_person(self.me()[0])
 
     def workflow_rules(self) -> WorkflowRules:
-        wf = self.rules.workflow
+        wf = self.settings.workflow
         return WorkflowRules(
             connector=self.connector(),
             order=wf.order,
@@ -172,19 +172,40 @@ class Engine:
             return intro
         observed = f"{type(observation).__name__}" + (f" ({why})" if why else "")
         self.store.save(transition.intro, transition.actions, now, observed)
-        self._log(transition.intro, transition.actions, report)
+        self._log(intro, transition.intro, type(observation).__name__, transition.actions, report)
         return transition.intro
 
-    def _log(self, intro: Intro, actions: tuple[Action, ...], report: PollReport | None) -> None:
-        for action in actions:
-            if isinstance(action, Note):
-                log.info(
-                    "decision intro=%s stage=%s what=%r", intro.id, intro.stage.value, action.text
-                )
-                if report is not None:
-                    report.decisions.append(f"{intro.id}: {action.text}")
-            elif report is not None:
-                report.actions += 1
+    def _log(
+        self,
+        before: Intro | None,
+        after: Intro,
+        observed: str,
+        actions: tuple[Action, ...],
+        report: PollReport | None,
+    ) -> None:
+        """One INFO line per decision, safe by construction (ids, stages, counts); the
+        note's words, which may quote a reply or name a party, go to DEBUG."""
+        notes = [a.text for a in actions if isinstance(a, Note)]
+        drafts = sum(isinstance(a, CreateDraft) for a in actions)
+        deletes = sum(isinstance(a, DeleteDraft) for a in actions)
+        stage = (
+            after.stage.value if before is None else f"{before.stage.value}->{after.stage.value}"
+        )
+        if before is not None and before.stage is after.stage:
+            stage = after.stage.value
+        log.info(
+            "decision intro=%s observed=%s stage=%s drafts=%d deletes=%d",
+            after.id,
+            observed,
+            stage,
+            drafts,
+            deletes,
+        )
+        for text in notes:
+            log.debug("note intro=%s text=%r", after.id, text)
+        if report is not None:
+            report.decisions += [f"{after.id}: {text}" for text in notes]
+            report.actions += len(actions) - len(notes)
 
     def _request(
         self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
@@ -218,7 +239,7 @@ class Engine:
             self.store.save(
                 transition.intro, transition.actions, now, f"request in thread {thread_id}"
             )
-            self._log(transition.intro, transition.actions, report)
+            self._log(None, transition.intro, "request", transition.actions, report)
             opened += 1
         problems = seen.reading.problems
         if existing and not opened:
@@ -230,7 +251,8 @@ class Engine:
             spec = problem_note(request, problems, rules)
             self.store.queue([CreateDraft("", spec)], now)
             report.decisions.append(f"thread {thread_id}: needs attention: {' '.join(problems)}")
-            log.info("request thread=%s problems=%r", thread_id, problems)
+            log.info("needs_attention thread=%s problems=%d", thread_id, len(problems))
+            log.debug("problems thread=%s text=%r", thread_id, problems)
         elif opened:
             self.store.set_problem(thread_id, None, now)
 

@@ -21,9 +21,7 @@ from typing import Any
 
 import jinja2
 import jinja2.sandbox
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from introbot.model import Order
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class RulesError(Exception):
@@ -248,37 +246,6 @@ def default_phrases() -> Phrases:
     return load_phrases()
 
 
-# ------------------------------------------------------------------------- workflow
-class WorkflowFile(_Strict):
-    """``rules/workflow.toml``: the order of the consent messages and the timings."""
-
-    order: Order = Order.PARALLEL
-    remind_after_days: int = Field(default=4, ge=1, le=365)
-    expire_after_days: int = Field(default=21, ge=1, le=730)
-
-    @model_validator(mode="after")
-    def _expire_after_remind(self) -> WorkflowFile:
-        if self.expire_after_days <= self.remind_after_days:
-            raise ValueError("expire_after_days must be larger than remind_after_days")
-        return self
-
-
-def load_workflow(rules_dir: Path | None = None) -> WorkflowFile:
-    path = (rules_dir or default_rules_dir()) / "workflow.toml"
-    if not path.exists():
-        return WorkflowFile()
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise RulesError(f"{path}: not valid TOML: {exc}") from None
-    try:
-        return WorkflowFile.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise RulesError(f"{path}: key {_where(first)}: {first['msg']}") from None
-
-
 # ------------------------------------------------------------------------ templates
 TEMPLATE_NAMES = (
     "consent_requester",
@@ -344,10 +311,9 @@ class Rules:
 
     folder: Path
     phrases: Phrases
-    workflow: WorkflowFile
     templates: dict[str, Template]
 
 
 def load_rules(rules_dir: Path | None = None) -> Rules:
     folder = rules_dir or default_rules_dir()
-    return Rules(folder, load_phrases(folder), load_workflow(folder), load_templates(folder))
+    return Rules(folder, load_phrases(folder), load_templates(folder))

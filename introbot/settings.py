@@ -1,12 +1,17 @@
-"""Settings: who the connector is, label names, where things live. Validated (pydantic)."""
+"""Settings: the shape of an account's ``config.toml``, validated (pydantic).
+
+Every section and key here is a key of the file, of an ``INTROBOT_<SECTION>_<KEY>``
+environment variable and, for some, of a command-line flag; :mod:`introbot.config` merges
+them (flags > environment > file > defaults) and reports mistakes by where they came from.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from introbot.model import Person
+from introbot.model import Order, Person
 
 LOGICAL_LABELS = (
     "awaiting-consent",
@@ -19,36 +24,125 @@ LOGICAL_LABELS = (
     "yes",
     "no",
 )
+# Gmail's own labels: a name of ours that equals one of these would be refused or, worse,
+# mean something else.
+SYSTEM_LABELS = frozenset(
+    [
+        "inbox",
+        "sent",
+        "draft",
+        "drafts",
+        "spam",
+        "trash",
+        "unread",
+        "starred",
+        "important",
+        "chat",
+        "chats",
+        "snoozed",
+        "all",
+        "category_personal",
+        "category_social",
+        "category_promotions",
+        "category_updates",
+        "category_forums",
+    ]
+)
 
 
-class Settings(BaseModel):
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    connector_name: str | None = None
-    me: tuple[
-        str, ...
-    ] = ()  # the connector's other addresses (aliases); the signed-in one is added
-    request_label: str = Field(default="intro-request", min_length=1, max_length=200)
-    label_prefix: str = Field(default="introbot/", max_length=100)
-    poll_interval_seconds: int = Field(default=60, ge=10, le=86_400)
-    rules_dir: Path | None = None
 
-    @field_validator("me")
+class ConnectorSection(_Section):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    """Your name as the drafts sign it; by default guessed from your address."""
+    addresses: tuple[str, ...] = ()
+    """Your other addresses (aliases): never made a party. The signed-in one is added."""
+
+    @field_validator("addresses")
     @classmethod
     def _addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:
-            if "@" not in value or any(c.isspace() for c in value):
+            local, at, domain = value.strip().rpartition("@")
+            if not (local and at and "." in domain) or any(c.isspace() for c in value.strip()):
                 raise ValueError(f"not an email address: {value!r}")
         return tuple(v.strip().lower() for v in values)
 
+
+class LabelsSection(_Section):
+    request: str = Field(default="intro-request", min_length=1, max_length=200)
+    """The label you put on an email to ask for an introduction."""
+    prefix: str = Field(default="introbot/", max_length=100)
+    """Put in front of introbot's own labels: introbot/awaiting-consent, introbot/yes..."""
+
+
+class WorkflowSection(_Section):
+    order: Order = Order.PARALLEL
+    """parallel: both consent drafts at once. requester_first: the contact is asked only
+    after the requester confirms."""
+    remind_after_days: int = Field(default=4, ge=1, le=365)
+    expire_after_days: int = Field(default=21, ge=2, le=730)
+
+    @model_validator(mode="after")
+    def _expire_after_remind(self) -> WorkflowSection:
+        if self.expire_after_days <= self.remind_after_days:
+            raise ValueError(
+                f"expire_after_days ({self.expire_after_days}) must be larger than "
+                f"remind_after_days ({self.remind_after_days})"
+            )
+        return self
+
+
+class DaemonSection(_Section):
+    poll_interval_seconds: int = Field(default=60, ge=1, le=86_400)
+
+
+class PathsSection(_Section):
+    rules: Path | None = None
+    """Your rules folder (phrases and templates); the built-in rules if unset."""
+    database: Path | None = None
+    """introbot's SQLite database; ``introbot.db`` in the account folder if unset."""
+
+
+class Settings(_Section):
+    connector: ConnectorSection = ConnectorSection()
+    labels: LabelsSection = LabelsSection()
+    workflow: WorkflowSection = WorkflowSection()
+    daemon: DaemonSection = DaemonSection()
+    paths: PathsSection = PathsSection()
+
+    @model_validator(mode="after")
+    def _labels_distinct(self) -> Settings:
+        names = list(self.all_labels().values())
+        for name in names:
+            if name.strip().casefold() in SYSTEM_LABELS:
+                raise ValueError(f"label {name!r} is one of Gmail's own labels; choose another")
+        folded = [n.casefold() for n in names]
+        clash = next((n for n in names if folded.count(n.casefold()) > 1), None)
+        if clash is not None:
+            raise ValueError(
+                f"labels.request and labels.prefix give two labels the same name {clash!r}"
+            )
+        return self
+
+    @classmethod
+    def of(cls, connector_name: str | None = None, **sections: object) -> Settings:
+        """Settings in code (tests, demo): ``Settings.of("Sam", workflow={...})``."""
+        return cls.model_validate({"connector": {"name": connector_name}, **sections})
+
+    @property
+    def me(self) -> tuple[str, ...]:
+        return self.connector.addresses
+
     def label(self, logical: str) -> str:
         """The Gmail label name for a logical label ("needs-attention")."""
-        return f"{self.label_prefix}{logical}"
+        return f"{self.labels.prefix}{logical}"
 
     def all_labels(self) -> dict[str, str]:
         names = {logical: self.label(logical) for logical in LOGICAL_LABELS}
-        return {"request": self.request_label, **names}
+        return {"request": self.labels.request, **names}
 
-    def connector(self, address: str) -> Person:
-        name = self.connector_name or address.partition("@")[0].replace(".", " ").title()
+    def connector_person(self, address: str) -> Person:
+        name = self.connector.name or address.partition("@")[0].replace(".", " ").title()
         return Person(name, address)

@@ -86,9 +86,7 @@ class Run:
             self.server.url, retry=FAST_RETRY, transport=transport
         )
         self.store = Store(self.db)
-        self.engine = Engine(
-            self.client, self.store, Settings(connector_name="Sam Rivera"), load_rules()
-        )
+        self.engine = Engine(self.client, self.store, Settings.of("Sam Rivera"), load_rules())
 
     def _die(self) -> None:
         """Like kill -9: no clean shutdown. A transaction open at the moment of death never

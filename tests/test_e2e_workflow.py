@@ -32,17 +32,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 @pytest.fixture
 def requester_first(tmp_path: Path) -> Iterator[World]:
-    rules = tmp_path / "rules"
-    (rules / "phrases").mkdir(parents=True)
-    (rules / "templates").mkdir()
-    from introbot.rules import default_rules_dir
-
-    for source in (default_rules_dir() / "phrases").glob("*.toml"):
-        (rules / "phrases" / source.name).write_bytes(source.read_bytes())
-    for source in (default_rules_dir() / "templates").glob("*.txt"):
-        (rules / "templates" / source.name).write_bytes(source.read_bytes())
-    (rules / "workflow.toml").write_text('order = "requester_first"\n')
-    yield from make_world(tmp_path, rules_dir=rules)
+    yield from make_world(tmp_path, workflow={"order": "requester_first"})
 
 
 def _asked(world: World) -> dict[str, str]:

@@ -11,7 +11,7 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from introbot.engine import Engine
-from introbot.gmail.auth import load_credentials, save_credentials
+from introbot.gmail.auth import SignIn, new_sign_in
 from introbot.gmail.client import GmailClient
 from introbot.rules import load_rules
 from introbot.sandbox import SandboxServer
@@ -36,13 +36,16 @@ def _credentials() -> Credentials:
 
 def test_the_token_file_is_written_owner_only_and_atomically(tmp_path: Path) -> None:
     token = tmp_path / "account" / "token.json"
-    save_credentials(_credentials(), token)
+    sign_in = new_sign_in(_credentials(), token)
+    sign_in.save()
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
     assert json.loads(token.read_text())["refresh_token"] == REFRESH
     assert [p.name for p in token.parent.iterdir()] == ["token.json"]  # no temp file left
-    save_credentials(_credentials(), token)  # rewriting keeps the mode
+    sign_in.save()  # rewriting keeps the mode
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
-    assert load_credentials(token).refresh_token == REFRESH
+    loaded = SignIn.load(token)
+    assert loaded.credentials.refresh_token == REFRESH
+    assert loaded.signed_in_at == sign_in.signed_in_at
 
 
 def test_no_secret_in_any_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -53,7 +56,7 @@ def test_no_secret_in_any_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixt
             control.label_thread(delivered["threadId"], add=("intro-request",))
         client = GmailClient(_credentials(), server.url)
         store = Store(tmp_path / "introbot.db")
-        engine = Engine(client, store, Settings(connector_name="Sam Rivera"), load_rules())
+        engine = Engine(client, store, Settings.of("Sam Rivera"), load_rules())
         engine.poll()
         for draft in control.mailbox()["drafts"]:
             control.send_draft(draft["id"])

@@ -32,7 +32,7 @@ CONNECTOR = "connector@example.com"
 class World:
     server: SandboxServer
     db: Path
-    settings: Settings = field(default_factory=lambda: Settings(connector_name="Sam Rivera"))
+    settings: Settings = field(default_factory=lambda: Settings.of("Sam Rivera"))
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
@@ -49,7 +49,7 @@ class World:
         ).users()
         self.store = Store(self.db)
         self.engine = Engine(
-            self.client, self.store, self.settings, load_rules(self.settings.rules_dir)
+            self.client, self.store, self.settings, load_rules(self.settings.paths.rules)
         )
 
     def close(self) -> None:
@@ -139,7 +139,7 @@ class World:
         msg.set_content(body)
         delivered = self.control.deliver(msg.as_bytes())
         if label:
-            self.control.label_thread(delivered["threadId"], add=(self.settings.request_label,))
+            self.control.label_thread(delivered["threadId"], add=(self.settings.labels.request,))
         return delivered
 
     def drafts(self) -> list[dict[str, Any]]:
@@ -206,9 +206,7 @@ class World:
 
 def make_world(tmp_path: Path, **settings: Any) -> Iterator[World]:
     with SandboxServer() as server:
-        world = World(
-            server, tmp_path / "introbot.db", Settings(connector_name="Sam Rivera", **settings)
-        )
+        world = World(server, tmp_path / "introbot.db", Settings.of("Sam Rivera", **settings))
         try:
             yield world
         finally:

@@ -1,41 +1,280 @@
-"""Signing in to Gmail: the saved token, read and kept fresh. (The sign-in flow itself is
-``introbot auth``.)"""
+"""Signing in to Gmail: the OAuth client file, Google's installed-app flow, and the saved
+sign-in (``token.json``: written atomically, mode 0600, refreshed as needed).
+
+Every failure is a :class:`SignInError` whose message says what happened and the next step.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
 
 from introbot.gmail.errors import AuthExpired
 
-SCOPES = ("https://www.googleapis.com/auth/gmail.modify",)
+SCOPE = "https://www.googleapis.com/auth/gmail.modify"
+SCOPES = (SCOPE,)
+# Google ends the sign-ins of an app whose consent screen is still in "Testing" after 7 days.
+TESTING_TOKEN_LIFETIME = timedelta(days=7)
+CREDENTIALS_HELP = "the README's 'Your Google credentials' walks through it"
 
 
-def load_credentials(token_file: Path) -> Credentials:
-    """The saved sign-in, or a clear error saying how to create it."""
-    if not token_file.exists():
-        raise AuthExpired(f"no saved sign-in at {token_file}")
+class SignInError(Exception):
+    """Signing in failed or the saved sign-in is unusable; the message says what to do."""
+
+
+# ------------------------------------------------------------------ the client file
+def read_client_file(path: Path) -> dict[str, Any]:
+    """The ``installed`` section of a Desktop-app OAuth client file, checked."""
     try:
-        info = json.loads(token_file.read_text(encoding="utf-8"))
-        credentials: Credentials = Credentials.from_authorized_user_info(info, list(SCOPES))  # type: ignore[no-untyped-call]
-        return credentials
-    except (ValueError, KeyError) as exc:
-        raise AuthExpired(f"the saved sign-in at {token_file} is unreadable: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SignInError(
+            f"No OAuth client file at {path}. In Google Cloud Console create an OAuth client "
+            f"of type 'Desktop app', download its JSON and save it as {path} (or pass "
+            f"--credentials FILE); {CREDENTIALS_HELP}."
+        ) from None
+    except OSError as exc:
+        raise SignInError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SignInError(
+            f"{path} is not JSON ({exc.msg}, line {exc.lineno}): download the OAuth client "
+            "file from Google Cloud Console again."
+        ) from None
+    if not isinstance(data, dict):
+        raise SignInError(f"{path} is not an OAuth client file (expected a JSON object).")
+    if data.get("type") == "service_account":
+        raise SignInError(
+            f"{path} is a service-account key. introbot signs in as you: create an OAuth "
+            f"client of type 'Desktop app' instead; {CREDENTIALS_HELP}."
+        )
+    if "web" in data:
+        raise SignInError(
+            f"{path} is a 'Web application' OAuth client. introbot needs a 'Desktop app' "
+            "client: Google Cloud Console > APIs & Services > Credentials > Create "
+            "credentials > OAuth client ID > Application type: Desktop app."
+        )
+    if data.get("type") == "authorized_user" or "refresh_token" in data:
+        raise SignInError(
+            f"{path} is a saved sign-in, not an OAuth client file: download the client "
+            f"file of your Desktop app client from Google Cloud Console; {CREDENTIALS_HELP}."
+        )
+    installed = data.get("installed")
+    if not isinstance(installed, dict):
+        raise SignInError(
+            f'{path} is not a Desktop-app OAuth client file (it has no "installed" section); '
+            f"{CREDENTIALS_HELP}."
+        )
+    missing = [
+        key
+        for key in ("client_id", "client_secret", "auth_uri", "token_uri")
+        if not isinstance(installed.get(key), str) or not installed[key]
+    ]
+    if missing:
+        raise SignInError(
+            f"{path} lacks {', '.join(missing)}: download the client file again from "
+            "Google Cloud Console."
+        )
+    if installed["client_id"].startswith("YOUR_"):
+        raise SignInError(
+            f"{path} still holds the placeholders of credentials.example.json: put the file "
+            f"you downloaded from Google Cloud Console there; {CREDENTIALS_HELP}."
+        )
+    return {"installed": installed}
 
 
-def save_credentials(credentials: Credentials, token_file: Path) -> None:
-    """Write the token atomically, readable by the owner only (mode 0600)."""
-    token_file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=token_file.parent, prefix=".token.")
+# ----------------------------------------------------------------------- the flow
+def sign_in(
+    client_config: dict[str, Any],
+    *,
+    port: int,
+    open_browser: bool,
+    ask_redirect: Callable[[str], str] | None = None,
+    say: Callable[[str], None] = print,
+) -> Credentials:
+    """Google's installed-app flow for the ``gmail.modify`` scope, with offline access.
+
+    With ``ask_redirect`` (headless machines) the user opens the URL anywhere and pastes
+    back the ``http://localhost...`` address the browser was sent to; otherwise a local
+    server on ``port`` (0: any free port) catches the redirect."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
+    from oauthlib.oauth2.rfc6749 import errors as oauth_errors
+
+    _allow_loopback_http(client_config["installed"])
+    os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")  # we check the scope ourselves
+    flow = InstalledAppFlow.from_client_config(client_config, scopes=list(SCOPES))
+    options = {"access_type": "offline", "prompt": "consent"}
+    try:
+        if ask_redirect is None:
+            credentials = flow.run_local_server(
+                port=port,
+                open_browser=open_browser,
+                authorization_prompt_message=(
+                    "Sign in to Google in your browser. If no browser opened, visit:\n{url}"
+                ),
+                success_message="introbot is signed in. You can close this tab.",
+                **options,
+            )
+        else:
+            flow.redirect_uri = f"http://localhost:{port}/"
+            url, _ = flow.authorization_url(**options)
+            pasted = ask_redirect(url).strip()
+            flow.fetch_token(**_authorization_answer(pasted))
+            credentials = flow.credentials
+        assert isinstance(credentials, Credentials)
+    except oauth_errors.AccessDeniedError:
+        raise SignInError(
+            "Sign-in was refused on Google's consent screen (access_denied). Run `introbot "
+            "auth` again and allow access. If Google said the app is blocked or not verified, "
+            "add your Gmail address as a test user on the OAuth consent screen, or publish "
+            f"the app; {CREDENTIALS_HELP}."
+        ) from None
+    except oauth_errors.MismatchingStateError:
+        raise SignInError(
+            "The pasted address belongs to another sign-in attempt: run `introbot auth` "
+            "again and paste the address of this attempt."
+        ) from None
+    except oauth_errors.InvalidGrantError:
+        raise SignInError(
+            "Google did not accept the sign-in code (expired or already used): run "
+            "`introbot auth` again and finish within a few minutes."
+        ) from None
+    except oauth_errors.OAuth2Error as exc:
+        raise SignInError(
+            f"Google refused the sign-in ({exc.error}: {exc.description or 'no details'})."
+        ) from None
+    except OSError as exc:
+        raise SignInError(
+            f"cannot listen on localhost:{port} for Google's answer ({exc.strerror}); "
+            "choose another --port, or use --no-browser."
+        ) from None
+    granted = set(credentials.granted_scopes or credentials.scopes or [])
+    if SCOPE not in granted:
+        raise SignInError(
+            "Google signed you in without access to Gmail (the Gmail permission was left "
+            "unticked on the consent screen). Run `introbot auth` again and tick it."
+        )
+    if not credentials.refresh_token:
+        raise SignInError(
+            "Google handed out no refresh token, so the sign-in would stop working within "
+            "an hour. Remove introbot at https://myaccount.google.com/permissions and run "
+            "`introbot auth` again."
+        )
+    return credentials
+
+
+def _authorization_answer(pasted: str) -> dict[str, str]:
+    """The pasted redirect address (or only its code) as arguments for fetch_token."""
+    if not pasted:
+        raise SignInError("Nothing was pasted: run `introbot auth --no-browser` again.")
+    if "://" not in pasted:
+        return {"code": pasted}
+    query = parse_qs(urlsplit(pasted).query)
+    if "code" not in query and "error" not in query:
+        raise SignInError(
+            "The pasted address has no sign-in code: paste the whole address the browser "
+            "shows after you allowed access (it starts with http://localhost)."
+        )
+    # oauthlib accepts https only; the redirect to localhost is plain http by design.
+    return {"authorization_response": "https://" + pasted.split("://", 1)[1]}
+
+
+def _allow_loopback_http(installed: dict[str, Any]) -> None:
+    """oauthlib refuses plain http; allow it only when Google's side is this machine
+    (the sandbox), never for a remote server."""
+    hosts = {urlsplit(installed[key]).hostname for key in ("auth_uri", "token_uri")}
+    if hosts <= {"127.0.0.1", "localhost", "::1"}:
+        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+
+
+# -------------------------------------------------------------------- the sign-in
+@dataclass
+class SignIn:
+    """The saved sign-in of one account, kept fresh on disk."""
+
+    credentials: Credentials
+    path: Path
+    signed_in_at: datetime | None
+    _saved_token: str | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> SignIn:
+        if not path.exists():
+            raise AuthExpired(f"no saved sign-in at {path}")
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+            credentials: Credentials = Credentials.from_authorized_user_info(info, list(SCOPES))  # type: ignore[no-untyped-call]
+            since = info.get("introbot_signed_in_at")
+            signed_in_at = datetime.fromisoformat(since) if isinstance(since, str) else None
+        except (ValueError, KeyError, AttributeError) as exc:
+            raise AuthExpired(f"the saved sign-in at {path} is unreadable: {exc}") from None
+        return cls(credentials, path, signed_in_at, credentials.token)
+
+    def save(self) -> None:
+        info = json.loads(self.credentials.to_json())  # type: ignore[no-untyped-call]
+        if self.signed_in_at is not None:
+            info["introbot_signed_in_at"] = self.signed_in_at.isoformat()
+        write_private(self.path, json.dumps(info, indent=1))
+        self._saved_token = self.credentials.token
+
+    def save_if_refreshed(self) -> None:
+        """Keep a refreshed access token, so the next start need not refresh again."""
+        if self.credentials.token and self.credentials.token != self._saved_token:
+            self.save()
+
+    @property
+    def scopes(self) -> set[str]:
+        return set(self.credentials.granted_scopes or self.credentials.scopes or [])
+
+    def age(self, now: datetime | None = None) -> timedelta | None:
+        if self.signed_in_at is None:
+            return None
+        return (now or datetime.now(UTC)) - self.signed_in_at
+
+    def refresh(self) -> None:
+        """Ask Google for a fresh access token now; AuthExpired with advice if it refuses."""
+        import google_auth_httplib2
+        import httplib2
+
+        try:
+            self.credentials.refresh(google_auth_httplib2.Request(httplib2.Http(timeout=30)))  # type: ignore[no-untyped-call]
+        except RefreshError as exc:
+            raise AuthExpired(refusal(exc), self.signed_in_at) from None
+        except (TransportError, OSError) as exc:
+            raise SignInError(f"cannot reach Google's token server: {exc}") from None
+        self.save_if_refreshed()
+
+
+def refusal(exc: RefreshError) -> str:
+    """Google's reason for refusing a refresh, in a few words."""
+    detail = exc.args[0] if exc.args else ""
+    return str(detail).split(":", 1)[-1].strip().strip("'\"") or "refused"
+
+
+def new_sign_in(credentials: Credentials, path: Path) -> SignIn:
+    return SignIn(credentials, path, datetime.now(UTC).replace(microsecond=0))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write atomically, readable by the owner only (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(credentials.to_json())  # type: ignore[no-untyped-call]
-        os.replace(tmp, token_file)
+            f.write(text)
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import google_auth_httplib2
@@ -31,6 +32,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
+from introbot.gmail.auth import refusal
 from introbot.gmail.errors import (
     AuthExpired,
     GmailRejected,
@@ -82,6 +84,60 @@ class ClientStats:
         return sum(self.units.values())
 
 
+# Every Gmail method that changes the mailbox. A client in dry-run mode never lets one
+# through: the typed methods below record what they would have done instead.
+WRITE_METHODS = frozenset(
+    {
+        "labels.create",
+        "labels.update",
+        "labels.patch",
+        "labels.delete",
+        "messages.modify",
+        "messages.batchModify",
+        "messages.insert",
+        "messages.import",
+        "messages.send",
+        "messages.trash",
+        "messages.untrash",
+        "messages.delete",
+        "messages.batchDelete",
+        "threads.modify",
+        "threads.trash",
+        "threads.untrash",
+        "threads.delete",
+        "drafts.create",
+        "drafts.update",
+        "drafts.delete",
+        "drafts.send",
+    }
+)
+
+
+@dataclass
+class PlannedWrites:
+    """What a dry-run client was asked to change, in order; nothing of it reached Gmail."""
+
+    labels_created: list[str] = field(default_factory=list)
+    drafts_created: list[tuple[bytes, str | None]] = field(default_factory=list)
+    drafts_updated: list[str] = field(default_factory=list)
+    drafts_deleted: list[str] = field(default_factory=list)
+    # (message or thread ids, label ids added, label ids removed)
+    relabeled: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=list
+    )
+    label_names: dict[str, str] = field(default_factory=dict)  # label id -> name
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.labels_created
+            or self.drafts_created
+            or self.drafts_updated
+            or self.drafts_deleted
+            or self.relabeled
+        )
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii")
 
@@ -122,9 +178,12 @@ class GmailClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httplib2.Http | None = None,
+        signed_in_at: datetime | None = None,
     ) -> None:
         """``transport`` replaces the plain HTTP connection (it must carry its own timeout);
-        tests pass one that dies on purpose at a chosen request."""
+        tests pass one that dies on purpose at a chosen request. ``signed_in_at`` (when the
+        sign-in was made) lets a refused sign-in be explained."""
+        self._signed_in_at = signed_in_at
         endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
         transport = transport or httplib2.Http(timeout=timeout)
         http = google_auth_httplib2.AuthorizedHttp(credentials, http=transport)
@@ -149,6 +208,12 @@ class GmailClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self.stats = ClientStats()
+        self.planned: PlannedWrites | None = None  # set: dry run, nothing is changed
+
+    def dry_run(self) -> PlannedWrites:
+        """From now on, change nothing in Gmail: reads go through, writes are recorded."""
+        self.planned = PlannedWrites()
+        return self.planned
 
     @classmethod
     def for_sandbox(cls, url: str, **options: Any) -> GmailClient:
@@ -165,6 +230,9 @@ class GmailClient:
         self.close()
 
     # ------------------------------------------------------------------ the plumbing
+    def _auth_failed(self, detail: str) -> AuthExpired:
+        return AuthExpired(detail, self._signed_in_at)
+
     def _pause(self, method: str, attempt: int, why: str, hint: float | None) -> None:
         if attempt >= self.retry.max_attempts:
             raise GmailUnavailable(
@@ -191,6 +259,8 @@ class GmailClient:
         have taken effect (5xx, timeout) it is asked first and may return the result
         that the earlier attempt produced, instead of doing the call again.
         """
+        if self.planned is not None and method in WRITE_METHODS:
+            raise RuntimeError(f"dry run: {method} must not reach Gmail")  # a bug, never input
         attempt = 0
         uncertain = False
         while True:
@@ -210,14 +280,14 @@ class GmailClient:
                 if outcome is Outcome.NOT_FOUND:
                     raise NotFound(method, 404, reason, message) from None
                 if outcome is Outcome.AUTH:
-                    raise AuthExpired(message) from None
+                    raise self._auth_failed(message) from None
                 if outcome is Outcome.FAIL:
                     raise GmailRejected(method, exc.status_code, reason, message) from None
                 uncertain = uncertain or outcome is Outcome.RETRY_UNCERTAIN
                 hint = retry_after_seconds(exc.resp.get("retry-after"), message)
                 self._pause(method, attempt, f"{exc.status_code} {reason}", hint)
             except RefreshError as exc:
-                raise AuthExpired(str(exc.args[0]) if exc.args else "") from None
+                raise self._auth_failed(refusal(exc)) from None
             except _TRANSPORT_ERRORS as exc:
                 uncertain = True
                 self._pause(method, attempt, f"{type(exc).__name__}: {exc}", None)
@@ -228,6 +298,8 @@ class GmailClient:
         """Run one idempotent call per key in batches of 50; parts that fail transiently are
         retried alone. Returns each key's answer; keys whose object is gone (404) are left
         out."""
+        if self.planned is not None and method in WRITE_METHODS:
+            raise RuntimeError(f"dry run: {method} must not reach Gmail")
         results: dict[str, Any] = {}
         pending = list(dict.fromkeys(keys))
         attempt = 0
@@ -263,7 +335,7 @@ class GmailClient:
                     reason, message = _error_details(exc)
                     outcome = classify(exc.status_code, reason)
                     if outcome is Outcome.AUTH:
-                        raise AuthExpired(message) from None
+                        raise self._auth_failed(message) from None
                     if outcome in (Outcome.FAIL, Outcome.NOT_FOUND):
                         raise GmailRejected("batch", exc.status_code, reason, message) from None
                     again += chunk
@@ -271,7 +343,7 @@ class GmailClient:
                     hint = retry_after_seconds(exc.resp.get("retry-after"), message)
                     continue
                 except RefreshError as exc:
-                    raise AuthExpired(str(exc.args[0]) if exc.args else "") from None
+                    raise self._auth_failed(refusal(exc)) from None
                 except _TRANSPORT_ERRORS as exc:
                     again += chunk
                     why = f"batch {type(exc).__name__}"
@@ -282,7 +354,7 @@ class GmailClient:
                     if outcome is Outcome.NOT_FOUND:
                         continue
                     if outcome is Outcome.AUTH:
-                        raise AuthExpired(message)
+                        raise self._auth_failed(message)
                     if outcome is Outcome.FAIL:
                         raise GmailRejected(method, error.status_code, reason, message)
                     again.append(key)
@@ -316,9 +388,17 @@ class GmailClient:
 
     def labels(self) -> list[Label]:
         data = self._call("labels.list", lambda: self._labels.list(userId="me"))
-        return [Label(d["id"], d["name"], d.get("type", "user")) for d in data.get("labels", [])]
+        found = [Label(d["id"], d["name"], d.get("type", "user")) for d in data.get("labels", [])]
+        if self.planned is not None:
+            self.planned.label_names.update((label.id, label.name) for label in found)
+            found += [Label(f"(new) {n}", n, "user") for n in self.planned.labels_created]
+        return found
 
     def create_label(self, name: str) -> Label:
+        if self.planned is not None:
+            self.planned.labels_created.append(name)
+            self.planned.label_names[f"(new) {name}"] = name
+            return Label(f"(new) {name}", name, "user")
         body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
         data = self._call("labels.create", lambda: self._labels.create(userId="me", body=body))
         return Label(data["id"], data["name"], data.get("type", "user"))
@@ -410,6 +490,9 @@ class GmailClient:
         """Add and remove label ids on messages (messages.batchModify, 1,000 at a time)."""
         if not ids or not (add or remove):
             return
+        if self.planned is not None:
+            self.planned.relabeled.append((tuple(ids), tuple(add), tuple(remove)))
+            return
         for chunk in _chunks(list(ids), MODIFY_CHUNK):
             body = {"ids": list(chunk), "addLabelIds": list(add), "removeLabelIds": list(remove)}
             self._call(
@@ -421,6 +504,9 @@ class GmailClient:
         self, message_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> bool:
         """Add and remove label ids on one message (5 units). False if it is gone."""
+        if self.planned is not None:
+            self.planned.relabeled.append(((message_id,), tuple(add), tuple(remove)))
+            return True
         body = {"addLabelIds": list(add), "removeLabelIds": list(remove)}
         try:
             self._call(
@@ -461,6 +547,9 @@ class GmailClient:
         self, thread_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> bool:
         """Add and remove label ids on a whole conversation. False if the thread is gone."""
+        if self.planned is not None:
+            self.planned.relabeled.append(((f"thread {thread_id}",), tuple(add), tuple(remove)))
+            return True
         body = {"addLabelIds": list(add), "removeLabelIds": list(remove)}
         try:
             self._call(
@@ -479,6 +568,10 @@ class GmailClient:
         key = message_id_header(raw)
         if not key:
             raise ValueError("a draft needs a Message-ID header: it is how introbot finds it again")
+        if self.planned is not None:
+            self.planned.drafts_created.append((raw, thread_id))
+            number = len(self.planned.drafts_created)
+            return Draft(f"(new) {number}", key, thread_id or f"(new thread) {number}")
         message: dict[str, Any] = {"raw": _b64(raw)}
         if thread_id:
             message["threadId"] = thread_id
@@ -502,6 +595,9 @@ class GmailClient:
 
     def update_draft(self, draft_id: str, raw: bytes, thread_id: str | None = None) -> Draft | None:
         """Replace a draft's content (its id stays, its message id changes). None if gone."""
+        if self.planned is not None:
+            self.planned.drafts_updated.append(draft_id)
+            return Draft(draft_id, message_id_header(raw) or draft_id, thread_id or "")
         message: dict[str, Any] = {"raw": _b64(raw)}
         if thread_id:
             message["threadId"] = thread_id
@@ -542,6 +638,9 @@ class GmailClient:
 
     def delete_draft(self, draft_id: str) -> bool:
         """Delete a draft; False if it was already gone."""
+        if self.planned is not None:
+            self.planned.drafts_deleted.append(draft_id)
+            return True
         try:
             self._call("drafts.delete", lambda: self._drafts.delete(userId="me", id=draft_id))
         except NotFound:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 
 class GmailError(Exception):
     """Base class: ``str(error)`` is a sentence fit for the user."""
@@ -10,11 +12,27 @@ class GmailError(Exception):
 class AuthExpired(GmailError):
     """The saved sign-in no longer works (revoked, expired, or the app is still in Testing)."""
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", signed_in_at: datetime | None = None) -> None:
         why = f" ({detail})" if detail else ""
-        super().__init__(
-            f"Gmail no longer accepts introbot's sign-in{why}. Run `introbot auth` again."
-        )
+        advice = "Run `introbot auth` again."
+        if signed_in_at is not None:
+            age = datetime.now(UTC) - signed_in_at
+            when = f"{signed_in_at:%Y-%m-%d}, {age.days} day(s) ago"
+            if age >= timedelta(days=7) - timedelta(hours=1):
+                advice = (
+                    f"The sign-in was made on {when}: Google ends sign-ins after 7 days "
+                    "while the app's OAuth consent screen is in 'Testing'. Publish the app "
+                    "(README: 'Your Google credentials', step 3), then run `introbot auth`."
+                )
+            else:
+                advice = (
+                    f"The sign-in was made on {when}, so it was revoked (removed at "
+                    "myaccount.google.com/permissions, or a password change). Run "
+                    "`introbot auth` again."
+                )
+        super().__init__(f"Gmail no longer accepts introbot's sign-in{why}. {advice}")
+        self.detail = detail
+        self.signed_in_at = signed_in_at
 
 
 class GmailUnavailable(GmailError):

@@ -1,0 +1,79 @@
+"""Log output: one line per event in ``key=value`` form for people, or one JSON object per
+line for log shippers (``--log-format json``).
+
+What reaches INFO is safe by construction: intro ids, stages, counts and Gmail ids, never a
+message body, a token or a party's address (those are for the audit trail in the
+database, and for DEBUG)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Literal
+
+LogFormat = Literal["text", "json"]
+_PAIR = re.compile(r"""(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S+)""")
+QUIET_LIBRARIES = ("googleapiclient", "apscheduler", "google_auth_oauthlib", "urllib3")
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-11-27T18:00:00.000Z INFO introbot decision intro=ab12 stage=declined``"""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{_timestamp(record)} {record.levelname} {record.name} {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; ``key=value`` pairs in the message become fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        event: dict[str, object] = {
+            "time": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": message.split(" ", 1)[0],
+            "message": message,
+        }
+        for key, value in _PAIR.findall(message):
+            if key not in event:
+                event[key] = _value(value)
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        return json.dumps(event, ensure_ascii=False)
+
+
+def _value(text: str) -> object:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def setup(verbosity: int = 0, fmt: LogFormat = "text") -> None:
+    """``verbosity``: -1 errors only (-q), 0 warnings, 1 decisions (-v), 2 debug (-vv)."""
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
+        max(-1, min(verbosity, 2)), logging.DEBUG
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in QUIET_LIBRARIES:
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
