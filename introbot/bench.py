@@ -437,6 +437,6 @@ def _ratio(a: float, b: float) -> str:
 
 
 if __name__ == "__main__":
-    from introbot.cli import bench as command
+    from introbot.cli.tools import bench as command
 
     command(sys.argv[1:])

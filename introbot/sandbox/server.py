@@ -34,6 +34,7 @@ from introbot.sandbox.accounting import Faults, RateLimiter, RateLimitSettings, 
 from introbot.sandbox.api import HANDLERS
 from introbot.sandbox.errors import ApiError, bad_request, not_found
 from introbot.sandbox.mailbox import Mailbox
+from introbot.sandbox.oauth import UNAUTHENTICATED, OAuthServer
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class Sandbox:
         self.limiter = RateLimiter()
         self.limiter.configure(rate_limit)
         self.faults = Faults()
+        self.oauth = OAuthServer()
         self.state_file = state_file
         self.stopping = threading.Event()
         self._clock = clock
@@ -210,6 +212,14 @@ class Sandbox:
         args = {k: v[-1] for k, v in parse_qs(query).items()}
         route = f"{http_method} {path.rstrip('/') or '/'}"
         box = self.mailbox
+        if path.startswith("/oauth"):
+            try:
+                oauth_reply = self.oauth.control(http_method, path.rstrip("/"), body)
+            except (ValueError, TypeError) as exc:
+                raise bad_request(f"Invalid oauth settings: {exc}") from None
+            if oauth_reply is None:
+                raise not_found()
+            return oauth_reply
         if route == "GET /":
             return _json_reply(200, {"endpoints": CONTROL_ENDPOINTS})
         if route == "GET /stats":
@@ -326,6 +336,11 @@ CONTROL_ENDPOINTS = [
     "GET|POST|DELETE /_sandbox/faults",
     "GET|POST /_sandbox/rate-limit",
     "POST /_sandbox/reset",
+    'GET|POST /_sandbox/oauth  body: {"consent": "allow|deny", "grant_scopes": [...], '
+    '"require_token": bool, "access_seconds": N}',
+    "POST /_sandbox/oauth/revoke",
+    "POST /_sandbox/oauth/expire-access",
+    "GET  /o/oauth2/auth (the consent screen), POST /token (the token endpoint)",
 ]
 
 
@@ -409,6 +424,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if url.path.startswith("/_sandbox"):
             reply = sandbox.control(self.command, url.path, url.query, body)
+        elif url.path == "/o/oauth2/auth" and self.command == "GET":
+            reply = sandbox.oauth.authorize(url.query)
+        elif url.path == "/token" and self.command == "POST":
+            reply = sandbox.oauth.token(body)
+        elif not sandbox.oauth.admits(self.headers.get("Authorization")):
+            reply = _json_reply(
+                401, UNAUTHENTICATED, {"WWW-Authenticate": 'Bearer realm="sandbox"'}
+            )
         elif url.path.rstrip("/") == "/batch/gmail/v1" and self.command == "POST":
             sandbox.stats.count_http(batch=True)
             reply = sandbox.batch(self.headers.get("Content-Type", ""), body)

@@ -1,0 +1,180 @@
+"""What the commands share: failing plainly, the account a command works on, and opening
+it."""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+import click
+
+from introbot.app import App, open_app
+from introbot.config import Account, ConfigError, Flags, Loaded
+from introbot.config import load as load_config
+from introbot.model import Intro
+from introbot.settings import Settings
+from introbot.store import Store
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The account a command works on, its settings, and the sandbox if one stands in."""
+
+    account: Account
+    loaded: Loaded
+    sandbox: str | None
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded.settings
+
+    @property
+    def database(self) -> Path:
+        return self.account.database(self.settings)
+
+
+def target_of(
+    account_name: str | None, sandbox: str | None = None, flags: Flags | None = None
+) -> Target:
+    try:
+        account = Account.named(account_name)
+        loaded = load_config(account, flags)
+    except ConfigError as exc:
+        fail(str(exc))
+    return Target(account, loaded, sandbox)
+
+
+ACCOUNT_OPTION = click.option(
+    "--account",
+    "account_name",
+    envvar="INTROBOT_ACCOUNT",
+    metavar="NAME",
+    help="Which of your accounts (mailboxes) to work on; default: 'default'.",
+)
+
+
+def account_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The options every account command takes, handed to it as one ``target``."""
+
+    @functools.wraps(f)
+    def command(
+        account_name: str | None,
+        sandbox: str | None,
+        db: Path | None,
+        rules_dir: Path | None,
+        connector_name: str | None,
+        **rest: Any,
+    ) -> None:
+        flags = {
+            "paths.database": ("--db", db),
+            "paths.rules": ("--rules", rules_dir),
+            "connector.name": ("--name", connector_name),
+        }
+        f(target_of(account_name, sandbox, flags), **rest)
+
+    for option in (
+        click.option("--name", "connector_name", help="Your name, as drafts sign it."),
+        click.option(
+            "--rules",
+            "rules_dir",
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
+            help="Your rules folder (phrases and templates).",
+        ),
+        click.option(
+            "--db",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="The database (default: introbot.db in the account's folder).",
+        ),
+        click.option(
+            "--sandbox",
+            metavar="URL",
+            help="Work against a sandbox Gmail server at URL instead of Gmail.",
+        ),
+        ACCOUNT_OPTION,
+    ):
+        command = option(command)
+    return command
+
+
+@contextmanager
+def account_app(target: Target) -> Iterator[App]:
+    from introbot.gmail.errors import GmailError
+    from introbot.rules import RulesError
+    from introbot.store import StoreError
+
+    try:
+        app = open_app(target.account, target.settings, target.sandbox)
+    except (RulesError, StoreError) as exc:
+        fail(str(exc))
+    except GmailError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    try:
+        yield app
+    except GmailError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        app.close()
+
+
+@contextmanager
+def store_only(target: Target) -> Iterator[Store]:
+    from introbot.store import StoreError
+
+    if not target.database.exists():
+        fail(
+            f"no introbot database at {target.database} yet: the first `introbot poll` "
+            "(or `introbot run`) for this account creates it"
+        )
+    try:
+        store = Store(target.database)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def one_intro(store: Store, intro_id: str) -> Intro:
+    found = store.find(intro_id)
+    if not found:
+        fail(f"no intro with an id starting {intro_id!r} (see `introbot list`)")
+    if len(found) > 1:
+        fail(f"{intro_id!r} matches {len(found)} intros: {', '.join(i.id for i in found)}")
+    return found[0]
+
+
+@contextmanager
+def until_stopped() -> Iterator[Callable[[], None]]:
+    """Catch SIGINT/SIGTERM from here on; the yielded function blocks until one arrives."""
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: wait_for(stopped)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def wait_for(event: threading.Event) -> None:
+    while not event.wait(0.2):
+        pass

@@ -1,0 +1,176 @@
+"""Google's OAuth endpoints, stood in for: the consent screen (``GET /o/oauth2/auth``) and
+the token endpoint (``POST /token``), enough for google-auth-oauthlib's installed-app flow
+and google-auth's refresh, so that ``introbot auth`` and every sign-in failure can be
+tested without Google.
+
+The consent screen answers at once (no page): it redirects to the ``redirect_uri`` with a
+code, or with ``error=access_denied`` when the scenario says the user refused. When
+``require_token`` is on, the Gmail API answers 401 to a call without a live access token,
+as Gmail does. Controlled under ``/_sandbox/oauth`` (see docs/sandbox.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+Reply = tuple[int, dict[str, str], bytes]
+ACCESS_SECONDS = 3599
+UNAUTHENTICATED = {
+    "error": {
+        "code": 401,
+        "message": "Request had invalid authentication credentials. Expected OAuth 2 access "
+        "token, login cookie or other valid authentication credential.",
+        "errors": [{"message": "Invalid Credentials", "domain": "global", "reason": "authError"}],
+        "status": "UNAUTHENTICATED",
+    }
+}
+
+
+def _json(status: int, value: Any) -> Reply:
+    return status, {"Content-Type": "application/json"}, json.dumps(value).encode()
+
+
+def _token_error(error: str, description: str) -> Reply:
+    return _json(400, {"error": error, "error_description": description})
+
+
+@dataclass
+class _Code:
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    challenge: str | None
+
+
+@dataclass
+class OAuthServer:
+    """The sign-in side of the sandbox: codes, refresh tokens and access tokens it issued."""
+
+    consent: str = "allow"  # or "deny": the user refuses on the consent screen
+    grant_scopes: list[str] | None = None  # None: every scope asked for
+    require_token: bool = False  # the Gmail API demands a live access token
+    access_seconds: int = ACCESS_SECONDS
+    codes: dict[str, _Code] = field(default_factory=dict)
+    refresh_tokens: dict[str, list[str]] = field(default_factory=dict)  # token -> scopes
+    access_tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ------------------------------------------------------------ the consent screen
+    def authorize(self, query: str) -> Reply:
+        args = {k: v[-1] for k, v in parse_qs(query).items()}
+        redirect = args.get("redirect_uri", "")
+        host = urlsplit(redirect).hostname
+        if host not in ("localhost", "127.0.0.1", "::1"):
+            return _json(400, {"error": "invalid_request", "error_description": "redirect_uri"})
+        answer: dict[str, str] = {}
+        if "state" in args:
+            answer["state"] = args["state"]
+        if self.consent == "deny":
+            answer["error"] = "access_denied"
+        else:
+            asked = args.get("scope", "").split()
+            granted = [s for s in asked if self.grant_scopes is None or s in self.grant_scopes]
+            code = "4/sandbox-" + secrets.token_urlsafe(12)
+            with self.lock:
+                self.codes[code] = _Code(
+                    args.get("client_id", ""), redirect, granted, args.get("code_challenge")
+                )
+            answer |= {"code": code, "scope": " ".join(granted)}
+        return 302, {"Location": f"{redirect}?{urlencode(answer)}", "Content-Length": "0"}, b""
+
+    # ------------------------------------------------------------- the token endpoint
+    def token(self, body: bytes) -> Reply:
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        if not form.get("client_id") or not form.get("client_secret"):
+            return _json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            return self._exchange(form)
+        if grant == "refresh_token":
+            with self.lock:
+                scopes = self.refresh_tokens.get(form.get("refresh_token", ""))
+            if scopes is None:
+                return _token_error("invalid_grant", "Token has been expired or revoked.")
+            return _json(200, self._access(scopes))
+        return _token_error("unsupported_grant_type", f"Invalid grant_type: {grant}")
+
+    def _exchange(self, form: dict[str, str]) -> Reply:
+        with self.lock:
+            code = self.codes.pop(form.get("code", ""), None)
+        if code is None:
+            return _token_error("invalid_grant", "Malformed auth code.")
+        if form.get("redirect_uri") != code.redirect_uri:
+            return _token_error("redirect_uri_mismatch", "Bad Request")
+        if code.challenge is not None:
+            verifier = form.get("code_verifier", "").encode()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
+            if digest.decode() != code.challenge:
+                return _token_error("invalid_grant", "Invalid code verifier.")
+        refresh = "1//sandbox-" + secrets.token_urlsafe(16)
+        with self.lock:
+            self.refresh_tokens[refresh] = code.scopes
+        return _json(200, self._access(code.scopes) | {"refresh_token": refresh})
+
+    def _access(self, scopes: list[str]) -> dict[str, Any]:
+        token = "ya29.sandbox-" + secrets.token_urlsafe(16)
+        with self.lock:
+            self.access_tokens[token] = time.time() + self.access_seconds
+        return {
+            "access_token": token,
+            "expires_in": self.access_seconds,
+            "scope": " ".join(scopes),
+            "token_type": "Bearer",
+        }
+
+    # ---------------------------------------------------------------- the Gmail API
+    def admits(self, authorization: str | None) -> bool:
+        if not self.require_token:
+            return True
+        scheme, _, token = (authorization or "").partition(" ")
+        with self.lock:
+            expiry = self.access_tokens.get(token)
+        return scheme.lower() == "bearer" and expiry is not None and expiry > time.time()
+
+    # ------------------------------------------------------------------ the controls
+    def control(self, http_method: str, path: str, body: bytes) -> Reply | None:
+        """``/oauth`` (GET, POST settings) and ``/oauth/revoke``; None for other paths."""
+        if path == "/oauth/revoke" and http_method == "POST":
+            with self.lock:
+                revoked = len(self.refresh_tokens)
+                self.refresh_tokens.clear()
+                self.access_tokens.clear()
+            return _json(200, {"revoked": revoked})
+        if path == "/oauth/expire-access" and http_method == "POST":
+            with self.lock:
+                self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
+            return _json(200, {"expired": len(self.access_tokens)})
+        if path != "/oauth":
+            return None
+        if http_method == "POST":
+            spec = json.loads(body or b"{}")
+            unknown = set(spec) - {"consent", "grant_scopes", "require_token", "access_seconds"}
+            if unknown or spec.get("consent", "allow") not in ("allow", "deny"):
+                return _json(400, {"error": f"unknown or invalid settings: {sorted(unknown)}"})
+            self.consent = spec.get("consent", self.consent)
+            self.grant_scopes = spec.get("grant_scopes", self.grant_scopes)
+            self.require_token = bool(spec.get("require_token", self.require_token))
+            self.access_seconds = int(spec.get("access_seconds", self.access_seconds))
+        return _json(200, self.settings())
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "consent": self.consent,
+            "grant_scopes": self.grant_scopes,
+            "require_token": self.require_token,
+            "access_seconds": self.access_seconds,
+            "refresh_tokens": len(self.refresh_tokens),
+            "access_tokens": len(self.access_tokens),
+        }
