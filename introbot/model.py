@@ -125,6 +125,7 @@ class Party:
     words: str = ""  # the reply's new text: a blurb, a stated preference
     assistant: str | None = None  # an address named to handle scheduling
     asked_at: datetime | None = None  # when the consent message went out
+    answered_at: datetime | None = None  # when the yes or no was counted
     reminded: bool = False
     reply_ids: tuple[str, ...] = ()  # Gmail ids of replies already read
 

@@ -265,6 +265,7 @@ class Template:
     path: Path
     subject: jinja2.Template
     body: jinja2.Template
+    body_line: int = 3  # the file's line number of the body's first line
 
 
 def _template_env() -> jinja2.Environment:
@@ -300,7 +301,9 @@ def load_templates(rules_dir: Path | None = None) -> dict[str, Template]:
         body = rest.lstrip("\n")
         body_starts = 2 + len(rest) - len(body)  # the line number of the body's first line
         subject = _compile(env, first.partition(":")[2].strip(), path, 1)
-        templates[name] = Template(name, path, subject, _compile(env, body, path, body_starts))
+        templates[name] = Template(
+            name, path, subject, _compile(env, body, path, body_starts), body_starts
+        )
     return templates
 
 

@@ -125,6 +125,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE threads ADD COLUMN message_id TEXT;
     """,
+    # 3: when each yes or no was counted, for `introbot stats`.
+    """
+    ALTER TABLE parties ADD COLUMN answered_at TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -337,17 +341,19 @@ class Store:
         for party in (intro.requester, intro.contact):
             self.db.execute(
                 """INSERT INTO parties (intro_id, role, name, email, consent, evidence, words,
-                       assistant, asked_at, reminded, reply_ids)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       assistant, asked_at, answered_at, reminded, reply_ids)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (intro_id, role) DO UPDATE SET name = excluded.name,
                        email = excluded.email, consent = excluded.consent,
                        evidence = excluded.evidence, words = excluded.words,
                        assistant = excluded.assistant, asked_at = excluded.asked_at,
-                       reminded = excluded.reminded, reply_ids = excluded.reply_ids""",
+                       answered_at = excluded.answered_at, reminded = excluded.reminded,
+                       reply_ids = excluded.reply_ids""",
                 (
                     intro.id, party.role.value, party.person.name, party.person.email,
                     party.consent.value, party.evidence, party.words, party.assistant,
-                    _iso(party.asked_at), int(party.reminded), json.dumps(list(party.reply_ids)),
+                    _iso(party.asked_at), _iso(party.answered_at), int(party.reminded),
+                    json.dumps(list(party.reply_ids)),
                 ),
             )  # fmt: skip
         for seq, draft in enumerate(intro.drafts):
@@ -405,6 +411,7 @@ class Store:
                 words=p["words"],
                 assistant=p["assistant"],
                 asked_at=_dt(p["asked_at"]),
+                answered_at=_dt(p["answered_at"]),
                 reminded=bool(p["reminded"]),
                 reply_ids=tuple(json.loads(p["reply_ids"])),
             )
@@ -615,3 +622,17 @@ def _draft(d: sqlite3.Row) -> Draft:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def mailbox_of(path: Path) -> str | None:
+    """The address of the mailbox a database was built for, if it exists and says so."""
+    if not path.exists():
+        return None
+    try:
+        store = Store(path)
+    except StoreError:
+        return None
+    try:
+        return store.get_meta("address")
+    finally:
+        store.close()

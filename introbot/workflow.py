@@ -294,7 +294,13 @@ def problem_note(request: RequestRef, problems: Iterable[str], rules: WorkflowRu
 
 # ----------------------------------------------------------------- consent outcomes
 def _consent_yes(
-    intro: Intro, role: Role, evidence: str, words: str, assistant: str | None, rules: WorkflowRules
+    intro: Intro,
+    role: Role,
+    evidence: str,
+    words: str,
+    assistant: str | None,
+    now: datetime,
+    rules: WorkflowRules,
 ) -> Transition:
     party = intro.party(role)
     intro = intro.with_party(
@@ -304,6 +310,7 @@ def _consent_yes(
             evidence=evidence,
             words=words or party.words,
             assistant=assistant,
+            answered_at=now,
         )
     )
     actions: list[Action] = [_note(intro, f"{role.value} said yes ({evidence})")]
@@ -350,7 +357,13 @@ def _consent_no(
     """A no. Their words are kept for the connector's record only: no template gets them."""
     party = intro.party(role)
     intro = intro.with_party(
-        replace(party, consent=Consent.NO, evidence=evidence, words=words or party.words)
+        replace(
+            party,
+            consent=Consent.NO,
+            evidence=evidence,
+            words=words or party.words,
+            answered_at=now,
+        )
     )
     intro, actions = _withdraw_open(intro)
     intro = _close(intro, Stage.DECLINED, now)
@@ -557,7 +570,7 @@ def _asking_reply(
     if obs.verdict is Verdict.YES and obs.authenticated is not True:
         return _unclear(intro, obs.role, f"a yes Gmail did not authenticate ({obs.evidence})")
     if obs.verdict is Verdict.YES:
-        return _consent_yes(intro, obs.role, obs.evidence, obs.text, obs.assistant, rules)
+        return _consent_yes(intro, obs.role, obs.evidence, obs.text, obs.assistant, now, rules)
     if obs.verdict is Verdict.NO:
         return _consent_no(intro, obs.role, obs.evidence, now, rules, obs.text)
     return _unclear(intro, obs.role, obs.evidence)
@@ -580,7 +593,7 @@ def _asking_decision(
             if draft.open:  # no need to ask any more
                 intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
                 actions.append(DeleteDraft(intro.id, draft.key))
-    result = _consent_yes(intro, obs.role, evidence, party.words, party.assistant, rules)
+    result = _consent_yes(intro, obs.role, evidence, party.words, party.assistant, now, rules)
     return Transition(result.intro, (*actions, *result.actions))
 
 

@@ -22,7 +22,7 @@ import jinja2
 
 from introbot.model import DraftSpec, Person
 from introbot.reading.mime import clean_line
-from introbot.rules import RulesError, Template
+from introbot.rules import Template
 
 MAX_NAME = 80
 MAX_SUBJECT = 200
@@ -71,10 +71,31 @@ def render(template: Template, fields: Mapping[str, Any]) -> tuple[str, str]:
     """(subject, body) of a template with these fields."""
     try:
         subject = template.subject.render(**fields)
+    except Exception as exc:  # a template may fail in any way Python can (1 / 0)
+        raise WritingError(f"{template.path}: line 1: {_reason(exc)}") from None
+    try:
         body = template.body.render(**fields)
-    except jinja2.TemplateError as exc:
-        raise RulesError(f"{template.path}: {exc}") from None
+    except Exception as exc:
+        line = _template_line(exc)
+        where = f"line {template.body_line + line - 1}: " if line else ""
+        raise WritingError(f"{template.path}: {where}{_reason(exc)}") from None
     return header_text(subject, MAX_SUBJECT), body.strip() + "\n"
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line an error came from: Jinja rewrites its tracebacks so that the
+    frames of template code carry the template's own line numbers."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def write_draft(spec: DraftSpec, templates: Mapping[str, Template], sender: Person) -> bytes:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from introbot import __version__, logs
-from introbot.cli import explain, intros, tools
+from introbot.cli import explain, intros, setup, tools
 from introbot.logs import LogFormat
 
 
@@ -29,6 +29,10 @@ def main(verbose: int, quiet: bool, log_format: LogFormat) -> None:
 
 for command in (
     tools.demo,
+    setup.init,
+    setup.auth,
+    setup.doctor,
+    setup.rules,
     explain.explain,
     intros.poll,
     intros.run,
@@ -36,6 +40,7 @@ for command in (
     intros.show,
     intros.cancel,
     intros.decide,
+    intros.stats,
     tools.bench,
     tools.sandbox,
 ):

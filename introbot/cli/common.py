@@ -31,11 +31,19 @@ def fail(message: str) -> NoReturn:
 
 @dataclass(frozen=True)
 class Target:
-    """The account a command works on, its settings, and the sandbox if one stands in."""
+    """The account a command works on, the flags given, and the sandbox if one stands in.
+    The settings are loaded on first use: a mistake in them ends the command plainly."""
 
     account: Account
-    loaded: Loaded
+    flags: Flags
     sandbox: str | None
+
+    @functools.cached_property
+    def loaded(self) -> Loaded:
+        try:
+            return load_config(self.account, self.flags)
+        except ConfigError as exc:
+            fail(str(exc))
 
     @property
     def settings(self) -> Settings:
@@ -51,10 +59,9 @@ def target_of(
 ) -> Target:
     try:
         account = Account.named(account_name)
-        loaded = load_config(account, flags)
     except ConfigError as exc:
         fail(str(exc))
-    return Target(account, loaded, sandbox)
+    return Target(account, flags or {}, sandbox)
 
 
 ACCOUNT_OPTION = click.option(

@@ -191,3 +191,21 @@ def _act(app: App, intro_id: str, observation: Observation) -> None:
     app.engine.drain(now)
     app.engine.converge_labels()
     click.echo(f"intro {intro_id}: {after.stage.value}")
+
+
+@click.command()
+@account_options
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only intros requested on or after this day (YYYY-MM-DD).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(target: Target, since: datetime | None, as_json: bool) -> None:
+    """How your intros go: by state, acceptance per side, time to a yes and to the intro."""
+    from introbot import stats as figures
+
+    with store_only(target) as store:
+        intros = store.intros()
+    result = figures.compute(intros, since.replace(tzinfo=UTC) if since else None)
+    click.echo(json.dumps(result, indent=1) if as_json else figures.report(result))

@@ -193,9 +193,12 @@ def _authorization_answer(pasted: str) -> dict[str, str]:
 def _allow_loopback_http(installed: dict[str, Any]) -> None:
     """oauthlib refuses plain http; allow it only when Google's side is this machine
     (the sandbox), never for a remote server."""
-    hosts = {urlsplit(installed[key]).hostname for key in ("auth_uri", "token_uri")}
-    if hosts <= {"127.0.0.1", "localhost", "::1"}:
+    if all(_loopback(installed[key]) for key in ("auth_uri", "token_uri")):
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+
+
+def _loopback(url: object) -> bool:
+    return isinstance(url, str) and urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 # -------------------------------------------------------------------- the sign-in
@@ -215,6 +218,11 @@ class SignIn:
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
             credentials: Credentials = Credentials.from_authorized_user_info(info, list(SCOPES))  # type: ignore[no-untyped-call]
+            # google-auth always uses Google's token endpoint here, whatever the file says
+            # (a tampered file must not send the refresh token elsewhere). The sandbox's,
+            # on this machine, is the one exception.
+            if _loopback(info.get("token_uri")):
+                credentials = credentials.with_token_uri(info["token_uri"])
             since = info.get("introbot_signed_in_at")
             signed_in_at = datetime.fromisoformat(since) if isinstance(since, str) else None
         except (ValueError, KeyError, AttributeError) as exc:

@@ -13,7 +13,7 @@ class AuthExpired(GmailError):
     """The saved sign-in no longer works (revoked, expired, or the app is still in Testing)."""
 
     def __init__(self, detail: str = "", signed_in_at: datetime | None = None) -> None:
-        why = f" ({detail})" if detail else ""
+        why = f" ({detail.rstrip('.')})" if detail else ""
         advice = "Run `introbot auth` again."
         if signed_in_at is not None:
             age = datetime.now(UTC) - signed_in_at

@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 Reply = tuple[int, dict[str, str], bytes]
 ACCESS_SECONDS = 3599
@@ -87,8 +87,17 @@ class OAuthServer:
         return 302, {"Location": f"{redirect}?{urlencode(answer)}", "Content-Length": "0"}, b""
 
     # ------------------------------------------------------------- the token endpoint
-    def token(self, body: bytes) -> Reply:
+    def token(self, body: bytes, authorization: str | None = None) -> Reply:
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        scheme, _, basic = (authorization or "").partition(" ")
+        if scheme.lower() == "basic":  # client credentials may come as HTTP Basic auth
+            try:
+                pair = base64.b64decode(basic).decode()
+            except (ValueError, UnicodeDecodeError):
+                pair = ""
+            user, _, password = pair.partition(":")
+            form.setdefault("client_id", unquote_plus(user))
+            form.setdefault("client_secret", unquote_plus(password))
         if not form.get("client_id") or not form.get("client_secret"):
             return _json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
         grant = form.get("grant_type")

@@ -427,7 +427,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/o/oauth2/auth" and self.command == "GET":
             reply = sandbox.oauth.authorize(url.query)
         elif url.path == "/token" and self.command == "POST":
-            reply = sandbox.oauth.token(body)
+            reply = sandbox.oauth.token(body, self.headers.get("Authorization"))
         elif not sandbox.oauth.admits(self.headers.get("Authorization")):
             reply = _json_reply(
                 401, UNAUTHENTICATED, {"WWW-Authenticate": 'Bearer realm="sandbox"'}

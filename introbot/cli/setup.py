@@ -1,0 +1,248 @@
+"""Getting an account ready: ``init``, ``auth``, ``doctor`` and ``rules check``."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from introbot.app import auth_command, gmail_endpoint
+from introbot.cli.common import ACCOUNT_OPTION, Target, account_options, fail
+from introbot.config import Account, ConfigError, render_config
+from introbot.config import load as load_config
+from introbot.paths import credentials_file
+from introbot.rules import default_rules_dir
+
+
+def _account(name: str | None) -> Account:
+    try:
+        return Account.named(name)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+# ------------------------------------------------------------------------------ init
+@click.command()
+@ACCOUNT_OPTION
+@click.option("--name", help="Your name, as the drafts sign it.")
+@click.option(
+    "--address",
+    "addresses",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Another address of yours (an alias); repeat for each.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing config.toml (rules are kept).")
+def init(
+    account_name: str | None, name: str | None, addresses: tuple[str, ...], force: bool
+) -> None:
+    """Create the account's config.toml and an editable copy of the rules."""
+    account = _account(account_name)
+    if account.config_file.exists() and not force:
+        fail(
+            f"{account.config_file} already exists: edit it (`introbot doctor` checks it), or "
+            "run `introbot init --force` to start it over"
+        )
+    interactive = sys.stdin.isatty()
+    if name is None and interactive:
+        name = click.prompt("Your name, as the drafts sign it", default="", show_default=False)
+    if not addresses and interactive:
+        typed = click.prompt(
+            "Other addresses of yours (aliases), comma-separated; Enter for none",
+            default="",
+            show_default=False,
+        )
+        addresses = tuple(a.strip() for a in typed.split(",") if a.strip())
+    text = render_config(name or None, list(addresses), "rules")
+    account.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    copied = not account.rules_copy.exists()
+    if copied:
+        shutil.copytree(
+            default_rules_dir(),
+            account.rules_copy,
+            ignore=shutil.ignore_patterns("__pycache__", "__init__.py", "*.pyc"),
+        )
+    from introbot.gmail.auth import write_private
+
+    previous = account.config_file.read_bytes() if account.config_file.exists() else None
+    write_private(account.config_file, text)
+    try:
+        load_config(account)
+    except ConfigError as exc:  # a bad --name or --address: put things back as they were
+        if previous is None:
+            account.config_file.unlink()
+        else:
+            account.config_file.write_bytes(previous)
+        fail(str(exc))
+    click.echo(f"Wrote {account.config_file}")
+    verb = "Copied the rules to" if copied else "Kept your rules at"
+    click.echo(f"{verb} {account.rules_copy} (edit freely; `introbot rules check` checks them)")
+    steps = []
+    if not credentials_file().exists():
+        steps.append(
+            f"Save your OAuth client file as {credentials_file()} "
+            "(README: 'Your Google credentials')"
+        )
+    steps += [
+        f"`{auth_command(account)}` to sign in to Gmail",
+        f"`{_introbot('doctor', account)}` to check everything",
+    ]
+    click.echo("Next:")
+    for number, step in enumerate(steps, 1):
+        click.echo(f"  {number}. {step}")
+
+
+def _introbot(command: str, account: Account) -> str:
+    flag = "" if account.name == "default" else f" --account {account.name}"
+    return f"introbot {command}{flag}"
+
+
+# ------------------------------------------------------------------------------ auth
+@click.command()
+@ACCOUNT_OPTION
+@click.option(
+    "--credentials",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The OAuth client file (default: credentials.json in introbot's config folder).",
+)
+@click.option(
+    "--no-browser",
+    is_flag=True,
+    help="For a machine without a browser: open the address elsewhere, paste back the result.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="Port on localhost for Google's answer (default: any free one; 8085 with --no-browser).",
+)
+def auth(
+    account_name: str | None, credentials: Path | None, no_browser: bool, port: int | None
+) -> None:
+    """Sign in to Gmail (Google's own sign-in page; introbot only ever sees a token)."""
+    from introbot.gmail.auth import SignInError, new_sign_in, read_client_file, sign_in
+    from introbot.gmail.client import GmailClient
+    from introbot.gmail.errors import GmailError
+
+    account = _account(account_name)
+    try:
+        config = read_client_file(credentials or credentials_file())
+    except SignInError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    chosen_port = port if port is not None else (8085 if no_browser else 0)
+    click.echo(
+        f"Signing in the account '{account.name}'. introbot asks Google for one permission, "
+        "gmail.modify: read mail, label it, and write drafts (it never sends)."
+    )
+
+    def ask(url: str) -> str:
+        click.echo(
+            "\n1. Open this address in a browser, on any machine:\n\n"
+            f"   {url}\n\n"
+            "2. Sign in and allow access. The browser then goes to a http://localhost page "
+            "that does not load: that is expected.\n"
+            "3. Copy that page's whole address from the address bar and paste it here."
+        )
+        return str(click.prompt("Address", prompt_suffix=": "))
+
+    try:
+        granted = sign_in(
+            config,
+            port=chosen_port,
+            open_browser=True,
+            ask_redirect=ask if no_browser else None,
+            say=click.echo,
+        )
+    except SignInError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("\nSign-in cancelled; nothing was saved.", err=True)
+        sys.exit(1)
+    saved = new_sign_in(granted, account.token_file)
+    client = GmailClient(granted, gmail_endpoint(), signed_in_at=saved.signed_in_at)
+    try:
+        address = client.profile().email.lower()
+    except GmailError as exc:
+        saved.save()
+        click.echo(
+            f"Signed in, but Gmail did not answer ({exc}). The sign-in is saved; "
+            f"`{_introbot('doctor', account)}` checks again.",
+            err=True,
+        )
+        return
+    finally:
+        client.close()
+    known = _database_address(account)
+    if known and known != address:
+        click.echo(
+            f"Error: you signed in as {address}, but the account '{account.name}' keeps the "
+            f"intros of {known}. Nothing was saved. Sign in as {known}, or give the new mailbox "
+            "its own account: `introbot auth --account NAME`.",
+            err=True,
+        )
+        sys.exit(1)
+    saved.save()
+    click.echo(f"Signed in as {address}. The sign-in is saved in {account.token_file} (mode 600).")
+    click.echo(f"Next: `{_introbot('doctor', account)}` checks everything.")
+
+
+def _database_address(account: Account) -> str | None:
+    """The mailbox an existing database belongs to, if any."""
+    from introbot.store import mailbox_of
+
+    try:
+        database = account.database(load_config(account).settings)
+    except ConfigError:
+        database = account.folder / "introbot.db"
+    return mailbox_of(database)
+
+
+# ---------------------------------------------------------------------------- doctor
+@click.command()
+@account_options
+@click.option("--fix", is_flag=True, help="Create missing labels without asking.")
+def doctor(target: Target, fix: bool) -> None:
+    """Check config, rules, sign-in, Gmail, labels, database and daemon; say how to fix each."""
+    from introbot import doctor as checks
+
+    def offer(missing: list[str]) -> bool:
+        if fix:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return click.confirm(f"Create the missing labels {', '.join(missing)} now?", default=True)
+
+    # Not target.loaded: a mistake in the config is one of the doctor's findings.
+    findings = list(checks.Doctor(target.account, target.flags, target.sandbox, offer).run())
+    click.echo(checks.report(findings))
+    if any(f.status is checks.Status.FAIL for f in findings):
+        sys.exit(1)
+
+
+# ----------------------------------------------------------------------------- rules
+@click.group()
+def rules() -> None:
+    """Your phrases and templates."""
+
+
+@rules.command("check")
+@account_options
+def rules_check(target: Target) -> None:
+    """Load every phrase file and render every template with sample data."""
+    from introbot.rulecheck import check
+
+    folder = target.settings.paths.rules or default_rules_dir()
+    if not folder.is_dir():
+        fail(f"no rules folder at {folder}")
+    click.echo(f"Checking {folder}")
+    results = check(folder, target.settings)
+    for result in results:
+        click.echo(f"  {'ok  ' if result.ok else 'FAIL'}  {result.problem or result.what}")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        click.echo(f"{len(failed)} problem(s).")
+        sys.exit(1)
+    click.echo("All rules are fine.")

@@ -1,0 +1,293 @@
+"""``introbot doctor``: check everything introbot needs, one line per check, each either
+ok or the fix. A check never raises: whatever goes wrong is a finding."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from introbot.app import auth_command, gmail_endpoint
+from introbot.config import Account, ConfigError, Flags, Loaded
+from introbot.config import load as load_config
+from introbot.daemon import AlreadyRunning, mailbox_lock, single_instance
+from introbot.gmail.auth import (
+    SCOPE,
+    TESTING_TOKEN_LIFETIME,
+    SignIn,
+    SignInError,
+    read_client_file,
+)
+from introbot.gmail.client import GmailClient
+from introbot.gmail.errors import AuthExpired, GmailError
+from introbot.paths import credentials_file
+from introbot.rulecheck import check as check_rules
+from introbot.rules import default_rules_dir
+from introbot.store import SCHEMA_VERSION, Store, StoreError, mailbox_of
+
+log = logging.getLogger(__name__)
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "FAIL"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: Status
+    detail: str
+
+
+# Asked before creating missing labels: True to create them.
+LabelOffer = Callable[[list[str]], bool]
+
+
+@dataclass
+class Doctor:
+    account: Account
+    flags: Flags
+    sandbox: str | None
+    offer_labels: LabelOffer
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def run(self) -> Iterator[Finding]:
+        try:
+            loaded = load_config(self.account, self.flags)
+        except ConfigError as exc:
+            yield Finding("config", Status.FAIL, str(exc))
+            return
+        yield self._config(loaded)
+        yield from self._rules(loaded)
+        if self.sandbox:
+            yield Finding("credentials", Status.SKIP, f"working against the sandbox {self.sandbox}")
+            client = self._guard("gmail", lambda: GmailClient.for_sandbox(self.sandbox or ""))
+        else:
+            yield self._client_file()
+            sign_in, finding = self._sign_in()
+            yield finding
+            if sign_in is None:
+                yield Finding("gmail", Status.SKIP, "needs a working sign-in first")
+                client = None
+            else:
+                client = GmailClient(
+                    sign_in.credentials, gmail_endpoint(), signed_in_at=sign_in.signed_in_at
+                )
+        database = self.account.database(loaded.settings)
+        if isinstance(client, GmailClient):
+            try:
+                address, finding = self._gmail(client, database)
+                yield finding
+                if address:
+                    yield self._labels(client, loaded)
+                    yield self._others(address, client.endpoint, database)
+            finally:
+                client.close()
+        elif isinstance(client, Finding):
+            yield client
+        yield self._database(database)
+        yield self._instance(database)
+
+    @staticmethod
+    def _guard(check: str, make: Callable[[], GmailClient]) -> GmailClient | Finding:
+        try:
+            return make()
+        except Exception as exc:
+            return Finding(check, Status.FAIL, f"{type(exc).__name__}: {exc}")
+
+    # -------------------------------------------------------------------- checks
+    def _config(self, loaded: Loaded) -> Finding:
+        if not loaded.file_found:
+            return Finding(
+                "config",
+                Status.WARN,
+                f"no {self.account.config_file}: the defaults are in use; "
+                f"`introbot init{_flag(self.account)}` creates the file",
+            )
+        return Finding("config", Status.OK, f"{self.account.config_file} is valid")
+
+    def _rules(self, loaded: Loaded) -> Iterator[Finding]:
+        folder = loaded.settings.paths.rules or default_rules_dir()
+        if not folder.is_dir():
+            yield Finding("rules", Status.FAIL, f"no rules folder at {folder}")
+            return
+        problems = [c for c in check_rules(folder, loaded.settings) if not c.ok]
+        for problem in problems:
+            yield Finding("rules", Status.FAIL, problem.problem or problem.what)
+        if not problems:
+            which = "the built-in rules" if loaded.settings.paths.rules is None else str(folder)
+            yield Finding("rules", Status.OK, f"{which}: phrases load, every template renders")
+
+    def _client_file(self) -> Finding:
+        path = credentials_file()
+        if not path.exists() and self.account.token_file.exists():
+            return Finding(
+                "credentials",
+                Status.WARN,
+                f"no OAuth client file at {path}: not needed now, but "
+                f"`{auth_command(self.account)}` will need it to sign in again",
+            )
+        try:
+            read_client_file(path)
+        except SignInError as exc:
+            return Finding("credentials", Status.FAIL, str(exc))
+        return Finding("credentials", Status.OK, f"{path} is a Desktop-app OAuth client")
+
+    def _sign_in(self) -> tuple[SignIn | None, Finding]:
+        token = self.account.token_file
+        if not token.exists():
+            return None, Finding(
+                "sign-in", Status.FAIL, f"not signed in: run `{auth_command(self.account)}`"
+            )
+        try:
+            sign_in = SignIn.load(token)
+        except AuthExpired as exc:
+            return None, Finding("sign-in", Status.FAIL, str(exc))
+        mode = token.stat().st_mode & 0o777
+        if mode & 0o077:
+            return None, Finding(
+                "sign-in",
+                Status.FAIL,
+                f"{token} is readable by others (mode {mode:o}): run `chmod 600 {token}`",
+            )
+        if SCOPE not in sign_in.scopes:
+            return None, Finding(
+                "sign-in",
+                Status.FAIL,
+                f"signed in without Gmail access ({' '.join(sorted(sign_in.scopes)) or 'no scope'})"
+                f": run `{auth_command(self.account)}` and allow Gmail",
+            )
+        if not sign_in.credentials.refresh_token:
+            return None, Finding(
+                "sign-in",
+                Status.FAIL,
+                f"the saved sign-in has no refresh token: run `{auth_command(self.account)}`",
+            )
+        try:
+            sign_in.refresh()
+        except AuthExpired as exc:
+            return None, Finding("sign-in", Status.FAIL, str(exc))
+        except SignInError as exc:
+            return None, Finding("sign-in", Status.FAIL, str(exc))
+        age = sign_in.age(self.now)
+        when = f"signed in {sign_in.signed_in_at:%Y-%m-%d}" if sign_in.signed_in_at else "signed in"
+        if age is not None and age >= TESTING_TOKEN_LIFETIME - timedelta(days=1):
+            ends = (sign_in.signed_in_at or self.now) + TESTING_TOKEN_LIFETIME
+            return sign_in, Finding(
+                "sign-in",
+                Status.WARN,
+                f"{when} ({age.days} days ago): if your OAuth consent screen is still in "
+                f"'Testing', Google ends this sign-in on {ends:%Y-%m-%d}. Publish the app "
+                "(README: 'Your Google credentials', step 3) to keep it",
+            )
+        return sign_in, Finding("sign-in", Status.OK, f"{when}; Google renewed the access token")
+
+    def _gmail(self, client: GmailClient, database: Path) -> tuple[str | None, Finding]:
+        try:
+            profile = client.profile()
+        except GmailError as exc:
+            return None, Finding("gmail", Status.FAIL, str(exc))
+        except Exception as exc:  # a network failure of any kind
+            return None, Finding("gmail", Status.FAIL, f"cannot reach Gmail: {exc}")
+        address = profile.email.lower()
+        known = mailbox_of(database)
+        if known and known != address:
+            return None, Finding(
+                "gmail",
+                Status.FAIL,
+                f"signed in as {address}, but this account's database belongs to {known}: sign "
+                f"in as {known} (`{auth_command(self.account)}`), or use another --account",
+            )
+        return address, Finding(
+            "gmail", Status.OK, f"{address}: {profile.messages_total} messages, reachable"
+        )
+
+    def _labels(self, client: GmailClient, loaded: Loaded) -> Finding:
+        wanted = list(loaded.settings.all_labels().values())
+        try:
+            have = {label.name.casefold() for label in client.labels()}
+            missing = [name for name in wanted if name.casefold() not in have]
+            if not missing:
+                return Finding("labels", Status.OK, f"all {len(wanted)} labels exist")
+            if self.offer_labels(missing):
+                client.ensure_labels(missing)
+                return Finding("labels", Status.OK, f"created {', '.join(missing)}")
+        except GmailError as exc:
+            return Finding("labels", Status.FAIL, str(exc))
+        return Finding(
+            "labels",
+            Status.WARN,
+            f"missing: {', '.join(missing)} (the first poll creates them; "
+            "`introbot doctor --fix` creates them now)",
+        )
+
+    def _others(self, address: str, endpoint: str, database: Path) -> Finding:
+        """Another introbot on this mailbox from another database would draft twice."""
+        try:
+            with single_instance(database):
+                pass
+        except AlreadyRunning:
+            return Finding("mailbox", Status.OK, "its introbot holds this mailbox")
+        try:
+            with mailbox_lock(f"{address} at {endpoint}"):
+                pass
+        except AlreadyRunning as exc:
+            return Finding(
+                "mailbox",
+                Status.FAIL,
+                f"{exc} - from another database or account; two would draft everything twice",
+            )
+        return Finding("mailbox", Status.OK, "no other introbot works on this mailbox")
+
+    def _database(self, database: Path) -> Finding:
+        path = database
+        if not path.exists():
+            folder = next((p for p in path.parents if p.exists()), path.parent)
+            if not os.access(folder, os.W_OK):
+                return Finding(
+                    "database", Status.FAIL, f"cannot create {path}: {folder} is read-only"
+                )
+            return Finding("database", Status.OK, f"{path} will be created by the first poll")
+        if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+            return Finding("database", Status.FAIL, f"{path} is not writable")
+        try:
+            store = Store(path)
+        except StoreError as exc:
+            return Finding("database", Status.FAIL, str(exc))
+        try:
+            count = len(store.intros())
+        finally:
+            store.close()
+        return Finding("database", Status.OK, f"{path}: schema {SCHEMA_VERSION}, {count} intro(s)")
+
+    def _instance(self, database: Path) -> Finding:
+        try:
+            with single_instance(database):
+                pass
+        except AlreadyRunning as exc:
+            return Finding("daemon", Status.OK, str(exc).split(" is already")[0] + " is running")
+        return Finding("daemon", Status.OK, "not running (start it with `introbot run`)")
+
+
+def _flag(account: Account) -> str:
+    return "" if account.name == "default" else f" --account {account.name}"
+
+
+def report(findings: list[Finding]) -> str:
+    width = max(len(f.check) for f in findings)
+    lines = [f"{f.status.value:<4}  {f.check:<{width}}  {f.detail}" for f in findings]
+    failed = sum(f.status is Status.FAIL for f in findings)
+    lines.append("")
+    lines.append(
+        f"{failed} problem(s): fix them and run `introbot doctor` again."
+        if failed
+        else "Everything introbot needs is in place."
+    )
+    return "\n".join(lines)

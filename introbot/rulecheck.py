@@ -1,0 +1,174 @@
+"""``introbot rules check``: load every phrase file and render every template with sample
+data, the way introbot will, and point at the line of any mistake.
+
+The sample data is not made up here: sample intros are played through the workflow
+itself (asked, reminded, agreed, declined, expired), so every template is rendered with
+exactly the fields the workflow gives it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from introbot.model import (
+    CreateDraft,
+    DraftCreated,
+    DraftSent,
+    DraftSpec,
+    Intro,
+    Person,
+    ReplyReceived,
+    RequestRef,
+    Role,
+    Tick,
+    Verdict,
+)
+from introbot.rules import TEMPLATE_NAMES, Rules, RulesError, load_phrases, load_templates
+from introbot.settings import Settings
+from introbot.workflow import WorkflowRules, open_intro, problem_note, step
+from introbot.writing import WritingError, write_draft
+
+CONNECTOR = Person("Sam Rivera", "sam@example.com")
+REQUESTER = Person("Alex Kim", "alex@tidepool.example")
+CONTACT = Person("Dana Whitfield", "dana@northwind.example")
+REQUEST = RequestRef(
+    thread_id="sample-thread",
+    message_id="sample-message",
+    rfc822_id="<sample-request@example.com>",
+    subject="Intro to Dana?",
+    author=REQUESTER,
+    form="direct",
+)
+CONTEXT = "Alex is raising a seed round for a climate-data startup; Dana invests in climate."
+
+
+@dataclass(frozen=True)
+class Check:
+    what: str
+    problem: str | None  # None: fine
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def check(folder: Path, settings: Settings | None = None) -> list[Check]:
+    """Every check on a rules folder, in order; later checks are skipped when loading fails."""
+    results: list[Check] = []
+    try:
+        phrases = load_phrases(folder)
+        results.append(Check(f"phrases: {len(phrases.languages)} language file(s)", None))
+    except RulesError as exc:
+        results.append(Check("phrases", str(exc)))
+    try:
+        templates = load_templates(folder)
+        results.append(Check(f"templates: {len(templates)} loaded", None))
+    except RulesError as exc:
+        results.append(Check("templates", str(exc)))
+        return results
+    rules = _workflow_rules(settings or Settings())
+    samples = sample_drafts(rules)
+    for name in TEMPLATE_NAMES:
+        spec = samples.get(name)
+        if spec is None:  # the workflow never writes it: a bug in introbot, not the rules
+            results.append(Check(f"template {name}", "no sample intro reaches this template"))
+            continue
+        try:
+            write_draft(spec, templates, CONNECTOR)
+            results.append(Check(f"template {name}: renders", None))
+        except (RulesError, WritingError) as exc:
+            results.append(Check(f"template {name}", str(exc)))
+    return results
+
+
+def check_rules(rules: Rules, settings: Settings | None = None) -> list[Check]:
+    return check(rules.folder, settings)
+
+
+def _workflow_rules(settings: Settings) -> WorkflowRules:
+    wf = settings.workflow
+    return WorkflowRules(
+        connector=CONNECTOR,
+        order=wf.order,
+        remind_after=timedelta(days=wf.remind_after_days),
+        expire_after=timedelta(days=wf.expire_after_days),
+    )
+
+
+# ---------------------------------------------------------------- sample intros
+@dataclass
+class _Sample:
+    """One sample intro, played through the workflow; every draft it asks for is created
+    at once (a draft introbot writes, as far as the workflow is concerned)."""
+
+    rules: WorkflowRules
+    specs: dict[str, DraftSpec]
+    now: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, tzinfo=UTC))
+    intro: Intro | None = None
+    _counter: Iterator[int] = field(default_factory=lambda: iter(range(1, 1000)))
+
+    def open(self, intro_id: str) -> _Sample:
+        t = open_intro(intro_id, REQUEST, REQUESTER, CONTACT, CONTEXT, self.now, self.rules)
+        self.intro = t.intro
+        self._created(t.actions)
+        return self
+
+    def _step(self, observation: object) -> None:
+        assert self.intro is not None
+        t = step(self.intro, observation, self.now, self.rules)  # type: ignore[arg-type]
+        self.intro = t.intro
+        self._created(t.actions)
+
+    def _created(self, actions: tuple[object, ...]) -> None:
+        for action in actions:
+            if isinstance(action, CreateDraft):
+                spec = action.spec
+                self.specs.setdefault(spec.template, spec)
+                n = next(self._counter)
+                self._step(DraftCreated(spec.key, f"draft-{n}", f"msg-{n}", spec.thread_id or "t"))
+
+    def send_all(self) -> _Sample:
+        assert self.intro is not None
+        for draft in [d for d in self.intro.drafts if d.open]:
+            n = next(self._counter)
+            to = self.intro.party(draft.to).person.email if draft.to else REQUESTER.email
+            sent = DraftSent(draft.key, f"sent-{n}", draft.key, "t", self.now, "", (to,))
+            self._step(sent)
+        return self
+
+    def reply(self, role: Role, verdict: Verdict) -> _Sample:
+        assert self.intro is not None
+        person = self.intro.party(role).person
+        n = next(self._counter)
+        text = "Happy to, thanks!" if verdict is Verdict.YES else "Not right now, sorry."
+        reply = ReplyReceived(
+            role, f"reply-{n}", verdict, "sample", text, True, person.email, self.now
+        )
+        self._step(reply)
+        return self
+
+    def wait(self, days: int) -> _Sample:
+        self.now += timedelta(days=days)
+        self._step(Tick())
+        return self
+
+
+def sample_drafts(rules: WorkflowRules) -> dict[str, DraftSpec]:
+    """A DraftSpec for every template the workflow writes."""
+    specs: dict[str, DraftSpec] = {}
+    remind, expire = rules.remind_after.days + 1, rules.expire_after.days + 1
+
+    def sample(intro_id: str) -> _Sample:
+        return _Sample(rules, specs).open(intro_id)
+
+    agreed = sample("agreed").send_all().wait(remind).send_all()  # consent, reminder
+    agreed.reply(Role.REQUESTER, Verdict.YES).send_all().reply(Role.CONTACT, Verdict.YES)  # joint
+    declined = sample("declined").send_all().reply(Role.REQUESTER, Verdict.YES).send_all()
+    declined.reply(Role.CONTACT, Verdict.NO)  # decline_note
+    withdrawn = sample("withdrawn").send_all().reply(Role.CONTACT, Verdict.YES).send_all()
+    withdrawn.reply(Role.REQUESTER, Verdict.NO)  # thanks_note
+    sample("expired").send_all().reply(Role.REQUESTER, Verdict.YES).send_all().wait(expire)
+    specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
+    return specs
