@@ -3,7 +3,6 @@ ok or the fix. A check never raises: whatever goes wrong is a finding."""
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,12 +23,13 @@ from introbot.gmail.auth import (
 )
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import AuthExpired, GmailError
+from introbot.gmail.pacing import RetryPolicy
 from introbot.paths import credentials_file
 from introbot.rulecheck import check as check_rules
 from introbot.rules import default_rules_dir
 from introbot.store import SCHEMA_VERSION, Store, StoreError, mailbox_of
 
-log = logging.getLogger(__name__)
+QUICK = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2)  # a check, not a poll
 
 
 class Status(StrEnum):
@@ -68,7 +68,10 @@ class Doctor:
         yield from self._rules(loaded)
         if self.sandbox:
             yield Finding("credentials", Status.SKIP, f"working against the sandbox {self.sandbox}")
-            client = self._guard("gmail", lambda: GmailClient.for_sandbox(self.sandbox or ""))
+            client = self._guard(
+                "gmail",
+                lambda: GmailClient.for_sandbox(self.sandbox or "", timeout=10, retry=QUICK),
+            )
         else:
             yield self._client_file()
             sign_in, finding = self._sign_in()
@@ -78,7 +81,11 @@ class Doctor:
                 client = None
             else:
                 client = GmailClient(
-                    sign_in.credentials, gmail_endpoint(), signed_in_at=sign_in.signed_in_at
+                    sign_in.credentials,
+                    gmail_endpoint(),
+                    timeout=10,
+                    retry=QUICK,
+                    signed_in_at=sign_in.signed_in_at,
                 )
         database = self.account.database(loaded.settings)
         if isinstance(client, GmailClient):

@@ -29,6 +29,7 @@ class Plan:
     report: PollReport
     writes: PlannedWrites
     subjects: dict[str, str]  # message id -> subject, for the labels that would change
+    labels: dict[str, frozenset[str]]  # message id -> its label ids now
 
 
 def run(account: Account, settings: Settings, sandbox: str | None) -> Plan:
@@ -40,11 +41,13 @@ def run(account: Account, settings: Settings, sandbox: str | None) -> Plan:
         app = open_app(account, settings, sandbox, database=copy)
         try:
             writes = app.client.dry_run()
+            app.client.labels()  # their names, for the report
             report = app.engine.poll()
             ids = [i for ids, _, _ in writes.relabeled for i in ids if not i.startswith("thread ")]
             metadata = app.client.get_message_metadata(ids, headers=("Subject",))
             subjects = {i: meta.header("Subject") or "(no subject)" for i, meta in metadata.items()}
-            return Plan(app.engine.me()[0], report, writes, subjects)
+            labels = {i: meta.label_ids for i, meta in metadata.items()}
+            return Plan(app.engine.me()[0], report, writes, subjects, labels)
         finally:
             app.close()
 
@@ -91,11 +94,17 @@ def describe(plan: Plan) -> str:
     if writes.relabeled:
         lines += ["", "Would label:"]
         for ids, add, remove in writes.relabeled:
-            change = [f"+{writes.label_names.get(i, i)}" for i in add]
-            change += [f"-{writes.label_names.get(i, i)}" for i in remove]
             for target in ids:
-                what = f'"{plan.subjects[target]}"' if target in plan.subjects else target
-                lines.append(f"  {what} ({target}): {' '.join(change)}")
+                now = plan.labels.get(target)  # None: a whole thread, labels unknown
+                change = [
+                    f"+{writes.label_names.get(i, i)}" for i in add if now is None or i not in now
+                ]
+                change += [
+                    f"-{writes.label_names.get(i, i)}" for i in remove if now is None or i in now
+                ]
+                if change:
+                    what = f'"{plan.subjects[target]}"' if target in plan.subjects else target
+                    lines.append(f"  {what} ({target}): {' '.join(change)}")
     return "\n".join(lines)
 
 

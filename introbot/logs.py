@@ -17,6 +17,7 @@ from typing import Literal
 LogFormat = Literal["text", "json"]
 _PAIR = re.compile(r"""(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S+)""")
 QUIET_LIBRARIES = ("googleapiclient", "apscheduler", "google_auth_oauthlib", "urllib3")
+_handler: logging.Handler | None = None
 
 
 def _timestamp(record: logging.LogRecord) -> str:
@@ -63,17 +64,29 @@ def _value(text: str) -> object:
         return text
 
 
+class _Stderr(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (a test may swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def setup(verbosity: int = 0, fmt: LogFormat = "text") -> None:
     """``verbosity``: -1 errors only (-q), 0 warnings, 1 decisions (-v), 2 debug (-vv)."""
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
         max(-1, min(verbosity, 2)), logging.DEBUG
     )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    global _handler
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
+    if _handler is not None:  # set up again (tests run many commands in one process)
+        root.removeHandler(_handler)
+    _handler = _Stderr()
+    _handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root.addHandler(_handler)
     root.setLevel(level)
     for noisy in QUIET_LIBRARIES:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,3 +61,15 @@ def client(sandbox: SandboxServer) -> Iterator[GmailClient]:
     gmail = GmailClient.for_sandbox(sandbox.url, retry=FAST_RETRY, timeout=5)
     yield gmail
     gmail.close()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh introbot config folder for this test (and the processes it starts), with no
+    INTROBOT_* setting leaking in from outside."""
+    for variable in list(os.environ):
+        if variable.startswith("INTROBOT_"):
+            monkeypatch.delenv(variable)
+    folder = tmp_path / "config"
+    monkeypatch.setenv("INTROBOT_CONFIG_DIR", str(folder))
+    return folder

@@ -86,7 +86,7 @@ def read_client_file(path: Path) -> dict[str, Any]:
             f"{path} lacks {', '.join(missing)}: download the client file again from "
             "Google Cloud Console."
         )
-    if installed["client_id"].startswith("YOUR_"):
+    if "REPLACE_WITH" in installed["client_secret"]:
         raise SignInError(
             f"{path} still holds the placeholders of credentials.example.json: put the file "
             f"you downloaded from Google Cloud Console there; {CREDENTIALS_HELP}."
@@ -217,7 +217,7 @@ class SignIn:
             raise AuthExpired(f"no saved sign-in at {path}")
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
-            credentials: Credentials = Credentials.from_authorized_user_info(info, list(SCOPES))  # type: ignore[no-untyped-call]
+            credentials: Credentials = Credentials.from_authorized_user_info(info)  # type: ignore[no-untyped-call]
             # google-auth always uses Google's token endpoint here, whatever the file says
             # (a tampered file must not send the refresh token elsewhere). The sandbox's,
             # on this machine, is the one exception.
@@ -231,6 +231,7 @@ class SignIn:
 
     def save(self) -> None:
         info = json.loads(self.credentials.to_json())  # type: ignore[no-untyped-call]
+        info["scopes"] = sorted(self.scopes)  # what Google granted, not what was asked
         if self.signed_in_at is not None:
             info["introbot_signed_in_at"] = self.signed_in_at.isoformat()
         write_private(self.path, json.dumps(info, indent=1))

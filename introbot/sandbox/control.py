@@ -23,7 +23,8 @@ class ControlError(RuntimeError):
 
 class SandboxControl:
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
-        self.base = base_url.rstrip("/") + "/_sandbox"
+        self.base_url = base_url.rstrip("/") + "/"
+        self.base = self.base_url + "_sandbox"
         self.timeout = timeout
 
     def _request(
@@ -116,6 +117,31 @@ class SandboxControl:
 
     def reset(self) -> None:
         self._json("POST", "/reset")
+
+    def oauth(self, **settings: Any) -> dict[str, Any]:
+        """The sign-in side: consent ("allow"/"deny"), grant_scopes, require_token, ..."""
+        result: dict[str, Any] = self._json("POST", "/oauth", settings)
+        return result
+
+    def revoke_sign_ins(self) -> None:
+        """As if the user removed introbot at myaccount.google.com/permissions."""
+        self._json("POST", "/oauth/revoke")
+
+    def expire_access_tokens(self) -> None:
+        self._json("POST", "/oauth/expire-access")
+
+    def client_file(self) -> dict[str, Any]:
+        """A Desktop-app OAuth client file whose Google is this sandbox."""
+        return {
+            "installed": {
+                "client_id": "1234-sandbox.apps.googleusercontent.com",
+                "project_id": "introbot-sandbox",
+                "auth_uri": f"{self.base_url}o/oauth2/auth",
+                "token_uri": f"{self.base_url}token",
+                "client_secret": "GOCSPX-sandbox-secret",
+                "redirect_uris": ["http://localhost"],
+            }
+        }
 
 
 def authentication_results(address: str, result: str = "pass") -> str:
