@@ -73,3 +73,18 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "config"
     monkeypatch.setenv("INTROBOT_CONFIG_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def google(sandbox: SandboxServer, home: Path, monkeypatch: pytest.MonkeyPatch) -> SandboxControl:
+    """The sandbox as Gmail *and* as Google's sign-in: the OAuth client file in its usual
+    place, signed-in commands sent to the sandbox, and a Gmail API that demands a live
+    access token, as Gmail does."""
+    import json
+
+    control = SandboxControl(sandbox.url)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "credentials.json").write_text(json.dumps(control.client_file()))
+    monkeypatch.setenv("INTROBOT_GMAIL_ENDPOINT", sandbox.url)
+    control.oauth(require_token=True)
+    return control

@@ -19,24 +19,11 @@ import pytest
 
 from introbot.config import Account
 from introbot.gmail.auth import SCOPE, SignIn
-from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
 from introbot.store import Store
 from tests.cli import INTROBOT, invoke
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
-
-
-@pytest.fixture
-def google(sandbox: SandboxServer, home: Path, monkeypatch: pytest.MonkeyPatch) -> SandboxControl:
-    """The sandbox as Gmail *and* Google's sign-in; the client file in its usual place; the
-    Gmail API demands a live access token, as Gmail does."""
-    control = SandboxControl(sandbox.url)
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "credentials.json").write_text(json.dumps(control.client_file()))
-    monkeypatch.setenv("INTROBOT_GMAIL_ENDPOINT", sandbox.url)
-    control.oauth(require_token=True)
-    return control
 
 
 def _answer_of_consent_screen(url: str) -> str:

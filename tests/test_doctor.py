@@ -23,16 +23,6 @@ from tests.cli import invoke, sign_in_directly
 
 
 @pytest.fixture
-def google(sandbox: SandboxServer, home: Path, monkeypatch: pytest.MonkeyPatch) -> SandboxControl:
-    control = SandboxControl(sandbox.url)
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "credentials.json").write_text(json.dumps(control.client_file()))
-    monkeypatch.setenv("INTROBOT_GMAIL_ENDPOINT", sandbox.url)
-    control.oauth(require_token=True)
-    return control
-
-
-@pytest.fixture
 def ready(google: SandboxControl, home: Path) -> Account:
     """An account set up as the README says: init, client file, signed in."""
     assert invoke("init", "--name", "Sam Rivera").exit_code == 0
