@@ -7,8 +7,8 @@ exactly the fields the workflow gives it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from introbot.model import (
     DraftSent,
     DraftSpec,
     Intro,
+    Order,
     Person,
     ReplyReceived,
     RequestRef,
@@ -25,9 +26,9 @@ from introbot.model import (
     Tick,
     Verdict,
 )
-from introbot.rules import TEMPLATE_NAMES, Rules, RulesError, load_phrases, load_templates
+from introbot.rules import TEMPLATE_NAMES, RulesError, load_phrases, load_templates
 from introbot.settings import Settings
-from introbot.workflow import WorkflowRules, open_intro, problem_note, step
+from introbot.workflow import InvalidTransition, WorkflowRules, open_intro, problem_note, step
 from introbot.writing import WritingError, write_draft
 
 CONNECTOR = Person("Sam Rivera", "sam@example.com")
@@ -81,10 +82,6 @@ def check(folder: Path, settings: Settings | None = None) -> list[Check]:
         except (RulesError, WritingError) as exc:
             results.append(Check(f"template {name}", str(exc)))
     return results
-
-
-def check_rules(rules: Rules, settings: Settings | None = None) -> list[Check]:
-    return check(rules.folder, settings)
 
 
 def _workflow_rules(settings: Settings) -> WorkflowRules:
@@ -156,19 +153,32 @@ class _Sample:
 
 
 def sample_drafts(rules: WorkflowRules) -> dict[str, DraftSpec]:
-    """A DraftSpec for every template the workflow writes."""
+    """A DraftSpec for every template the workflow writes: from sample intros in the
+    configured order first, then in parallel order for what that order never reaches (a
+    requester cannot withdraw before the contact is asked when asking one by one)."""
     specs: dict[str, DraftSpec] = {}
-    remind, expire = rules.remind_after.days + 1, rules.expire_after.days + 1
-
-    def sample(intro_id: str) -> _Sample:
-        return _Sample(rules, specs).open(intro_id)
-
-    agreed = sample("agreed").send_all().wait(remind).send_all()  # consent, reminder
-    agreed.reply(Role.REQUESTER, Verdict.YES).send_all().reply(Role.CONTACT, Verdict.YES)  # joint
-    declined = sample("declined").send_all().reply(Role.REQUESTER, Verdict.YES).send_all()
-    declined.reply(Role.CONTACT, Verdict.NO)  # decline_note
-    withdrawn = sample("withdrawn").send_all().reply(Role.CONTACT, Verdict.YES).send_all()
-    withdrawn.reply(Role.REQUESTER, Verdict.NO)  # thanks_note
-    sample("expired").send_all().reply(Role.REQUESTER, Verdict.YES).send_all().wait(expire)
+    for order in dict.fromkeys((rules.order, Order.PARALLEL)):
+        _play(replace(rules, order=order), specs)
     specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
     return specs
+
+
+def _play(rules: WorkflowRules, specs: dict[str, DraftSpec]) -> None:
+    remind, expire = rules.remind_after.days + 1, rules.expire_after.days + 1
+    yes, no = Verdict.YES, Verdict.NO
+    req, con = Role.REQUESTER, Role.CONTACT
+    scenarios: list[Callable[[_Sample], object]] = [
+        # consent drafts, a reminder, then both agree: the joint introduction
+        lambda s: s.send_all().wait(remind).send_all().reply(req, yes).send_all().reply(con, yes),
+        # the contact declines: a note to the requester
+        lambda s: s.send_all().reply(req, yes).send_all().reply(con, no),
+        # the requester withdraws after the contact agreed: thanks to the contact
+        lambda s: s.send_all().reply(con, yes).send_all().reply(req, no),
+        # the contact never answers: the intro expires, with a note to the requester
+        lambda s: s.send_all().reply(req, yes).send_all().wait(expire),
+    ]
+    for number, scenario in enumerate(scenarios):
+        try:
+            scenario(_Sample(rules, specs).open(f"sample{number}"))
+        except InvalidTransition:  # not a way this order can go
+            continue

@@ -123,3 +123,26 @@ def test_an_older_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> Non
     upgraded.save(intro, (), NOW)
     saved = upgraded.thread(intro.request.thread_id)
     assert saved is not None and saved.message_id == intro.request.message_id
+
+
+def test_an_upgrade_keeps_every_intro_and_adds_what_is_new(tmp_path: Path) -> None:
+    """A database of schema 2 (before parties recorded when they answered) opens under this
+    introbot: migrated in place, nothing lost, the new field empty."""
+    path = tmp_path / "introbot.db"
+    store = Store(path)
+    answered = [intro for _, intro, _ in states() if intro.requester.answered_at is not None]
+    assert answered, "the workflow states include answered parties"
+    intro = answered[0]
+    store.save(intro, (), NOW)
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE parties DROP COLUMN answered_at")
+        db.execute("PRAGMA user_version = 2")
+    upgraded = Store(path)
+    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == 3
+    loaded = upgraded.load(intro.id)
+    assert loaded is not None
+    assert loaded.requester.answered_at is None
+    assert loaded == intro.with_party(replace(intro.requester, answered_at=None)).with_party(
+        replace(intro.contact, answered_at=None)
+    )
