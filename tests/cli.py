@@ -70,3 +70,17 @@ def sign_in_directly(control: SandboxControl, token_file: Path, scope: str = SCO
         granted_scopes=token["scope"].split(),
     )
     new_sign_in(credentials, token_file).save()
+
+
+def fake_browser(folder: Path) -> Path:
+    """A `BROWSER` for introbot auth: returns at once (as xdg-open does), then follows the
+    consent screen's redirect to introbot's local server."""
+    browser = folder / "browser"
+    browser.write_text(
+        f"#!{sys.executable}\n"
+        "import os, sys, urllib.request\n"
+        "if os.fork() == 0:\n"
+        "    urllib.request.urlopen(sys.argv[1], timeout=30)\n"
+    )
+    browser.chmod(0o755)
+    return browser

@@ -9,7 +9,6 @@ import os
 import re
 import stat
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from introbot.config import Account
 from introbot.gmail.auth import SCOPE, SignIn
 from introbot.sandbox.control import SandboxControl
 from introbot.store import Store
-from tests.cli import INTROBOT, invoke
+from tests.cli import INTROBOT, fake_browser, invoke
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
@@ -94,16 +93,7 @@ def test_sign_in_without_a_browser_then_poll_with_the_saved_token(
 def test_sign_in_with_the_browser_and_the_local_server(
     google: SandboxControl, home: Path, tmp_path: Path
 ) -> None:
-    # A browser: returns at once (as `xdg-open` does), then follows the consent screen's
-    # redirect to introbot's local server.
-    browser = tmp_path / "browser"
-    browser.write_text(
-        f"#!{sys.executable}\n"
-        "import os, sys, urllib.request\n"
-        "if os.fork() == 0:\n"
-        "    urllib.request.urlopen(sys.argv[1], timeout=30)\n"
-    )
-    browser.chmod(0o755)
+    browser = fake_browser(tmp_path)
     done = subprocess.run(
         [*INTROBOT, "auth"],
         capture_output=True,
