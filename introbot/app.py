@@ -66,6 +66,21 @@ class App:
         if self.sign_in is not None:
             self.sign_in.save_if_refreshed()
 
+    def signed_in_again(self) -> bool:
+        """Whether ``introbot auth`` saved a new sign-in since this one was loaded; if so
+        the client carries on with it (a daemon need not be restarted after a revocation)."""
+        if self.sign_in is None:
+            return False
+        try:
+            fresh = SignIn.load(self.account.token_file)
+        except GmailError:
+            return False
+        if fresh.credentials.refresh_token == self.sign_in.credentials.refresh_token:
+            return False  # the same sign-in (perhaps with a refreshed access token)
+        self.sign_in = fresh
+        self.client.use_sign_in(fresh.credentials, fresh.signed_in_at)
+        return True
+
     def mailbox(self) -> str:
         """Which mailbox this is, for the one-process-per-mailbox lock."""
         return f"{self.engine.me()[0]} at {self.client.endpoint}"

@@ -67,18 +67,26 @@ def mailbox_lock(mailbox: str) -> AbstractContextManager[None]:
 
 
 def run_forever(
-    poll: Callable[[], None], interval: float, stop: threading.Event | None = None
+    poll: Callable[[], None],
+    interval: float,
+    stop: threading.Event | None = None,
+    signed_in_again: Callable[[], bool] | None = None,
 ) -> None:
     """Call ``poll`` every ``interval`` seconds until SIGINT/SIGTERM (or ``stop``).
 
     A poll that fails is logged and retried at the next interval; a sign-in Gmail no longer
-    accepts is retried slowly (every 15 minutes), never in a tight loop."""
+    accepts is retried slowly (every 15 minutes), never in a tight loop, or as soon as
+    ``signed_in_again`` says the user signed in anew."""
     stop = stop or threading.Event()
     retry_at = [0.0]
 
     def job() -> None:
-        if stop.is_set() or time.monotonic() < retry_at[0]:
+        if stop.is_set():
             return
+        if time.monotonic() < retry_at[0]:
+            if signed_in_again is None or not signed_in_again():
+                return
+            log.info("sign_in renewed=true; polling again")
         try:
             poll()
             retry_at[0] = 0.0

@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from introbot.config import Account
 from introbot.gmail.auth import SCOPE, SignIn
 from introbot.sandbox.control import SandboxControl
 from introbot.store import Store
-from tests.cli import INTROBOT, fake_browser, invoke
+from tests.cli import INTROBOT, fake_browser, invoke, sign_in_directly
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
@@ -230,3 +233,39 @@ def test_without_a_sign_in_commands_say_how_to_get_one(home: Path) -> None:
     result = invoke("poll", "--account", "work")
     assert result.exit_code == 1
     assert "Run `introbot auth --account work`" in result.stderr
+
+
+def test_a_running_daemon_waits_out_a_revocation_and_picks_up_the_new_sign_in(
+    google: SandboxControl, home: Path, tmp_path: Path
+) -> None:
+    account = Account.named(None)
+    sign_in_directly(google, account.token_file)
+    log = tmp_path / "daemon.log"
+    with log.open("w") as stderr:
+        daemon = subprocess.Popen(
+            [*INTROBOT, "run", "--interval", "1"], stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+    try:
+        _wait_for(lambda: "full_sync" in log.read_text() or google.stats()["requests"] > 0)
+        google.revoke_sign_ins()
+        google.expire_access_tokens()
+        _wait_for(lambda: "no longer accepts introbot's sign-in" in log.read_text())
+        assert daemon.poll() is None  # waiting, not crashed, not looping
+        sign_in_directly(google, account.token_file)  # the user runs `introbot auth` again
+        _wait_for(lambda: "sign_in renewed=true" in log.read_text())
+        google.reset_stats()
+        _wait_for(lambda: google.stats()["requests"] > 0)  # polling again, with the new one
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        out, _ = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0 and "introbot stopped." in out
+    assert log.read_text().count("no longer accepts") == 1  # one failure, then it waited
+
+
+def _wait_for(condition: Callable[[], bool], deadline: float = 30) -> None:
+    stop = time.monotonic() + deadline
+    while time.monotonic() < stop:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")

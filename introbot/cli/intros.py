@@ -85,7 +85,7 @@ def run(target: Target, interval: int | None) -> None:
                 decisions = logging.getLogger("introbot")
                 if decisions.getEffectiveLevel() == logging.WARNING:  # neither -q nor -v
                     decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
-                run_forever(lambda: _poll_logged(app), seconds)
+                run_forever(lambda: _poll_logged(app), seconds, signed_in_again=app.signed_in_again)
         except AlreadyRunning as exc:
             fail(str(exc))
         click.echo("introbot stopped.")

@@ -183,9 +183,28 @@ class GmailClient:
         """``transport`` replaces the plain HTTP connection (it must carry its own timeout);
         tests pass one that dies on purpose at a chosen request. ``signed_in_at`` (when the
         sign-in was made) lets a refused sign-in be explained."""
-        self._signed_in_at = signed_in_at
         endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
-        transport = transport or httplib2.Http(timeout=timeout)
+        self._timeout = timeout
+        self._transport = transport
+        self._connect(credentials, endpoint, signed_in_at)
+        self.endpoint = endpoint
+        self._batch_uri = endpoint + "batch/gmail/v1"
+        self.bucket = bucket or TokenBucket()
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self.stats = ClientStats()
+        self.planned: PlannedWrites | None = None  # set: dry run, nothing is changed
+
+    def dry_run(self) -> PlannedWrites:
+        """From now on, change nothing in Gmail: reads go through, writes are recorded."""
+        self.planned = PlannedWrites()
+        return self.planned
+
+    def _connect(
+        self, credentials: Credentials, endpoint: str, signed_in_at: datetime | None
+    ) -> None:
+        self._signed_in_at = signed_in_at
+        transport = self._transport or httplib2.Http(timeout=self._timeout)
         http = google_auth_httplib2.AuthorizedHttp(credentials, http=transport)
         self._service = build(
             "gmail",
@@ -202,18 +221,11 @@ class GmailClient:
         self._threads = self._users.threads()
         self._labels = self._users.labels()
         self._history = self._users.history()
-        self.endpoint = endpoint
-        self._batch_uri = endpoint + "batch/gmail/v1"
-        self.bucket = bucket or TokenBucket()
-        self.retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self.stats = ClientStats()
-        self.planned: PlannedWrites | None = None  # set: dry run, nothing is changed
 
-    def dry_run(self) -> PlannedWrites:
-        """From now on, change nothing in Gmail: reads go through, writes are recorded."""
-        self.planned = PlannedWrites()
-        return self.planned
+    def use_sign_in(self, credentials: Credentials, signed_in_at: datetime | None) -> None:
+        """Carry on with a new sign-in (the user ran ``introbot auth`` again)."""
+        self._service.close()
+        self._connect(credentials, self.endpoint, signed_in_at)
 
     @classmethod
     def for_sandbox(cls, url: str, **options: Any) -> GmailClient:
