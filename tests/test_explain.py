@@ -109,3 +109,22 @@ def test_sent_message_lines_are_not_read_as_the_reply(tmp_path: Path) -> None:
     with_sent = json.loads(_explain("reply", str(path), "--json", "--sent", str(sent)).stdout)
     assert with_sent["verdict"] == "yes"
     assert with_sent["text"] == "yes!"
+
+
+def test_an_account_brings_its_own_phrases_and_addresses(home: Path) -> None:
+    from tests.cli import invoke
+
+    reply = CORPUS / "replies/yes/001-happy-to.eml"
+    assert invoke("explain", "reply", str(reply), "--json").exit_code == 0
+    assert invoke("init", "--account", "work", "--address", "alex.kim@tidepool.io").exit_code == 0
+    english = home / "accounts" / "work" / "rules" / "phrases" / "en.toml"
+    # This account counts "reach me" as a hedge: the account's own phrases are used.
+    english.write_text(english.read_text().replace("hedges = [", 'hedges = [\n  "reach me",', 1))
+    mine = json.loads(invoke("explain", "reply", str(reply), "--json", "--account", "work").stdout)
+    assert mine["verdict"] == "unclear"
+    # With no --me, the account's own addresses are never made a party.
+    request = invoke("explain", "request", str(SEED / "01-alex-asks-for-dana.eml"), "--json",
+                     "--account", "work")  # fmt: skip
+    assert request.exit_code == 0, request.stderr
+    parties = json.loads(request.stdout)["intros"]
+    assert all("alex.kim@tidepool.io" not in json.dumps(p["requester"]) for p in parties)

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from introbot.cli.common import fail
+from introbot.cli.common import ACCOUNT_OPTION, fail, target_of
+from introbot.config import Account
+from introbot.settings import Settings
 
 if TYPE_CHECKING:
     from introbot.rules import Phrases
@@ -24,8 +26,14 @@ _RULES_OPTION = click.option(
     "--rules",
     "rules_dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Use the phrases in this rules folder instead of the built-in ones.",
+    help="Use the phrases in this rules folder (default: the account's, or the built-in).",
 )
+
+
+def _account_settings(account_name: str | None) -> tuple[Account, Settings]:
+    """The account's settings, if it has a config; a mistake in them ends the command."""
+    target = target_of(account_name)
+    return target.account, target.settings
 
 
 def _read_message(source: str) -> bytes:
@@ -43,9 +51,10 @@ def _read_message(source: str) -> bytes:
     return raw
 
 
-def _load_phrases(rules_dir: Path | None) -> Phrases:
+def _load_phrases(rules_dir: Path | None, account_name: str | None) -> Phrases:
     from introbot.rules import RulesError, default_phrases, load_phrases
 
+    rules_dir = rules_dir or _account_settings(account_name)[1].paths.rules
     try:
         return load_phrases(rules_dir) if rules_dir else default_phrases()
     except RulesError as exc:
@@ -61,7 +70,14 @@ def _load_phrases(rules_dir: Path | None) -> Phrases:
     help="The consent message the reply answers (.eml or text): its lines are not the reply's.",
 )
 @_RULES_OPTION
-def explain_reply(source: str, as_json: bool, sent: Path | None, rules_dir: Path | None) -> None:
+@ACCOUNT_OPTION
+def explain_reply(
+    source: str,
+    as_json: bool,
+    sent: Path | None,
+    rules_dir: Path | None,
+    account_name: str | None,
+) -> None:
     """The verdict on a reply to a consent message: yes, no, unclear, auto_reply or bounce."""
     from introbot import explain as render
     from introbot.reading.mime import looks_like_mail, read_mail
@@ -77,7 +93,7 @@ def explain_reply(source: str, as_json: bool, sent: Path | None, rules_dir: Path
             if looks_like_mail(sent_raw)
             else sent_raw.decode("utf-8", "replace")
         )
-    reading = read_reply(mail, _load_phrases(rules_dir), sent_text)
+    reading = read_reply(mail, _load_phrases(rules_dir, account_name), sent_text)
     if as_json:
         click.echo(json.dumps(render.reply_json(reading), ensure_ascii=False))
     else:
@@ -90,14 +106,18 @@ def explain_reply(source: str, as_json: bool, sent: Path | None, rules_dir: Path
     "--me",
     "me",
     multiple=True,
-    required=True,
     metavar="ADDRESS",
-    help="Your own address (repeat for each); never made a party.",
+    help="Your own address (repeat for each); never made a party. Default: the account's.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_RULES_OPTION
+@ACCOUNT_OPTION
 def explain_request(
-    source: str, me: tuple[str, ...], as_json: bool, rules_dir: Path | None
+    source: str,
+    me: tuple[str, ...],
+    as_json: bool,
+    rules_dir: Path | None,
+    account_name: str | None,
 ) -> None:
     """The introductions an intro-request message asks for, or what is missing."""
     from introbot import explain as render
@@ -106,8 +126,25 @@ def explain_request(
 
     raw = _read_message(source)
     mail = read_mail(raw)
-    reading = read_request(mail, me, _load_phrases(rules_dir))
+    me = me or _own_addresses(account_name)
+    reading = read_request(mail, me, _load_phrases(rules_dir, account_name))
     if as_json:
         click.echo(json.dumps(render.request_json(reading), ensure_ascii=False))
     else:
         click.echo(render.request_report(reading, mail.problems))
+
+
+def _own_addresses(account_name: str | None) -> tuple[str, ...]:
+    """The account's addresses: the signed-in one its database knows, and its aliases."""
+    from introbot.store import mailbox_of
+
+    account, settings = _account_settings(account_name)
+    signed_in = mailbox_of(account.database(settings))
+    addresses = tuple(dict.fromkeys(([signed_in] if signed_in else []) + list(settings.me)))
+    if not addresses:
+        fail(
+            f"say whose request this is: --me YOUR@ADDRESS (the account '{account.name}' does "
+            "not know your address yet: it learns it on its first poll, or from "
+            "[connector] addresses in its config)"
+        )
+    return addresses
