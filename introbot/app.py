@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from introbot.config import Account
 from introbot.engine import Engine
-from introbot.gmail.auth import SignIn
+from introbot.gmail.auth import TESTING_TOKEN_LIFETIME, SignIn
 from introbot.gmail.client import GMAIL_ENDPOINT, GmailClient
 from introbot.gmail.errors import GmailError
 from introbot.rules import Rules, load_rules
@@ -80,6 +81,21 @@ class App:
         self.sign_in = fresh
         self.client.use_sign_in(fresh.credentials, fresh.signed_in_at)
         return True
+
+    def sign_in_ending(self) -> str | None:
+        """A warning when Google may end the sign-in tomorrow: 6 to 7 days old is when an app
+        still in 'Testing' loses it (an older one that works belongs to a published app)."""
+        age = self.sign_in.age() if self.sign_in else None
+        if self.sign_in is None or self.sign_in.signed_in_at is None or age is None:
+            return None
+        if not TESTING_TOKEN_LIFETIME - timedelta(days=1) <= age < TESTING_TOKEN_LIFETIME:
+            return None
+        ends = self.sign_in.signed_in_at + TESTING_TOKEN_LIFETIME
+        return (
+            f"the Gmail sign-in is {age.days} days old: if your OAuth consent screen is still in "
+            f"'Testing', Google ends it on {ends:%Y-%m-%d %H:%M} UTC. Publish the app (README: "
+            f"'Use it on your Gmail', step 3) and run `{auth_command(self.account)}`"
+        )
 
     def mailbox(self) -> str:
         """Which mailbox this is, for the one-process-per-mailbox lock."""

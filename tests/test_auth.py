@@ -269,3 +269,20 @@ def _wait_for(condition: Callable[[], bool], deadline: float = 30) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("timed out")
+
+
+def test_poll_warns_the_day_before_a_testing_app_loses_its_sign_in(
+    google: SandboxControl, home: Path
+) -> None:
+    token = _token(home)
+    sign_in_directly(google, token)
+    info = json.loads(token.read_text())
+    info["introbot_signed_in_at"] = (datetime.now(UTC) - timedelta(days=6, hours=3)).isoformat()
+    token.write_text(json.dumps(info))
+    result = invoke("poll")
+    assert result.exit_code == 0
+    assert "Warning: the Gmail sign-in is 6 days old" in result.stderr
+    assert "Publish the app" in result.stderr
+    info["introbot_signed_in_at"] = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    token.write_text(json.dumps(info))  # a month old and still working: a published app
+    assert "Warning" not in invoke("poll").stderr

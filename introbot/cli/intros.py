@@ -48,6 +48,9 @@ def poll(target: Target, dry_run: bool) -> None:
         )
         for line in report.decisions:
             click.echo(f"  {line}")
+        warning = app.sign_in_ending()
+        if warning:
+            click.echo(f"Warning: {warning}", err=True)
 
 
 def _dry_run(target: Target) -> None:
@@ -91,9 +94,17 @@ def run(target: Target, interval: int | None) -> None:
         click.echo("introbot stopped.")
 
 
+_WARNED: set[str] = set()  # days on which the daemon warned of a sign-in ending
+
+
 def _poll_logged(app: App) -> None:
     report = app.engine.poll()
     app.keep_sign_in()
+    warning = app.sign_in_ending()
+    today = datetime.now(UTC).date().isoformat()
+    if warning and today not in _WARNED:
+        _WARNED.add(today)
+        logging.getLogger("introbot").warning("sign_in_ending why=%r", warning)
     if report.requests or report.observations:
         logging.getLogger("introbot").info(
             "poll requests=%d changes=%d drafts=%d",
