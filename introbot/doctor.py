@@ -192,7 +192,7 @@ class Doctor:
                 Status.WARN,
                 f"{when} ({age.days} days ago): if your OAuth consent screen is still in "
                 f"'Testing', Google ends this sign-in on {ends:%Y-%m-%d}. Publish the app "
-                "(README: 'Your Google credentials', step 3) to keep it",
+                "(README: 'Use it on your Gmail', step 3) to keep it",
             )
         return sign_in, Finding("sign-in", Status.OK, f"{when}; Google renewed the access token")
 

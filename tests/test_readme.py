@@ -49,3 +49,17 @@ def test_the_readme_setup_reaches_a_working_doctor(
         if words[1] == "doctor":
             assert "Everything introbot needs is in place." in done.stdout
             assert not re.search(r"^(FAIL|warn)", done.stdout, re.M), done.stdout
+
+
+def test_every_readme_section_introbot_points_at_exists() -> None:
+    import introbot
+
+    headings = set(re.findall(r"^#+ (.+)$", README.read_text(encoding="utf-8"), re.M))
+    package = Path(introbot.__file__).parent
+    pointers = {
+        found
+        for path in package.rglob("*.py")
+        for found in re.findall(r"README(?:'s|:) '([^']+)'", path.read_text(encoding="utf-8"))
+    }
+    assert pointers, "introbot's messages point at README sections"
+    assert pointers <= headings, pointers - headings

@@ -82,8 +82,7 @@ def init(
     steps = []
     if not credentials_file().exists():
         steps.append(
-            f"Save your OAuth client file as {credentials_file()} "
-            "(README: 'Your Google credentials')"
+            f"Save your OAuth client file as {credentials_file()} (README: 'Use it on your Gmail')"
         )
     steps += [
         f"`{auth_command(account)}` to sign in to Gmail",

@@ -25,7 +25,7 @@ SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 SCOPES = (SCOPE,)
 # Google ends the sign-ins of an app whose consent screen is still in "Testing" after 7 days.
 TESTING_TOKEN_LIFETIME = timedelta(days=7)
-CREDENTIALS_HELP = "the README's 'Your Google credentials' walks through it"
+CREDENTIALS_HELP = "the README's 'Use it on your Gmail' walks through it"
 
 
 class SignInError(Exception):

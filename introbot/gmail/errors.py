@@ -22,7 +22,7 @@ class AuthExpired(GmailError):
                 advice = (
                     f"The sign-in was made on {when}: Google ends sign-ins after 7 days "
                     "while the app's OAuth consent screen is in 'Testing'. Publish the app "
-                    "(README: 'Your Google credentials', step 3), then run `introbot auth`."
+                    "(README: 'Use it on your Gmail', step 3), then run `introbot auth`."
                 )
             else:
                 advice = (
