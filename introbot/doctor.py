@@ -3,8 +3,9 @@ ok or the fix. A check never raises: whatever goes wrong is a finding."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -59,6 +60,13 @@ class Doctor:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def run(self) -> Iterator[Finding]:
+        """Every finding, in order; an unexpected error becomes the last one."""
+        try:
+            yield from self._checks()
+        except Exception as exc:  # a bug or a surprise: say so, never a traceback
+            yield Finding("doctor", Status.FAIL, f"unexpected {type(exc).__name__}: {exc}")
+
+    def _checks(self) -> Iterator[Finding]:
         try:
             loaded = load_config(self.account, self.flags)
         except ConfigError as exc:
@@ -66,48 +74,36 @@ class Doctor:
             return
         yield self._config(loaded)
         yield from self._rules(loaded)
-        if self.sandbox:
-            yield Finding("credentials", Status.SKIP, f"working against the sandbox {self.sandbox}")
-            client = self._guard(
-                "gmail",
-                lambda: GmailClient.for_sandbox(self.sandbox or "", timeout=10, retry=QUICK),
-            )
-        else:
-            yield self._client_file()
-            sign_in, finding = self._sign_in()
-            yield finding
-            if sign_in is None:
-                yield Finding("gmail", Status.SKIP, "needs a working sign-in first")
-                client = None
-            else:
-                client = GmailClient(
-                    sign_in.credentials,
-                    gmail_endpoint(),
-                    timeout=10,
-                    retry=QUICK,
-                    signed_in_at=sign_in.signed_in_at,
-                )
+        client = yield from self._connection()
         database = self.account.database(loaded.settings)
-        if isinstance(client, GmailClient):
-            try:
+        if client is not None:
+            with contextlib.closing(client):
                 address, finding = self._gmail(client, database)
                 yield finding
                 if address:
                     yield self._labels(client, loaded)
                     yield self._others(address, client.endpoint, database)
-            finally:
-                client.close()
-        elif isinstance(client, Finding):
-            yield client
         yield self._database(database)
         yield self._instance(database)
 
-    @staticmethod
-    def _guard(check: str, make: Callable[[], GmailClient]) -> GmailClient | Finding:
-        try:
-            return make()
-        except Exception as exc:
-            return Finding(check, Status.FAIL, f"{type(exc).__name__}: {exc}")
+    def _connection(self) -> Generator[Finding, None, GmailClient | None]:
+        """The client file and sign-in findings; then a client, if there is one to use."""
+        if self.sandbox:
+            yield Finding("credentials", Status.SKIP, f"working against the sandbox {self.sandbox}")
+            return GmailClient.for_sandbox(self.sandbox, timeout=10, retry=QUICK)
+        yield self._client_file()
+        sign_in, finding = self._sign_in()
+        yield finding
+        if sign_in is None:
+            yield Finding("gmail", Status.SKIP, "needs a working sign-in first")
+            return None
+        return GmailClient(
+            sign_in.credentials,
+            gmail_endpoint(),
+            timeout=10,
+            retry=QUICK,
+            signed_in_at=sign_in.signed_in_at,
+        )
 
     # -------------------------------------------------------------------- checks
     def _config(self, loaded: Loaded) -> Finding:
