@@ -28,16 +28,11 @@ def gmail_endpoint() -> str:
     return os.environ.get(ENDPOINT_VARIABLE) or GMAIL_ENDPOINT
 
 
-def auth_command(account: Account) -> str:
-    flag = "" if account.name == "default" else f" --account {account.name}"
-    return f"introbot auth{flag}"
-
-
 def signed_in_client(account: Account, timeout: float = 30.0) -> tuple[GmailClient, SignIn]:
     if not account.token_file.exists():
         raise SignInMissing(
             f"introbot is not signed in to Gmail for the account '{account.name}' yet (no "
-            f"{account.token_file}). Run `{auth_command(account)}`; to try introbot without "
+            f"{account.token_file}). Run `{account.command('auth')}`; to try introbot without "
             "Gmail, use --sandbox URL (see `introbot sandbox serve`) or `introbot demo`."
         )
     sign_in = SignIn.load(account.token_file)
@@ -94,7 +89,7 @@ class App:
         return (
             f"the Gmail sign-in is {age.days} days old: if your OAuth consent screen is still in "
             f"'Testing', Google ends it on {ends:%Y-%m-%d %H:%M} UTC. Publish the app (README: "
-            f"'Use it on your Gmail', step 3) and run `{auth_command(self.account)}`"
+            f"'Use it on your Gmail', step 3) and run `{self.account.command('auth')}`"
         )
 
     def mailbox(self) -> str:

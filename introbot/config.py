@@ -69,6 +69,12 @@ class Account:
     def database(self, settings: Settings) -> Path:
         return settings.paths.database or self.folder / "introbot.db"
 
+    def command(self, name: str) -> str:
+        """How the user runs an introbot command for this account: ``introbot auth``, or
+        ``introbot auth --account work``."""
+        flag = "" if self.name == DEFAULT_ACCOUNT else f" --account {self.name}"
+        return f"introbot {name}{flag}"
+
 
 @dataclass(frozen=True)
 class Loaded:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from introbot.app import auth_command, gmail_endpoint
+from introbot.app import gmail_endpoint
 from introbot.config import Account, ConfigError, Flags, Loaded
 from introbot.config import load as load_config
 from introbot.daemon import AlreadyRunning, mailbox_lock, single_instance
@@ -112,7 +112,7 @@ class Doctor:
                 "config",
                 Status.WARN,
                 f"no {self.account.config_file}: the defaults are in use; "
-                f"`introbot init{_flag(self.account)}` creates the file",
+                f"`{self.account.command('init')}` creates the file",
             )
         return Finding("config", Status.OK, f"{self.account.config_file} is valid")
 
@@ -135,7 +135,7 @@ class Doctor:
                 "credentials",
                 Status.WARN,
                 f"no OAuth client file at {path}: not needed now, but "
-                f"`{auth_command(self.account)}` will need it to sign in again",
+                f"`{self.account.command('auth')}` will need it to sign in again",
             )
         try:
             read_client_file(path)
@@ -147,7 +147,7 @@ class Doctor:
         token = self.account.token_file
         if not token.exists():
             return None, Finding(
-                "sign-in", Status.FAIL, f"not signed in: run `{auth_command(self.account)}`"
+                "sign-in", Status.FAIL, f"not signed in: run `{self.account.command('auth')}`"
             )
         try:
             sign_in = SignIn.load(token)
@@ -165,13 +165,13 @@ class Doctor:
                 "sign-in",
                 Status.FAIL,
                 f"signed in without Gmail access ({' '.join(sorted(sign_in.scopes)) or 'no scope'})"
-                f": run `{auth_command(self.account)}` and allow Gmail",
+                f": run `{self.account.command('auth')}` and allow Gmail",
             )
         if not sign_in.credentials.refresh_token:
             return None, Finding(
                 "sign-in",
                 Status.FAIL,
-                f"the saved sign-in has no refresh token: run `{auth_command(self.account)}`",
+                f"the saved sign-in has no refresh token: run `{self.account.command('auth')}`",
             )
         try:
             sign_in.refresh()
@@ -206,7 +206,7 @@ class Doctor:
                 "gmail",
                 Status.FAIL,
                 f"signed in as {address}, but this account's database belongs to {known}: sign "
-                f"in as {known} (`{auth_command(self.account)}`), or use another --account",
+                f"in as {known} (`{self.account.command('auth')}`), or use another --account",
             )
         return address, Finding(
             "gmail", Status.OK, f"{address}: {profile.messages_total} messages, reachable"
@@ -277,10 +277,6 @@ class Doctor:
         except AlreadyRunning as exc:
             return Finding("daemon", Status.OK, str(exc).split(" is already")[0] + " is running")
         return Finding("daemon", Status.OK, "not running (start it with `introbot run`)")
-
-
-def _flag(account: Account) -> str:
-    return "" if account.name == "default" else f" --account {account.name}"
 
 
 def report(findings: list[Finding]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from introbot.app import auth_command, gmail_endpoint
+from introbot.app import gmail_endpoint
 from introbot.cli.common import ACCOUNT_OPTION, Target, account_options, fail
 from introbot.config import Account, ConfigError, render_config
 from introbot.config import load as load_config
@@ -42,8 +42,8 @@ def init(
     account = _account(account_name)
     if account.config_file.exists() and not force:
         fail(
-            f"{account.config_file} already exists: edit it (`introbot doctor` checks it), or "
-            "run `introbot init --force` to start it over"
+            f"{account.config_file} already exists: edit it (`{account.command('doctor')}` "
+            f"checks it), or run `{account.command('init')} --force` to start it over"
         )
     interactive = sys.stdin.isatty()
     if name is None and interactive:
@@ -85,17 +85,12 @@ def init(
             f"Save your OAuth client file as {credentials_file()} (README: 'Use it on your Gmail')"
         )
     steps += [
-        f"`{auth_command(account)}` to sign in to Gmail",
-        f"`{_introbot('doctor', account)}` to check everything",
+        f"`{account.command('auth')}` to sign in to Gmail",
+        f"`{account.command('doctor')}` to check everything",
     ]
     click.echo("Next:")
     for number, step in enumerate(steps, 1):
         click.echo(f"  {number}. {step}")
-
-
-def _introbot(command: str, account: Account) -> str:
-    flag = "" if account.name == "default" else f" --account {account.name}"
-    return f"introbot {command}{flag}"
 
 
 # ------------------------------------------------------------------------------ auth
@@ -152,7 +147,6 @@ def auth(
             port=chosen_port,
             open_browser=True,
             ask_redirect=ask if no_browser else None,
-            say=click.echo,
         )
     except SignInError as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -168,7 +162,7 @@ def auth(
         saved.save()
         click.echo(
             f"Signed in, but Gmail did not answer ({exc}). The sign-in is saved; "
-            f"`{_introbot('doctor', account)}` checks again.",
+            f"`{account.command('doctor')}` checks again.",
             err=True,
         )
         return
@@ -185,7 +179,7 @@ def auth(
         sys.exit(1)
     saved.save()
     click.echo(f"Signed in as {address}. The sign-in is saved in {account.token_file} (mode 600).")
-    click.echo(f"Next: `{_introbot('doctor', account)}` checks everything.")
+    click.echo(f"Next: `{account.command('doctor')}` checks everything.")
 
 
 def _database_address(account: Account) -> str | None:

@@ -101,7 +101,6 @@ def sign_in(
     port: int,
     open_browser: bool,
     ask_redirect: Callable[[str], str] | None = None,
-    say: Callable[[str], None] = print,
 ) -> Credentials:
     """Google's installed-app flow for the ``gmail.modify`` scope, with offline access.
 
