@@ -165,6 +165,22 @@ def _queue(intro: Intro, spec: DraftSpec, to: Role | None) -> tuple[Intro, Actio
     return intro.with_draft(draft), CreateDraft(intro.id, spec)
 
 
+def _reply_to(
+    intro: Intro, kind: DraftKind, role: Role, rules: WorkflowRules, **fields: Any
+) -> tuple[Intro, Action]:
+    """A draft of ``kind`` (its template has the same name) to one party, in the thread of
+    the consent message they got."""
+    spec = DraftSpec(
+        key=_key(intro, kind, role, rules),
+        kind=kind,
+        template=kind.value,
+        to=(intro.party(role).person,),
+        fields=_fields(intro, rules, **fields),
+        **_reply_routing(intro, role),
+    )
+    return _queue(intro, spec, role)
+
+
 def _sent_consent(intro: Intro, role: Role) -> Draft | None:
     sent = [d for d in intro.drafts_of(DraftKind.CONSENT, role) if d.state is DraftState.SENT]
     return sent[-1] if sent else None
@@ -370,26 +386,10 @@ def _consent_no(
     actions.append(_note(intro, f"{role.value} said no ({evidence})"))
     other = intro.party(role.other)
     if role is Role.CONTACT and _requester_waiting(intro):
-        spec = DraftSpec(
-            key=_key(intro, DraftKind.DECLINE_NOTE, Role.REQUESTER, rules),
-            kind=DraftKind.DECLINE_NOTE,
-            template="decline_note",
-            to=(intro.requester.person,),
-            fields=_fields(intro, rules),
-            **_reply_routing(intro, Role.REQUESTER),
-        )
-        intro, action = _queue(intro, spec, Role.REQUESTER)
+        intro, action = _reply_to(intro, DraftKind.DECLINE_NOTE, Role.REQUESTER, rules)
         actions.append(action)
     elif role is Role.REQUESTER and other.consent in (Consent.ASKED, Consent.UNCLEAR, Consent.YES):
-        spec = DraftSpec(
-            key=_key(intro, DraftKind.THANKS_NOTE, Role.CONTACT, rules),
-            kind=DraftKind.THANKS_NOTE,
-            template="thanks_note",
-            to=(intro.contact.person,),
-            fields=_fields(intro, rules),
-            **_reply_routing(intro, Role.CONTACT),
-        )
-        intro, action = _queue(intro, spec, Role.CONTACT)
+        intro, action = _reply_to(intro, DraftKind.THANKS_NOTE, Role.CONTACT, rules)
         actions.append(action)
     return Transition(intro, tuple(actions))
 
@@ -613,16 +613,10 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
         if waited >= rules.expire_after:
             return _expire(intro, role, now, rules)
         if waited >= rules.remind_after and not party.reminded:
-            spec = DraftSpec(
-                key=_key(intro, DraftKind.REMINDER, role, rules),
-                kind=DraftKind.REMINDER,
-                template="reminder",
-                to=(party.person,),
-                fields=_fields(intro, rules, to=_who(party.person), to_role=role.value),
-                **_reply_routing(intro, role),
-            )
             intro = intro.with_party(replace(party, reminded=True))
-            intro, action = _queue(intro, spec, role)
+            intro, action = _reply_to(
+                intro, DraftKind.REMINDER, role, rules, to=_who(party.person), to_role=role.value
+            )
             actions += [
                 action,
                 _note(
@@ -639,15 +633,7 @@ def _expire(intro: Intro, silent: Role, now: datetime, rules: WorkflowRules) -> 
         _note(intro, f"expired: no reply from the {silent.value} in {rules.expire_after.days} days")
     )
     if silent is Role.CONTACT and _requester_waiting(intro):
-        spec = DraftSpec(
-            key=_key(intro, DraftKind.EXPIRY_NOTE, Role.REQUESTER, rules),
-            kind=DraftKind.EXPIRY_NOTE,
-            template="expiry_note",
-            to=(intro.requester.person,),
-            fields=_fields(intro, rules),
-            **_reply_routing(intro, Role.REQUESTER),
-        )
-        intro, action = _queue(intro, spec, Role.REQUESTER)
+        intro, action = _reply_to(intro, DraftKind.EXPIRY_NOTE, Role.REQUESTER, rules)
         actions.append(action)
     return Transition(intro, tuple(actions))
 
