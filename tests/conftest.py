@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
@@ -13,6 +13,9 @@ from introbot.gmail.client import GmailClient
 from introbot.gmail.pacing import RetryPolicy
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
+
+if TYPE_CHECKING:
+    from tests.world import World
 
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.001, max_delay=0.01)
 
@@ -88,3 +91,11 @@ def google(sandbox: SandboxServer, home: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("INTROBOT_GMAIL_ENDPOINT", sandbox.url)
     control.oauth(require_token=True)
     return control
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """A sandbox Gmail and introbot's engine on a fresh database (see tests/world.py)."""
+    from tests.world import make_world  # world.py uses this module's FAST_RETRY
+
+    yield from make_world(tmp_path)

@@ -35,11 +35,7 @@ from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
 from introbot.store import Store
 from tests.conftest import FAST_RETRY
-
-REQUEST = (
-    "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example)? We build "
-    "cold-chain sensors.\n\nThanks,\nAlex"
-)
+from tests.world import REQUEST
 
 
 class Crash(BaseException):

@@ -12,15 +12,8 @@ import pytest
 from introbot.sandbox import SandboxServer
 from introbot.settings import Settings
 from tests.cli import invoke
-from tests.world import World
+from tests.world import ALEX, DANA, REQUEST, World
 
-ALEX = "Alex Kim <alex.kim@tidepool.io>"
-DANA = "Dana Whitfield <dana@northwind.example>"
-REQUEST = (
-    "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example)? We build "
-    "cold-chain sensors and her logistics team is exactly who we'd love to pilot with.\n\n"
-    "Thanks,\nAlex"
-)
 WRITES = ("create", "modify", "batchModify", "delete", "update", "send", "insert", "trash")
 
 

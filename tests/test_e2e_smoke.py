@@ -1,22 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from introbot.model import Stage
-from tests.world import World, make_world
-
-REQUEST = (
-    "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example)? "
-    "We build cold-chain sensors.\n\nThanks,\nAlex"
-)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
+from tests.world import REQUEST, World
 
 
 def test_happy_path(world: World) -> None:

@@ -13,35 +13,14 @@ from pathlib import Path
 import pytest
 
 from introbot.model import Consent, DraftKind, DraftState, Stage
-from tests.world import World, make_world
+from tests.world import ALEX, DANA, REQUEST, World, make_world
 
-ALEX = "Alex Kim <alex.kim@tidepool.io>"
-DANA = "Dana Whitfield <dana@northwind.example>"
 MARCUS = "Marcus Chen <marcus@chenlabs.io>"
-REQUEST = (
-    "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example)? We build "
-    "cold-chain sensors and her logistics team is exactly who we'd love to pilot with.\n\n"
-    "Thanks,\nAlex"
-)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
 
 
 @pytest.fixture
 def requester_first(tmp_path: Path) -> Iterator[World]:
     yield from make_world(tmp_path, workflow={"order": "requester_first"})
-
-
-def _asked(world: World) -> dict[str, str]:
-    """A request arrives, introbot drafts, the connector sends both consent drafts."""
-    request = world.request(REQUEST)
-    world.poll()
-    world.send_drafts()
-    world.poll()
-    return request
 
 
 # ------------------------------------------------------------------ happy paths
@@ -109,7 +88,7 @@ def test_happy_path_requester_first(requester_first: World) -> None:
 
 # --------------------------------------------------------------------- declines
 def test_contact_declines_gently(world: World) -> None:
-    request = _asked(world)
+    request = world.asked()
     world.reply(ALEX, "Yes please.")
     world.reply(DANA, "No thanks - my plate is full through Q2, and we use another vendor.")
     world.poll()
@@ -123,7 +102,7 @@ def test_contact_declines_gently(world: World) -> None:
 
 
 def test_requester_withdraws_and_the_contact_is_thanked(world: World) -> None:
-    _asked(world)
+    world.asked()
     world.reply(ALEX, "Actually, no thanks - we found another way in.")
     world.poll()
     assert world.only_intro().stage is Stage.DECLINED
@@ -156,7 +135,7 @@ def test_a_discarded_consent_draft_cancels_the_intro(world: World) -> None:
 
 
 def test_removing_the_request_label_cancels(world: World) -> None:
-    request = _asked(world)
+    request = world.asked()
     world.control.label_thread(request["threadId"], remove=("intro-request",))
     world.poll()
     assert world.only_intro().stage is Stage.CANCELLED
@@ -182,7 +161,7 @@ def test_an_edited_draft_is_still_followed(world: World) -> None:
 
 # -------------------------------------------------------------- unclear replies
 def test_unclear_reply_resolved_by_label(world: World) -> None:
-    request = _asked(world)
+    request = world.asked()
     world.reply(ALEX, "Yes please.")
     reply = world.reply(DANA, "Maybe - what does Tidepool actually do?")
     world.poll()
@@ -200,7 +179,7 @@ def test_unclear_reply_resolved_by_label(world: World) -> None:
 
 
 def test_unclear_reply_resolved_on_the_command_line(world: World, tmp_path: Path) -> None:
-    _asked(world)
+    world.asked()
     world.reply(ALEX, "Yes please.")
     world.reply(DANA, "Possibly. Let me check with my team.")
     world.poll()
@@ -222,7 +201,7 @@ def test_unclear_reply_resolved_on_the_command_line(world: World, tmp_path: Path
 
 
 def test_an_auto_reply_is_ignored(world: World) -> None:
-    _asked(world)
+    world.asked()
     world.reply(
         DANA,
         "I'm out of office until Monday. Yes, I'll reply then.",
@@ -236,7 +215,7 @@ def test_an_auto_reply_is_ignored(world: World) -> None:
 
 
 def test_a_bounce_needs_attention(world: World) -> None:
-    _asked(world)
+    world.asked()
     sent = world.sent_to("dana@northwind.example")
     dsn = (
         "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\n"
@@ -256,7 +235,7 @@ def test_a_bounce_needs_attention(world: World) -> None:
 
 
 def test_a_forged_yes_is_refused(world: World) -> None:
-    _asked(world)
+    world.asked()
     world.reply(ALEX, "Yes please.")
     world.reply(DANA, "Yes, absolutely!", auth="fail")
     world.poll()
@@ -267,7 +246,7 @@ def test_a_forged_yes_is_refused(world: World) -> None:
 
 
 def test_a_reply_from_another_address_needs_attention(world: World) -> None:
-    _asked(world)
+    world.asked()
     world.reply(ALEX, "Yes please.")
     dana_thread = world.sent_to("dana@northwind.example")
     world.reply("Jamie Fox <jamie@northwind.example>", "Dana says yes!", to_message=dana_thread)
@@ -278,7 +257,7 @@ def test_a_reply_from_another_address_needs_attention(world: World) -> None:
 
 
 def test_an_edited_subject_is_matched_by_references(world: World) -> None:
-    _asked(world)
+    world.asked()
     world.reply(ALEX, "Yes please.")
     reply = world.reply(DANA, "Yes, happy to.", subject="Alex / Tidepool - sure")
     assert reply["threadId"] != world.sent_to("dana@northwind.example")["threadId"]
@@ -288,7 +267,7 @@ def test_an_edited_subject_is_matched_by_references(world: World) -> None:
 
 # ----------------------------------------------------------- reminders, expiry
 def test_a_reminder_then_expiry(world: World) -> None:
-    request = _asked(world)
+    request = world.asked()
     world.reply(ALEX, "Yes please.")
     world.poll()
     world.poll(after=timedelta(days=3))
@@ -400,7 +379,7 @@ def test_polling_again_and_again_creates_nothing_twice(world: World) -> None:
 
 
 def test_an_idle_poll_is_one_cheap_request(world: World) -> None:
-    _asked(world)
+    world.asked()
     world.control.reset_stats()
     world.poll()
     stats = world.control.stats()
@@ -408,7 +387,7 @@ def test_an_idle_poll_is_one_cheap_request(world: World) -> None:
 
 
 def test_a_later_message_in_a_done_thread_starts_nothing(world: World) -> None:
-    request = _asked(world)
+    request = world.asked()
     world.reply(ALEX, "Yes please.")
     world.reply(DANA, "Yes, happy to.")
     world.poll()
@@ -452,7 +431,7 @@ def test_an_address_that_cannot_be_written_needs_attention(world: World) -> None
 
 
 def test_a_yes_gmail_did_not_vouch_for_is_not_counted(world: World) -> None:
-    _asked(world)
+    world.asked()
     world.reply(ALEX, "Yes please.")
     world.reply(DANA, "Yes, absolutely!", auth=None)  # no Authentication-Results at all
     world.poll()

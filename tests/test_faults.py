@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,27 +14,7 @@ import pytest
 from introbot.daemon import run_forever
 from introbot.gmail.errors import AuthExpired, GmailUnavailable
 from introbot.model import Consent, Stage
-from tests.world import World, make_world
-
-ALEX = "Alex Kim <alex.kim@tidepool.io>"
-DANA = "Dana Whitfield <dana@northwind.example>"
-REQUEST = (
-    "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example)? We build "
-    "cold-chain sensors.\n\nThanks,\nAlex"
-)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
-
-
-def _asked(world: World) -> dict[str, str]:
-    request = world.request(REQUEST)
-    world.poll()
-    world.send_drafts()
-    world.poll()
-    return request
+from tests.world import ALEX, DANA, REQUEST, World
 
 
 def test_bursts_of_errors_are_ridden_out(world: World) -> None:
@@ -64,7 +43,7 @@ def test_a_persistent_fault_stops_the_pass_and_the_next_one_resumes(world: World
 
 
 def test_expired_history_means_a_full_resync_and_nothing_twice(world: World) -> None:
-    _asked(world)
+    world.asked()
     world.reply(ALEX, "Yes please.")
     world.reply(DANA, "Yes, happy to.")
     world.control.expire_history()
@@ -115,7 +94,7 @@ def test_a_renamed_label_keeps_working(world: World) -> None:
 
 @pytest.mark.parametrize("how", ["trash", "delete"])
 def test_a_request_thread_thrown_away_cancels_its_intro(world: World, how: str) -> None:
-    request = _asked(world)
+    request = world.asked()
     threads = world.gmail.threads()
     if how == "trash":
         threads.trash(userId="me", id=request["threadId"]).execute()
@@ -150,7 +129,7 @@ def test_a_draft_sent_to_an_edited_address_follows_the_connector(world: World) -
 
 
 def test_a_deleted_reply_thread_still_lets_introbot_answer(world: World) -> None:
-    request = _asked(world)
+    request = world.asked()
     world.reply(ALEX, "Yes please.")
     world.gmail.threads().delete(userId="me", id=request["threadId"]).execute()
     world.reply(DANA, "No thanks.", to_message=world.sent_to("dana@northwind.example"))
@@ -161,7 +140,7 @@ def test_a_deleted_reply_thread_still_lets_introbot_answer(world: World) -> None
 
 # ------------------------------------------------------------------- sign-in
 def test_a_revoked_sign_in_stops_the_poll_and_keeps_the_state(world: World) -> None:
-    _asked(world)
+    world.asked()
     cursor = world.store.cursor()
     from introbot.engine import Engine
     from introbot.gmail.client import GmailClient

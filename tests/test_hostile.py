@@ -11,7 +11,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from collections.abc import Iterator
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from introbot.reading.requests import read_request
 from introbot.rules import default_phrases
 from tests.hostile import build
 from tests.hostile.cases import Hostile, huge_cases, small_cases
-from tests.world import World, make_world
+from tests.world import World
 
 PHRASES = default_phrases()
 ME = ["connector@example.com"]
@@ -71,11 +70,6 @@ def test_the_huge_ones_too() -> None:
 
 
 # ------------------------------------------------------------------ end to end
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
-
-
 def _deliver_all(world: World, cases: list[Hostile]) -> dict[str, Hostile]:
     threads = {}
     for case in cases:

@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli import invoke
-from tests.world import World, make_world
+from tests.world import ALEX, DANA, REQUEST, World, make_world
 
-ALEX = "Alex Kim <alex.kim@tidepool.io>"
-DANA = "Dana Whitfield <dana@northwind.example>"
-REQUEST = (
-    "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example)? We build "
-    "cold-chain sensors and would love to pilot with her team.\n\nThanks,\nAlex"
-)
 DECLINE = "No thanks - my plate is full through Q2, and we use another vendor."
 
 

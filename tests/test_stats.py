@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from introbot.model import Consent, Intro, Order, Party, Person, RequestRef, Role, Stage
 from introbot.stats import compute, duration, report
 from tests.cli import invoke
-from tests.world import World, make_world
+from tests.world import World
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -95,11 +94,6 @@ def test_since_counts_only_later_requests() -> None:
 )
 def test_durations_read_naturally(seconds: float | None, shown: str) -> None:
     assert duration(seconds) == shown
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
 
 
 def test_stats_of_a_real_run(world: World, home: Path) -> None:

@@ -26,6 +26,13 @@ from introbot.store import Store
 from tests.conftest import FAST_RETRY
 
 CONNECTOR = "connector@example.com"
+ALEX = "Alex Kim <alex.kim@tidepool.io>"
+DANA = "Dana Whitfield <dana@northwind.example>"
+REQUEST = (
+    "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example)? We build "
+    "cold-chain sensors and her logistics team is exactly who we'd love to pilot with.\n\n"
+    "Thanks,\nAlex"
+)
 
 
 @dataclass
@@ -141,6 +148,14 @@ class World:
         if label:
             self.control.label_thread(delivered["threadId"], add=(self.settings.labels.request,))
         return delivered
+
+    def asked(self, body: str = REQUEST) -> dict[str, str]:
+        """A request arrives, introbot drafts, the connector sends both consent drafts."""
+        request = self.request(body)
+        self.poll()
+        self.send_drafts()
+        self.poll()
+        return request
 
     def drafts(self) -> list[dict[str, Any]]:
         return list(self.control.mailbox()["drafts"])
