@@ -188,11 +188,9 @@ class Engine:
         notes = [a.text for a in actions if isinstance(a, Note)]
         drafts = sum(isinstance(a, CreateDraft) for a in actions)
         deletes = sum(isinstance(a, DeleteDraft) for a in actions)
-        stage = (
-            after.stage.value if before is None else f"{before.stage.value}->{after.stage.value}"
-        )
-        if before is not None and before.stage is after.stage:
-            stage = after.stage.value
+        stage = after.stage.value
+        if before is not None and before.stage is not after.stage:
+            stage = f"{before.stage.value}->{stage}"
         log.info(
             "decision intro=%s observed=%s stage=%s drafts=%d deletes=%d",
             after.id,

@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from introbot.model import (
+    Action,
     CreateDraft,
     DraftCreated,
     DraftSent,
     DraftSpec,
     Intro,
+    Observation,
     Order,
     Person,
     ReplyReceived,
@@ -112,13 +114,13 @@ class _Sample:
         self._created(t.actions)
         return self
 
-    def _step(self, observation: object) -> None:
+    def _step(self, observation: Observation) -> None:
         assert self.intro is not None
-        t = step(self.intro, observation, self.now, self.rules)  # type: ignore[arg-type]
+        t = step(self.intro, observation, self.now, self.rules)
         self.intro = t.intro
         self._created(t.actions)
 
-    def _created(self, actions: tuple[object, ...]) -> None:
+    def _created(self, actions: tuple[Action, ...]) -> None:
         for action in actions:
             if isinstance(action, CreateDraft):
                 spec = action.spec

@@ -32,6 +32,21 @@ def run(*args: str, timeout: float = 60, **options: object) -> subprocess.Comple
     )
 
 
+def consent_screen_answer(url: str) -> str:
+    """Where a browser lands after the (sandbox's) consent screen: the redirect's address."""
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    try:
+        urllib.request.build_opener(Stay).open(url, timeout=10)
+    except urllib.error.HTTPError as redirect:
+        assert redirect.code == 302
+        return str(redirect.headers["Location"])
+    raise AssertionError("the consent screen did not redirect")
+
+
 def sign_in_directly(control: SandboxControl, token_file: Path, scope: str = SCOPE) -> None:
     """A saved sign-in from the sandbox's OAuth endpoints, without the flow's ceremony
     (``introbot auth`` itself is tested in test_auth.py)."""
@@ -40,15 +55,8 @@ def sign_in_directly(control: SandboxControl, token_file: Path, scope: str = SCO
         {"client_id": client["client_id"], "redirect_uri": "http://localhost:1/", "scope": scope}
     )
 
-    class Stay(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
-    try:
-        urllib.request.build_opener(Stay).open(f"{client['auth_uri']}?{query}", timeout=10)
-        raise AssertionError("the consent screen did not redirect")
-    except urllib.error.HTTPError as redirect:
-        answer = urllib.parse.parse_qs(urllib.parse.urlsplit(redirect.headers["Location"]).query)
+    landed = consent_screen_answer(f"{client['auth_uri']}?{query}")
+    answer = urllib.parse.parse_qs(urllib.parse.urlsplit(landed).query)
     form = {
         "grant_type": "authorization_code",
         "code": answer["code"][0],

@@ -11,8 +11,6 @@ import signal
 import stat
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,24 +21,9 @@ from introbot.config import Account
 from introbot.gmail.auth import SCOPE, SignIn
 from introbot.sandbox.control import SandboxControl
 from introbot.store import Store
-from tests.cli import INTROBOT, fake_browser, invoke, sign_in_directly
+from tests.cli import INTROBOT, consent_screen_answer, fake_browser, invoke, sign_in_directly
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
-
-
-def _answer_of_consent_screen(url: str) -> str:
-    """What a browser ends up at after the consent screen: the redirect's address."""
-
-    class Stay(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
-    try:
-        urllib.request.build_opener(Stay).open(url, timeout=10)
-    except urllib.error.HTTPError as redirect:
-        assert redirect.code == 302
-        return str(redirect.headers["Location"])
-    raise AssertionError("the consent screen did not redirect")
 
 
 def sign_in_without_browser(
@@ -61,7 +44,7 @@ def sign_in_without_browser(
         printed += line
         found = re.search(r"(http://127\.0\.0\.1:\d+/o/oauth2/auth\?\S+)", line)
         if found:
-            answer = paste if paste is not None else _answer_of_consent_screen(found[1])
+            answer = paste if paste is not None else consent_screen_answer(found[1])
             break
     else:
         process.wait(10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -88,22 +89,24 @@ def run(target: Target, interval: int | None) -> None:
                 decisions = logging.getLogger("introbot")
                 if decisions.getEffectiveLevel() == logging.WARNING:  # neither -q nor -v
                     decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
-                run_forever(lambda: _poll_logged(app), seconds, signed_in_again=app.signed_in_again)
+                run_forever(
+                    functools.partial(_poll_logged, app, set()),
+                    seconds,
+                    signed_in_again=app.signed_in_again,
+                )
         except AlreadyRunning as exc:
             fail(str(exc))
         click.echo("introbot stopped.")
 
 
-_WARNED: set[str] = set()  # days on which the daemon warned of a sign-in ending
-
-
-def _poll_logged(app: App) -> None:
+def _poll_logged(app: App, warned_on: set[str]) -> None:
+    """One poll of the daemon; a sign-in about to end is warned of once a day."""
     report = app.engine.poll()
     app.keep_sign_in()
     warning = app.sign_in_ending()
     today = datetime.now(UTC).date().isoformat()
-    if warning and today not in _WARNED:
-        _WARNED.add(today)
+    if warning and today not in warned_on:
+        warned_on.add(today)
         logging.getLogger("introbot").warning("sign_in_ending why=%r", warning)
     if report.requests or report.observations:
         logging.getLogger("introbot").info(

@@ -9,18 +9,11 @@ from pathlib import Path
 import click
 
 from introbot.app import gmail_endpoint
-from introbot.cli.common import ACCOUNT_OPTION, Target, account_options, fail
+from introbot.cli.common import ACCOUNT_OPTION, Target, account_options, fail, target_of
 from introbot.config import Account, ConfigError, render_config
 from introbot.config import load as load_config
 from introbot.paths import credentials_file
 from introbot.rules import default_rules_dir
-
-
-def _account(name: str | None) -> Account:
-    try:
-        return Account.named(name)
-    except ConfigError as exc:
-        fail(str(exc))
 
 
 # ------------------------------------------------------------------------------ init
@@ -39,7 +32,7 @@ def init(
     account_name: str | None, name: str | None, addresses: tuple[str, ...], force: bool
 ) -> None:
     """Create the account's config.toml and an editable copy of the rules."""
-    account = _account(account_name)
+    account = target_of(account_name).account
     if account.config_file.exists() and not force:
         fail(
             f"{account.config_file} already exists: edit it (`{account.command('doctor')}` "
@@ -119,7 +112,7 @@ def auth(
     from introbot.gmail.client import GmailClient
     from introbot.gmail.errors import GmailError
 
-    account = _account(account_name)
+    account = target_of(account_name).account
     try:
         config = read_client_file(credentials or credentials_file())
     except SignInError as exc:
