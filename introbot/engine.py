@@ -33,7 +33,6 @@ from introbot.model import (
     Observation,
     Person,
     RequestRef,
-    Stage,
     Tick,
 )
 from introbot.reading.mime import read_mail
@@ -45,6 +44,7 @@ from introbot.workflow import (
     STAGE_LABELS,
     InvalidTransition,
     WorkflowRules,
+    already_standing,
     open_intro,
     problem_note,
     request_thread_labels,
@@ -210,11 +210,6 @@ class Engine:
     ) -> None:
         thread_id = seen.thread_id
         existing = self.store.intros(thread_id=thread_id)
-        taken = {  # an intro under way, or done, is not started again
-            (i.requester.person.key, i.contact.person.key)
-            for i in existing
-            if not i.stage.closed or i.stage is Stage.INTRODUCED
-        }
         mail = seen.mail
         author = mail.sender or Person(None, "unknown@invalid")
         request = RequestRef(
@@ -229,7 +224,7 @@ class Engine:
         for wanted in seen.reading.intros:
             requester = Person(wanted.requester.name, wanted.requester.email)
             contact = Person(wanted.contact.name, wanted.contact.email)
-            if (requester.key, contact.key) in taken:
+            if already_standing(existing, requester, contact):
                 continue
             transition = open_intro(
                 self.store.new_intro_id(), request, requester, contact, wanted.context, now, rules

@@ -240,6 +240,16 @@ def _note(intro: Intro, text: str) -> Note:
 
 
 # ------------------------------------------------------------------- opening intros
+def already_standing(existing: Iterable[Intro], requester: Person, contact: Person) -> bool:
+    """A request read again must not start an intro that stands: one under way, or one that
+    ended in the introduction (after a no, an expiry or a cancel it may be asked for anew)."""
+    return any(
+        (i.requester.person.key, i.contact.person.key) == (requester.key, contact.key)
+        and (not i.stage.closed or i.stage is Stage.INTRODUCED)
+        for i in existing
+    )
+
+
 def open_intro(
     intro_id: str,
     request: RequestRef,
