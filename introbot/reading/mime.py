@@ -26,8 +26,10 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString, PageElement
 
-from introbot.model import Person
+from introbot.model import Person, ascii_lower
+from introbot.reading.visible import readable, strip_hidden
 
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # Gmail takes about 25 MB of attachments, ~35 MB encoded
 MAX_HEADER_BYTES = 256 * 1024  # the whole header block
@@ -119,7 +121,7 @@ def parse_addresses(value: str) -> list[Person]:
             continue
         local, _, domain = address.rpartition("@")
         display = clean_line(_decode_words(name), MAX_DISPLAY_NAME).strip("'\" ") or None
-        found.append(Person(display, f"{local}@{domain.lower()}"))
+        found.append(Person(display, f"{local}@{ascii_lower(domain)}"))
     return found
 
 
@@ -144,6 +146,9 @@ class Mail:
     reports: tuple[dict[str, str], ...] = ()  # per-recipient fields of delivery-status parts
     attachments: tuple[str, ...] = ()  # file names, for information only
     problems: tuple[str, ...] = ()
+    #: (name, value) as it arrived, unfolded but not RFC 2047-decoded (for structured
+    #: headers such as Authentication-Results, where a decoded word could pose as syntax)
+    raw_headers: tuple[tuple[str, str], ...] = ()
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -153,12 +158,23 @@ class Mail:
         lowered = name.lower()
         return [v for k, v in self.headers if k.lower() == lowered]
 
+    def raw_headers_named(self, name: str) -> list[str]:
+        lowered = name.lower()
+        return [v for k, v in self.raw_headers if k.lower() == lowered]
+
     @functools.cached_property
     def text(self) -> str:
         """The body as plain text: text/plain when present, else the HTML as text."""
         if self.plain is not None:
             return self.plain
         return html_to_text(self.html) if self.html is not None else ""
+
+    @functools.cached_property
+    def html_hidden_text(self) -> bool:
+        """True when the HTML body holds words a reader does not see: hidden by CSS or an
+        attribute, in the background's colour, too small, or possibly hidden by a style
+        rule that cannot be resolved (see reading/visible.py). False without HTML."""
+        return self.html is not None and html_hides_text(self.html)
 
 
 class _Collector:
@@ -413,14 +429,17 @@ def read_mail(raw: bytes) -> Mail:
         reports=tuple(found.reports),
         attachments=tuple(found.attachments),
         problems=tuple(found.problems),
+        raw_headers=tuple((name, raw) for name, _, raw in read_headers),
     )
 
 
 def looks_like_mail(raw: bytes) -> bool:
     """True when the bytes start with RFC 822 headers (for rejecting non-mail input)."""
-    if not raw.strip() or b"\x00" in raw[:4096]:
+    if not raw.strip():
         return False
     head = raw[:8192].replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    if b"\x00" in head:  # binary data; a stray NUL in a body (some MTAs) is still mail
+        return False
     names = [
         line.split(b":", 1)[0].strip().lower()
         for line in head.split(b"\n")
@@ -433,51 +452,121 @@ def looks_like_mail(raw: bytes) -> bool:
 
 # ---------------------------------------------------------------------- HTML to text
 MAX_TAGS = 20_000  # beyond this, an HTML body is read roughly rather than parsed
-_SCRIPTS = re.compile(r"<(script|style|head|title)\b[^>]{0,2000}>.{0,200000}?</\1\s*>", re.I | re.S)
-_BREAKS = re.compile(r"<(?:br|/p|/div|/li|/tr|/h\d)\b[^>]{0,2000}>", re.I)
-_TAGS = re.compile(r"<[^>]{0,2000}>")
+_NOT_TEXT_OPEN = re.compile(r"<(script|style|head|title|template|noscript)\b[^<>]{0,2000}>", re.I)
+_BREAKS = re.compile(r"<(?:br|/p|/div|/li|/tr|/h\d)\b[^<>]{0,2000}>", re.I)
+_TAGS = re.compile(r"<[^<>]{0,2000}>")
 
 
-def _rough_html(source: str) -> str:
-    """Markup for a body too heavy to parse (an HTML bomb): tags stripped by pattern."""
-    text = _BREAKS.sub("\n", _SCRIPTS.sub(" ", source))
-    text = html.unescape(_TAGS.sub(" ", text))
-    return "<br>".join(html.escape(line) for line in text.split("\n"))
+def _without_html_comments(source: str) -> str:
+    """Markup minus ``<!-- ... -->``, in one pass (an unclosed comment runs to the end)."""
+    out, at = [], 0
+    while (start := source.find("<!--", at)) >= 0:
+        out.append(source[at:start])
+        end = source.find("-->", start + 4)
+        if end < 0:
+            return "".join(out)
+        at = end + 3
+    out.append(source[at:])
+    return "".join(out)
 
 
-def parse_html(source: str) -> BeautifulSoup:
-    source = source[:MAX_HTML_CHARS]
-    if source.count("<") > MAX_TAGS:
-        source = _rough_html(source)
-    soup = BeautifulSoup(source, "html.parser")
-    for tag in soup(["script", "style", "head", "title", "meta", "noscript", "template"]):
-        tag.decompose()
+def _without_not_text(source: str) -> str:
+    """Markup minus script, style, head, title, template and noscript elements, in one pass:
+    once a closing tag is missing, later openings of that element are not searched again."""
+    out, at, unclosed = [], 0, set()
+    while found := _NOT_TEXT_OPEN.search(source, at):
+        name = found.group(1).lower()
+        closing = re.compile(f"</{name}", re.I)
+        close = None if name in unclosed else closing.search(source, found.end())
+        if close is None:
+            unclosed.add(name)
+            out.append(source[at : found.end()])
+            at = found.end()
+            continue
+        end = source.find(">", close.end())
+        out.append(source[at : found.start()] + " ")
+        at = len(source) if end < 0 else end + 1
+    out.append(source[at:])
+    return "".join(out)
+
+
+def _rough_soup(source: str) -> BeautifulSoup:
+    """A body too heavy to parse (an HTML bomb), or one the parser rejects: tags stripped
+    by pattern, the text kept as lines."""
+    text = _BREAKS.sub("\n", _without_not_text(_without_html_comments(source)))
+    soup = BeautifulSoup("", "html.parser")
+    for index, line in enumerate(html.unescape(_TAGS.sub(" ", text)).split("\n")):
+        if index:
+            soup.append(soup.new_tag("br"))
+        soup.append(NavigableString(line))
     return soup
 
 
+def _visible_soup(source: str) -> tuple[BeautifulSoup, bool]:
+    """The parsed body with what a reader would not see taken out (see reading/visible.py),
+    and whether that hid any words. A body too heavy to check, or one html.parser rejects,
+    is read roughly, and counts as possibly hiding words."""
+    source = source[:MAX_HTML_CHARS]
+    if source.count("<") <= MAX_TAGS:
+        try:
+            soup = BeautifulSoup(source, "html.parser")
+            return soup, strip_hidden(soup)
+        except Exception:  # e.g. ParserRejectedMarkup on "<![foo": the body must still read
+            pass
+    return _rough_soup(source), True
+
+
+def parse_html(source: str) -> BeautifulSoup:
+    """The visible part of an HTML body as a tree: no hidden elements, no text in the
+    colour of its background or too small to read, no comments, scripts or styles."""
+    return _visible_soup(source)[0]
+
+
+def html_hides_text(source: str) -> bool:
+    """Does this HTML body hold words its reader does not see (or might not)?"""
+    return _visible_soup(source)[1]
+
+
+def _mailto_text(link: Tag) -> str | None:
+    """A mailto link as ``Label <address>``; None for any other element."""
+    href = str(link.get("href") or "") if link.name == "a" else ""
+    if not href.lower().startswith("mailto:"):
+        return None
+    # The target is what a click would use: one address, nothing smuggled after it;
+    # addresses written in the label are not shown as text beside it.
+    target = clean_line(unquote(href[7:].split("?", 1)[0]))
+    found = EMAIL_IN_TEXT.search(target)
+    address = found.group(0) if found else ""
+    words = (str(s).strip() for s in link.descendants if readable(s))
+    label = EMAIL_IN_TEXT.sub("", clean_line(" ".join(w for w in words if w))).strip(" :,;")
+    if address and label:
+        return f"{label} <{address}>"
+    return address or label
+
+
 def soup_to_text(soup: BeautifulSoup | Tag) -> str:
-    """Visible text with line breaks kept and mailto links spelled out as ``Name <addr>``."""
-    for link in soup.find_all("a", href=True):
-        href = str(link.get("href", ""))
-        if href.lower().startswith("mailto:"):
-            # The target is what a click would use: one address, nothing smuggled after it;
-            # addresses written in the label are not shown as text beside it.
-            target = clean_line(unquote(href[7:].split("?", 1)[0]))
-            found = EMAIL_IN_TEXT.search(target)
-            address = found.group(0) if found else ""
-            label = EMAIL_IN_TEXT.sub("", clean_line(link.get_text(" ", strip=True))).strip(" :,;")
-            if address and label:
-                link.replace_with(f"{label} <{address}>")
-            elif address:
-                link.replace_with(address)
-            else:
-                link.replace_with(label)
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for block in soup.find_all(_BLOCKS):
-        block.insert_before("\n")
-        block.insert_after("\n")
-    text = clean_text(soup.get_text())
+    """Visible text with line breaks kept and mailto links spelled out as ``Name <addr>``.
+
+    One walk over the tree (no changes made to it), so the cost is linear at any depth."""
+    pieces: list[str] = []
+    stack: list[PageElement | None] = list(reversed(soup.contents))  # None: a line break
+    while stack:
+        node = stack.pop()
+        if node is None:
+            pieces.append("\n")
+        elif not isinstance(node, Tag):
+            if readable(node):
+                pieces.append(str(node))
+        elif node.name == "br":
+            pieces.append("\n")
+        elif (mailto := _mailto_text(node)) is not None:
+            pieces.append(mailto)
+        else:
+            if node.name in _BLOCKS:
+                pieces.append("\n")
+                stack.append(None)
+            stack.extend(reversed(node.contents))
+    text = clean_text("".join(pieces))
     lines = [" ".join(line.split()) for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
