@@ -20,7 +20,7 @@ from typing import Any
 
 import jinja2
 
-from introbot.model import DraftSpec, Person
+from introbot.model import DraftSpec, Person, address_key
 from introbot.reading.mime import clean_line
 from introbot.rules import Template
 
@@ -136,9 +136,9 @@ def _check(raw: bytes, spec: DraftSpec) -> None:
     """Parse the draft back: exactly our headers, exactly our recipients, or no draft."""
     parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
     names = [name.lower() for name in parsed]
-    wanted = {a.addr_spec.lower() for a in (*map(address, spec.to), *map(address, spec.cc))}
+    wanted = {address_key(a.addr_spec) for a in (*map(address, spec.to), *map(address, spec.cc))}
     found = {
-        a.lower() for _, a in getaddresses(parsed.get_all("To", []) + parsed.get_all("Cc", []))
+        address_key(a) for _, a in getaddresses(parsed.get_all("To", []) + parsed.get_all("Cc", []))
     }
     if set(names) - _HEADERS or len(names) != len(set(names)) or found != wanted:
         raise WritingError(f"the draft {spec.key} did not come out as written; not creating it")

@@ -19,7 +19,7 @@ from introbot.cli.common import (
     one_intro,
     store_only,
 )
-from introbot.model import Observation, Stage
+from introbot.model import Observation, Stage, address_key
 
 
 @click.command()
@@ -182,7 +182,11 @@ def decide(target: Target, intro_id: str, party: str, answer: str) -> None:
         intro = one_intro(app.store, intro_id)
         roles = {r.value: r for r in Role}
         role = roles.get(party.lower()) or next(
-            (p.role for p in (intro.requester, intro.contact) if p.person.key == party.casefold()),
+            (
+                p.role
+                for p in (intro.requester, intro.contact)
+                if p.person.key == address_key(party)
+            ),
             None,
         )
         if role is None:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from introbot.model import Person
+from introbot.model import Person, address_key
 from introbot.reading.mime import EMAIL_IN_TEXT, Mail, clean_line, parse_addresses
 from introbot.reading.quotes import cut_signature, plain_new_text, quote_start
 from introbot.rules import Phrases, normalize
@@ -233,7 +233,7 @@ def _forward_block(lines: list[str], phrases: Phrases) -> tuple[int, Person | No
 class _Reader:
     def __init__(self, mail: Mail, me: Sequence[str], phrases: Phrases) -> None:
         self.mail = mail
-        self.me = {address.casefold() for address in me}
+        self.me = {address_key(address) for address in me}
         self.phrases = phrases
         self.problems: list[str] = []
         self.assistants: list[str] = []
