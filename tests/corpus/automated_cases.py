@@ -220,6 +220,61 @@ AUTO_REPLIES = [
         "Hi, I'm on vacation with no email. Happy to reply when I'm back!",
         18,
     ),
+    # Header-less auto-replies: no Auto-Submitted, no autoreply header, an ordinary subject,
+    # In-Reply-To set as a reply's would be. Only the text says a machine wrote them.
+    _auto(
+        "headerless-ooo-en",
+        "Rosa Delgado <rosa@brightline.example>",
+        "brightline.example",
+        f"Re: {SUBJECT}",
+        "",
+        "Thank you for your message. I am out of the office until Monday 7 December with "
+        "limited access to email.\nFor anything urgent, please contact my colleague Theo at "
+        "theo@brightline.example.\n\nYes, I will answer when I return.\n\nRosa",
+        19,
+    ),
+    _auto(
+        "headerless-ooo-fr",
+        "Margaux Petit <margaux.petit@clairval.fr>",
+        "clairval.fr",
+        f"RE: {SUBJECT}",
+        "",
+        "Bonjour,\n\nMerci pour votre message. Je suis en congés jusqu'au 4 janvier inclus et "
+        "je vous répondrai à mon retour.\nPour toute urgence, vous pouvez joindre l'accueil.\n\n"
+        "Bien cordialement,\nMargaux",
+        20,
+    ),
+    _auto(
+        "headerless-ooo-de",
+        "Felix Hartmann <f.hartmann@brueckenbau.de>",
+        "brueckenbau.de",
+        f"AW: {SUBJECT}",
+        "",
+        "Guten Tag,\n\nvielen Dank für Ihre Nachricht. Ich bin bis einschließlich 11. Januar "
+        "nicht im Büro.\nIn dringenden Fällen wenden Sie sich bitte an unser Sekretariat.\n\n"
+        "Gerne melde ich mich danach.\nFelix Hartmann",
+        21,
+    ),
+    _auto(
+        "headerless-ooo-es",
+        "Inés Navarro <ines@cafetal.co>",
+        "cafetal.co",
+        f"RE: {SUBJECT}",
+        "",
+        "Hola,\n\ngracias por tu mensaje. Estoy de vacaciones hasta el 8 de enero con acceso "
+        "limitado al correo. Si es urgente, escribe a equipo@cafetal.co.\n\nClaro, te responderé "
+        "a mi regreso.",
+        22,
+    ),
+    _auto(
+        "headerless-responder-within-days",
+        "Northwind Partnerships <partners@northwind.example>",
+        "northwind.example",
+        f"Re: {SUBJECT}",
+        "",
+        "Happy to help! This inbox replies within 3 business days.\nSure, we read every message.",
+        23,
+    ),
 ]
 
 
@@ -386,6 +441,36 @@ BOUNCES = [
         "<lucia@solmar.es>:\n554: delivery error: dd This user doesn't have a yahoo.com account",
         ("lucia@solmar.es",),
         12,
+    ),
+    _plain_bounce(
+        "postmaster-text-only-no-report",
+        "From: Postmaster <postmaster@relay.brightline.example>\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n",
+        "This is the mail relay at relay.brightline.example.\n\nYour message could not be "
+        "delivered to one or more recipients. Yes, the relay tried twice.\n\n"
+        "<rosa@brightline.example>: host mx.brightline.example said: 550 5.1.1 "
+        "mailbox unavailable\n\n--- a copy of the original message follows ---\n"
+        "From: Sam Rivera <connector@example.com>\nSubject: Would you like to meet Alex Kim?",
+        ("rosa@brightline.example",),
+        13,
+    ),
+    _plain_bounce(
+        "daemon-without-address",
+        "From: MAILER-DAEMON <>\r\nSubject: Message failed\r\n",
+        "There was an error delivering your mail to <f.hartmann@brueckenbau.de>.\n\n"
+        "mx.brueckenbau.de did not accept the RCPT TO command:\n"
+        "550 5.1.1 <f.hartmann@brueckenbau.de>: no such user",
+        ("f.hartmann@brueckenbau.de",),
+        14,
+    ),
+    _plain_bounce(
+        "gateway-failure-de",
+        "From: Mail Gateway <gateway@clairval.fr>\r\n"
+        "Subject: Zustellung fehlgeschlagen: Would you like to meet Alex Kim?\r\n",
+        "Ihre Nachricht konnte nicht zugestellt werden an:\n\n   ines@cafetal.co\n\n"
+        "Grund: Empfänger unbekannt. Nein, ein weiterer Versuch wird nicht unternommen.",
+        ("ines@cafetal.co",),
+        15,
     ),
 ]
 
