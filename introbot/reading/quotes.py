@@ -1,21 +1,28 @@
-"""The new text of a message: what its writer typed, without quoted history, signature,
-"Sent from my iPhone" or legal disclaimer.
+"""The new text of a message: what its writer typed, without quoted history, a signature
+block, a mail app's footer line or a legal disclaimer.
 
-Works on the patterns of Gmail, Apple Mail, Outlook (the ``____`` / From / Sent block and
-``-----Original Message-----``), Thunderbird and mobile clients, with the attribution lines
-and header labels of every language in ``rules/phrases``. HTML mail loses its quote
-elements (``gmail_quote``, ``divRplyFwdMsg``, ``blockquote``, ...) before it becomes text.
-Bottom-posted replies (the new text below the quote) and interleaved replies (answers
-between ``>`` lines) keep their new text.
+Quoted history starts at an attribution line ("On ... wrote:", "Am ... schrieb", "Den ...
+skrev", "2026年1月5日(月) 10:00 Sam <sam@x>:", wrapped over up to four lines, or typed on the
+same line after the reply: "Sounds good! On ..."), an Outlook header block ("From: / Sent: /
+To:" in any language of ``rules/phrases``, after a ``____`` or ``----`` rule or not), or a
+separator ("-----Original Message-----", "---Original Message---", "---- 原始邮件 ----").
+HTML mail first loses its quote elements (``gmail_quote``, ``divRplyFwdMsg``,
+``blockquote``, ...) and client-inserted signatures. With ``>`` quotes, what is not quoted
+below them is new text too (bottom-posted and interleaved replies).
 
-This module is hand-written rather than built on mail-parser-reply: its patterns are not
-user-editable, its signature rule cuts a line such as "Thanks, happy to help!", and it
-misses Gmail's Spanish attribution line.
+Safety rule: a sentence the writer typed never silently disappears. So a mobile footer
+("Sent from my iPhone") is removed as one line and what follows it stays; "Thanks," and
+what follows stay; a signature block is removed only when every line of it is a name, a
+title or contact details (see :func:`cut_signature`), and a P.S. below it stays.
+
+Everything here is pure and linear in the input, which is capped (``MAX_*``).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 
 from bs4 import BeautifulSoup, Tag
 
@@ -25,9 +32,8 @@ from introbot.rules import Phrases, normalize
 MAX_LINES = 4000
 MAX_READ_CHARS = 60_000
 MAX_LINE_CHARS = 4_000
-_SIG_DELIMITER = re.compile(r"^--\s*$")
-_UNDERSCORES = re.compile(r"^\s*_{8,}\s*$")
-_HEADER_LINE = re.compile(r"^\s*\*?([^\W\d_][\w .'-]{0,20}?)\*?\s*:\s*\S")
+_MAX_DEPTH = 3  # nested bottom-posted replies followed
+_MAX_CUTS = 8  # places tried on one line for an attribution after typed text
 
 # HTML elements that hold quoted history, and ones after which everything is history.
 _QUOTE_SELECTORS = (
@@ -38,6 +44,10 @@ _QUOTE_SELECTORS = (
     "div.protonmail_quote",
     "div.moz-cite-prefix",
     "div.zmail_extra",
+    "div.gmail_quote_container",
+    "div[name=messageReplySection]",  # Spark
+    "div.gmail_signature",  # a signature block the client inserted, never typed text
+    "div[name=messageSignatureSection]",  # Spark's
 )
 _CUT_FROM_SELECTORS = (
     "div#divRplyFwdMsg",
@@ -72,90 +82,568 @@ def html_new_text(html: str) -> str:
 
 
 # ------------------------------------------------------------------- plain text rules
+_DECOR_CHARS = " \t\xa0*_=~#+>-–—"
+_DECOR_RUN = re.compile(r"[-_=*~]{2,}")
+_RULE_LINE = re.compile(r"^\s*(?:-{5,}|_{5,}|—{3,})\s*$")
+_TRAILING_DECOR = re.compile(r"^\s*([-_=*~#+.])\1{1,}\s*$")
+# Streak's tracking mark, zero-width and bidirectional controls (Arabic, Hebrew clients).
+_INVISIBLE = str.maketrans(
+    "",
+    "",
+    "\u1427\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2066\u2067\u2068\u2069\ufeff\u00ad",
+)
+_HEADER_LINE = re.compile(
+    r"^\s*\*{0,2}([^\W\d_][\w .'-]{0,24}?)\*{0,2}\s*[:\uff1a]\s*\*{0,2}\s*(\S?)"
+)
+_TIME = re.compile(r"\d{1,2}[:.h]\d{2}")
+_EMAIL = re.compile(r"[^\s<>()\[\]\"'@,;:]+@[^\s<>()\[\]\"'@,;:]+\.[^\W_]{2,}")
+_BRACKETED_EMAIL = re.compile(
+    r"[<(\[]\s*(?:mailto:)?[^\s<>()\[\]@]+@[^\s<>()\[\]]+\s*[>)\]]\s*[:\uff1a]?\s*$"
+)
+_DATE_LED = re.compile(
+    r"^(?:[^\W\d_]{2,12}\.?,?\s+)?"  # an optional weekday ("ons", "Tue,")
+    r"(?:\d{4}\s?[-/.年]\s?\d{1,2}\s?[-/.月]\s?\d{1,2}日?"  # 2014-10-17, 2011/4/7, 2022年1月1日
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # 02.04.2012, 13-02-2014
+    r"|\d{1,2}\.?\s+[^\W\d_]{3,12}\.?,?\s+\d{4})"  # 20 окт. 2016, 4 dec. 2024
+)
+_GMT = re.compile(r"\b(?:GMT|UTC)\s?[+-]\d{1,2}:?\d{2}|\b[AaPp]\.?[Mm]\.?\b")
+_GMT_NAME = re.compile(r"(?:GMT|UTC)\s?[+-]\d{1,2}:?\d{2}\s+[^\W\d_][^,.;!?]{0,60}$")
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f]\s*$")
+_PLAIN_WORD = re.compile(r"^[\"'(\[]?[^\W\d_]+(?:['’-][^\W\d_]+)*[\"')\].,;:!?]*$")
+# A sentence end, then what may start an attribution (not a lowercase continuation).
+_TYPED_THEN_ATTRIBUTION = re.compile(
+    r"(?:(?:[^\W\d_]{2,}\.|[!?])\s+|[\u3002\uff01\uff1f]\s*)(?=\S)"
+)
+_DATE_ABBREVIATION = re.compile(r"(?<![:\d])\d{1,4}\.?,?\s+(?:de\s+)?[^\W\d_]{2,4}\.$")
+_ENDS_SENTENCE = re.compile(r"(?:[^\W\d_]{4,}[.]|[!?\u3002\uff01\uff1f]|\.\.)\s*$")
+_KEYWORD_LED = re.compile(
+    r"^\^(\((?:\?:)?)?([^\W\d_|]+(?: [^\W\d_|]+)?(?:\|[^\W\d_|]+(?: [^\W\d_|]+)?)*)(?(1)\))\\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Marker:
+    """Lines ``start:end`` begin quoted history; ``prefix`` is new text typed before an
+    attribution on its own line ("Sounds good! On Tue, ... wrote:")."""
+
+    start: int
+    end: int
+    kind: str  # attribution | header | separator | forward
+    prefix: str = ""
+
+
 def _is_quoted(line: str) -> bool:
     return line.lstrip().startswith(">")
 
 
-def _is_header_block(lines: list[str], index: int, phrases: Phrases) -> bool:
-    """An Outlook-style block: two or more ``Label: value`` lines among the next five,
-    the first a From label ("From:", "De :", "Von:"...)."""
-    labels = []
-    for line in lines[index : index + 6]:
-        match = _HEADER_LINE.match(line.lstrip("> *"))
-        label = normalize(match.group(1)).strip() if match else ""
-        if label in phrases.header_from or label in phrases.header_labels:
+def _bare(line: str) -> str:
+    return line.strip().lstrip("> ").strip()
+
+
+def _undecorated(text: str) -> tuple[str, bool]:
+    """``text`` without the dashes, stars or underscores around it, and whether there were
+    any ("-----Original Message-----", "*---- Forwarded ----*")."""
+    inner = text.lstrip(_DECOR_CHARS)
+    core = inner.rstrip(_DECOR_CHARS.replace(">", ""))
+    left, right = text[: len(text) - len(inner)], inner[len(core) :]
+    return core, bool(_DECOR_RUN.search(left) or _DECOR_RUN.search(right))
+
+
+@functools.lru_cache(maxsize=32)
+def _separator_phrases(phrases: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(normalize(_undecorated(p)[0]).rstrip(" :") for p in phrases)
+
+
+def _is_separator(bare: str, phrases: Phrases) -> str | None:
+    """ "-----Original Message-----" (separator) or "Begin forwarded message:" (forward)."""
+    if len(bare) > 120:
+        return None
+    core, decorated = _undecorated(bare)
+    key = normalize(core).rstrip(" :")
+    if key in _separator_phrases(phrases.forwarded):
+        return "forward"
+    if decorated and key in _separator_phrases(phrases.original_message):
+        return "separator"
+    return None
+
+
+def _header_label(line: str, phrases: Phrases, first: bool = False) -> str | None:
+    """The known label of a ``Label: value`` line ("From" with its value on the next line
+    too, as HTML mail turns into text)."""
+    match = _HEADER_LINE.match(_bare(line))
+    if match is None:
+        return None
+    label = normalize(match.group(1)).strip()
+    if not match.group(2):
+        return label if first and label in phrases.header_from else None
+    return label if label in phrases.header_from or label in phrases.header_labels else None
+
+
+def _header_block_end(lines: list[str], index: int, phrases: Phrases) -> int | None:
+    """If an Outlook-style block ("From: ... / Sent: ... / To: ...") starts at ``index``:
+    the index after it. Two labelled lines or more among the next six, the first on this
+    very line; a From label among them or a full date and time on the first."""
+    first = _header_label(lines[index], phrases, first=True) if index < len(lines) else None
+    if first is None:
+        return None
+    labels, end, blanks, loose = [first], index + 1, 0, 0
+    for offset in range(index + 1, min(len(lines), index + 14)):
+        if not lines[offset].strip():  # HTML mail puts a blank line between the labels
+            blanks += 1
+            if blanks > 1:
+                break
+            continue
+        label = _header_label(lines[offset], phrases)
+        if label is not None:  # a wrapped value between two labels belongs to the block
             labels.append(label)
-        elif not labels:
-            return False  # the block must start on this very line
-    return len(labels) >= 2 and labels[0] in phrases.header_from
-
-
-def _marker(lines: list[str], index: int, phrases: Phrases) -> bool:
-    """Does a quoted message (or a forwarded one) start at this line?"""
-    line = lines[index].strip()
-    bare = line.lstrip("> ").strip()
-    lowered = normalize(bare)
-    if not bare:
-        return False
-    if any(lowered.startswith(m) for m in phrases.original_message + phrases.forwarded):
-        return True
-    if _UNDERSCORES.match(bare):
-        return _is_header_block(lines, index + 1, phrases)
-    if _is_header_block(lines, index, phrases):
-        return True
-    # An attribution may wrap over up to three lines ("On Tue, ... Sam Rivera <" /
-    # "sam@x> wrote:"): a run of non-blank lines whose first does not end a sentence.
-    for span in (1, 2, 3):
-        run = [part.strip().lstrip("> ").strip() for part in lines[index : index + span]]
-        if len(run) < span or not all(run) or (span > 1 and run[0][-1] in ".!?"):
+            end, blanks, loose = offset + 1, 0, 0
+        elif blanks or loose >= 2:
             break
-        joined = " ".join(run)
-        if len(joined) <= 400 and any(p.search(joined) for p in phrases.attribution):
-            return True
-    return False
+        else:
+            loose += 1
+    has_from = any(label in phrases.header_from for label in labels)
+    dated = bool(
+        _TIME.search(lines[index]) and re.search(r"(?<!\d)(?:19|20)\d\d(?!\d)", lines[index])
+    )
+    return end if len(labels) >= 2 and (has_from or dated) else None
+
+
+def _skip_blank(lines: list[str], index: int, most: int = 3) -> int:
+    limit = min(len(lines), index + most)
+    while index < limit and not lines[index].strip():
+        index += 1
+    return index
+
+
+def _attribution_text(text: str, phrases: Phrases) -> bool:
+    """Is ``text`` (one line or a wrapped run joined) an attribution line?"""
+    core, decorated = _undecorated(text)
+    if not core or len(core) > 400:
+        return False
+    anchored, floating = _combined(phrases.attribution)
+    candidates = (core, core + ":") if decorated else (core,)
+    if any(anchored.match(c) or floating.search(c) for c in candidates):
+        return True
+    return _date_led(core)
+
+
+@functools.lru_cache(maxsize=32)
+def _combined(patterns: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The attribution patterns as two: those tied to the start of the line (tried there
+    only, which is much faster) and the others."""
+    anchored = [p.pattern[1:] for p in patterns if p.pattern.startswith("^")]
+    floating = [p.pattern for p in patterns if not p.pattern.startswith("^")]
+    return _join(anchored), _join(floating)
+
+
+def _join(patterns: list[str]) -> re.Pattern[str]:
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!)", re.IGNORECASE)
+    except re.error:  # each compiles alone (rules.py checks), so this is a safety net
+        return re.compile(r"(?!)")
+
+
+def _date_led(core: str) -> bool:
+    """ "2014-10-17 11:28 GMT+03:00 Sam <sam@x>:", "2011/4/7 Sam <sam@x>": a date first,
+    then a closing colon (with a time), or just a name and its bracketed address, or a GMT
+    offset and a name. A sentence that starts with a date ("10.02.2026 at 10:00 is fine,
+    cc Jamie <jamie@x>") is not one."""
+    match = _DATE_LED.match(core)
+    if match is None or len(core) > 250 or _SENTENCE_END.search(core):
+        return False
+    rest = core[match.end() :].rstrip()
+    if rest.endswith((":", "\uff1a")):
+        return bool(_TIME.search(rest) or _BRACKETED_EMAIL.search(rest))
+    address = _BRACKETED_EMAIL.search(rest)
+    if address is not None:
+        name = _GMT.sub("", _TIME.sub("", rest[: address.start()]))
+        return len(name.split()) <= 6 and not re.search(r"[,;.!?]", name)
+    return bool(_GMT_NAME.search(rest))
+
+
+def _span_end(lines: list[str], index: int, phrases: Phrases) -> int | None:
+    """The end of an attribution starting at ``index``, which may wrap over up to four
+    lines (one blank line allowed inside: Polymail's "On ... Sam" / "<" / "mailto:..." /
+    "> wrote:"). None when no run from this line reads as one."""
+    first = lines[index].strip()
+    if not _bare(first) or len(first) > 400:
+        return None
+    parts: list[str] = []
+    blanks = 0
+    for offset in range(index, min(len(lines), index + 6)):
+        bare = _bare(lines[offset])
+        if not bare:
+            blanks += 1
+            if blanks > 1 or offset == index:
+                break
+            continue
+        if parts and _ENDS_SENTENCE.search(parts[-1]):
+            break
+        parts.append(bare)
+        if len(parts) > 4:
+            break
+        if _attribution_text(" ".join(parts), phrases):
+            return offset + 1
+    return None
+
+
+def _attribution_marker(lines: list[str], index: int, phrases: Phrases) -> _Marker | None:
+    """An attribution starting at this line, perhaps after new text on the same line."""
+    bare = _bare(lines[index])
+    end = _span_end(lines, index, phrases)
+    if end is None:  # "Glad to! Den 5 jan. 2026 skrev Sam <sam@x>:" matches only from "Den"
+        prefix = _split_prefix(bare, phrases) if bare.endswith((":", "\uff1a")) else ""
+        return _Marker(index, index + 1, "attribution", prefix) if prefix else None
+    joined = " ".join(_bare(line) for line in lines[index:end] if line.strip())
+    prefix = _split_prefix(joined, phrases)
+    first = bare.rstrip(_DECOR_CHARS + ",;:")
+    prefix = prefix if len(prefix) < len(first) else ""  # it must end inside the first line
+    if prefix or end - index == 1 or _attribution_head(bare, phrases):
+        return _Marker(index, end, "attribution", prefix)
+    for later in range(index + 1, end):  # "Hello" / "On ... wrote:": the attribution is later
+        if lines[later].strip() and _span_end(lines, later, phrases) is not None:
+            return None
+    return _Marker(index, end, "attribution")
+
+
+def _attribution_head(bare: str, phrases: Phrases) -> bool:
+    """Does this line open a wrapped attribution ("On Tue, ... Sam <", "2014-10-17 ...")?"""
+    core = _undecorated(bare)[0]
+    if core.endswith("<") or _DATE_LED.match(core):
+        return True
+    lowered = normalize(core)
+    return any(
+        re.match(rf"{re.escape(word)}\b", lowered)
+        for word, _ in _keyword_patterns(phrases.attribution)
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _keyword_patterns(
+    patterns: tuple[re.Pattern[str], ...],
+) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The attribution patterns that start with a word ("^on\\b...", "^am\\b..."): their
+    word, and the pattern without its ``^`` to try in the middle of a line."""
+    found = []
+    for pattern in patterns:
+        match = _KEYWORD_LED.match(pattern.pattern)
+        if match:  # "^on\b...", "^(den|på)\b..."
+            try:
+                rest = re.compile(pattern.pattern[1:], re.IGNORECASE)
+            except re.error:
+                continue
+            found += [(word, rest) for word in match.group(2).split("|")]
+    return tuple(found)
+
+
+def _split_prefix(bare: str, phrases: Phrases) -> str:
+    """Text typed before an attribution on the same line ("Sounds good! On Tue, ... Sam
+    <sam@x> wrote:"), or "". The attribution is the shortest tail that reads as one; what
+    is before it must read as typed text, not as a date."""
+    if len(bare) > 400 or _DATE_LED.match(bare):
+        return ""
+    keyworded = _keyword_patterns(phrases.attribution)
+    cuts = [cut for word, pattern in keyworded if (cut := _keyword_cut(bare, word, pattern))]
+    if not cuts and not any(p.match(bare) for _, p in keyworded):  # not "Den man. 5. jan.":
+        cuts = [_sentence_cut(bare, phrases)]
+    prefix = bare[: max(cuts, default=0)].rstrip(_DECOR_CHARS + ",;:")
+    return prefix if re.search(r"\w", prefix) else ""
+
+
+def _keyword_cut(bare: str, word: str, pattern: re.Pattern[str]) -> int:
+    """Where "On ... wrote:" (``word`` and ``pattern``) starts after typed text, or 0."""
+    capital = word[:1].upper() + word[1:]
+    starts = [m.start() for m in re.finditer(rf"(?<=[\s\-.!?,;:)]){re.escape(capital)}\b", bare)]
+    for start in reversed(starts[-_MAX_CUTS:]):  # the shortest tail first
+        before = bare[:start].rstrip(_DECOR_CHARS)
+        typed = _SENTENCE_END.search(before) or not re.search(r"\d", before)
+        if typed and re.search(r"\d", bare[start:]) and pattern.match(bare, start):
+            return start
+    return 0
+
+
+def _sentence_cut(bare: str, phrases: Phrases) -> int:
+    """Where an attribution starts after a typed sentence ("Yes! Sam <sam@x> wrote:"), or 0."""
+    ends = [m.end() for m in _TYPED_THEN_ATTRIBUTION.finditer(bare)]
+    for end in reversed(ends[-_MAX_CUTS:]):  # the shortest tail first: typed text is kept
+        rest = bare[end:]
+        if not (rest[:1].isalnum() or rest[:1] in "\"'<("):
+            continue  # "lun., 9 feb.": a weekday, not a sentence
+        if _DATE_ABBREVIATION.search(bare[:end].rstrip()):
+            continue  # "5 de jan. de 2026", "2026. febr. 9.": a month, not a sentence
+        if (_EMAIL.search(rest) or re.search(r"\d", rest)) and _attribution_text(rest, phrases):
+            return end
+    return 0
+
+
+def _marker(lines: list[str], index: int, phrases: Phrases) -> _Marker | None:
+    """Does quoted history (or a forwarded message) start at this line?"""
+    bare = _bare(lines[index])
+    if not bare:
+        return None
+    kind = _is_separator(bare, phrases)
+    if kind is not None or _RULE_LINE.match(bare):
+        after = _skip_blank(lines, index + 1)
+        end = _header_block_end(lines, after, phrases)
+        if kind is not None:
+            return _Marker(index, end if end is not None else index + 1, kind)
+        return _Marker(index, end, "separator") if end is not None else None
+    end = _header_block_end(lines, index, phrases)
+    if end is not None:
+        return _Marker(index, end, "header")
+    return _attribution_marker(lines, index, phrases)
+
+
+def _find_marker(lines: list[str], phrases: Phrases) -> _Marker | None:
+    for index in range(len(lines)):
+        marker = _marker(lines, index, phrases)
+        if marker is not None:
+            return marker
+    return None
 
 
 def quote_start(lines: list[str], phrases: Phrases) -> int | None:
-    for index in range(len(lines)):
-        if _marker(lines, index, phrases):
-            return index
-    return None
+    """The index of the line where quoted history starts, if any."""
+    marker = _find_marker(lines, phrases)
+    return marker.start if marker is not None else None
 
 
 def _has_content(lines: list[str]) -> bool:
     return any(line.strip() and not _is_quoted(line) for line in lines)
 
 
-def _signs_name(lowered: str, names: tuple[str, ...]) -> bool:
-    """A line that is the writer's name, or starts with it ("Dana Whitfield | VP ...")."""
-    bare = lowered.lstrip("-–— ").strip()
-    return any(bare == name or re.match(rf"{re.escape(name)}\s*[|,/•·–—-]", bare) for name in names)
+def _unquoted(lines: list[str]) -> list[str]:
+    """The lines that are not quoted, less a link's tail that the quoting client wrapped
+    onto a line of its own between two quoted lines (" (http://x/y) >")."""
+    kept = []
+    for index, line in enumerate(lines):
+        if _is_quoted(line):
+            continue
+        inside = 0 < index < len(lines) - 1 and all(
+            _is_quoted(lines[i]) for i in (index - 1, index + 1)
+        )
+        if inside and line.strip() and not any(_PLAIN_WORD.match(w) for w in line.split()):
+            continue
+        kept.append(line)
+    return kept
+
+
+def _strip_history(lines: list[str], phrases: Phrases, depth: int = 0) -> list[str]:
+    """The lines the writer typed, before any signature handling."""
+    marker = _find_marker(lines, phrases) if depth < _MAX_DEPTH else None
+    if marker is None:
+        return [line for line in lines if not _is_quoted(line)]
+    above = lines[: marker.start] + ([marker.prefix] if marker.prefix else [])
+    below = lines[marker.end :]
+    after = _skip_blank(below, 0, len(below))
+    gmail_style = marker.kind == "attribution" and after < len(below) and _is_quoted(below[after])
+    if gmail_style:  # "> " quotes: what is not quoted below them is typed (bottom, interleaved)
+        rest = _strip_history(_unquoted(below), phrases, depth + 1)
+        return [line for line in above if not _is_quoted(line)] + [""] + rest
+    if _has_content(above):
+        return [line for line in above if not _is_quoted(line)]
+    if marker.kind == "forward":
+        return []  # a forward with nothing added: the forwarded words are not the writer's
+    unquoted = [line for line in below if not _is_quoted(line)]
+    return _strip_history(unquoted, phrases, depth + 1)
+
+
+# -------------------------------------------------------------- signatures and footers
+_PHONE = re.compile(
+    r"^(?:[^\W\d_][\w.]{0,12}\s*[:.]?\s*)?[+(]?\d[\d\s().\-/]{5,}\d(?:\s*\w{0,6})?$"
+)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_SEPARATED = re.compile(r"\S\s+[|•·]\s+\S|\S\s*\|\s*\S")
+_NAME_WORD = re.compile(r"^(?:[^\W\d_][\w'’.-]*|[^\W\d_]\.)$")
+_PARTICLES = frozenset(
+    {"de", "da", "di", "du", "del", "della", "der", "den", "van", "von", "la", "le", "y", "e",
+     "i", "zu", "af", "bin", "al", "el", "dos", "das"}
+)  # fmt: skip
+_TITLE_SMALL_WORDS = frozenset(
+    {"of", "at", "and", "&", "for", "the", "in", "de", "la", "van", "der", "für", "und", "og",
+     "och", "i", "en", "y", "e", "di", "du", "des", "del", "da"}
+)  # fmt: skip
+_CLAUSE_WORDS = frozenset(
+    {"not", "no", "only", "unless", "but", "if", "except", "please", "never", "maybe",
+     "perhaps", "after", "before", "until", "when", "just", "also", "happy", "sure", "yes",
+     "thanks"}
+)  # fmt: skip
+_ABBREVIATIONS = ("inc.", "ltd.", "co.", "corp.", "llc.", "gmbh.", "jr.", "sr.", "s.a.", "b.v.")
+_PS = re.compile(r"^\s*(?:p\.?\s?p?\.?s\.?|ps)\b", re.IGNORECASE)
+_SIG_DELIMITER = re.compile(r"^(?:--\s*|_{8,}\s*)$")
+_MAX_SIGNATURE_LINES = 12
+
+
+def _name_like(bare: str) -> bool:
+    """ "Dana Whitfield", "Person B", "-Sam", "/John": one to four capitalised words."""
+    text = re.sub(r"^[-/~–—]{1,2}(?=\w)", "", bare)
+    words = text.split()
+    if not 1 <= len(words) <= 4 or not words[0][:1].isupper():
+        return False
+    if words[0].casefold().strip(",.") in _CLAUSE_WORDS:  # "Not Recruiters", "Only Tuesdays"
+        return False
+    return all(
+        _NAME_WORD.match(w) and (w[:1].isupper() or w in _PARTICLES) and not w.endswith("'")
+        for w in words
+    )
+
+
+def _contact_like(bare: str) -> bool:
+    """A phone number, an address, a link, or details joined with "|"."""
+    if _PHONE.match(bare):
+        return True
+    words = len(bare.split())
+    if words <= 8 and ("@" in bare or _URL.search(bare)):
+        return True
+    return words <= 14 and bool(_SEPARATED.search(bare)) and not _SENTENCE_END.search(bare)
+
+
+def _title_like(bare: str) -> bool:
+    """ "VP Logistics", "Head of Partnerships, Northwind": short, capitalised, no clause."""
+    words = bare.split()
+    if not 1 <= len(words) <= 6 or not words[0][:1].isupper() or _PS.match(bare):
+        return False
+    if "'" in bare or "’" in bare or bare.endswith(("!", "?", ":", ";")):
+        return False
+    if bare.endswith(".") and not normalize(bare).endswith(_ABBREVIATIONS):
+        return False
+    return all(
+        not w[:1].isalpha() or w[:1].isupper() or w.rstrip(",") in _TITLE_SMALL_WORDS for w in words
+    )
+
+
+def _block_end(lines: list[str], start: int, kind: str) -> int | None:
+    """Where the signature block that starts at ``start`` ends: the end of the text, or a
+    P.S. below it (kept). None when a line of it is neither a name, a title nor contact
+    details, except up to two short taglines once contact details were given ("No calls
+    on weekends, please." under a phone number): a sentence typed after a bare name stays.
+    """
+    if len(lines) - start > 3 * _MAX_SIGNATURE_LINES:
+        return None
+    if kind == "name" and (start + 1 >= len(lines) or not lines[start + 1].strip()):
+        return None  # a full name opens a block only with its details right below it
+    contact = kind == "delimiter"
+    titles = taglines = 0
+    for index in range(start + 1, len(lines)):
+        bare = lines[index].strip()
+        if _PS.match(bare):
+            return index
+        if not bare or (contact and _SIG_DELIMITER.match(bare)):
+            continue
+        if _contact_like(bare) or _SIG_DELIMITER.match(bare):
+            contact = True
+        elif _title_like(bare) and not _name_like(bare):
+            titles += 1
+        elif _name_like(bare):
+            continue
+        elif contact and taglines < 2 and len(bare.split()) <= 15:
+            taglines += 1
+        else:
+            return None
+    needs_contact = kind == "name" or titles > 0
+    return len(lines) if contact or not needs_contact else None
+
+
+def _signoff_rest(lowered: str, signoffs: frozenset[str]) -> str | None:
+    """For a valediction line ("Best regards,", "Regards, Roman"): the rest after it."""
+    text = lowered.strip().rstrip(",.!")
+    if text in signoffs:
+        return ""
+    head, sep, rest = text.partition(",")
+    return rest.strip() if sep and head.strip() in signoffs else None
+
+
+def _starts_signature(
+    line: str, names: tuple[str, ...], phrases: Phrases, after_blank: bool
+) -> str | None:
+    """How a signature block can start on this line, or None."""
+    bare = line.strip()
+    lowered = normalize(bare)
+    if _SIG_DELIMITER.match(bare):
+        return "delimiter"
+    rest = _signoff_rest(lowered, phrases.signoffs)
+    if rest is not None and (not rest or _name_like(bare.partition(",")[2].strip())):
+        return "signoff"
+    if names and _signs_name(line, names):
+        return "signer"
+    if re.match(r"^[-/~–—]{1,2}\w", bare) and _name_like(bare):
+        return "signed"  # "-Sam", "/John", "~Dana"
+    if after_blank and len(bare.split()) >= 2 and _name_like(bare):
+        return "name"  # "Alex Kim", only with contact details below it
+    return None
+
+
+def _signs_name(line: str, names: tuple[str, ...]) -> bool:
+    """A line that is the writer's name, or starts with it followed by details ("Dana
+    Whitfield | VP ...", "Dana Whitfield, Northwind"), not by a sentence ("Dana, happy to")."""
+    bare = line.strip().lstrip("-–—/~ ").strip().rstrip(",")
+    lowered = normalize(bare)
+    for name in names:
+        if lowered == name:
+            return True
+        match = re.match(rf"{re.escape(name)}\s*([|,/•·–—-])\s*", lowered)
+        if match is not None:
+            details = bare[match.end() :]
+            return match.group(1) != "," or _title_like(details) or _contact_like(details)
+    return False
+
+
+def _is_footer(bare: str, phrases: Phrases) -> bool:
+    """ "Sent from my iPhone", "Sent with Proton Mail": a short line from the mail app. A
+    sentence that happens to start so ("Sent from my desk, it is easier") is not."""
+    lowered = normalize(bare)
+    if not any(lowered.startswith(s) for s in phrases.sent_from):
+        return False
+    text = _URL.sub("", re.sub(r"\([^)]*\)|<[^>]*>", "", bare)).strip().rstrip(".!")
+    return len(text.split()) <= 12 and not re.search(r"[,;:!?]|\.\s", text)
+
+
+def _cut_disclaimer(lines: list[str], phrases: Phrases) -> list[str]:
+    seen_text = False
+    for index, line in enumerate(lines):
+        lowered = normalize(line.strip())
+        if seen_text and phrases.disclaimers.find(lowered) and _starts_paragraph(lines, index):
+            return lines[:index]
+        seen_text = seen_text or bool(lowered)
+    return lines
+
+
+def _starts_paragraph(lines: list[str], index: int) -> bool:
+    previous = lines[index - 1].strip() if index else ""
+    return not previous or bool(_SIG_DELIMITER.match(previous) or _TRAILING_DECOR.match(previous))
 
 
 def cut_signature(lines: list[str], phrases: Phrases, signer: str | None = None) -> list[str]:
-    """Everything from the signature, "Sent from my ..." or a disclaimer on is dropped.
+    """The lines without a mobile footer, a legal disclaimer and a signature block.
 
-    ``signer`` is the writer's display name: a line holding just that name (or their first
-    name) after some text starts the signature even without a ``--`` delimiter."""
+    A signature block is the tail of the text from a "--" line, a valediction ("Best
+    regards,"), the writer's own name (``signer``), a "-Sam" line or a full name over
+    contact details, when every line from there on is a name, a title or contact details
+    (see :func:`_block_end`). A P.S. below it is kept; any other sentence below it keeps
+    the block too: nothing the writer typed is dropped. Lines after "Thanks" or "Sent from
+    my iPhone" are kept."""
     names: tuple[str, ...] = ()
     if signer:
         full = normalize(" ".join(signer.split()))
         names = (full, full.split()[0]) if " " in full else (full,)
+    lines = [line for line in lines if not _is_footer(line.strip(), phrases)]
+    lines = _cut_disclaimer(lines, phrases)
+    while lines and (not lines[-1].strip() or _TRAILING_DECOR.match(lines[-1])):
+        lines = lines[:-1]
     seen_text = False
     for index, line in enumerate(lines):
-        bare = line.strip()
-        lowered = normalize(bare)
-        if seen_text and names and _signs_name(lowered, names):
-            return lines[:index]
-        if _SIG_DELIMITER.match(bare) and seen_text:
-            return lines[:index]
-        if any(lowered.startswith(s) for s in phrases.sent_from):
-            return lines[:index]
-        if phrases.disclaimers.find(lowered) and seen_text:
-            return lines[:index]
-        if seen_text and lowered.rstrip(",.!") in phrases.signoffs:
-            return lines[:index]
-        seen_text = seen_text or bool(bare)
+        previous = lines[index - 1].strip() if index else ""
+        # "Alex Kim" opens a block after a blank line or a closing line ("Thanks,")
+        after_blank = not previous or (previous.endswith((",", "!")) and len(previous.split()) <= 4)
+        kind = _starts_signature(line, names, phrases, after_blank) if seen_text else None
+        end = _block_end(lines, index, kind) if kind is not None else None
+        if kind == "delimiter" and end is None:  # "--": the rest is signature but a P.S.
+            ps = (i for i in range(index + 1, len(lines)) if _PS.match(lines[i]))
+            end = next(ps, len(lines))
+        if end is not None:
+            return lines[:index] + (["", *lines[end:]] if end < len(lines) else [])
+        seen_text = seen_text or bool(line.strip())
     return lines
 
 
@@ -167,7 +655,7 @@ def _without_sent_lines(lines: list[str], sent_text: str | None) -> list[str]:
     def key(line: str) -> str:
         return " ".join(normalize(line.lstrip("> ")).split()).strip(" .,:;!?")
 
-    ours = {key(line) for line in sent_text.splitlines() if key(line)}
+    ours = {key(line) for line in sent_text[:MAX_READ_CHARS].splitlines() if key(line)}
     pasted = any(len(key(line)) >= 12 and key(line) in ours for line in lines)
     if not pasted:  # short lines alone ("Sam") are no proof of a paste
         return lines
@@ -177,21 +665,20 @@ def _without_sent_lines(lines: list[str], sent_text: str | None) -> list[str]:
 def plain_new_text(
     text: str, phrases: Phrases, sent_text: str | None = None, signer: str | None = None
 ) -> str:
-    text = text[:MAX_READ_CHARS]  # what a person types above a quote is never longer
+    """What the writer typed in a plain-text body (see the module docstring)."""
+    try:
+        return _plain_new_text(text, phrases, sent_text, signer)
+    except (re.error, RecursionError, ValueError, IndexError):  # never expected; be safe:
+        return ""  # no new text reads as unclear
+
+
+def _plain_new_text(text: str, phrases: Phrases, sent_text: str | None, signer: str | None) -> str:
+    text = text[:MAX_READ_CHARS].translate(_INVISIBLE)  # what a person types is never longer
     lines = [
         line[:MAX_LINE_CHARS]
         for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:MAX_LINES]
     ]
-    start = quote_start(lines, phrases)
-    if start is not None:
-        above, below = lines[:start], lines[start + 1 :]
-        if _has_content(above):
-            lines = above
-        else:  # bottom-posted or interleaved under an attribution: the unquoted lines below
-            lines = [line for line in below if not _is_quoted(line)]
-            nested = quote_start(lines, phrases)
-            lines = lines[:nested] if nested is not None else lines
-    lines = [line for line in lines if not _is_quoted(line)]
+    lines = _strip_history(lines, phrases)
     lines = cut_signature(lines, phrases, signer)
     lines = _without_sent_lines(lines, sent_text)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
