@@ -9,17 +9,35 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+
+def ascii_lower(text: str) -> str:
+    """``text`` with A-Z lowercased and every other character exactly as it is."""
+    return text.translate(_ASCII_LOWER)
+
+
+def address_key(email: str) -> str:
+    """What makes two addresses one person: the same address up to ASCII case.
+
+    Domains are case-insensitive (DNS), and local parts are compared ASCII case-insensitively
+    too, as Gmail, Outlook and nearly every server deliver them. Nothing else is folded: no
+    Unicode case folding, no NFKC, no IDNA mapping. So ``\ufb01ona@x.io`` (a ligature) is not
+    ``fiona@x.io``, a Cyrillic "\u0430" is not a Latin "a", and a U-label domain is not its
+    ``xn--`` form (two keys for one person only ever makes a reply unclear)."""
+    return ascii_lower(email)
+
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """Someone with an address. ``email`` is compared case-insensitively."""
+    """Someone with an address. ``email`` is compared by ``address_key``."""
 
     name: str | None
     email: str
 
     @property
     def key(self) -> str:
-        return self.email.casefold()
+        return address_key(self.email)
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
@@ -122,7 +140,7 @@ class Party:
     person: Person
     consent: Consent = Consent.NOT_ASKED
     evidence: str = ""  # what decided the consent (phrase, header, the connector)
-    words: str = ""  # the reply's new text: a blurb, a stated preference
+    words: str = ""  # what the other side may see: a requester's note, a contact's preference
     assistant: str | None = None  # an address named to handle scheduling
     asked_at: datetime | None = None  # when the consent message went out
     answered_at: datetime | None = None  # when the yes or no was counted
@@ -229,6 +247,14 @@ class ReplyReceived:
     at: datetime
     assistant: str | None = None
     failed_recipients: tuple[str, ...] = ()
+    preference: str = ""  # how they like to be reached, in their words
+    blurb: str = ""  # a requester's note for the contact
+
+    @property
+    def words(self) -> str:
+        """What of this reply the other side may see once both agreed: a requester's note
+        for the contact, a contact's preference about how to be reached."""
+        return self.blurb if self.role is Role.REQUESTER else self.preference
 
 
 @dataclass(frozen=True, slots=True)

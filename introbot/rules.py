@@ -4,8 +4,15 @@ load with errors that name the file, the key and what is wrong.
 Phrases are literal, case-insensitive and matched on whole words (a hyphen counts as part
 of a word, so ``non`` does not match ``non-profit``). Runs of spaces match any white space;
 ``'`` matches ``’`` too. A ``*`` at the start or end lets the phrase be part of a longer word
-(``*n't`` matches ``wouldn't``). Lists from every language file are used together: replies
-do not announce their language.
+(``*n't`` matches ``wouldn't``); a ``^`` at the start or ``$`` at the end ties it to the
+start or end of a clause (``^pass$`` is "Pass." but not "pass it on"), and a ``_`` stands
+for any one word (``too _`` is "too tired", not "me too").
+
+Consent phrases are used per language: a reply is read with the phrases of its own language
+(detected from each file's ``markers``) plus English, never every language at once, so a
+word that means yes in one language ("super") cannot turn a sentence of another into a yes.
+The quote, automated-mail and request lists of every language are used together: a mail
+client writes its attribution line in its own language, whatever the writer's.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import functools
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,6 +53,9 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text).translate(_APOSTROPHES).casefold()
 
 
+_ANY_WORD = r"[^\W\d_][\w'-]*"
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     phrase: str
@@ -65,11 +75,21 @@ class PhraseSet:
     @staticmethod
     def _pattern(phrase: str) -> str:
         open_start, open_end = phrase.startswith("*"), phrase.endswith("*")
-        core = phrase.strip("*")
-        body = r"\s+".join(re.escape(word) for word in core.split())
+        at_start, at_end = phrase.startswith("^"), phrase.endswith("$")
+        core = phrase.strip("*^$").strip()
+        body = PhraseSet.words_pattern(core)
         before = "" if open_start else r"(?<![\w-])"
         after = "" if open_end else r"(?![\w-])"
+        if at_start:  # only punctuation or space before it in the clause
+            before = r"^[^\w\n]{0,3}"
+        if at_end:  # only punctuation, space or an emoji after it in the clause
+            after = r"(?=[^\w\n]{0,8}$)"
         return f"{before}{body}{after}"
+
+    @staticmethod
+    def words_pattern(core: str) -> str:
+        """The words of a phrase as a pattern: any white space between them, ``_`` any word."""
+        return r"\s+".join(_ANY_WORD if word == "_" else re.escape(word) for word in core.split())
 
     def find(self, text: str) -> list[Hit]:
         """Non-overlapping hits in ``text`` (which must be :func:`normalize`-d)."""
@@ -98,14 +118,33 @@ class ConsentPhrases(_Strict):
     yes_idioms: list[str] = _phrases()
     neutral: list[str] = _phrases()
     no: list[str] = _phrases()
+    alternatives: list[str] = _phrases()
     negations: list[str] = _phrases()
+    fit: list[str] = _phrases()
+    busy: list[str] = _phrases()
+    apologies: list[str] = _phrases()
     hedges: list[str] = _phrases()
+    conditions: list[str] = _phrases()
     deferrals: list[str] = _phrases()
+    present: list[str] = _phrases()
+    pleasantries: list[str] = _phrases()
+    preferences: list[str] = _phrases()
+    remarks: list[str] = _phrases()
+    filler: list[str] = _phrases()
+    blurb_markers: list[str] = _phrases()
+    withdrawals: list[str] = _phrases()
 
 
 class AutomatedPhrases(_Strict):
     auto_reply_subjects: list[str] = _phrases()
     bounce_subjects: list[str] = _phrases()
+    bounce_body: list[str] = _phrases()
+    auto_reply_statements: list[str] = _phrases()
+    absence: list[str] = _phrases()
+    absence_followups: list[str] = _phrases()
+    responder: list[str] = _phrases()
+    read_receipt_subjects: list[str] = _phrases()
+    read_receipt_body: list[str] = _phrases()
 
 
 class QuotePhrases(_Strict):
@@ -139,6 +178,7 @@ class RequestPhrases(_Strict):
 
 class LanguageFile(_Strict):
     language: str = Field(min_length=2, max_length=12)
+    markers: list[str] = _phrases()  # common words that tell a text is in this language
     consent: ConsentPhrases = ConsentPhrases()
     automated: AutomatedPhrases = AutomatedPhrases()
     quotes: QuotePhrases = QuotePhrases()
@@ -165,20 +205,114 @@ def load_language_file(path: Path) -> LanguageFile:
 
 
 # ------------------------------------------------------------------ compiled phrases
-@dataclass(frozen=True)
-class Phrases:
-    """Every language's phrases, merged and compiled."""
+FALLBACK_LANGUAGE = "en"
 
-    languages: tuple[str, ...]
+
+@dataclass(frozen=True)
+class ConsentSets:
+    """One language's consent phrases (with English's), compiled."""
+
+    language: str
     yes: PhraseSet
     yes_idioms: PhraseSet
     neutral: PhraseSet
     no: PhraseSet
+    alternatives: PhraseSet
     negations: PhraseSet
+    fit: PhraseSet
+    busy: PhraseSet
+    apologies: PhraseSet
     hedges: PhraseSet
+    conditions: PhraseSet
     deferrals: PhraseSet
+    present: PhraseSet
+    pleasantries: PhraseSet
+    preferences: PhraseSet
+    remarks: PhraseSet
+    filler: PhraseSet
+    blurb_markers: PhraseSet
+    withdrawals: PhraseSet
+    every: PhraseSet  # the lists of CONSENT_ORDER in one pattern: the longest phrase wins
+    category: dict[str, str]  # a phrase's words -> the first list of CONSENT_ORDER holding it
+    wildcards: tuple[tuple[re.Pattern[str], str], ...]  # phrases with a "_", and their list
+
+    @classmethod
+    def compile(cls, language: str, files: list[ConsentPhrases]) -> ConsentSets:
+        lists = {
+            key: [p for f in files for p in getattr(f, key)] for key in ConsentPhrases.model_fields
+        }
+        category: dict[str, str] = {}
+        for key in CONSENT_ORDER:
+            for phrase in lists[key]:
+                category.setdefault(phrase_words(phrase), key)
+        every = PhraseSet([p for key in CONSENT_ORDER for p in lists[key]])
+        sets = {key: PhraseSet(phrases) for key, phrases in lists.items()}
+        wildcards = tuple(
+            (re.compile(PhraseSet.words_pattern(words)), key)
+            for words, key in category.items()
+            if "_" in words.split()
+        )
+        return cls(language, **sets, every=every, category=category, wildcards=wildcards)
+
+    def tag(self, text: str) -> list[tuple[str, Hit]]:
+        """Every phrase in ``text`` (normalized) with its list, the longest match first at
+        each place, so "not sure" is a hedge, not a negation and a yes."""
+        found = []
+        for hit in self.every.find(text):
+            words = phrase_words(hit.phrase)
+            key = self.category.get(words)
+            if key is None:  # a phrase with a "_": which one matched
+                key = next((k for p, k in self.wildcards if p.fullmatch(words)), None)
+            if key is not None:
+                found.append((key, hit))
+        return found
+
+
+# The consent lists in the order that breaks ties between lists holding the same phrase.
+CONSENT_ORDER = (
+    "neutral",
+    "yes_idioms",
+    "no",
+    "pleasantries",
+    "hedges",
+    "conditions",
+    "deferrals",
+    "present",
+    "alternatives",
+    "yes",
+    "negations",
+    "fit",
+    "busy",
+    "apologies",
+    "preferences",
+    "remarks",
+    "filler",
+)
+_EDGES = re.compile(r"^[^\w']+|[^\w']+$")
+
+
+def phrase_words(phrase: str) -> str:
+    """A phrase or a matched text reduced to its words: "^pass$" and " Pass" -> "pass"."""
+    core = normalize(phrase).strip().strip("*^$")
+    return _EDGES.sub("", " ".join(core.split()))
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """Every language's phrases, compiled: consent lists per language, the rest merged."""
+
+    languages: tuple[str, ...]
+    consent_files: dict[str, tuple[ConsentPhrases, ...]]
+    markers: dict[str, PhraseSet]
     auto_reply_subjects: PhraseSet
     bounce_subjects: PhraseSet
+    bounce_body: PhraseSet
+    auto_reply_statements: PhraseSet
+    absence: PhraseSet
+    absence_followups: PhraseSet
+    responder: PhraseSet
+    read_receipt_subjects: PhraseSet
+    read_receipt_body: PhraseSet
     attribution: tuple[re.Pattern[str], ...]
     original_message: tuple[str, ...]
     forwarded: tuple[str, ...]
@@ -192,6 +326,26 @@ class Phrases:
     introduce: PhraseSet
     assistant: PhraseSet
     self_reference: PhraseSet
+    consent_cache: dict[str, ConsentSets] = field(default_factory=dict, compare=False, repr=False)
+
+    def detect_language(self, text: str) -> str:
+        """The language whose marker words occur most in ``text`` (English on a tie)."""
+        lowered = normalize(text[:5000])
+        counts = {lang: len(markers.find(lowered)) for lang, markers in self.markers.items()}
+        best = max(counts.values(), default=0)
+        if best == 0 or counts.get(FALLBACK_LANGUAGE) == best:
+            return FALLBACK_LANGUAGE
+        return next(lang for lang, n in counts.items() if n == best)
+
+    def consent(self, language: str) -> ConsentSets:
+        """The consent phrases of ``language`` plus English's, compiled once."""
+        cache = self.consent_cache
+        if language not in cache:
+            files = [*self.consent_files.get(language, ())]
+            if language != FALLBACK_LANGUAGE:
+                files += self.consent_files.get(FALLBACK_LANGUAGE, ())
+            cache[language] = ConsentSets.compile(language, files)
+        return cache[language]
 
     @classmethod
     def merge(cls, files: list[LanguageFile]) -> Phrases:
@@ -205,16 +359,36 @@ class Phrases:
             return tuple(dict.fromkeys(normalize(p).strip() for p in gather(section, key)))
 
         return cls(
-            languages=tuple(f.language for f in files),
-            yes=phrase_set("consent", "yes"),
-            yes_idioms=phrase_set("consent", "yes_idioms"),
-            neutral=phrase_set("consent", "neutral"),
-            no=phrase_set("consent", "no"),
-            negations=phrase_set("consent", "negations"),
-            hedges=phrase_set("consent", "hedges"),
-            deferrals=phrase_set("consent", "deferrals"),
+            languages=tuple(dict.fromkeys(f.language for f in files)),
+            consent_files={
+                lang: tuple(f.consent for f in files if f.language == lang)
+                for lang in dict.fromkeys(f.language for f in files)
+            },
+            markers={
+                lang: PhraseSet(
+                    [
+                        m
+                        for f in files
+                        if f.language == lang
+                        for m in [
+                            *f.markers,
+                            *f.consent.yes,
+                            *f.consent.no,
+                            *f.consent.pleasantries,
+                        ]
+                    ]
+                )
+                for lang in dict.fromkeys(f.language for f in files)
+            },
             auto_reply_subjects=phrase_set("automated", "auto_reply_subjects"),
             bounce_subjects=phrase_set("automated", "bounce_subjects"),
+            bounce_body=phrase_set("automated", "bounce_body"),
+            auto_reply_statements=phrase_set("automated", "auto_reply_statements"),
+            absence=phrase_set("automated", "absence"),
+            absence_followups=phrase_set("automated", "absence_followups"),
+            responder=phrase_set("automated", "responder"),
+            read_receipt_subjects=phrase_set("automated", "read_receipt_subjects"),
+            read_receipt_body=phrase_set("automated", "read_receipt_body"),
             attribution=tuple(
                 re.compile(p, re.IGNORECASE) for p in dict.fromkeys(gather("quotes", "attribution"))
             ),

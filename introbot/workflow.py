@@ -61,6 +61,7 @@ from introbot.model import (
     Stage,
     Tick,
     Verdict,
+    address_key,
 )
 from introbot.reading.mime import EMAIL_IN_TEXT
 
@@ -521,7 +522,7 @@ def _asking_draft_sent(
     if draft.kind is DraftKind.CONSENT and draft.to is not None:
         party = intro.party(draft.to)
         notes = [_note(intro, f"consent message to the {draft.to.value} sent")]
-        sent_to = {r.casefold() for r in obs.recipients}
+        sent_to = {address_key(r) for r in obs.recipients}
         if len(sent_to) == 1 and party.person.key not in sent_to:
             # The connector corrected the address before sending: theirs is the one to trust.
             (address,) = obs.recipients
@@ -573,14 +574,14 @@ def _asking_reply(
     if obs.verdict is Verdict.BOUNCE:
         failed = ", ".join(obs.failed_recipients) or party.person.email
         return _unclear(intro, obs.role, f"the consent message bounced ({failed})")
-    if obs.sender.casefold() != party.person.key:
+    if address_key(obs.sender) != party.person.key:
         return _unclear(
             intro, obs.role, f"a reply from another address ({obs.sender}): {obs.verdict.value}"
         )
     if obs.verdict is Verdict.YES and obs.authenticated is not True:
         return _unclear(intro, obs.role, f"a yes Gmail did not authenticate ({obs.evidence})")
     if obs.verdict is Verdict.YES:
-        return _consent_yes(intro, obs.role, obs.evidence, obs.text, obs.assistant, now, rules)
+        return _consent_yes(intro, obs.role, obs.evidence, obs.words, obs.assistant, now, rules)
     if obs.verdict is Verdict.NO:
         return _consent_no(intro, obs.role, obs.evidence, now, rules, obs.text)
     return _unclear(intro, obs.role, obs.evidence)

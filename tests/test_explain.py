@@ -26,7 +26,7 @@ def test_reply_json_is_exactly_one_object_of_the_documented_shape() -> None:
     answer = json.loads(done.stdout)
     assert answer == {
         "verdict": "yes",
-        "evidence": 'yes: "yes", "happy to"',
+        "evidence": 'yes ("yes", "happy to"); the rest is preference',
         "text": "Yes, happy to! Email is the best way to reach me.",
         "sender": {"email": "dana@northwind.example", "authenticated": True},
     }

@@ -31,7 +31,7 @@ PHRASES = default_phrases()
         ("Happy to, after the 15th.", Verdict.UNCLEAR),
         ("Happy to, though I can't promise much.", Verdict.UNCLEAR),
         ("Yes. No. Let me think.", Verdict.UNCLEAR),
-        ("I wouldn't be happy to.", Verdict.UNCLEAR),
+        ("I wouldn't be happy to.", Verdict.NO),  # a negated willingness declines
         # declines, polite and plain
         ("No thanks.", Verdict.NO),
         ("Not interested, thanks.", Verdict.NO),
@@ -48,7 +48,7 @@ PHRASES = default_phrases()
         ("¡Claro que sí!", Verdict.YES),
         ("Sí, pero más adelante.", Verdict.UNCLEAR),
         # whole words only: "non-profit" is not "non", "knowledge" is not "no"
-        ("Yes please, I love non-profits and their knowledge.", Verdict.YES),
+        ("Yes please. Their knowledge of non-profits is impressive.", Verdict.YES),
     ],
 )
 def test_judge(text: str, verdict: Verdict) -> None:
@@ -144,6 +144,6 @@ def test_users_can_add_their_own_phrases(tmp_path: Path) -> None:
         )
     assert judge("Roger that.", PHRASES)[0] is Verdict.UNCLEAR
     (rules / "phrases" / "mine.toml").write_text(
-        'language = "en-mine"\n[consent]\nyes = ["roger that"]\n', encoding="utf-8"
+        'language = "en"\n[consent]\nyes = ["roger that"]\n', encoding="utf-8"
     )
     assert judge("Roger that.", load_phrases(rules))[0] is Verdict.YES

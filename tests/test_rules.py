@@ -18,7 +18,9 @@ def _rules(tmp_path: Path, content: str) -> Path:
 def test_the_shipped_rules_load() -> None:
     phrases = load_phrases(default_rules_dir())
     assert set(phrases.languages) >= {"en", "fr", "de", "es"}
-    assert phrases.yes and phrases.no and phrases.attribution
+    english = phrases.consent("en")
+    assert english.yes and english.no and phrases.attribution
+    assert phrases.consent("de").yes.find("super") and not english.yes.find("super")
 
 
 @pytest.mark.parametrize(

@@ -271,15 +271,16 @@ def test_requester_first_asks_the_contact_after_the_requester_with_their_words()
         "r1",
         Verdict.YES,
         "yes",
-        "Yes! Alex, Tidepool. alex.kim@tidepool.io",
+        "Yes!\n\nAlex, Tidepool. alex.kim@tidepool.io",
         True,
         ALEX.email,
         T0,
+        blurb="Alex, Tidepool. alex.kim@tidepool.io",
     )
     transition = step(intro, words, T0, REQUESTER_FIRST)
     (spec,) = [a.spec for a in transition.actions if isinstance(a, CreateDraft)]
     assert spec.to == (DANA,)
-    assert spec.fields["blurb"] == "Yes! Alex, Tidepool."  # the address is taken out
+    assert spec.fields["blurb"] == "Alex, Tidepool."  # only the note, and the address taken out
 
 
 def test_a_yes_needs_the_right_sender_and_gmails_word() -> None:

@@ -40,6 +40,7 @@ from introbot.model import (
     ReplyReceived,
     Role,
     Verdict,
+    address_key,
 )
 from introbot.reading.mime import Mail, parse_addresses, read_mail
 from introbot.reading.replies import read_reply
@@ -113,7 +114,7 @@ class Sync:
         self.client = client
         self.store = store
         self.labels = labels
-        self.me = {address.casefold() for address in me}
+        self.me = {address_key(address) for address in me}
         self.phrases = phrases
 
     def run(self) -> SyncResult:
@@ -331,10 +332,12 @@ class Sync:
             owners = [
                 o
                 for address in reading.failed_recipients
-                for o in expected.by_address.get(address, [])
+                for o in expected.by_address.get(address_key(address), [])
             ]
         result.seen.append(raw.id)
+        by_role = {role: read_reply(mail, self.phrases, sent, role) for _, role in owners}
         for intro_id, role in dict.fromkeys(owners):
+            reading = by_role[role]  # a requester's reply is read in parts
             observation = ReplyReceived(
                 role=role,
                 message_id=raw.id,
@@ -346,6 +349,8 @@ class Sync:
                 at=_at(raw.internal_date),
                 assistant=reading.assistant,
                 failed_recipients=reading.failed_recipients,
+                preference=reading.preference,
+                blurb=reading.blurb,
             )
             result.observe(intro_id, observation, f"reply {raw.id}")
 

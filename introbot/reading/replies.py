@@ -1,32 +1,91 @@
 """A reply to a consent message -> yes / no / unclear / auto_reply / bounce, with evidence.
 
-A **yes** needs a clear yes and nothing against it: no negation, condition or hedge, no
-question, no deferral in time, not automated, and not from a forged sender. A **no** is a
-decline, polite ones included ("my plate is full through Q2"), with no yes beside it.
-Everything else is **unclear** and goes to the connector: a false yes would hand someone's
-address to a person they refused; a false unclear costs the connector one glance.
+The rules, in the order they decide:
 
-Phrases come from ``rules/phrases/*.toml``. They are matched in an order that lets the
-longer reading win: neutral politeness is set aside first, then idioms that contain a
-negation but mean yes ("no problem"), then declines ("not interested" hides the
-"interested" in it), then yes phrases, then what argues against a yes.
+1. Mail no person wrote (auto-replies, bounces, receipts) is never a yes or a no.
+2. The new text is split into sentences and clauses (``sentences.py``) and read with the
+   phrases of its own language plus English (``Phrases.detect_language``).
+3. Each clause is accounted for as one of: an agreeing answer (a yes phrase, no negation in
+   the clause), a refusal (a decline phrase; a negated willingness, ability or fit, "I don't
+   think I'm the right person"; wanting something else instead), being busy or bound
+   elsewhere, thanks or a greeting, a preference about how to be reached, warm words about
+   the other person ("sounds like a great company", never a yes by themselves), or only
+   filler words and names. A clause that is none of these is *left over*.
+4. **yes** only when a clause agrees, no clause refuses, and nothing is left over: no stray
+   negation, hedge, condition, deferral, question or busy clause anywhere in the answer.
+   **no** when a clause refuses (or the writer is busy) and none agrees, unless a condition
+   ("unless...") or, for a busy writer, a deferral or question leaves it open. Everything
+   else is **unclear** and goes to the connector: a false yes hands someone to a person they
+   refused; a false unclear costs the connector one glance.
+5. A requester's reply is read in parts: the answer (up to the first sentence that answers,
+   or what comes before a "here's a blurb" line), then the note for the contact, whose words
+   never stop a yes unless they take the answer back or set a condition ("on second
+   thought, hold off"; "only if she is still at Acme").
+6. An HTML reply whose visible text and plain part disagree, or that hides text, is unclear;
+   a yes from a sender Gmail did not authenticate is unclear.
+
+What a party says about how to be reached is kept as their ``preference`` (and the
+requester's note as ``blurb``): the only words of theirs that go into the introduction.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
-from introbot.model import Verdict
+from introbot.model import Role, Verdict
 from introbot.reading.automated import detect
 from introbot.reading.mime import Mail
-from introbot.reading.quotes import new_text
+from introbot.reading.quotes import html_new_text, new_text, plain_new_text
 from introbot.reading.requests import mentions
 from introbot.reading.senders import SenderCheck, check_sender
-from introbot.rules import Hit, Phrases, PhraseSet, normalize
+from introbot.reading.sentences import Sentence, sentences
+from introbot.rules import ConsentSets, Phrases, normalize
 
 _QUESTION = re.compile(r"\?(?=\s|$|[\"')\]])|¿")
-_MASK = "\x00"
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# An address, a link or a phone number: details of how to be reached.
+_CONTACT_DETAIL = re.compile(
+    r"[^\s<>()\[\],;:]{1,64}@[^\s<>()\[\],;:]{1,253}|\bhttps?://\S{1,300}|\bwww\.\S{1,300}"
+    r"|\+?\d[\d ().-]{6,20}\d"
+)
+MAX_PREFERENCE_CHARS = 400
+MAX_BLURB_CHARS = 2000
+
+
+class Kind(StrEnum):
+    YES = "yes"
+    REFUSAL = "refusal"
+    BUSY = "busy"
+    PLEASANTRY = "pleasantry"
+    PREFERENCE = "preference"
+    REMARK = "warm words"
+    FILLER = "filler"
+    LEFT_OVER = "left over"
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    text: str
+    kind: Kind
+    hits: dict[str, tuple[str, ...]]
+    leftover: tuple[str, ...] = ()
+
+    def found(self, category: str) -> tuple[str, ...]:
+        return self.hits.get(category, ())
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    """The verdict on a reply's new text, the reasons, and the words to carry forward."""
+
+    verdict: Verdict
+    evidence: str
+    language: str
+    clauses: tuple[Clause, ...] = ()
+    preference: str = ""
+    blurb: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +96,10 @@ class ReplyReading:
     sender: SenderCheck
     failed_recipients: tuple[str, ...] = ()
     assistant: str | None = None  # an address named to handle scheduling
+    preference: str = ""  # how they like to be reached, in their words
+    blurb: str = ""  # a requester's note for the contact
+    language: str = ""
+    clauses: tuple[Clause, ...] = field(default=(), repr=False)
 
 
 def named_assistant(text: str, phrases: Phrases) -> str | None:
@@ -47,71 +110,231 @@ def named_assistant(text: str, phrases: Phrases) -> str | None:
     return None
 
 
-def _take(text: str, phrases: PhraseSet) -> tuple[str, list[Hit]]:
-    """Find the phrases and blank them out, so later lists cannot match inside them."""
-    hits = phrases.find(text)
-    for hit in hits:
-        text = text[: hit.start] + _MASK * (hit.end - hit.start) + text[hit.end :]
-    return text, hits
+# --------------------------------------------------------------------------- clauses
+def _names(original: str, alone: bool) -> set[str]:
+    """Words written with a capital inside a clause, as names are ("happy to meet Alex");
+    the first word too when the clause is only a name or a greeting ("Dana", "Hi Sam")."""
+    words = _WORD.findall(original)
+    return {normalize(w) for w in (words if alone else words[1:]) if w[:1].isupper()}
 
 
-def _quote(hits: list[Hit]) -> str:
-    shown = list(dict.fromkeys(h.phrase for h in hits))[:3]
+def read_clause(original: str, sets: ConsentSets) -> Clause:
+    """What one clause does: agree, refuse, thank, state a preference, or none of these."""
+    text = normalize(original)
+    rest = _CONTACT_DETAIL.sub(" ", text)
+    hits: dict[str, tuple[str, ...]] = {}
+    if rest != text:
+        hits["preferences"] = ("contact details",)
+    for category, hit in sets.tag(rest):
+        hits[category] = (*hits.get(category, ()), hit.phrase)
+        rest = rest[: hit.start] + " " * (hit.end - hit.start) + rest[hit.end :]
+    words = _WORD.findall(rest)
+    get = hits.get
+    alone = len(_WORD.findall(original)) <= 3 and not (get("yes") or get("no"))
+    names = _names(original, alone)
+    leftover = tuple(w for w in words if w not in names)
+    negated = bool(get("negations"))
+    wants_else = get("alternatives") and not get("preferences")
+    if get("no") or (negated and (get("yes") or get("fit"))) or wants_else:
+        kind = Kind.REFUSAL
+    elif get("yes") or get("yes_idioms"):
+        kind = Kind.YES
+    elif get("busy") and not negated:
+        kind = Kind.BUSY
+    elif get("preferences") or get("alternatives"):
+        kind = Kind.PREFERENCE
+    elif get("remarks") and not negated:
+        kind = Kind.REMARK
+    elif leftover:
+        kind = Kind.LEFT_OVER
+    elif get("pleasantries") or get("apologies"):
+        kind = Kind.PLEASANTRY
+    else:
+        kind = Kind.FILLER
+    return Clause(original, kind, hits, leftover)
+
+
+# ----------------------------------------------------------------------- the verdict
+def _quote(phrases: list[str] | tuple[str, ...]) -> str:
+    shown = list(dict.fromkeys(phrases))[:3]
     return ", ".join(f'"{p}"' for p in shown)
 
 
-def judge(text: str, phrases: Phrases) -> tuple[Verdict, str]:
-    """The verdict on a reply's new text, and the phrases that decided it."""
-    normalized = normalize(text)
-    if not normalized.strip():
-        return Verdict.UNCLEAR, "no new text in the reply"
-    rest, _ = _take(normalized, phrases.neutral)
-    rest, idioms = _take(rest, phrases.yes_idioms)
-    rest, declines = _take(rest, phrases.no)
-    rest, yeses = _take(rest, phrases.yes)
-    rest, negations = _take(rest, phrases.negations)
-    rest, hedges = _take(rest, phrases.hedges)
-    rest, deferrals = _take(rest, phrases.deferrals)
-    questions = _QUESTION.findall(rest)
-    yes_hits = idioms + yeses
-    if declines and not yes_hits:
-        return Verdict.NO, f"declines: {_quote(declines)}"
-    if declines:
-        return Verdict.UNCLEAR, f"says yes ({_quote(yes_hits)}) and no ({_quote(declines)})"
-    against = [
-        (negations, "a negation"),
-        (hedges, "a hedge or condition"),
-        (deferrals, "a deferral in time"),
-    ]
-    if yes_hits:
-        for hits, kind in against:
-            if hits:
-                return Verdict.UNCLEAR, f"yes ({_quote(yes_hits)}) but {kind} ({_quote(hits)})"
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return f'"{text[:60]}…"' if len(text) > 60 else f'"{text}"'
+
+
+def _all(clauses: list[Clause], category: str) -> list[str]:
+    return [p for c in clauses for p in c.found(category)]
+
+
+MAX_NEGATIVE_WORDS = 25
+
+
+def _only_negative(clauses: list[Clause], negative: list[Clause]) -> bool:
+    """A short negative statement and nothing unexplained beside it ("I don't drink")."""
+    if not negative or any(len(_WORD.findall(c.text)) > MAX_NEGATIVE_WORDS for c in negative):
+        return False
+    return all(
+        not c.leftover or c.kind in (Kind.REMARK, Kind.PREFERENCE)
+        for c in clauses
+        if c not in negative
+    )
+
+
+def _verdict(clauses: list[Clause], questions: bool) -> tuple[Verdict, str]:
+    """The answer of a list of clauses (rule 4 of the module docstring)."""
+    yes = [c for c in clauses if c.kind is Kind.YES]
+    refusals = [c for c in clauses if c.kind is Kind.REFUSAL]
+    busy = [c for c in clauses if c.kind is Kind.BUSY]
+    conditions = _all(clauses, "conditions")
+    hedges = _all(clauses, "hedges")
+    deferrals = _all(clauses, "deferrals")
+    present = _all(clauses, "present")
+    yes_words = _all(yes, "yes") + _all(yes, "yes_idioms")
+    if refusals:
+        refused = [p for c in refusals for p in (c.found("no") or c.found("alternatives"))]
+        said = _quote(refused) if refused else _snippet(refusals[0].text)
+        if yes:
+            return Verdict.UNCLEAR, f"says yes ({_quote(yes_words)}) and no ({said})"
+        if conditions:
+            return Verdict.UNCLEAR, f"declines ({said}) but with a condition ({_quote(conditions)})"
+        return Verdict.NO, f"declines: {said}"
+    if busy and not yes:
+        open_ = deferrals + conditions + hedges
+        if open_ or questions:
+            why = f"leaves it open ({_quote(open_)})" if open_ else "asks a question"
+            return Verdict.UNCLEAR, f"busy ({_quote(_all(busy, 'busy'))}) but {why}"
+        return Verdict.NO, f"declines: busy ({_quote(_all(busy, 'busy'))})"
+    negative = [c for c in clauses if c.found("negations")]
+    open_ = hedges + conditions + deferrals
+    if not yes and not open_ and not questions and _only_negative(clauses, negative):
+        return Verdict.NO, f"a negative answer: {_snippet(negative[0].text)}"
+    if not yes:
+        against = hedges + conditions + deferrals
+        if against:
+            return Verdict.UNCLEAR, f"no clear yes or no ({_quote(against)})"
         if questions:
-            return Verdict.UNCLEAR, f"yes ({_quote(yes_hits)}) but asks a question"
-        return Verdict.YES, f"yes: {_quote(yes_hits)}"
-    for hits, kind in against:
-        if hits:
-            return Verdict.UNCLEAR, f"no clear yes or no ({kind}: {_quote(hits)})"
+            return Verdict.UNCLEAR, "no clear yes or no; asks a question"
+        return Verdict.UNCLEAR, "no clear yes or no"
+    said = f"yes ({_quote(yes_words)})"
+    stray = [p for c in clauses for p in c.found("negations")]
+    for found, kind in (
+        (stray, "a negation"),
+        (hedges, "a hedge"),
+        (conditions, "a condition"),
+        (deferrals + present, "a deferral in time"),
+        (_all(busy, "busy"), "says they are busy"),
+    ):
+        if found:
+            return Verdict.UNCLEAR, f"{said} but {kind} ({_quote(found)})"
     if questions:
-        return Verdict.UNCLEAR, "no clear yes or no; asks a question"
-    return Verdict.UNCLEAR, "no clear yes or no"
+        return Verdict.UNCLEAR, f"{said} but asks a question"
+    left = [c for c in clauses if c.leftover and c.kind not in (Kind.REMARK, Kind.PREFERENCE)]
+    if left:
+        return Verdict.UNCLEAR, f"{said} but not everything is explained: {_snippet(left[0].text)}"
+    rest = sorted({c.kind.value for c in clauses if c.kind is not Kind.YES})
+    return Verdict.YES, f"{said}; the rest is {', '.join(rest)}" if rest else said
 
 
-def read_reply(mail: Mail, phrases: Phrases, sent_text: str | None = None) -> ReplyReading:
-    """Read a reply. ``sent_text`` is the consent message it answers, if known."""
+def _split_blurb(found: list[Sentence], sets: ConsentSets) -> tuple[list[Sentence], list[Sentence]]:
+    """A requester's answer and their note for the contact (rule 5): the note starts at a
+    "here's a blurb" sentence, or else right after the first sentence that answers."""
+    for index, sentence in enumerate(found):
+        if sets.blurb_markers.find(normalize(sentence.text)):
+            return found[:index], found[index:]
+        kinds = {read_clause(c, sets).kind for c in sentence.clauses}
+        if kinds & {Kind.YES, Kind.REFUSAL}:
+            return found[: index + 1], found[index + 1 :]
+    return found, []
+
+
+def understand(text: str, phrases: Phrases, role: Role | None = None) -> Understanding:
+    """Read a reply's new text: the verdict, why, and the words to carry forward."""
+    language = phrases.detect_language(text)
+    sets = phrases.consent(language)
+    found = sentences(text)
+    if not found:
+        return Understanding(Verdict.UNCLEAR, "no new text in the reply", language)
+    answer, note = _split_blurb(found, sets) if role is Role.REQUESTER else (found, [])
+    clauses = [read_clause(c, sets) for s in answer for c in s.clauses]
+    questions = any(_QUESTION.search(s.text) for s in answer)
+    verdict, evidence = _verdict(clauses, questions)
+    if note and verdict is Verdict.YES:
+        taken_back = [h.phrase for s in note for h in sets.withdrawals.find(normalize(s.text))]
+        if taken_back:
+            verdict = Verdict.UNCLEAR
+            evidence = f"{evidence}, but the note takes it back ({_quote(taken_back)})"
+        else:
+            evidence += "; then a note for the contact"
+    preference = " ".join(c.text for c in clauses if c.kind is Kind.PREFERENCE)
+    blurb = "\n".join(s.text for s in note).strip()
+    return Understanding(
+        verdict,
+        evidence,
+        language,
+        tuple(clauses),
+        preference[:MAX_PREFERENCE_CHARS],
+        blurb[:MAX_BLURB_CHARS],
+    )
+
+
+def judge(text: str, phrases: Phrases, role: Role | None = None) -> tuple[Verdict, str]:
+    """The verdict on a reply's new text, and the phrases that decided it."""
+    reading = understand(text, phrases, role)
+    return reading.verdict, reading.evidence
+
+
+# ---------------------------------------------------------------------- whole mails
+def _parts_disagree(mail: Mail, phrases: Phrases, sent_text: str | None, role: Role | None) -> str:
+    """Why the plain and HTML parts of a mail cannot be trusted to say the same, or ""."""
+    if getattr(mail, "html_hidden_text", False):
+        return "its HTML hides text from the reader"
+    if mail.plain is None or mail.html is None:
+        return ""
+    signer = mail.sender.name if mail.sender else None
+    html = plain_new_text(html_new_text(mail.html), phrases, sent_text, signer)
+    plain = plain_new_text(mail.plain, phrases, sent_text, signer)
+    if not html.strip():
+        return ""
+    html_verdict = understand(html, phrases, role).verdict
+    plain_verdict = understand(plain, phrases, role).verdict
+    if html_verdict is not plain_verdict:
+        return f"the HTML part reads {html_verdict.value}, the plain part {plain_verdict.value}"
+    return ""
+
+
+def read_reply(
+    mail: Mail, phrases: Phrases, sent_text: str | None = None, role: Role | None = None
+) -> ReplyReading:
+    """Read a reply. ``sent_text`` is the consent message it answers, if known; ``role``
+    says whose reply it is (a requester's is read in parts)."""
     sender = check_sender(mail)
     text = new_text(mail, phrases, sent_text)
     automated = detect(mail, phrases)
     if automated is not None:
         verdict = Verdict.BOUNCE if automated.kind == "bounce" else Verdict.AUTO_REPLY
         return ReplyReading(verdict, automated.evidence, text, sender, automated.failed_recipients)
-    verdict, evidence = judge(text, phrases)
+    reading = understand(text, phrases, role)
+    verdict, evidence = reading.verdict, reading.evidence
+    if verdict is Verdict.YES:
+        disagreement = _parts_disagree(mail, phrases, sent_text, role)
+        if disagreement:
+            verdict, evidence = Verdict.UNCLEAR, f"reads as yes ({evidence}) but {disagreement}"
     if verdict is Verdict.YES and sender.authenticated is False:
-        return ReplyReading(
-            Verdict.UNCLEAR,
-            f"reads as yes ({evidence}) but the sender is not authenticated: {sender.evidence}",
-            text,
-            sender,
+        verdict = Verdict.UNCLEAR
+        evidence = (
+            f"reads as yes ({evidence}) but the sender is not authenticated: {sender.evidence}"
         )
-    return ReplyReading(verdict, evidence, text, sender, assistant=named_assistant(text, phrases))
+    return ReplyReading(
+        verdict,
+        evidence,
+        text,
+        sender,
+        assistant=named_assistant(text, phrases),
+        preference=reading.preference,
+        blurb=reading.blurb,
+        language=reading.language,
+        clauses=reading.clauses,
+    )

@@ -163,8 +163,10 @@ REPLIES: list[Reply] = [
         signature="Jordan",
     ),
     Reply(
+        # An anecdote is not an answer, thanks, a preference or warm words: the whole reply
+        # is not explained, so the connector takes the one glance (issue 10's rule).
         "definitely-overlapped",
-        "yes",
+        "unclear",
         "Definitely - Alex and I actually overlapped at a conference last year. Go ahead!",
         HANNAH,
     ),
@@ -758,4 +760,79 @@ REPLIES: list[Reply] = [
         Party("Dana W.", "dana.whitfield@gmail.example"),
         style="iphone",
     ),
+]
+
+# ---- Issue 10: kinds of failure found on mail the project did not write, in our own words.
+# A word that says yes in another language must not make an English sentence a yes.
+REPLIES += [
+    Reply("super-swamped-this-month", "no", "Super swamped at the moment, sorry.", MARCUS),
+    Reply(
+        "in-the-middle-of-a-move",
+        "no",
+        "I'm in the middle of moving house right now, apologies.",
+        HANNAH,
+    ),
+    Reply("lets-pick-this-up-another-time", "no", "Let's do this another time.", BEN),
+    Reply(
+        "let-me-make-sure-first",
+        "unclear",
+        "Sure thing - let me make sure our legal team is fine with it first.",
+        GRACE,
+    ),
+    Reply("pass-alone", "no", "Pass, thanks.", JORDAN),
+    Reply(
+        "prefer-not-to-be-introduced", "no", "I'd prefer not to be connected at the moment.", PRIYA
+    ),
+    Reply(
+        "dont-think-right-person", "no", "Honestly I don't think I'm the best person for this.", TOM
+    ),
+    Reply("not-available-these-weeks", "no", "I'm not available for new calls.", DANA),
+    Reply("too-stretched", "no", "Too stretched with the launch, sorry!", MARCUS),
+    Reply("have-other-plans-team", "no", "We have other plans for that budget, so no.", JORDAN),
+    # A yes whose every sentence is accounted for: thanks, a preference, warm words.
+    Reply(
+        "yes-with-phone-preference",
+        "yes",
+        "Yes, glad to. Phone is easiest for me: +1 415 555 0142.",
+        HANNAH,
+    ),
+    Reply("yes-with-warm-words", "yes", "Happy to connect! Sounds like a promising team.", BEN),
+    Reply(
+        "yes-with-greeting-and-thanks",
+        "yes",
+        "Hi Sam,\n\nThanks for checking first. Sure, go ahead.\n\nBest,\nPriya",
+        PRIYA,
+    ),
+    Reply("yes-send-them-my-way", "yes", "Of course, send them my way.", JORDAN),
+    # Left over: a sentence that is none of the above makes a yes unclear.
+    Reply(
+        "yes-then-an-unexplained-sentence",
+        "unclear",
+        "Yes, happy to. My cofounder handles partnerships these days.",
+        MARCUS,
+    ),
+    Reply(
+        "yes-then-an-aside", "unclear", "Sure. We met once at a dinner and it was awkward.", DANA
+    ),
+    Reply("open-to-it-only", "unclear", "I'm open to it.", TOM),
+    Reply("pretty-sure-free", "unclear", "I'm pretty sure I can find time.", GRACE),
+    # Clause scope: a condition or a deferral in its own clause still stops a yes.
+    Reply(
+        "sure-but-after-the-board-meeting",
+        "unclear",
+        "Sure - but only after our board meeting.",
+        HANNAH,
+    ),
+    Reply("yes-and-no-depends", "unclear", "Yes and no; it depends on what they need.", BEN),
+    Reply("no-unless-hiring", "unclear", "No, unless they are hiring engineers.", JORDAN),
+    # Busy now but opening a door later is not a decline to act on.
+    Reply("busy-until-spring", "unclear", "Busy until the spring, sorry.", PRIYA),
+    # Other languages: their own words, not English's.
+    Reply(
+        "de-super-gerne-email", "yes", "Super, gerne! Per E-Mail ist am besten.", JONAS, lang="de"
+    ),
+    Reply(
+        "fr-pas-dispo", "no", "Désolée, je ne suis pas disponible en ce moment.", ELODIE, lang="fr"
+    ),
+    Reply("es-si-encantado", "yes", "Sí, encantado de conocerle.", DIEGO, lang="es"),
 ]

@@ -1,0 +1,228 @@
+"""The consent reader of issue 10: the whole reply explained, clause by clause, in the
+reply's own language; a requester's reply read in parts; the preference carried forward.
+
+Every reply here is written for this file, one per kind of failure found on mail the
+project did not write (see tests/corpus/reply_cases.py for the corpus cases)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from introbot.model import CreateDraft, ReplyReceived, Role, Verdict
+from introbot.reading.mime import read_mail
+from introbot.reading.replies import Kind, read_clause, read_reply, understand
+from introbot.rules import PhraseSet, default_phrases, normalize
+from introbot.workflow import step
+from tests.mail import make_mail
+from tests.test_workflow import PARALLEL, _asked
+
+PHRASES = default_phrases()
+AUTH = "Authentication-Results: mx.google.com; dkim=pass header.i=@northwind.example; dmarc=pass header.from=northwind.example\r\n"
+
+
+def _verdict(text: str, role: Role | None = None) -> Verdict:
+    return understand(text, PHRASES, role).verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a yes word of another language in an English sentence
+        "Super slammed this quarter, sorry.",
+        # a yes phrase that is the start of a longer phrase ("i'm in" the middle of)
+        "I'm in the middle of a hiring push, sorry.",
+        # a yes phrase put off to another day
+        "Let's do it some other time.",
+        # "sure" as the object of a verb
+        "Let me make sure the timing works on our side.",
+        # a header-less auto-responder's promise
+        "Happy to help - we answer every message within 3 business days.",
+        # a yes beside a sentence that is none of answer, thanks, preference or warm words
+        "Yes, happy to. My cofounder runs all partnerships now.",
+        # a certainty statement is not an answer
+        "I'm pretty sure I could make time.",
+        # lukewarm
+        "I'm open to it.",
+    ],
+)
+def test_never_a_yes(text: str) -> None:
+    assert _verdict(text) is not Verdict.YES
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pass.",
+        "Pass, thank you.",
+        "I would prefer not to be introduced.",
+        "I don't think I'm the right person for this.",
+        "I'm not available for this kind of call.",
+        "Too stretched right now.",
+        "Busy with a product launch at the moment, sorry!",
+        "I'd rather keep my time for existing customers.",
+        "I wouldn't be happy to.",
+        "Désolée, je ne suis pas disponible.",
+        "Leider keine Zeit im Moment.",
+    ],
+)
+def test_declines_by_their_structure(text: str) -> None:
+    assert _verdict(text) is Verdict.NO
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # the condition or deferral in its own clause still counts
+        ("Sure - but only after our board meeting.", Verdict.UNCLEAR),
+        ("Happy to; next quarter would suit me better.", Verdict.UNCLEAR),
+        # a refusal with a condition goes to the connector
+        ("No, unless she is hiring.", Verdict.UNCLEAR),
+        # busy, but opening a door later
+        ("Busy until the spring, sorry.", Verdict.UNCLEAR),
+        # a negation inside an idiom that agrees does not stop the yes
+        ("No problem at all, happy to connect.", Verdict.YES),
+        # "pass" only as a whole clause
+        ("Yes, please pass my details along.", Verdict.UNCLEAR),
+    ],
+)
+def test_negation_and_conditions_are_scoped_to_their_clause(text: str, verdict: Verdict) -> None:
+    assert _verdict(text) is verdict
+
+
+def test_a_yes_explains_every_sentence() -> None:
+    reading = understand(
+        "Hi Sam,\n\nThanks for asking first! Absolutely, go ahead. Sounds like a promising "
+        "team. Email is best for me.\n\nBest,\nDana",
+        PHRASES,
+    )
+    assert reading.verdict is Verdict.YES
+    assert {c.kind for c in reading.clauses} >= {Kind.YES, Kind.PREFERENCE, Kind.REMARK}
+    assert "the rest is" in reading.evidence
+    assert reading.preference == "Email is best for me."
+
+
+def test_phrases_of_the_replys_own_language_only() -> None:
+    assert PHRASES.detect_language("Super, gerne! Bis bald.") == "de"
+    assert PHRASES.detect_language("Super busy, sorry.") == "en"
+    assert _verdict("Super, gerne!") is Verdict.YES
+    assert _verdict("Super, thanks.") is not Verdict.YES  # English: "super" is no yes
+    assert _verdict("Oui, avec plaisir.") is Verdict.YES
+    assert _verdict("Sí, claro que sí.") is Verdict.YES
+
+
+def test_clause_phrase_syntax() -> None:
+    anchored = PhraseSet(["^pass$", "too _"])
+    assert [h.phrase for h in anchored.find(normalize("Pass."))] == ["pass"]
+    assert anchored.find(normalize("please pass it on")) == []
+    assert [h.phrase for h in anchored.find(normalize("way too tired"))] == ["too tired"]
+    assert anchored.find(normalize("me too")) == []
+
+
+def test_read_clause_longest_phrase_wins() -> None:
+    english = PHRASES.consent("en")
+    assert read_clause("I'm not sure", english).kind is not Kind.REFUSAL  # a hedge
+    assert read_clause("not interested", english).kind is Kind.REFUSAL
+    assert read_clause("I'd prefer a call", english).kind is Kind.PREFERENCE
+    assert read_clause("I'd prefer to stay out of it", english).kind is Kind.REFUSAL
+
+
+# ------------------------------------------------------------------ the requester
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yes please! Sam, I'm a first-time founder building a data platform; twenty minutes "
+        "on pricing would help a lot.",
+        "Yes please.\n\nBlurb: Alex leads data at Tidepool, the first team to ship X. "
+        "If Dana has time, a call would be great?",
+        "Sure, go ahead. Here's a short note you can forward: we are not raising, only after "
+        "advice on the pilot.",
+    ],
+)
+def test_a_requesters_note_never_stops_their_yes(text: str) -> None:
+    reading = understand(text, PHRASES, Role.REQUESTER)
+    assert reading.verdict is Verdict.YES, reading.evidence
+    assert reading.blurb and "Yes" not in reading.blurb
+    # read as a contact's reply, the same words are not explained
+    assert understand(text, PHRASES, Role.CONTACT).verdict is Verdict.UNCLEAR
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yes please. Actually, on second thought, hold off until our launch.",
+        "Yes. Only if she is still at Northwind though.",
+    ],
+)
+def test_a_requesters_note_can_take_the_yes_back(text: str) -> None:
+    assert _verdict(text, Role.REQUESTER) is Verdict.UNCLEAR
+
+
+# ----------------------------------------------------------------------- HTML
+def _html_reply(plain: str, html: str) -> bytes:
+    raw = make_mail(
+        sender="Dana Whitfield <dana@northwind.example>",
+        to="connector@example.com",
+        subject="Re: Would you like to meet Alex Kim?",
+        body=plain,
+        html=html,
+    )
+    return AUTH.encode() + raw
+
+
+def test_plain_and_html_parts_that_disagree_are_unclear() -> None:
+    mail = read_mail(_html_reply("Let me think about it.\n", "<p>Yes, happy to!</p>"))
+    assert read_reply(mail, PHRASES).verdict is not Verdict.YES
+    mail = read_mail(_html_reply("Yes, happy to!\n", "<p>Let me think about it.</p>"))
+    reading = read_reply(mail, PHRASES)
+    assert reading.verdict is Verdict.UNCLEAR and "HTML" in reading.evidence
+
+
+def test_parts_that_agree_stay_a_yes() -> None:
+    mail = read_mail(_html_reply("Yes, happy to!\n", "<div>Yes, happy to!</div>"))
+    assert read_reply(mail, PHRASES).verdict is Verdict.YES
+
+
+# ------------------------------------------------------ what reaches the other side
+def test_only_the_preference_reaches_the_joint_draft() -> None:
+    text = "Sure, go ahead. His last deck was weak. Email is best."
+    contact_mail = read_mail(
+        AUTH.encode()
+        + make_mail(
+            sender="Dana Whitfield <dana@northwind.example>",
+            to="connector@example.com",
+            body=text,
+        )
+    )
+    reading = read_reply(contact_mail, PHRASES, role=Role.CONTACT)
+    assert reading.verdict is Verdict.UNCLEAR  # the aside is not explained: you decide
+    assert reading.preference == "Email is best."
+    intro = _asked()
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    requester_yes = ReplyReceived(
+        Role.REQUESTER,
+        "r1",
+        Verdict.YES,
+        "yes",
+        "Yes please.",
+        True,
+        intro.requester.person.email,
+        at,
+    )
+    intro = step(intro, requester_yes, at, PARALLEL).intro
+    contact_yes = ReplyReceived(
+        Role.CONTACT,
+        "r2",
+        Verdict.YES,
+        "decided",
+        text,
+        True,
+        intro.contact.person.email,
+        at,
+        preference=reading.preference,
+    )
+    transition = step(intro, contact_yes, at, PARALLEL)
+    (joint,) = [a.spec for a in transition.actions if isinstance(a, CreateDraft)]
+    assert joint.fields["contact_words"] == "Email is best."
+    assert "deck" not in str(joint.fields)
