@@ -253,8 +253,10 @@ class ReplyReceived:
     @property
     def words(self) -> str:
         """What of this reply the other side may see once both agreed: a requester's note
-        for the contact, a contact's preference about how to be reached."""
-        return self.blurb if self.role is Role.REQUESTER else self.preference
+        for the contact (and how they like to be reached), a contact's preference."""
+        if self.role is Role.REQUESTER:
+            return "\n\n".join(part for part in (self.blurb, self.preference) if part)
+        return self.preference
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ project did not write (see tests/corpus/reply_cases.py for the corpus cases)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -226,3 +227,44 @@ def test_only_the_preference_reaches_the_joint_draft() -> None:
     (joint,) = [a.spec for a in transition.actions if isinstance(a, CreateDraft)]
     assert joint.fields["contact_words"] == "Email is best."
     assert "deck" not in str(joint.fields)
+
+
+def test_an_answer_may_echo_the_message_it_answers() -> None:
+    ask = "Would you be open to a short call with Alex about cold-chain pilots?"
+    reply = "Happy to have a call about the pilots."
+    assert understand(reply, PHRASES, ask=ask).verdict is Verdict.YES
+    assert understand(reply, PHRASES).verdict is Verdict.UNCLEAR  # nothing to echo
+    # echoing explains words; it never makes a yes of a doubt
+    assert understand("Happy to, but not about pilots.", PHRASES, ask=ask).verdict is not (
+        Verdict.YES
+    )
+    # the quoted message stands in for the ask when introbot does not know it
+    raw = AUTH.encode() + make_mail(
+        sender="Dana Whitfield <dana@northwind.example>",
+        to="connector@example.com",
+        body=f"{reply}\n\nOn Tue, Nov 24, 2026 at 9:12 AM Sam <connector@example.com> wrote:\n> {ask}\n",
+    )
+    assert read_reply(read_mail(raw), PHRASES).verdict is Verdict.YES
+
+
+def test_an_evaluation_is_not_an_answer() -> None:
+    assert _verdict("Some of them are okay.") is Verdict.UNCLEAR
+    assert _verdict("Okay, go ahead.") is Verdict.YES
+
+
+def test_a_requesters_preference_travels_with_their_note() -> None:
+    observation = ReplyReceived(
+        Role.REQUESTER,
+        "r1",
+        Verdict.YES,
+        "yes",
+        "",
+        True,
+        "alex@tidepool.io",
+        datetime(2026, 12, 1, tzinfo=UTC),
+        preference="A call is easiest.",
+        blurb="Alex runs Tidepool.",
+    )
+    assert observation.words == "Alex runs Tidepool.\n\nA call is easiest."
+    contact = replace(observation, role=Role.CONTACT)
+    assert contact.words == "A call is easiest."

@@ -51,6 +51,7 @@ _CONTACT_DETAIL = re.compile(
     r"|\+?\d[\d ().-]{6,20}\d"
 )
 MAX_PREFERENCE_CHARS = 400
+MAX_ASK_CHARS = 5000
 MAX_BLURB_CHARS = 2000
 
 
@@ -118,8 +119,23 @@ def _names(original: str, alone: bool) -> set[str]:
     return {normalize(w) for w in (words if alone else words[1:]) if w[:1].isupper()}
 
 
-def read_clause(original: str, sets: ConsentSets) -> Clause:
-    """What one clause does: agree, refuse, thank, state a preference, or none of these."""
+ECHO_PREFIX = 5  # a word echoes the ask when its first five letters match a word there
+
+
+def ask_words(ask: str | None) -> frozenset[str]:
+    """The words of the message a reply answers, and their first letters (``ECHO_PREFIX``),
+    so an answer may echo its question ("I'd love a coffee" to "Want to grab a coffee?")."""
+    words = {w for w in _WORD.findall(normalize(ask or "")[:MAX_ASK_CHARS]) if len(w) > 2}
+    return frozenset(words | {w[:ECHO_PREFIX] for w in words if len(w) >= ECHO_PREFIX})
+
+
+def _echoes(word: str, ask: frozenset[str]) -> bool:
+    return word in ask or (len(word) >= ECHO_PREFIX and word[:ECHO_PREFIX] in ask)
+
+
+def read_clause(original: str, sets: ConsentSets, ask: frozenset[str] = frozenset()) -> Clause:
+    """What one clause does: agree, refuse, thank, state a preference, or none of these.
+    An agreeing clause may echo the words of the message it answers (``ask``)."""
     text = normalize(original)
     rest = _CONTACT_DETAIL.sub(" ", text)
     hits: dict[str, tuple[str, ...]] = {}
@@ -139,6 +155,7 @@ def read_clause(original: str, sets: ConsentSets) -> Clause:
         kind = Kind.REFUSAL
     elif get("yes") or get("yes_idioms"):
         kind = Kind.YES
+        leftover = tuple(w for w in leftover if not _echoes(w, ask))
     elif get("busy") and not negated:
         kind = Kind.BUSY
     elif get("preferences") or get("alternatives"):
@@ -250,15 +267,19 @@ def _split_blurb(found: list[Sentence], sets: ConsentSets) -> tuple[list[Sentenc
     return found, []
 
 
-def understand(text: str, phrases: Phrases, role: Role | None = None) -> Understanding:
-    """Read a reply's new text: the verdict, why, and the words to carry forward."""
+def understand(
+    text: str, phrases: Phrases, role: Role | None = None, ask: str | None = None
+) -> Understanding:
+    """Read a reply's new text: the verdict, why, and the words to carry forward. ``ask``
+    is the message it answers (the consent message sent, or the quoted one)."""
     language = phrases.detect_language(text)
     sets = phrases.consent(language)
     found = sentences(text)
     if not found:
         return Understanding(Verdict.UNCLEAR, "no new text in the reply", language)
     answer, note = _split_blurb(found, sets) if role is Role.REQUESTER else (found, [])
-    clauses = [read_clause(c, sets) for s in answer for c in s.clauses]
+    echo = ask_words(ask)
+    clauses = [read_clause(c, sets, echo) for s in answer for c in s.clauses]
     questions = any(_QUESTION.search(s.text) for s in answer)
     verdict, evidence = _verdict(clauses, questions)
     if note and verdict is Verdict.YES:
@@ -268,7 +289,11 @@ def understand(text: str, phrases: Phrases, role: Role | None = None) -> Underst
             evidence = f"{evidence}, but the note takes it back ({_quote(taken_back)})"
         else:
             evidence += "; then a note for the contact"
-    preference = " ".join(c.text for c in clauses if c.kind is Kind.PREFERENCE)
+    preference = " ".join(
+        c.text
+        for c in clauses
+        if c.kind is Kind.PREFERENCE or (c.kind is Kind.YES and c.found("preferences"))
+    )
     blurb = "\n".join(s.text for s in note).strip()
     return Understanding(
         verdict,
@@ -305,6 +330,12 @@ def _parts_disagree(mail: Mail, phrases: Phrases, sent_text: str | None, role: R
     return ""
 
 
+def _quoted(mail: Mail) -> str:
+    """The quoted lines of a reply: the message it answers, when introbot does not know it."""
+    body = (mail.plain or mail.text or "")[: MAX_ASK_CHARS * 4]
+    return "\n".join(line.lstrip("> ") for line in body.splitlines() if line.startswith(">"))
+
+
 def read_reply(
     mail: Mail, phrases: Phrases, sent_text: str | None = None, role: Role | None = None
 ) -> ReplyReading:
@@ -316,7 +347,7 @@ def read_reply(
     if automated is not None:
         verdict = Verdict.BOUNCE if automated.kind == "bounce" else Verdict.AUTO_REPLY
         return ReplyReading(verdict, automated.evidence, text, sender, automated.failed_recipients)
-    reading = understand(text, phrases, role)
+    reading = understand(text, phrases, role, sent_text or _quoted(mail))
     verdict, evidence = reading.verdict, reading.evidence
     if verdict is Verdict.YES:
         disagreement = _parts_disagree(mail, phrases, sent_text, role)

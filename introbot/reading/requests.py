@@ -271,16 +271,29 @@ class _Reader:
         picked = named or [p for p in others if p in self.mail.cc]
         result = []
         for person in picked:
-            for sentence in re.split(r"[.\n!?]", text):
-                first = normalize(person.name.split()[0]) if person.name else person.email
-                if first in normalize(sentence) and self.phrases.assistant.find(
-                    normalize(sentence)
-                ):
-                    self.assistants.append(person.email)
-                    break
+            first = normalize(person.name.split()[0]) if person.name else person.email
+            if any(
+                self._named_as_assistant(first, normalize(sentence))
+                for sentence in re.split(r"[.\n!?]", text)
+            ):
+                self.assistants.append(person.email)
             else:
                 result.append(person)
         return result
+
+    def _named_as_assistant(self, name: str, sentence: str) -> bool:
+        """"her assistant Morgan", "Morgan (my EA)": the assistant word within a few words
+        of the name, so "Grace is cc'd, and her assistant Morgan" makes only Morgan one."""
+        words = re.findall(r"[\w@.'-]+", sentence)
+        spots = [i for i, word in enumerate(words) if word.strip(".") == name]
+        if not spots:
+            return False
+        for hit in self.phrases.assistant.find(sentence):
+            start = len(re.findall(r"[\w@.'-]+", sentence[: hit.start]))
+            end = start + len(hit.phrase.split())  # the phrase is words[start:end]
+            if any(end <= spot <= end + 2 or start - 4 <= spot < start for spot in spots):
+                return True
+        return False
 
     def missing_addresses(
         self, text: str, contacts: list[Person], requester: Person | None

@@ -490,3 +490,67 @@ REQUESTS: list[RequestCase] = [
         [("jordan@greenfield.vc", "diego@andes.vc")],
     ),
 ]
+
+# ---- Issue 10: the kinds of request that held-out mail showed, in our own words.
+PRIYA = _from("Priya Raman", "priya.raman@lumenhealth.com")
+REQUESTS += [
+    RequestCase(
+        "contact-in-cc-named-by-first-name",
+        PRIYA,
+        "Intro?",
+        "Sam -\n\nWould you mind connecting me with Tom? I've copied him here so you have his\n"
+        "address. We're hiring a head of lab automation and he knows everyone.\n\nPriya\n",
+        [("priya.raman@lumenhealth.com", "tom@harborbio.com")],
+        cc="Tom Becker <tom@harborbio.com>",
+    ),
+    RequestCase(
+        "contact-in-cc-with-assistant-too",
+        ALEX,
+        "Meeting Grace",
+        "Hi Sam,\n\nGrace is cc'd (and her assistant Morgan, who keeps her diary). Could you\n"
+        "introduce us? We need advice on a data-sharing agreement.\n\nThanks,\nAlex\n",
+        [("alex.kim@tidepool.io", "grace@okafor-law.com")],
+        cc="Grace Okafor <grace@okafor-law.com>, Morgan Ellis <morgan@okafor-law.com>",
+    ),
+    RequestCase(
+        "no-reply-platform-notification",
+        _from("Events Platform", "noreply@events.example"),
+        "Someone wants to meet you",
+        "Jordan Lee (jordan@greenfield.vc) would like an introduction to Ben Carter\n"
+        "(ben.carter@fieldstone.co). Reply to this message to respond.\n",
+        problem=True,
+    ),
+    RequestCase(
+        "do-not-reply-sender",
+        _from("Portal", "do-not-reply@portal.example"),
+        "New intro request",
+        "A member asked to be introduced to Dana Whitfield <dana@northwind.example>.\n",
+        problem=True,
+    ),
+    RequestCase(
+        "forwardable-blurb-section",
+        ALEX,
+        "Intro to Marcus Chen at Chen Labs",
+        "Hi Sam,\n\nCould you introduce me to Marcus Chen (marcus@chenlabs.io)?\n\n"
+        "Blurb you can forward:\nAlex Kim co-founded Tidepool, which monitors vaccines in transit.\n"
+        "He'd value 20 minutes with Marcus on sensor calibration.\n\nThank you!\nAlex\n",
+        [("alex.kim@tidepool.io", "marcus@chenlabs.io")],
+    ),
+    RequestCase(
+        "greeting-names-a-colleague",
+        ALEX,
+        "Could you connect me with Hannah?",
+        "Hi Sam and Jamie,\n\nJamie mentioned you both know Hannah O'Brien. Sam, would you\n"
+        "introduce me to her? Her address is hannah@obrien.design.\n\nAlex\n",
+        [("alex.kim@tidepool.io", "hannah@obrien.design")],
+    ),
+    RequestCase(
+        "greeting-names-the-contact-cc",
+        PRIYA,
+        "Hello!",
+        "Hi Sam, hi Jordan,\n\nSam, Jordan is on cc. Could you make the introduction between\n"
+        "us two? Jordan invests in diagnostics and we're raising.\n\nBest,\nPriya\n",
+        [("priya.raman@lumenhealth.com", "jordan@greenfield.vc")],
+        cc="Jordan Lee <jordan@greenfield.vc>",
+    ),
+]
