@@ -282,7 +282,7 @@ class _Reader:
         return result
 
     def _named_as_assistant(self, name: str, sentence: str) -> bool:
-        """"her assistant Morgan", "Morgan (my EA)": the assistant word within a few words
+        """ "her assistant Morgan", "Morgan (my EA)": the assistant word within a few words
         of the name, so "Grace is cc'd, and her assistant Morgan" makes only Morgan one."""
         words = re.findall(r"[\w@.'-]+", sentence)
         spots = [i for i, word in enumerate(words) if word.strip(".") == name]
