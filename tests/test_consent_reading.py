@@ -268,3 +268,21 @@ def test_a_requesters_preference_travels_with_their_note() -> None:
     assert observation.words == "Alex runs Tidepool.\n\nA call is easiest."
     contact = replace(observation, role=Role.CONTACT)
     assert contact.words == "A call is easiest."
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a condition after a blank line below the signature block is a sentence, not a tagline
+        "Yes!\n\nBest,\nDana\nVP Logistics | Northwind\n+1 415 555 0100\n\nUnless it is about "
+        "recruiting, then no.",
+        "Sure, go ahead.\n\nThanks,\nDana\n\nP.S. only if he is not pitching a fundraise.",
+        "Happy to.\n\nSent from my phone\n\nWait - is this the Alex from Acme?",
+    ],
+)
+def test_what_follows_a_sign_off_is_read(body: str) -> None:
+    raw = AUTH.encode() + make_mail(
+        sender="Dana Whitfield <dana@northwind.example>", to="connector@example.com", body=body
+    )
+    reading = read_reply(read_mail(raw), PHRASES)
+    assert reading.verdict is Verdict.UNCLEAR, reading.text

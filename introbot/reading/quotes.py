@@ -516,8 +516,9 @@ def _title_like(bare: str) -> bool:
 def _block_end(lines: list[str], start: int, kind: str) -> int | None:
     """Where the signature block that starts at ``start`` ends: the end of the text, or a
     P.S. below it (kept). None when a line of it is neither a name, a title nor contact
-    details, except up to two short taglines once contact details were given ("No calls
-    on weekends, please." under a phone number): a sentence typed after a bare name stays.
+    details, except up to two short taglines right under the contact details ("No calls
+    on weekends, please." under a phone number, with no blank line between): a sentence
+    typed after a bare name, or after a blank line, stays.
     """
     if len(lines) - start > 3 * _MAX_SIGNATURE_LINES:
         return None
@@ -537,8 +538,8 @@ def _block_end(lines: list[str], start: int, kind: str) -> int | None:
             titles += 1
         elif _name_like(bare):
             continue
-        elif contact and taglines < 2 and len(bare.split()) <= 15:
-            taglines += 1
+        elif contact and taglines < 2 and len(bare.split()) <= 15 and lines[index - 1].strip():
+            taglines += 1  # attached to the block: after a blank line it is a sentence
         else:
             return None
     needs_contact = kind == "name" or titles > 0
