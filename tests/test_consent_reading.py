@@ -286,3 +286,101 @@ def test_what_follows_a_sign_off_is_read(body: str) -> None:
     )
     reading = read_reply(read_mail(raw), PHRASES)
     assert reading.verdict is Verdict.UNCLEAR, reading.text
+
+
+# Replies written for this file as people write them, read whole (quotes and signature
+# through the real mail path) in each language the consent phrases cover.
+AS_PEOPLE_WRITE = [
+    ("yes", "Yes, happy to!\n\nDana"),
+    (
+        "unclear",
+        "Sure, go ahead.\n\nThanks,\nDana\n\nP.S. only if he's not pitching me on fundraising.",
+    ),
+    ("unclear", "Happy to.\n\nSent from my iPhone\n\nActually wait - is this the Alex from Acme?"),
+    (
+        "unclear",
+        "Yes!\n\nBest,\nDana\nVP Logistics | Northwind\n+1 415 555 0100\n\nUnless it's about recruiting, then no.",
+    ),
+    ("no", "Thanks for thinking of me, but I'm going to sit this one out.\n\nDana"),
+    ("no", "Appreciate it Sam, but no.\n\n-D"),
+    ("yes", "Sounds great - go ahead and connect us. Mornings work best for me.\n\nCheers,\nDana"),
+    ("unclear", "Maybe? What does Tidepool do?"),
+    ("no", "Hi Sam - I'd rather not, our team is heads down on the launch.\n\nD"),
+    ("yes", "Of course! Email is best: dana@northwind.example\n\nDana Whitfield\nNorthwind"),
+    ("unclear", "yes if he can do next week, otherwise no"),
+    ("unclear", "Sure... I guess."),
+    ("unclear", "Not sure I'm the right fit, but happy to chat briefly."),
+    ("no", "Sorry Sam, not interested at the moment."),
+    ("unclear", "I'd love to but I'm slammed until March."),
+    ("yes", "Absolutely. Feel free to share my email with him.\n\nThanks!"),
+    ("unclear", "Yes - though I should say I'm leaving Northwind next month."),
+    ("no", "Nope, sorry."),
+    ("unclear", "Let me check my calendar and get back to you."),
+    ("yes", "Yep, intro away. Thanks Sam!"),
+    ("unclear", "Happy to help. Who is Alex exactly?"),
+    ("no", "I'm going to pass on this one, thanks for understanding."),
+    ("unclear", "Sure thing, but can we wait until after the holidays?"),
+    (
+        "yes",
+        "Sure, happy to chat with Alex. My assistant Jamie (jamie@northwind.example) can find a time.",
+    ),
+    ("no", "Unfortunately I can't take on any new conversations right now."),
+    ("unclear", "Yes please. Also, could you send me his deck first?"),
+    ("no", "We're not a fit for this, sorry."),
+    ("unclear", "YES!!! (just kidding, no)"),
+    ("no", "No, thank you. Please don't share my details."),
+    ("unclear", "Sure, why not. Although I'm not sure what I can offer him."),
+    ("unclear", "Yes, I'd be happy to talk to him—after I'm back from leave in March."),
+    ("yes", "Sure :)"),
+    ("unclear", "Sure, if it's quick."),
+    ("unclear", "Happy to, as long as it's not a sales pitch"),
+    ("no", "Absolutely not."),
+    ("no", "Definitely not interested."),
+    ("no", "Go ahead and tell him I'm not interested."),
+    ("yes", "Yes, that'd be fine"),
+    ("yes", "Sure, sounds good to me."),
+    ("yes", "ok"),
+    ("yes", "I am happy to connect"),
+    ("yes", "Can't wait to meet him!"),
+    ("yes", "Yes pls"),
+    ("unclear", "Yes. I mean no."),
+    ("yes", "Yes, happy to speak with him next Tuesday"),
+    ("unclear", "Sure, just not this month"),
+    ("no", "Not this time, sorry!"),
+    ("unclear", "Sure, but keep it to 15 minutes"),
+    ("yes", "Sure, glad to help."),
+    ("unclear", "Sure, glad to help if I can"),
+    ("no", "Thanks but I'll pass this time."),
+    ("unclear", "I would, but I'm leaving the company."),
+    ("yes", "Yes of course, anything for you Sam."),
+    ("unclear", "Yes, provided he signs an NDA."),
+    ("no", "Please don't introduce us."),
+    ("unclear", "Hmm, ok I guess"),
+    ("yes", "Sure thing, put us in touch."),
+    ("unclear", "ok but no calls"),
+    ("yes", "Oui, avec plaisir. Par e-mail, c'est parfait."),
+    ("unclear", "Oui, mais pas avant septembre."),
+    ("no", "Non merci, je suis débordée."),
+    ("yes", "Ja gerne, am besten per E-Mail."),
+    ("unclear", "Ja, aber erst nach Ostern."),
+    ("no", "Nein danke, kein Interesse."),
+    ("yes", "Sí, con gusto. Mejor por correo."),
+    ("unclear", "Sí, pero después de las vacaciones."),
+    ("no", "No, gracias. Estoy muy ocupada."),
+]
+
+
+@pytest.mark.parametrize(("verdict", "body"), AS_PEOPLE_WRITE)
+def test_replies_as_people_write_them(verdict: str, body: str) -> None:
+    quote = (
+        "\n\nOn Tue, Nov 24, 2026 at 9:12 AM Sam Rivera <connector@example.com> wrote:\n"
+        "> Would you be open to it? If yes, just reply yes and tell me how you prefer to be\n"
+        "> reached. If not, reply no - no explanation needed.\n"
+    )
+    raw = AUTH.encode() + make_mail(
+        sender="Dana Whitfield <dana@northwind.example>",
+        to="connector@example.com",
+        body=body + quote,
+    )
+    reading = read_reply(read_mail(raw), PHRASES)
+    assert reading.verdict.value == verdict, reading.evidence
