@@ -154,6 +154,9 @@ def test_a_requesters_note_never_stops_their_yes(text: str) -> None:
     [
         "Yes please. Actually, on second thought, hold off until our launch.",
         "Yes. Only if she is still at Northwind though.",
+        "Yes please.\n\nNo, wait, don't.",
+        "Yes. Actually never mind, we found another way in.",
+        "Yes please. But first, can you tell me whether she decides on budgets?",
     ],
 )
 def test_a_requesters_note_can_take_the_yes_back(text: str) -> None:

@@ -283,7 +283,9 @@ def understand(
     questions = any(_QUESTION.search(s.text) for s in answer)
     verdict, evidence = _verdict(clauses, questions)
     if note and verdict is Verdict.YES:
-        taken_back = [h.phrase for s in note for h in sets.withdrawals.find(normalize(s.text))]
+        taken_back = [
+            h.phrase for s in note for c in s.clauses for h in sets.withdrawals.find(normalize(c))
+        ]
         if taken_back:
             verdict = Verdict.UNCLEAR
             evidence = f"{evidence}, but the note takes it back ({_quote(taken_back)})"
