@@ -35,6 +35,14 @@ def reply_report(reading: ReplyReading, problems: tuple[str, ...]) -> str:
     if reading.failed_recipients:
         lines.append(f"failed:    {', '.join(reading.failed_recipients)}")
     lines += ["new text:", _quoted(reading.text)]
+    if reading.clauses:  # the whole reply explained, clause by clause
+        lines.append(f"read as ({reading.language}):")
+        width = max(len(c.kind.value) for c in reading.clauses)
+        lines += [f"  {c.kind.value:<{width}} | {c.text}" for c in reading.clauses]
+    if reading.preference:
+        lines.append(f"preference: {reading.preference}")
+    if reading.blurb:
+        lines += ["note for the contact:", _quoted(reading.blurb)]
     lines += [f"note:      {p}" for p in problems]
     return "\n".join(lines)
 

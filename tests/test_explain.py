@@ -128,3 +128,20 @@ def test_an_account_brings_its_own_phrases_and_addresses(home: Path) -> None:
     assert request.exit_code == 0, request.stderr
     parties = json.loads(request.stdout)["intros"]
     assert all("alex.kim@tidepool.io" not in json.dumps(p["requester"]) for p in parties)
+
+
+def test_reply_report_explains_every_clause_and_reads_a_requester_in_parts() -> None:
+    raw = (
+        b"Authentication-Results: mx.google.com; dmarc=pass header.from=tidepool.io\r\n"
+        b"From: Alex Kim <alex@tidepool.io>\r\nTo: connector@example.com\r\n"
+        b"Subject: Re: Your intro to Dana Whitfield\r\n\r\n"
+        b"Yes please! We'd love twenty minutes on the first pilot.\r\n"
+    )
+    as_contact = _explain("reply", "-", stdin=raw)
+    assert b"verdict:   unclear" in as_contact.stdout
+    assert b"left over | We'd love twenty minutes" in as_contact.stdout
+    as_requester = _explain("reply", "-", "--as", "requester", stdin=raw)
+    assert b"verdict:   yes" in as_requester.stdout, as_requester.stdout
+    assert b"note for the contact:\n  | We'd love twenty minutes on the first pilot." in (
+        as_requester.stdout
+    )

@@ -69,17 +69,25 @@ def _load_phrases(rules_dir: Path | None, account_name: str | None) -> Phrases:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="The consent message the reply answers (.eml or text): its lines are not the reply's.",
 )
+@click.option(
+    "--as",
+    "as_party",
+    type=click.Choice(["requester", "contact"]),
+    help="Whose reply it is: a requester's is read as an answer and then a note for the contact.",
+)
 @_RULES_OPTION
 @ACCOUNT_OPTION
 def explain_reply(
     source: str,
     as_json: bool,
     sent: Path | None,
+    as_party: str | None,
     rules_dir: Path | None,
     account_name: str | None,
 ) -> None:
     """The verdict on a reply to a consent message: yes, no, unclear, auto_reply or bounce."""
     from introbot import explain as render
+    from introbot.model import Role
     from introbot.reading.mime import looks_like_mail, read_mail
     from introbot.reading.replies import read_reply
 
@@ -93,7 +101,8 @@ def explain_reply(
             if looks_like_mail(sent_raw)
             else sent_raw.decode("utf-8", "replace")
         )
-    reading = read_reply(mail, _load_phrases(rules_dir, account_name), sent_text)
+    role = Role(as_party) if as_party else None
+    reading = read_reply(mail, _load_phrases(rules_dir, account_name), sent_text, role)
     if as_json:
         click.echo(json.dumps(render.reply_json(reading), ensure_ascii=False))
     else:
