@@ -1,4 +1,5 @@
-"""Score introbot's reading over the corpus: ``python -m tests.corpus.score [--json]``.
+"""Score introbot's reading over the corpus: ``python -m tests.corpus.score [--json]``;
+``--external`` scores the public corpora in ``../shared/corpora`` against issue 10's targets.
 
 Replies: precision and recall per verdict, and every false yes (the error that matters).
 Requests: the share of requests whose (requester, contact) pairs are exactly right, and
@@ -128,7 +129,47 @@ def report(replies: ReplyScore, requests: RequestScore) -> str:
     return "\n".join(lines)
 
 
+# Issue 10's targets on mail nobody wrote for introbot: (corpus line, pattern, test, target)
+EXTERNAL_TARGETS: tuple[tuple[str, str, Any, str], ...] = (
+    ("circa", r"false_yes=(\d+)/(\d+)", lambda a, b: int(a) / int(b) <= 0.002, "false yes <= 0.2%"),
+    ("circa", r"yes_recall=([\d.]+)", lambda a: float(a) >= 0.5, "yes recall >= 0.5"),
+    ("circa", r"no_recall=([\d.]+)", lambda a: float(a) >= 0.5, "no recall >= 0.5"),
+    ("reply_parsers/", r"exact=\d+/\d+ \((\d+)%\)", lambda a: int(a) >= 85, "exact >= 85%"),
+    ("automated", r"automated_recall=(\d+)/(\d+)", lambda a, b: int(a) / int(b) >= 0.99, ">= 99%"),
+    ("automated", r"yes_on_automated=(\d+)", lambda a: int(a) == 0, "no yes on automated"),
+    ("automated", r"human_false_positive=(\d+)/", lambda a: int(a) <= 1, "<= 1 human flagged"),
+)
+
+
+def external() -> int:
+    """Run the public corpora's scorer (kept outside the repository) and check the targets."""
+    import re
+    import subprocess
+
+    scorer = HERE.parents[2] / "shared" / "corpora" / "score_external.py"
+    if not scorer.exists():
+        print(f"no external corpora at {scorer}")
+        return 2
+    introbot = Path(sys.executable).parent / "introbot"
+    done = subprocess.run(
+        [sys.executable, str(scorer), str(introbot)], capture_output=True, text=True, check=False
+    )
+    failed = 0
+    for line in done.stdout.splitlines():
+        name = line.split(":", 1)[0]
+        print(line)
+        for prefix, pattern, test, target in EXTERNAL_TARGETS:
+            match = re.search(pattern, line) if name.startswith(prefix) else None
+            if match:
+                ok = test(*match.groups())
+                failed += not ok
+                print(f"    {'ok  ' if ok else 'MISS'} {target}")
+    return 1 if failed or done.returncode else 0
+
+
 def main() -> None:
+    if "--external" in sys.argv:
+        sys.exit(external())
     replies, requests = score_replies(), score_requests()
     if "--json" in sys.argv:
         print(
