@@ -63,7 +63,7 @@ from introbot.model import (
     Verdict,
     address_key,
 )
-from introbot.reading.mime import EMAIL_IN_TEXT
+from introbot.redaction import holds_address, redact_addresses
 
 _FREE_MAIL = {
     "gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com",
@@ -117,28 +117,23 @@ def reply_subject(subject: str) -> str:
     return clean if re.match(r"^(re|aw|sv|antw)\s*:", clean, re.I) else f"Re: {clean}"
 
 
+def _display_name(person: Person) -> str | None:
+    """The person's name, if they gave one: a "name" that holds an address is none."""
+    name = " ".join((person.name or "").split())
+    return None if not name or holds_address(name) else name
+
+
 def _first(person: Person) -> str:
-    return (person.name or person.email.partition("@")[0]).split()[0]
+    return (_display_name(person) or person.email.partition("@")[0]).split()[0]
 
 
 def _who(person: Person) -> dict[str, Any]:
     """What a template may say about someone: never the address."""
     return {
-        "name": person.name or _first(person),
+        "name": _display_name(person) or _first(person),
         "first": _first(person),
         "org": organisation(person),
     }
-
-
-_BRACKETED = re.compile(
-    r"\s{0,3}[<(\[]\s{0,3}(?:mailto:)?\s{0,3}\x00\s{0,3}[>)\]]|\s{0,3}(?:mailto:)?\x00"
-)
-
-
-def redact_addresses(text: str) -> str:
-    """The text with every email address taken out (rule 2: no address before consent)."""
-    marked = EMAIL_IN_TEXT.sub("\x00", text.replace("\x00", ""))
-    return _BRACKETED.sub("", marked)
 
 
 def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:

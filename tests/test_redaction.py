@@ -1,0 +1,63 @@
+"""No address before consent, in any spelling (issue 13, the redaction part)."""
+
+from __future__ import annotations
+
+import pytest
+
+from introbot.model import Person
+from introbot.redaction import holds_address, redact_addresses
+from introbot.workflow import _who
+
+SPELLINGS = [
+    "dana.whitfield@northwind.example",
+    "Dana.Whitfield@Northwind.Example",
+    "dana.whitfield\uff20northwind.example",  # fullwidth at sign
+    "dana.whitfield\ufe6bnorthwind.example",  # small at sign
+    "dana.whitfield%40northwind.example",
+    "mailto:dana.whitfield@northwind.example",
+    "dana.whitfield [at] northwind [dot] example",
+    "dana.whitfield(at)northwind(dot)example",
+    "dana.whitfield {at} northwind {dot} example",
+    "dana.whitfield at northwind dot example",
+    "DANA.WHITFIELD AT NORTHWIND DOT EXAMPLE",
+    "dana.whitfield @ northwind . example",
+    "dana-@northwind.example",
+    "dana_@northwind.example",
+    "d" * 80 + "@northwind.example",  # a local part longer than the 64 the RFC allows
+    "dana@mail.eu.northwind.example",
+]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_of_an_address_is_taken_out(spelling: str) -> None:
+    text = f"Her address is {spelling} - she said to write any time."
+    redacted = redact_addresses(text)
+    assert "northwind" not in redacted.lower(), redacted
+    assert redacted.startswith("Her address is") and redacted.endswith("write any time.")
+    assert holds_address(spelling)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She works at acme.com and is great.",
+        "Alex is at Tidepool. He is nice.",
+        "Meet at noon, dot the i's.",
+        "We are at capacity (at least for now).",
+    ],
+)
+def test_prose_is_left_alone(text: str) -> None:
+    assert redact_addresses(text) == text
+
+
+def test_wrappers_go_with_the_address() -> None:
+    assert redact_addresses("Dana <dana@x.example>, (b@y.example) and [c@z.example].") == (
+        "Dana, and."
+    )
+
+
+def test_a_display_name_that_is_an_address_is_no_name() -> None:
+    for name in ("dana@northwind.example", "dana [at] northwind [dot] example", "x@y"):
+        who = _who(Person(name, "dana@northwind.example"))
+        assert "northwind" not in str(who["name"]).lower() + str(who["first"]).lower()
+    assert _who(Person("Dana Whitfield", "dana@northwind.example"))["name"] == "Dana Whitfield"
