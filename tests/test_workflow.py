@@ -36,13 +36,13 @@ from introbot.model import (
     Tick,
     Verdict,
 )
+from introbot.redaction import redact_addresses
 from introbot.workflow import (
     InvalidTransition,
     Transition,
     WorkflowRules,
     open_intro,
     organisation,
-    redact_addresses,
     request_thread_labels,
     step,
 )
