@@ -123,24 +123,33 @@ def _display_name(person: Person) -> str | None:
     return None if not name or holds_address(name) else name
 
 
-def _first(person: Person) -> str:
-    return (_display_name(person) or person.email.partition("@")[0]).split()[0]
+# How a draft speaks of someone who gave no name: never by their address or its local part.
+UNNAMED = {"requester": "someone I know", "contact": "your contact"}
 
 
-def _who(person: Person) -> dict[str, Any]:
-    """What a template may say about someone: never the address."""
+def _connector(rules: WorkflowRules) -> dict[str, Any]:
+    """The connector signs their own drafts: their name, or the start of their address."""
+    return _who(rules.connector, rules.connector.email.partition("@")[0])
+
+
+def _who(person: Person, unnamed: str = "") -> dict[str, Any]:
+    """What a template may say about someone: never the address, nor a local part for a
+    name (``unnamed`` stands in; ``greeting`` is "there" for "Hi there,")."""
+    name = _display_name(person)
+    first = name.split()[0] if name else None
     return {
-        "name": _display_name(person) or _first(person),
-        "first": _first(person),
+        "name": name or unnamed,
+        "first": first or unnamed,
+        "greeting": first or "there",
         "org": organisation(person),
     }
 
 
 def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:
     return {
-        "connector": _who(rules.connector),
-        "requester": _who(intro.requester.person),
-        "contact": _who(intro.contact.person),
+        "connector": _connector(rules),
+        "requester": _who(intro.requester.person, UNNAMED["requester"]),
+        "contact": _who(intro.contact.person, UNNAMED["contact"]),
         "context": redact_addresses(intro.context),
         "remind_days": rules.remind_after.days,
         **extra,
@@ -309,7 +318,7 @@ def problem_note(request: RequestRef, problems: Iterable[str], rules: WorkflowRu
         kind=DraftKind.PROBLEM_NOTE,
         template="problem_note",
         to=(rules.connector,),
-        fields={"connector": _who(rules.connector), "problems": listed},
+        fields={"connector": _connector(rules), "problems": listed},
         **_request_routing(request),
     )
 
@@ -621,7 +630,12 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
         if waited >= rules.remind_after and not party.reminded:
             intro = intro.with_party(replace(party, reminded=True))
             intro, action = _reply_to(
-                intro, DraftKind.REMINDER, role, rules, to=_who(party.person), to_role=role.value
+                intro,
+                DraftKind.REMINDER,
+                role,
+                rules,
+                to=_who(party.person, UNNAMED[role.value]),
+                to_role=role.value,
             )
             actions += [
                 action,

@@ -61,3 +61,25 @@ def test_a_display_name_that_is_an_address_is_no_name() -> None:
         who = _who(Person(name, "dana@northwind.example"))
         assert "northwind" not in str(who["name"]).lower() + str(who["first"]).lower()
     assert _who(Person("Dana Whitfield", "dana@northwind.example"))["name"] == "Dana Whitfield"
+
+
+def test_a_party_without_a_name_is_never_named_by_their_address() -> None:
+    from introbot.model import CreateDraft
+    from introbot.rules import load_templates
+    from introbot.workflow import open_intro
+    from introbot.writing import render
+    from tests.test_workflow import ALEX, CONTEXT, PARALLEL, REQUEST, T0
+
+    unnamed = Person(None, "d.whitfield@northwind.example")
+    opened = open_intro("i1", REQUEST, ALEX, unnamed, CONTEXT, T0, PARALLEL)
+    templates = load_templates()
+    rendered = {}
+    for action in opened.actions:
+        if isinstance(action, CreateDraft):
+            subject, body = render(templates[action.spec.template], action.spec.fields)
+            rendered[action.spec.template] = f"{subject}\n{body}".lower()
+    assert set(rendered) == {"consent_requester", "consent_contact"}
+    for text in rendered.values():
+        assert "whitfield" not in text and "northwind" not in text.replace("(northwind)", "")
+    assert "your intro to your contact" in rendered["consent_requester"]
+    assert "hi there," in rendered["consent_contact"]
