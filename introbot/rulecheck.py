@@ -28,7 +28,14 @@ from introbot.model import (
     Tick,
     Verdict,
 )
-from introbot.rules import TEMPLATE_NAMES, RulesError, load_phrases, load_templates
+from introbot.rules import (
+    TEMPLATE_NAMES,
+    RulesError,
+    default_rules_dir,
+    load_language_file,
+    load_phrases,
+    load_templates,
+)
 from introbot.settings import Settings
 from introbot.workflow import InvalidTransition, WorkflowRules, open_intro, problem_note, step
 from introbot.writing import WritingError, write_draft
@@ -63,6 +70,7 @@ def check(folder: Path, settings: Settings | None = None) -> list[Check]:
     try:
         phrases = load_phrases(folder)
         results.append(Check(f"phrases: {len(phrases.languages)} language file(s)", None))
+        results += list(_missing_lists(folder))
     except RulesError as exc:
         results.append(Check("phrases", str(exc)))
     try:
@@ -84,6 +92,31 @@ def check(folder: Path, settings: Settings | None = None) -> list[Check]:
         except (RulesError, WritingError) as exc:
             results.append(Check(f"template {name}", str(exc)))
     return results
+
+
+def _missing_lists(folder: Path) -> Iterator[Check]:
+    """Lists the shipped phrase file has and the user's copy lacks (a copy made by an
+    older version): replies are read without them, so more of them go to the connector."""
+    shipped_dir = default_rules_dir() / "phrases"
+    if folder.resolve() == default_rules_dir().resolve():
+        return
+    for path in sorted((folder / "phrases").glob("*.toml")):
+        shipped = shipped_dir / path.name
+        if not shipped.is_file():
+            continue
+        mine, theirs = load_language_file(path), load_language_file(shipped)
+        missing = [
+            f"[{section}] {key}"
+            for section in ("consent", "automated", "quotes", "requests")
+            for key, value in getattr(theirs, section)
+            if value and not getattr(getattr(mine, section), key)
+        ]
+        if missing:
+            yield Check(
+                f"phrases/{path.name}",
+                f"lacks lists this version reads with ({', '.join(missing)}); copy them from "
+                f"{shipped}",
+            )
 
 
 def _workflow_rules(settings: Settings) -> WorkflowRules:

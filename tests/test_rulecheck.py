@@ -107,3 +107,13 @@ def test_a_template_failing_at_run_time_needs_attention_and_the_poll_goes_on(wor
     assert [d["to"] for d in world.drafts()] == ["Alex Kim <alex.kim@tidepool.io>"]
     world.poll()  # and the next one is calm
     assert "introbot/needs-attention" in world.thread_labels(intro.request.thread_id)
+
+
+def test_a_copy_made_by_an_older_version_is_told_what_it_lacks(rules: Path) -> None:
+    english = rules / "phrases" / "en.toml"
+    text = english.read_text(encoding="utf-8")
+    start = text.index("filler = [")
+    english.write_text(text[:start] + text[text.index("]", start) + 1 :], encoding="utf-8")
+    (problem,) = [r.problem for r in check(rules) if not r.ok]
+    assert problem is not None and "[consent] filler" in problem and "en.toml" in problem
+    assert all(r.ok for r in check(default_rules_dir()))
