@@ -109,7 +109,10 @@ class Demo:
         echo("(nothing leaves this machine; introbot talks to it exactly as to Gmail).")
         echo("\n1. Mail arrives, and you label the intro requests 'intro-request' in Gmail:")
         for _, raw in seed_messages():
-            delivered = self.control.deliver(raw)
+            # What you send yourself (a forward, a note) is in your Sent mail, as in Gmail.
+            own = b"\nFrom: Sam Rivera <connector@example.com>" in b"\n" + raw.split(b"\n\n")[0]
+            labels = ("INBOX", "SENT") if own else ("INBOX", "UNREAD")
+            delivered = self.control.deliver(raw, labels=labels)
             self.control.label_thread(delivered["threadId"], add=("intro-request",))
         for message in self.control.mailbox()["messages"]:
             echo(f"    - {message['headers'].get('From')}: {message['headers'].get('Subject')}")

@@ -52,7 +52,12 @@ def test_reply_from_stdin_and_exit_zero_whatever_the_verdict() -> None:
 
 def test_request_json() -> None:
     done = _explain(
-        "request", str(SEED / "02-forwarded-request.eml"), "--me", "connector@example.com", "--json"
+        "request",
+        str(SEED / "02-forwarded-request.eml"),
+        "--me",
+        "connector@example.com",
+        "--in-sent",  # the connector forwarded it: it is in their Sent mail
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)

@@ -48,9 +48,17 @@ def test_the_corpus_is_big_enough_and_matches_its_cases(
         assert made.read_bytes() == (here / "messages" / made.name).read_bytes(), made.name
 
 
+def _from_the_connector(raw: bytes) -> bool:
+    """Written by the connector: in Gmail such a message is in their Sent mail."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    return any(
+        line.lower().startswith(b"from:") and ME[0].encode() in line for line in head.splitlines()
+    )
+
+
 def _check_reading(case: Hostile) -> None:
     mail = read_mail(case.raw)
-    reading = read_request(mail, ME, PHRASES)
+    reading = read_request(mail, ME, PHRASES, in_sent=_from_the_connector(case.raw))
     got = sorted((i.requester.email, i.contact.email) for i in reading.intros)
     if case.outcome == "intro":
         assert got == sorted(case.pairs), (case.slug, reading.problems, mail.problems)
@@ -73,7 +81,8 @@ def test_the_huge_ones_too() -> None:
 def _deliver_all(world: World, cases: list[Hostile]) -> dict[str, Hostile]:
     threads = {}
     for case in cases:
-        delivered = world.control.deliver(case.raw, labels=("INBOX", "intro-request"))
+        sent = ("SENT",) if _from_the_connector(case.raw) else ()
+        delivered = world.control.deliver(case.raw, labels=("INBOX", "intro-request", *sent))
         threads[delivered["threadId"]] = case
     return threads
 

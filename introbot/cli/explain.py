@@ -119,12 +119,19 @@ def explain_reply(
     help="Your own address (repeat for each); never made a party. Default: the account's.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--in-sent",
+    is_flag=True,
+    help="The message is in your Sent mail: a note from you counts even when Gmail did not "
+    "authenticate it (as it does not for mail you send yourself).",
+)
 @_RULES_OPTION
 @ACCOUNT_OPTION
 def explain_request(
     source: str,
     me: tuple[str, ...],
     as_json: bool,
+    in_sent: bool,
     rules_dir: Path | None,
     account_name: str | None,
 ) -> None:
@@ -136,7 +143,7 @@ def explain_request(
     raw = _read_message(source)
     mail = read_mail(raw)
     me = me or _own_addresses(account_name)
-    reading = read_request(mail, me, _load_phrases(rules_dir, account_name))
+    reading = read_request(mail, me, _load_phrases(rules_dir, account_name), in_sent)
     if as_json:
         click.echo(json.dumps(render.request_json(reading), ensure_ascii=False))
     else:

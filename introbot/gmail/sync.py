@@ -423,7 +423,8 @@ class Sync:
         if "DRAFT" in raw.label_ids:
             return None
         mail = read_mail(raw.raw)
-        return RequestSeen(thread_id, raw, mail, read_request(mail, sorted(self.me), self.phrases))
+        reading = read_request(mail, sorted(self.me), self.phrases, "SENT" in raw.label_ids)
+        return RequestSeen(thread_id, raw, mail, reading)
 
     def read_request(self, thread_id: str, skip: str | None = None) -> RequestSeen | None:
         """Read a labeled thread once: its latest messages first, until one yields intros."""

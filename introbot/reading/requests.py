@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from introbot.model import Person, address_key
 from introbot.reading.mime import EMAIL_IN_TEXT, Mail, clean_line, parse_addresses
 from introbot.reading.quotes import cut_signature, plain_new_text, quote_start
+from introbot.reading.senders import check_sender
 from introbot.rules import Phrases, normalize
 
 MAX_CONTEXT = 2000
@@ -230,11 +231,21 @@ def _forward_block(lines: list[str], phrases: Phrases) -> tuple[int, Person | No
 
 
 # ---------------------------------------------------------------------- the reader
+_FORGED_NOTE = (
+    "this says it is from you ({sender}), but it is not in your Sent mail and Gmail did not "
+    "authenticate it: a note from you counts only when you wrote it; if you did, forward it "
+    "to yourself from Gmail and label that"
+)
+
+
 class _Reader:
-    def __init__(self, mail: Mail, me: Sequence[str], phrases: Phrases) -> None:
+    def __init__(
+        self, mail: Mail, me: Sequence[str], phrases: Phrases, in_sent: bool = False
+    ) -> None:
         self.mail = mail
         self.me = {address_key(address) for address in me}
         self.phrases = phrases
+        self.in_sent = in_sent
         self.problems: list[str] = []
         self.assistants: list[str] = []
 
@@ -371,6 +382,8 @@ class _Reader:
             return RequestReading((), (automated,), "none")
         lines = mail.text.replace("\r\n", "\n").split("\n")
         from_me = mail.sender.key in self.me
+        if from_me and not self.in_sent and check_sender(mail).authenticated is not True:
+            return RequestReading((), (_FORGED_NOTE.format(sender=mail.sender.email),), "none")
 
         forward = _forward_block(lines, self.phrases)
         if forward is not None:
@@ -484,6 +497,10 @@ class _Reader:
         )
 
 
-def read_request(mail: Mail, me: Sequence[str], phrases: Phrases) -> RequestReading:
-    """The intros asked for in ``mail``; ``me`` are the connector's own addresses."""
-    return _Reader(mail, me, phrases).read()
+def read_request(
+    mail: Mail, me: Sequence[str], phrases: Phrases, in_sent: bool = False
+) -> RequestReading:
+    """The intros asked for in ``mail``; ``me`` are the connector's own addresses.
+    ``in_sent``: the message is in the connector's Sent mail (Gmail's SENT label), so one
+    From the connector was written by them; otherwise only Gmail's authentication says so."""
+    return _Reader(mail, me, phrases, in_sent).read()

@@ -60,6 +60,7 @@ def build_requests() -> int:
                 "me": list(case.me),
                 "pairs": [list(pair) for pair in case.pairs],
                 "problem": case.problem,
+                "in_sent": case.sent,
             }
         )
     (HERE / "requests.json").write_text(json.dumps(index, indent=1, ensure_ascii=False) + "\n")

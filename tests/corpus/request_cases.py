@@ -23,6 +23,14 @@ class RequestCase:
     html: bool = False
     me: tuple[str, ...] = (SAM,)
     extra_headers: str = ""
+    # In the connector's Sent mail (Gmail's SENT label): by default, what the connector wrote.
+    in_sent: bool | None = None
+
+    @property
+    def sent(self) -> bool:
+        if self.in_sent is not None:
+            return self.in_sent
+        return any(address in self.sender for address in self.me)
 
 
 def _from(name: str, address: str) -> str:
@@ -552,5 +560,21 @@ REQUESTS += [
         "us two? Jordan invests in diagnostics and we're raising.\n\nBest,\nPriya\n",
         [("priya.raman@lumenhealth.com", "jordan@greenfield.vc")],
         cc="Jordan Lee <jordan@greenfield.vc>",
+    ),
+]
+
+# A note "to self" that Gmail did not authenticate and that is not in Sent: forged.
+REQUESTS += [
+    RequestCase(
+        "forged-note-to-self",
+        SAM_FROM,
+        "Priya <priya.raman@lumenhealth.com> -> Ben <ben.carter@fieldstone.co>",
+        "Dana asked me to pass this on: https://example.net/deck\n",
+        problem=True,
+        in_sent=False,
+        extra_headers=(
+            "Authentication-Results: mx.google.com; spf=fail smtp.mailfrom=example.com;"
+            " dmarc=fail (p=NONE) header.from=example.com\r\n"
+        ),
     ),
 ]

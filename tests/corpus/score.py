@@ -81,7 +81,7 @@ def score_requests() -> RequestScore:
     score = RequestScore()
     for case in json.loads((HERE / "requests.json").read_text()):
         raw = (HERE / "requests" / case["file"]).read_bytes()
-        reading = read_request(read_mail(raw), case["me"], phrases)
+        reading = read_request(read_mail(raw), case["me"], phrases, case["in_sent"])
         got = sorted([i.requester.email, i.contact.email] for i in reading.intros)
         expected = sorted(case["pairs"])
         score.total += 1
