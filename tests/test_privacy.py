@@ -68,3 +68,41 @@ def test_text_hidden_in_a_requests_html_is_never_read() -> None:
     reading = read_request(read_mail(msg.as_bytes()), ME, PHRASES)
     assert [i.contact.email for i in reading.intros] == ["dana@northwind.example"]
     assert all("marcus" not in i.context.lower() for i in reading.intros)
+
+
+def _request(frm: str, body: str, subject: str = "Fwd: an intro?") -> bytes:
+    msg = EmailMessage()
+    msg["Authentication-Results"] = authentication_results(frm.rpartition("<")[2].rstrip(">"))
+    msg["From"] = frm
+    msg["To"] = "Sam Rivera <connector@example.com>"
+    msg["Subject"] = subject
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+def test_only_the_requesters_own_words_are_offered_as_theirs() -> None:
+    forwarded = _request(
+        "Sam Rivera <connector@example.com>",
+        "Maria is great, though a bit pushy - worth connecting her with Jordan Lee"
+        " <jordan@greenfield.vc>.\n\n---------- Forwarded message ---------\n"
+        "From: Maria Santos <maria@solstice.energy>\nDate: Wed, Nov 25, 2026\n"
+        "Subject: intro?\nTo: Sam Rivera <connector@example.com>\n\n"
+        "Hi Sam, do you know anyone in climate VC? We're raising for community solar.\n\n"
+        "Thanks so much,\nMaria\n",
+    )
+    (intro,) = read_request(read_mail(forwarded), ME, PHRASES, in_sent=True).intros
+    assert intro.requester.email == "maria@solstice.energy"
+    assert "community solar" in intro.context
+    assert "pushy" not in intro.context  # the connector's comment stays the connector's
+    assert "Thanks so much" not in intro.context and not intro.context.endswith("Maria")
+    note = _note(None)  # "Priya is hiring; Tom advises startups." is the connector's note
+    (noted,) = read_request(read_mail(note), ME, PHRASES, in_sent=True).intros
+    assert noted.context == ""
+    third = _request(
+        "Jamie Fox <jamie@fox.example>",
+        "Hi Sam, could you introduce Priya Shah <priya@lumen.dev> to Tom Becker"
+        " <tom@harborbio.com>? Priya is hiring.\n",
+        subject="An intro between two friends",
+    )
+    (relayed,) = read_request(read_mail(third), ME, PHRASES).intros
+    assert relayed.context == ""  # Jamie's words are not Priya's

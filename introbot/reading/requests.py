@@ -189,14 +189,28 @@ def _names_third_person(text: str, phrases: Phrases) -> bool:
     return False
 
 
+_CLOSING = re.compile(
+    r"^(?i:thanks?|thank you|many thanks|cheers|best|regards|merci|danke|gracias)\b[^\n]{0,30}$"
+    r"|^[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}$|^[-–—/]\s?\w+$"
+)
+
+
 def _context(lines: Iterable[str]) -> str:
+    """The writer's words for the other side: no greeting, no closing thanks and name."""
     kept = list(lines)
     while kept and not kept[0].strip():
         kept.pop(0)
     if kept and _GREETING.match(kept[0]):
         kept.pop(0)
+    while kept and (not kept[-1].strip() or _closing(kept[-1].strip())):
+        kept.pop()
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in kept)).strip()
     return text[:MAX_CONTEXT]
+
+
+def _closing(line: str) -> bool:
+    """A sign-off ("Thanks so much,") or a bare name ("Alex", "- Alex") ending a message."""
+    return len(line.split()) <= 4 and bool(_CLOSING.match(line.rstrip(",.!")))
 
 
 def _forward_block(lines: list[str], phrases: Phrases) -> tuple[int, Person | None, int] | None:
@@ -394,9 +408,8 @@ class _Reader:
         own = plain_new_text(mail.text, self.phrases)
         if from_me:
             lines = own.split("\n")
-            for index, candidate in enumerate((mail.subject, *lines)):
-                rest = lines if index == 0 else lines[: index - 1] + lines[index:]
-                intros = self.note(candidate, _context(rest))
+            for candidate in (mail.subject, *lines):
+                intros = self.note(candidate, "")  # the connector's own words stay theirs
                 if intros is not None:
                     return RequestReading(tuple(intros), tuple(self.problems), "note")
         return self.direct_or_third_party(own, None if from_me else mail.sender)
@@ -460,7 +473,7 @@ class _Reader:
             return RequestReading((), tuple(self.problems), "third_party", tuple(self.assistants))
         requester, *others = contacts
         return RequestReading(
-            tuple(self.pairs(requester, others, context)),
+            tuple(self.pairs(requester, others, "")),  # the writer's words, not the requester's
             tuple(self.problems),
             "third_party",
             tuple(self.assistants),
@@ -488,9 +501,21 @@ class _Reader:
         contacts = self.contacts_in(comment, requester) or self.contacts_in(body, requester)
         if not contacts:
             self.missing_addresses(comment + "\n" + body, contacts, requester)
-        context_lines = [*(comment.split("\n") if comment else []), "", *body.split("\n")]
+        # Only the requester's own words are offered to the contact as theirs: the body they
+        # wrote, or the comment when they forward something themselves; never the
+        # connector's comment on what they forward.
+        if requester is not None and requester.key == writer.key:
+            context = _context(comment.split("\n"))
+        elif (
+            requester is not None
+            and original_sender is not None
+            and (requester.key == original_sender.key)
+        ):
+            context = _context(body.split("\n"))
+        else:
+            context = ""
         return RequestReading(
-            tuple(self.pairs(requester, contacts, _context(context_lines))),
+            tuple(self.pairs(requester, contacts, context)),
             tuple(self.problems),
             "forwarded",
             tuple(self.assistants),
