@@ -316,7 +316,7 @@ def judge(text: str, phrases: Phrases, role: Role | None = None) -> tuple[Verdic
 # ---------------------------------------------------------------------- whole mails
 def _parts_disagree(mail: Mail, phrases: Phrases, sent_text: str | None, role: Role | None) -> str:
     """Why the plain and HTML parts of a mail cannot be trusted to say the same, or ""."""
-    if getattr(mail, "html_hidden_text", False):
+    if mail.html_hidden_text:
         return "its HTML hides text from the reader"
     if mail.plain is None or mail.html is None:
         return ""
