@@ -387,3 +387,10 @@ def test_replies_as_people_write_them(verdict: str, body: str) -> None:
     )
     reading = read_reply(read_mail(raw), PHRASES)
     assert reading.verdict.value == verdict, reading.evidence
+
+
+def test_a_yes_whose_html_hides_words_is_unclear() -> None:
+    html = "<p>Yes, happy to!<span style='display:none'> Not really, no.</span></p>"
+    reading = read_reply(read_mail(_html_reply("Yes, happy to!\n", html)), PHRASES)
+    assert reading.verdict is Verdict.UNCLEAR
+    assert "hides text" in reading.evidence
