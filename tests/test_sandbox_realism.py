@@ -103,6 +103,29 @@ def test_profiles_kind_by_default_realistic_on_request(sandbox: SandboxServer) -
     assert {k for k in kind if kind[k] == realistic[k]} == {"sent_copy_id"}  # both are Gmail
 
 
+def test_the_clock_moves_forward_only_and_can_be_frozen() -> None:
+    with SandboxServer(clock=lambda: 1_800_000_000.0) as frozen:
+        ctl = SandboxControl(frozen.url)
+        assert ctl.clock()["now"] == 1_800_000_000.0
+        assert ctl.set_clock(1_800_000_060.0)["now"] == 1_800_000_060.0
+        assert ctl.advance_clock(40)["now"] == 1_800_000_100.0
+        delivered = ctl.deliver(make_mail())
+        svc = build(
+            "gmail",
+            "v1",
+            static_discovery=True,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": frozen.url},
+        )
+        got = svc.users().messages().get(userId="me", id=delivered["id"]).execute()
+        assert got["internalDate"] == str(1_800_000_100_000)  # the sandbox's time, not the wall's
+        svc.close()
+        with pytest.raises(ControlError):
+            ctl.set_clock(1_700_000_000.0)
+        with pytest.raises(ControlError):
+            ctl.advance_clock(-1)
+
+
 # ------------------------------------------------------------------ send from the UI
 def test_send_writes_gmails_own_message_id_after_undo_send(gmail: Any, ctl: SandboxControl) -> None:
     request, draft = _reply_draft(gmail, ctl)
@@ -245,6 +268,18 @@ def test_editing_the_subject_moves_the_draft_to_a_new_thread(
     assert (view["to"], view["subject"]) == ("bob@example.org", "Intro: Alex and Dana")
     thread = gmail.threads().get(userId="me", id=request["threadId"]).execute()
     assert len(thread["messages"]) == 1  # the request alone
+
+
+def test_a_draft_alone_in_its_thread_gets_a_new_thread_at_each_autosave(
+    gmail: Any, ctl: SandboxControl
+) -> None:
+    raw = make_draft(1)
+    draft = gmail.drafts().create(userId="me", body={"message": {"raw": b64(raw)}}).execute()
+    first = ctl.edit_draft(draft["id"], text="Hi Dana,\n")
+    second = ctl.edit_draft(draft["id"], text="Hi Dana!\n")
+    threads = {draft["message"]["threadId"], first["threadId"], second["threadId"]}
+    assert len(threads) == 3
+    assert second["threadId"] == second["messageId"]
 
 
 def test_kind_profile_keeps_an_edited_draft_in_its_thread(

@@ -124,6 +124,11 @@ class SandboxControl:
         result: dict[str, Any] = self._json("POST", "/clock", {"advance": seconds})
         return result
 
+    def set_clock(self, epoch: float) -> dict[str, Any]:
+        """Move the sandbox's clock on to ``epoch`` (never back), e.g. to introbot's now."""
+        result: dict[str, Any] = self._json("POST", "/clock", {"set": epoch})
+        return result
+
     def clock(self) -> dict[str, Any]:
         result: dict[str, Any] = self._json("GET", "/clock")
         return result

@@ -708,6 +708,9 @@ class Mailbox:
         message = old
         for _ in range(max(1, autosaves)):
             current = self.draft_message(draft_id)
+            alone = self.threads.get(current.thread_id) == [current.id]
+            if alone and self.realism.lone_draft_changes_thread:
+                target = None
             self.remove_message(current.id)
             message = self._store(raw, new_parsed, attachments, ["DRAFT"], target)
             target = message.thread_id

@@ -36,6 +36,8 @@ class Realism:
     # The connector edits a draft in the Gmail UI (POST /_sandbox/drafts/{id}/edit).
     subject_edit_moves_thread: bool = False
     """Editing the subject moves the draft into a new thread of its own."""
+    lone_draft_changes_thread: bool = False
+    """A draft alone in its thread gets a new thread id at each autosave."""
     ui_rewrites_mime: bool = False
     """The Gmail UI saves its own MIME: multipart/alternative, text/plain and text/html."""
 
@@ -66,6 +68,7 @@ REALISTIC = Realism(
     sent_copy_id="new",
     undo_send_seconds=30.0,
     subject_edit_moves_thread=True,
+    lone_draft_changes_thread=True,
     ui_rewrites_mime=True,
     search_lag_seconds=10.0,
     unknown_thread_status=400,

@@ -323,12 +323,15 @@ class Sandbox:
         if route in ("GET /clock", "POST /clock"):
             if http_method == "POST":
                 spec = _json_body(body)
-                if not isinstance(spec, dict) or set(spec) - {"advance"}:
-                    raise bad_request('body must be {"advance": seconds}')
+                if not isinstance(spec, dict) or len(spec) != 1 or set(spec) - {"advance", "set"}:
+                    raise bad_request('body must be {"advance": seconds} or {"set": epoch}')
                 try:
-                    self.advance(float(spec.get("advance", 0)))
+                    seconds = float(spec.get("advance", 0))
+                    if "set" in spec:
+                        seconds = float(spec["set"]) - self.now()
+                    self.advance(seconds)
                 except (TypeError, ValueError):
-                    raise bad_request("advance must be a number of seconds") from None
+                    raise bad_request("advance and set take seconds") from None
                 self.save()
             return _json_reply(
                 200, {"now": self.now(), "offset": self.clock_offset, "pending": len(box.pending)}
@@ -452,7 +455,7 @@ CONTROL_ENDPOINTS = [
     'POST /_sandbox/drafts/{draftId}/send-elsewhere  body: {"subject", "client", "delay", '
     '"keep_references"}',
     'GET|POST /_sandbox/realism  body: "kind" | "realistic" | {"profile": name, field: value}',
-    'GET|POST /_sandbox/clock  body: {"advance": seconds}',
+    'GET|POST /_sandbox/clock  body: {"advance": seconds} | {"set": epoch}',
     "GET  /_sandbox/auth-cases",
     'POST /_sandbox/threads/{threadId}/labels  body: {"add": [names], "remove": [names]}',
     "GET  /_sandbox/mailbox",
@@ -615,8 +618,9 @@ class SandboxServer:
         state_file: Path | None = None,
         rate_limit: RateLimitSettings | None = None,
         realism: Realism | str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.sandbox = Sandbox(user, state_file, rate_limit, realism=realism)
+        self.sandbox = Sandbox(user, state_file, rate_limit, clock, realism)
         self._httpd = _HTTPServer((host, port), self.sandbox)
         self._thread: threading.Thread | None = None
 
