@@ -355,7 +355,9 @@ def test_a_deleted_thread_id_answers_400_invalid_thread_id(gmail: Any, ctl: Sand
     assert _status(gmail.messages().get(userId="me", id="19a0000000abcdef"))[0] == 404
     assert _status(gmail.threads().get(userId="me", id="19a0000000abcdef"))[0] == 404
     assert _status(gmail.drafts().get(userId="me", id="r123"))[0] == 404
-    assert _status(gmail.messages().get(userId="me", id="not-an-id")) == (400, "Invalid id value")
+    for malformed in ("not-an-id", "ffffffffffffffff", "19a0000000abcdef00"):
+        assert _status(gmail.messages().get(userId="me", id=malformed)) == (400, "Invalid id value")
+    assert _status(gmail.messages().get(userId="me", id="abc123"))[0] == 404
 
 
 def test_kind_profile_answers_404_for_a_deleted_thread(service: Any) -> None:

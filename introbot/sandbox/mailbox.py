@@ -137,7 +137,7 @@ class PendingSend:
         return cls(**{**data, "raw": base64.b64decode(data["raw"])})
 
 
-_HEX_ID = re.compile(r"[0-9a-fA-F]{1,20}")
+_HEX_ID = re.compile(r"[0-9a-fA-F]{1,16}")
 _HEADER_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")
 
 
@@ -342,7 +342,9 @@ class Mailbox:
 
     # ----------------------------------------------------------------------- messages
     def _check_id(self, value: str) -> None:
-        if self.realism.malformed_id_status == 400 and not _HEX_ID.fullmatch(value):
+        """Gmail answers 400 to an id that is not an in-range hex number, 404 to the rest."""
+        parses = _HEX_ID.fullmatch(value) is not None and int(value, 16) < 2**63
+        if self.realism.malformed_id_status == 400 and not parses:
             raise bad_request("Invalid id value")
 
     def message(self, message_id: str) -> Message:

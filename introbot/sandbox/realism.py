@@ -50,8 +50,8 @@ class Realism:
     """drafts.create/update, messages.send/insert with a deleted or unknown threadId: 404,
     or 400 ``Invalid thread_id value`` as reported against Gmail."""
     malformed_id_status: Literal[404, 400] = 404
-    """An id that is not hexadecimal (``messages.get(id="nope")``): 404, or Gmail's 400
-    ``Invalid id value``."""
+    """An id that is not an in-range hex number (``messages.get(id="nope")``): 404, or
+    Gmail's 400 ``Invalid id value``."""
 
     # Limits.
     concurrent_requests: int | None = None
