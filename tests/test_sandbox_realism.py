@@ -4,6 +4,8 @@ server hides, driven over HTTP with the real googleapiclient and the control API
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -124,6 +126,33 @@ def test_the_clock_moves_forward_only_and_can_be_frozen() -> None:
             ctl.set_clock(1_700_000_000.0)
         with pytest.raises(ControlError):
             ctl.advance_clock(-1)
+
+
+def test_sandbox_serve_takes_a_realism_profile() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "introbot",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--realism",
+            "realistic",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.endswith("(realism: realistic)\n"), first
+        url = first.split(" at ")[1].split(" ")[0]
+        assert SandboxControl(url).realism() == REALISTIC.to_json()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 # ------------------------------------------------------------------ send from the UI
