@@ -11,6 +11,7 @@ from introbot.cli.common import until_stopped
 from introbot.gmail.errors import GmailError
 from introbot.sandbox import DEFAULT_USER, SandboxServer
 from introbot.sandbox.accounting import RateLimitSettings
+from introbot.sandbox.realism import PROFILES
 from introbot.sandbox.server import CONTROL_ENDPOINTS
 
 
@@ -67,10 +68,22 @@ def sandbox() -> None:
     show_default=True,
     help="Enforce Gmail's per-user limit (15,000 units a minute).",
 )
-def sandbox_serve(host: str, port: int, user: str, state: Path | None, rate_limit: bool) -> None:
+@click.option(
+    "--realism",
+    type=click.Choice(sorted(PROFILES)),
+    default="kind",
+    show_default=True,
+    help="How unkind the sandbox is: 'realistic' turns on Gmail's delayed sends, rewritten "
+    "Message-IDs, search lag... (docs/sandbox.md, Realism).",
+)
+def sandbox_serve(
+    host: str, port: int, user: str, state: Path | None, rate_limit: bool, realism: str
+) -> None:
     """Serve the Gmail REST API (and /_sandbox/ controls) until Ctrl-C."""
     try:
-        server = SandboxServer(host, port, user, state, RateLimitSettings() if rate_limit else None)
+        server = SandboxServer(
+            host, port, user, state, RateLimitSettings() if rate_limit else None, realism
+        )
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
@@ -80,7 +93,10 @@ def sandbox_serve(host: str, port: int, user: str, state: Path | None, rate_limi
     with until_stopped() as wait:
         server.start()
         try:
-            click.echo(f"Sandbox Gmail for {server.sandbox.mailbox.user} at {server.url}")
+            click.echo(
+                f"Sandbox Gmail for {server.sandbox.mailbox.user} at {server.url} "
+                f"(realism: {realism})"
+            )
             click.echo(f"Gmail API: {server.url}gmail/v1/users/me/...")
             click.echo(f"Batches:   {server.url}batch/gmail/v1")
             click.echo("Controls:")

@@ -55,19 +55,91 @@ class SandboxControl:
         raw: bytes,
         labels: tuple[str, ...] = ("INBOX", "UNREAD"),
         internal_date: int | None = None,
+        auth: str | None = None,
     ) -> dict[str, str]:
-        """A message arrives from outside; returns ``{"id", "threadId"}``."""
+        """A message arrives from outside; returns ``{"id", "threadId"}``. With ``auth`` (a
+        case of ``GET /_sandbox/auth-cases``) Gmail's Authentication-Results for that case
+        goes on top, as Gmail writes it on arrival."""
         query: dict[str, str] = {"labels": ",".join(labels)}
         if internal_date is not None:
             query["internalDate"] = str(internal_date)
+        if auth is not None:
+            query["auth"] = auth
         result: dict[str, str] = self._request(
             "POST", "/deliver?" + urlencode(query), raw, "message/rfc822"
         )
         return result
 
     # the connector in the Gmail UI
-    def send_draft(self, draft_id: str) -> dict[str, str]:
-        result: dict[str, str] = self._json("POST", f"/drafts/{quote(draft_id)}/send")
+    def send_draft(self, draft_id: str, at: float | None = None) -> dict[str, Any]:
+        """Send (or, with ``at`` in epoch seconds, Schedule send) as the Gmail UI does. Returns
+        ``{"id", "threadId", "at"}``; ``id`` is None while the copy is still to appear (Undo
+        send, Schedule send) unless the draft's own message becomes the sent copy."""
+        body = {} if at is None else {"at": at}
+        result: dict[str, Any] = self._json("POST", f"/drafts/{quote(draft_id)}/send", body)
+        return result
+
+    def send_elsewhere(
+        self,
+        draft_id: str,
+        subject: str | None = None,
+        client: str = "apple-mail",
+        delay: float = 0.0,
+        keep_references: bool = True,
+    ) -> dict[str, Any]:
+        """The connector sends the draft from another client (Apple Mail, Outlook): the
+        draft is deleted, a separately composed message appears in Sent."""
+        spec: dict[str, Any] = {"client": client, "delay": delay}
+        spec["keep_references"] = keep_references
+        if subject is not None:
+            spec["subject"] = subject
+        result: dict[str, Any] = self._json(
+            "POST", f"/drafts/{quote(draft_id)}/send-elsewhere", spec
+        )
+        return result
+
+    def edit_draft(
+        self,
+        draft_id: str,
+        *,
+        text: str | None = None,
+        subject: str | None = None,
+        to: str | None = None,
+        cc: str | None = None,
+        autosaves: int = 1,
+    ) -> dict[str, str]:
+        """The connector edits the draft in Gmail (each autosave a new message id); returns
+        ``{"id", "messageId", "threadId"}``."""
+        spec: dict[str, Any] = {"autosaves": autosaves}
+        for name, value in (("text", text), ("subject", subject), ("to", to), ("cc", cc)):
+            if value is not None:
+                spec[name] = value
+        result: dict[str, str] = self._json("POST", f"/drafts/{quote(draft_id)}/edit", spec)
+        return result
+
+    # time and realism
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move the sandbox's clock on: delayed and scheduled sends that fall due appear,
+        and search catches up."""
+        result: dict[str, Any] = self._json("POST", "/clock", {"advance": seconds})
+        return result
+
+    def set_clock(self, epoch: float) -> dict[str, Any]:
+        """Move the sandbox's clock on to ``epoch`` (never back), e.g. to introbot's now."""
+        result: dict[str, Any] = self._json("POST", "/clock", {"set": epoch})
+        return result
+
+    def clock(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/clock")
+        return result
+
+    def set_realism(self, profile: str = "realistic", **fields: Any) -> dict[str, Any]:
+        """Choose a realism profile (``kind``, ``realistic``), with fields overridden."""
+        result: dict[str, Any] = self._json("POST", "/realism", {"profile": profile, **fields})
+        return result
+
+    def realism(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/realism")
         return result
 
     def discard_draft(self, draft_id: str) -> None:

@@ -14,6 +14,11 @@ Behaves like Gmail where introbot depends on it:
   subject matches and its In-Reply-To/References names a message of that thread, as Gmail
   documents; otherwise it starts a new one.
 
+With :class:`~introbot.sandbox.realism.Realism` switched on it is also unkind where Gmail is:
+sends from the UI that appear late (Undo send, Schedule send) with Gmail's own Message-ID,
+UI edits that move a draft to a new thread, search that lags behind ``get``, 400 for a
+deleted ``threadId`` (see ``docs/sandbox.md``, "Realism").
+
 Not thread-safe: the server serialises access.
 """
 
@@ -21,14 +26,21 @@ from __future__ import annotations
 
 import base64
 import bisect
+import email.policy
+import html
+import re
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email.header import Header
+from email.message import EmailMessage
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
 from introbot.sandbox.errors import ApiError, bad_request, not_found
 from introbot.sandbox.message import ParsedMessage, normalize_subject, parse
+from introbot.sandbox.realism import KIND, Realism
 from introbot.sandbox.search import compile_query, label_key
 
 SYSTEM_LABELS = (
@@ -93,6 +105,7 @@ class Message:
     seq: int
     parsed: ParsedMessage = field(repr=False)
     attachments: dict[str, bytes] = field(repr=False, default_factory=dict)
+    indexed_at: float = 0.0  # epoch seconds from which search (q=) finds it
 
     @property
     def has_attachment(self) -> bool:
@@ -101,6 +114,76 @@ class Message:
     @property
     def is_draft(self) -> bool:
         return "DRAFT" in self.label_ids
+
+
+@dataclass
+class PendingSend:
+    """A message that will appear later: sent with Undo send, scheduled, or from another
+    client. ``keep_id`` is the message that becomes the sent copy (else a new one)."""
+
+    due: float  # epoch seconds
+    raw: bytes
+    labels: list[str]
+    thread_id: str | None
+    keep_id: str | None = None
+    thread_by_headers: bool = False
+    gmail_headers: bool = False  # Gmail writes Message-ID and Date when it sends
+
+    def to_json(self) -> dict[str, Any]:
+        return {**vars(self), "raw": base64.b64encode(self.raw).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PendingSend:
+        return cls(**{**data, "raw": base64.b64decode(data["raw"])})
+
+
+_HEX_ID = re.compile(r"[0-9a-fA-F]{1,16}")
+_HEADER_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")
+
+
+def _gmail_message_id() -> str:
+    """Gmail's own Message-ID: random, like ``<CAF...@mail.gmail.com>``."""
+    return f"<CA{secrets.token_urlsafe(36).replace('-', '+').replace('_', '=')}@mail.gmail.com>"
+
+
+def _split_raw(raw: bytes) -> tuple[bytes, bytes]:
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        head, found, body = raw.partition(sep)
+        if found:
+            return head, body
+    return raw, b""
+
+
+def _head_lines(head: bytes) -> list[bytes]:
+    """Header fields of a raw head, each with its continuation lines."""
+    fields: list[bytes] = []
+    for line in head.splitlines(keepends=True):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += line
+        else:
+            fields.append(line)
+    return fields
+
+
+def replace_headers(
+    raw: bytes, drop: Iterable[str], add: Iterable[tuple[str, str]], body: bytes | None = None
+) -> bytes:
+    """``raw`` without the fields named in ``drop``, with ``add`` on top (as Gmail writes),
+    and with another ``body`` if given."""
+    dropped = {name.lower().encode() for name in drop}
+    head, old_body = _split_raw(raw)
+    body = old_body if body is None else body
+    kept = []
+    for line in _head_lines(head):
+        name = _HEADER_NAME.match(line)
+        if name is None or name[1].lower() not in dropped:
+            kept.append(line if line.endswith(b"\n") else line + b"\r\n")
+    new = [f"{name}: {value}\r\n".encode() for name, value in add]
+    return b"".join(new + kept) + b"\r\n" + body
+
+
+def _encode_header(value: str) -> str:
+    return value if value.isascii() else Header(value, "utf-8").encode()
 
 
 @dataclass(frozen=True)
@@ -136,6 +219,8 @@ class Mailbox:
         self.history_floor = 0  # history before this id has expired
         self._counter = 0
         self._label_counter = 0
+        self.realism: Realism = KIND  # set by the server; not saved with the mailbox
+        self.pending: list[PendingSend] = []
 
     # ----------------------------------------------------------------- ids and history
     def _next(self) -> int:
@@ -256,10 +341,17 @@ class Mailbox:
         }
 
     # ----------------------------------------------------------------------- messages
+    def _check_id(self, value: str) -> None:
+        """Gmail answers 400 to an id that is not an in-range hex number, 404 to the rest."""
+        parses = _HEX_ID.fullmatch(value) is not None and int(value, 16) < 2**63
+        if self.realism.malformed_id_status == 400 and not parses:
+            raise bad_request("Invalid id value")
+
     def message(self, message_id: str) -> Message:
         try:
             return self.messages[message_id]
         except KeyError:
+            self._check_id(message_id)
             raise not_found() from None
 
     def _check_label_ids(self, label_ids: Iterable[str]) -> list[str]:
@@ -281,6 +373,8 @@ class Mailbox:
     def _thread_if_allowed(self, thread_id: str, parsed: ParsedMessage) -> str | None:
         """Gmail's rule for an explicit threadId: subject matches and headers name the thread."""
         if thread_id not in self.threads:
+            if self.realism.unknown_thread_status == 400:
+                raise bad_request("Invalid thread_id value")
             raise not_found()
         members = [self.messages[i] for i in self.threads[thread_id]]
         subject = normalize_subject(parsed.subject)
@@ -330,6 +424,7 @@ class Mailbox:
             seq=self._counter,
             parsed=parsed,
             attachments=attachments,
+            indexed_at=self.clock() + self.realism.search_lag_seconds,
         )
         self.messages[message_id] = message
         self.threads.setdefault(message.thread_id, []).append(message_id)
@@ -383,8 +478,10 @@ class Mailbox:
         include_spam_trash: bool = False,
         drafts_only: bool = False,
     ) -> list[Message]:
-        """Messages matching a search, newest first, as ``messages.list`` orders them."""
-        query = compile_query(q or "", self.resolve_label, self.clock())
+        """Messages matching a search, newest first, as ``messages.list`` orders them. A
+        search (``q``) finds a message only once indexed (``Realism.search_lag_seconds``)."""
+        now = self.clock()
+        query = compile_query(q or "", self.resolve_label, now)
         wanted = list(label_ids)
         reach = include_spam_trash or query.includes_spam_trash
         found = [
@@ -393,6 +490,7 @@ class Mailbox:
             if all(lab in m.label_ids for lab in wanted)
             and (reach or not ({"SPAM", "TRASH"} & set(m.label_ids)))
             and (not drafts_only or m.is_draft)
+            and (not q or m.indexed_at <= now)
             and query.matches(m)
         ]
         found.sort(key=lambda m: (m.internal_date, m.seq), reverse=True)
@@ -401,6 +499,7 @@ class Mailbox:
     # ------------------------------------------------------------------------ threads
     def thread(self, thread_id: str) -> list[Message]:
         if thread_id not in self.threads:
+            self._check_id(thread_id)
             raise not_found()
         members = [self.messages[i] for i in self.threads[thread_id]]
         return sorted(members, key=lambda m: (m.internal_date, m.seq))
@@ -409,7 +508,8 @@ class Mailbox:
         self, q: str | None, label_ids: Iterable[str], include_spam_trash: bool
     ) -> list[str]:
         """Thread ids with a matching message, newest activity first."""
-        query = compile_query(q or "", self.resolve_label, self.clock())
+        now = self.clock()
+        query = compile_query(q or "", self.resolve_label, now)
         wanted = list(label_ids)
         reach = include_spam_trash or query.includes_spam_trash
         latest: dict[str, tuple[int, int]] = {}
@@ -419,7 +519,7 @@ class Mailbox:
             labels = {lab for m in visible for lab in m.label_ids}
             if not visible or not all(lab in labels for lab in wanted):
                 continue
-            if q and not any(query.matches(m) for m in visible):
+            if q and not any(m.indexed_at <= now and query.matches(m) for m in visible):
                 continue
             latest[thread_id] = max((m.internal_date, m.seq) for m in visible)
         return sorted(latest, key=lambda t: latest[t], reverse=True)
@@ -488,6 +588,173 @@ class Mailbox:
             extra += f"From: {self.user}\r\n".encode()
         return extra + raw
 
+    # ------------------------------------------------------------ the Gmail UI
+    def _recipients(self, parsed: ParsedMessage) -> set[str]:
+        return {a for name in ("to", "cc", "bcc") for a in parsed.addresses.get(name, [])}
+
+    def send_from_ui(self, draft_id: str, at: float | None = None) -> Message | PendingSend:
+        """The connector presses Send (or Schedule send, ``at``) in Gmail. The draft leaves
+        Drafts at once; the sent copy appears now, after Undo send, or at ``at``."""
+        draft = self.draft_message(draft_id)
+        realism = self.realism
+        labels = ["SENT", "INBOX"] if self.user in self._recipients(draft.parsed) else ["SENT"]
+        keep_id = None
+        if realism.sent_copy_id == "draft":
+            del self.drafts[draft_id]
+            self._change_labels(draft, add=(), remove=("DRAFT",))
+            keep_id = draft.id
+        else:
+            self.remove_message(draft.id)
+        due = at if at is not None else self.clock() + realism.undo_send_seconds
+        pending = PendingSend(
+            due,
+            draft.raw,
+            labels,
+            draft.thread_id,
+            keep_id=keep_id,
+            gmail_headers=realism.sent_message_id != "draft",
+        )
+        if due > self.clock():
+            self.pending.append(pending)
+            return pending
+        return self._deliver_pending(pending)
+
+    def send_elsewhere(
+        self,
+        draft_id: str,
+        *,
+        subject: str | None = None,
+        client: str = "apple-mail",
+        delay: float = 0.0,
+        keep_references: bool = True,
+    ) -> Message | PendingSend:
+        """The connector sends the draft from another client (Apple Mail, Outlook over IMAP):
+        the draft is deleted and a separately composed message, with that client's own
+        Message-ID and perhaps another subject, is stored in Sent and threaded by its headers."""
+        draft = self.draft_message(draft_id)
+        self.remove_message(draft.id)
+        parsed = draft.parsed
+        domain = self.user.rpartition("@")[2] or "example.com"
+        if client == "outlook":
+            token = secrets.token_hex(12).upper()
+            message_id = f"<DM6PR{token}@DM6PR{token[:8]}.namprd04.prod.outlook.com>"
+            mailer = "Microsoft Outlook 16.0"
+        else:
+            token = secrets.token_hex(16).upper()
+            message_id = f"<{token[:8]}-{token[8:12]}-{token[12:16]}-{token[16:]}@{domain}>"
+            mailer = "Apple Mail (2.3774.600.62)"
+        msg = EmailMessage()
+        for name in ("From", "To", "Cc"):
+            value = parsed.header(name)
+            if value:
+                msg[name] = value
+        msg["Subject"] = subject if subject is not None else parsed.subject
+        msg["Message-ID"] = message_id
+        msg["X-Mailer"] = mailer
+        if keep_references:
+            for name in ("In-Reply-To", "References"):
+                value = parsed.header(name)
+                if value:
+                    msg[name] = value
+        msg.set_content(parsed.text, cte="quoted-printable")
+        pending = PendingSend(
+            self.clock() + delay,
+            msg.as_bytes(),
+            ["SENT"],
+            None,
+            thread_by_headers=True,
+            gmail_headers=False,
+        )
+        if delay > 0:
+            self.pending.append(pending)
+            return pending
+        return self._deliver_pending(pending)
+
+    def edit_in_ui(
+        self,
+        draft_id: str,
+        *,
+        text: str | None = None,
+        subject: str | None = None,
+        to: str | None = None,
+        cc: str | None = None,
+        autosaves: int = 1,
+    ) -> Message:
+        """The connector edits the draft in Gmail: each autosave replaces the draft's message
+        (new message id, same draft id); a new subject may move it into a new thread."""
+        old = self.draft_message(draft_id)
+        parsed = old.parsed
+        changes: list[tuple[str, str]] = []
+        for name, value in (("Subject", subject), ("To", to), ("Cc", cc)):
+            if value is not None:
+                changes.append((name, _encode_header(value)))
+        body = EmailMessage()
+        new_text = parsed.text if text is None else text
+        if self.realism.ui_rewrites_mime:
+            body.set_content(new_text)
+            lines = "".join(
+                f"<div>{html.escape(line) or '<br>'}</div>" for line in new_text.splitlines()
+            )
+            body.add_alternative(f'<div dir="ltr">{lines}</div>\n', subtype="html")
+        else:
+            body.set_content(new_text)
+        _, mime_body = _split_raw(body.as_bytes(policy=email.policy.SMTP))  # sets the boundary
+        content = [(name, str(value)) for name, value in body.items()]
+        drop = [name for name, _ in changes] + [name for name, _ in content]
+        raw = replace_headers(old.raw, drop, changes + content, body=mime_body)
+        new_parsed, attachments = parse(raw)
+        moved = subject is not None and normalize_subject(subject) != normalize_subject(
+            parsed.subject
+        )
+        target = None if moved and self.realism.subject_edit_moves_thread else old.thread_id
+        message = old
+        for _ in range(max(1, autosaves)):
+            current = self.draft_message(draft_id)
+            alone = self.threads.get(current.thread_id) == [current.id]
+            if alone and self.realism.lone_draft_changes_thread:
+                target = None
+            self.remove_message(current.id)
+            message = self._store(raw, new_parsed, attachments, ["DRAFT"], target)
+            target = message.thread_id
+            self.drafts[draft_id] = message.id
+        return message
+
+    def run_due(self) -> list[Message]:
+        """Deliver the pending sends whose time has come (the sandbox's clock)."""
+        now = self.clock()
+        due = sorted((p for p in self.pending if p.due <= now), key=lambda p: p.due)
+        self.pending = [p for p in self.pending if p.due > now]
+        return [self._deliver_pending(p) for p in due]
+
+    def _deliver_pending(self, pending: PendingSend) -> Message:
+        raw = pending.raw
+        if pending.gmail_headers:
+            original, _ = parse(raw)
+            add = [("Message-ID", _gmail_message_id())]
+            if self.realism.sent_message_id == "gmail-keeps-original" and original.message_id:
+                add.append(("X-Google-Original-Message-ID", original.message_id))
+            add.append(("Date", formatdate(pending.due, localtime=False)))
+            raw = replace_headers(raw, ["Message-ID", "Date"], add)
+        parsed, _ = parse(raw)
+        raw = self._complete_for_sending(raw, parsed)
+        parsed, attachments = parse(raw)
+        internal_date = int(pending.due * 1000)
+        kept = self.messages.get(pending.keep_id or "")
+        if kept is None:
+            thread_id = pending.thread_id
+            if pending.thread_by_headers:
+                thread_id = self._thread_by_headers(parsed)
+            return self._store(raw, parsed, attachments, pending.labels, thread_id, internal_date)
+        if kept.parsed.message_id:
+            self._by_rfc822_id[kept.parsed.message_id].remove(kept.id)
+        if parsed.message_id:
+            self._by_rfc822_id.setdefault(parsed.message_id, []).append(kept.id)
+        kept.raw, kept.parsed, kept.attachments = raw, parsed, attachments
+        kept.internal_date = internal_date
+        kept.indexed_at = self.clock() + self.realism.search_lag_seconds
+        self._change_labels(kept, add=pending.labels, remove=())
+        return kept
+
     # ------------------------------------------------------------------- persistence
     def to_json(self) -> dict[str, Any]:
         return {
@@ -506,9 +773,11 @@ class Mailbox:
                     "internal_date": m.internal_date,
                     "history_id": m.history_id,
                     "seq": m.seq,
+                    "indexed_at": m.indexed_at,
                 }
                 for m in self.messages.values()
             ],
+            "pending": [p.to_json() for p in self.pending],
             "threads": self.threads,
             "drafts": self.drafts,
             "history": [vars(r) for r in self.history],
@@ -535,11 +804,13 @@ class Mailbox:
                 d["seq"],
                 parsed,
                 attachments,
+                d.get("indexed_at", 0.0),
             )
             if parsed.message_id:
                 box._by_rfc822_id.setdefault(parsed.message_id, []).append(message.id)
         box.threads = {k: list(v) for k, v in data["threads"].items()}
         box.drafts = dict(data["drafts"])
+        box.pending = [PendingSend.from_json(p) for p in data.get("pending", [])]
         box.history = [
             HistoryRecord(
                 r["id"],

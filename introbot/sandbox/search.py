@@ -1,6 +1,7 @@
 """The part of Gmail's search language (`q=`) the sandbox understands.
 
-Terms are ANDed; ``-term`` negates; ``a OR b`` joins neighbours. Operators: ``label:``,
+Terms are ANDed; ``-term`` negates; ``a OR b`` (or ``{a b}``) joins neighbours; ``( )``
+groups, also after an operator (``to:(a OR b)``). Operators: ``label:``,
 ``in:``, ``is:``, ``from:``, ``to:``, ``cc:``, ``bcc:``, ``deliveredto:``, ``subject:``,
 ``rfc822msgid:``, ``has:attachment``, ``after:``/``before:`` (YYYY/MM/DD or epoch
 seconds), ``newer_than:``/``older_than:`` (Nd, Nm, Ny). Anything else is free text matched
@@ -19,7 +20,6 @@ from typing import Protocol
 from introbot.sandbox.errors import bad_request
 from introbot.sandbox.message import ParsedMessage
 
-_TOKEN = re.compile(r'(-?)(?:([A-Za-z_][A-Za-z0-9_]*):)?("([^"]*)"|\S+)')
 _IN_LABELS = {
     "inbox": "INBOX",
     "sent": "SENT",
@@ -53,11 +53,11 @@ def label_key(name: str) -> str:
 class Query:
     """A compiled query: ``matches(message)`` and whether it reaches into spam/trash."""
 
-    clauses: tuple[tuple[Callable[[Searchable], bool], ...], ...]  # AND of ORs
+    terms: tuple[Callable[[Searchable], bool], ...]  # ANDed
     includes_spam_trash: bool
 
     def matches(self, message: Searchable) -> bool:
-        return all(any(term(message) for term in clause) for clause in self.clauses)
+        return all(term(message) for term in self.terms)
 
 
 def _contains(haystack: list[str] | str | None, needle: str) -> bool:
@@ -129,29 +129,118 @@ def _term(
     )
 
 
+_LEXEME = re.compile(
+    r'\s*(?:(?P<punct>[(){}])|(?P<neg>-)(?=\S)|(?P<word>[^\s(){}"]*"[^"]*"?|[^\s(){}"]+))'
+)
+_OPERATOR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(.*)", re.S)
+Predicate = Callable[[Searchable], bool]
+
+
+def _either(a: Predicate, b: Predicate) -> Predicate:
+    return lambda m: a(m) or b(m)
+
+
+def _negated(term: Predicate) -> Predicate:
+    return lambda m: not term(m)
+
+
+class _Parser:
+    """Gmail's grammar: terms side by side are ANDed (``AND`` may be written), ``a OR b``
+    (or ``{a b}``) ORs them, ``-term`` negates, ``( )`` groups, ``"..."`` is one phrase,
+    and ``op:(a b)`` / ``op:{a b}`` applies one operator to a group. Gmail is lenient with
+    unbalanced brackets; so is this."""
+
+    def __init__(self, q: str, resolve_label: Callable[[str], str | None], now: float) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        for match in _LEXEME.finditer(q):
+            if match["punct"]:
+                self.tokens.append(("punct", match["punct"]))
+            elif match["neg"]:
+                self.tokens.append(("neg", "-"))
+            elif match["word"]:
+                self.tokens.append(("word", match["word"]))
+        self.pos = 0
+        self.resolve_label = resolve_label
+        self.now = now
+        self.reaches_spam_trash = False
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def sequence(self, op: str | None, closer: str | None) -> list[Predicate]:
+        """Terms up to ``closer`` (or the end), ORs already folded in."""
+        terms: list[Predicate] = []
+        while (token := self.peek()) is not None:
+            if token == ("punct", closer or ""):
+                self.take()
+                break
+            if token[0] == "punct" and token[1] in ")}":
+                self.take()  # a stray closing bracket: Gmail ignores it
+                continue
+            if token == ("word", "AND"):
+                self.take()
+                continue
+            if token == ("word", "OR") and terms:
+                self.take()
+                following = self.unary(op)
+                if following is not None:
+                    left = terms.pop()
+                    terms.append(_either(left, following))
+                continue
+            term = self.unary(op)
+            if term is not None:
+                terms.append(term)
+        return terms
+
+    def unary(self, op: str | None) -> Predicate | None:
+        token = self.peek()
+        if token is None:
+            return None
+        if token[0] == "neg":
+            self.take()
+            inner = self.unary(op)
+            return None if inner is None else _negated(inner)
+        return self.primary(op)
+
+    def primary(self, op: str | None) -> Predicate | None:
+        kind, text = self.take()
+        if kind == "punct" and text in "({":
+            terms = self.sequence(op, ")" if text == "(" else "}")
+            if text == "{":
+                return lambda m: any(t(m) for t in terms)
+            return lambda m: all(t(m) for t in terms)
+        if kind != "word":
+            return None
+        matched = _OPERATOR.fullmatch(text) if op is None else None
+        if matched:
+            name, value = matched[1].lower(), matched[2]
+            following = self.peek()
+            if (
+                not value
+                and following is not None
+                and following in (("punct", "("), ("punct", "{"))
+            ):
+                return self.primary(name)  # op:(a b) and op:{a b}
+            if value.startswith('"'):
+                value = value.strip('"')
+            return self.atom(name, value)
+        return self.atom(op, text.strip('"') if text.startswith('"') else text)
+
+    def atom(self, op: str | None, value: str) -> Predicate:
+        if op == "in" and value.casefold() in ("trash", "spam", "anywhere"):
+            self.reaches_spam_trash = True
+        return _term(op, value, self.resolve_label, self.now)
+
+
 def compile_query(
     q: str, resolve_label: Callable[[str], str | None], now: float | None = None
 ) -> Query:
     """Compile ``q``; ``now`` (epoch seconds) anchors ``newer_than:``/``older_than:``."""
-    now = time.time() if now is None else now
-    clauses: list[list[Callable[[Searchable], bool]]] = []
-    join_next = False
-    reaches_spam_trash = False
-    for match in _TOKEN.finditer(q):
-        negate, op, bare, quoted = match.groups()
-        value = quoted if quoted is not None else bare
-        op = op.lower() if op else None
-        if op is None and not negate and value == "OR":
-            join_next = bool(clauses)
-            continue
-        if op == "in" and value.casefold() in ("trash", "spam", "anywhere"):
-            reaches_spam_trash = True
-        term = _term(op, value, resolve_label, now)
-        if negate:
-            term = (lambda t: lambda m: not t(m))(term)
-        if join_next:
-            clauses[-1].append(term)
-            join_next = False
-        else:
-            clauses.append([term])
-    return Query(tuple(tuple(c) for c in clauses), reaches_spam_trash)
+    parser = _Parser(q, resolve_label, time.time() if now is None else now)
+    terms = parser.sequence(None, None)
+    return Query(tuple(terms), parser.reaches_spam_trash)

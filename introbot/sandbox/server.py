@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 import email.message
 import email.policy
+import email.utils
 import json
 import logging
 import os
@@ -29,12 +30,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pydantic import ValidationError
 
 from introbot.gmail.quota import units
-from introbot.sandbox import discovery, fields
+from introbot.sandbox import authresults, discovery, fields
 from introbot.sandbox.accounting import Faults, RateLimiter, RateLimitSettings, Stats
 from introbot.sandbox.api import HANDLERS
 from introbot.sandbox.errors import ApiError, bad_request, not_found
-from introbot.sandbox.mailbox import Mailbox
+from introbot.sandbox.mailbox import Mailbox, Message, PendingSend
 from introbot.sandbox.oauth import UNAUTHENTICATED, OAuthServer
+from introbot.sandbox.realism import Realism, realism_of
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class Sandbox:
         state_file: Path | None = None,
         rate_limit: RateLimitSettings | None = None,
         clock: Callable[[], float] = time.time,
+        realism: Realism | str | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.stats = Stats()
@@ -84,11 +87,48 @@ class Sandbox:
         self.state_file = state_file
         self.stopping = threading.Event()
         self._clock = clock
+        self.clock_offset = 0.0  # POST /_sandbox/clock moves the sandbox's time forward
+        self._in_flight = 0  # requests and batch parts being answered (Realism.concurrent_requests)
+        self._flight_lock = threading.Lock()
         if state_file is not None and state_file.exists():
             with state_file.open(encoding="utf-8") as f:
-                self.mailbox = Mailbox.from_json(json.load(f), clock)
+                self.mailbox = Mailbox.from_json(json.load(f), self.now)
         else:
-            self.mailbox = Mailbox(user, clock)
+            self.mailbox = Mailbox(user, self.now)
+        self.realism = realism_of(realism)
+
+    # ------------------------------------------------------------------ time, realism
+    def now(self) -> float:
+        """The sandbox's clock (epoch seconds): the real clock, moved on by ``advance``."""
+        return self._clock() + self.clock_offset
+
+    @property
+    def realism(self) -> Realism:
+        return self.mailbox.realism
+
+    @realism.setter
+    def realism(self, value: Realism) -> None:
+        self.mailbox.realism = value
+
+    def advance(self, seconds: float) -> list[Message]:
+        """Move the sandbox's clock on; pending sends that fall due appear."""
+        if seconds < 0:
+            raise bad_request("the sandbox's clock only moves forward")
+        with self.lock:
+            self.clock_offset += seconds
+            return self.mailbox.run_due()
+
+    def _claim(self, wanted: int) -> int:
+        """Take up to ``wanted`` places under Gmail's concurrency limit; how many were got."""
+        limit = self.realism.concurrent_requests
+        with self._flight_lock:
+            got = wanted if limit is None else max(0, min(wanted, limit - self._in_flight))
+            self._in_flight += got
+            return got
+
+    def _release(self, places: int) -> None:
+        with self._flight_lock:
+            self._in_flight -= places
 
     # ------------------------------------------------------------------- persistence
     def save(self) -> None:
@@ -143,6 +183,8 @@ class Sandbox:
             self._hang(fault.hang)
             raise fault.error()
         with self.lock:
+            if self.mailbox.pending:
+                self.mailbox.run_due()
             result = handler(self.mailbox, params, typed, payload)
         if http_method != "GET":
             self.save()
@@ -171,8 +213,15 @@ class Sandbox:
             return _error_reply(error)
         boundary = f"batch_{uuid.uuid4().hex}"
         out = []
-        for content_id, request in parts:
-            status, headers, content = self._batch_part(request)
+        admitted = self._claim(len(parts))  # Gmail runs the parts side by side
+        try:
+            answers = [
+                self._batch_part(request) if i < admitted else self._too_many()
+                for i, (_, request) in enumerate(parts)
+            ]
+        finally:
+            self._release(admitted)
+        for (content_id, _), (status, headers, content) in zip(parts, answers, strict=True):
             reason = HTTPStatus(status).phrase
             head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             response_id = f"<response-{content_id.strip('<>')}>" if content_id else ""
@@ -184,6 +233,21 @@ class Sandbox:
             )
         text = "".join(out) + f"--{boundary}--\r\n"
         return 200, {"Content-Type": f"multipart/mixed; boundary={boundary}"}, text.encode("utf-8")
+
+    def _too_many(self) -> Reply:
+        self.stats.count_rejection(rate_limited=True)
+        return _error_reply(
+            ApiError(429, "Too many concurrent requests for user", "rateLimitExceeded")
+        )
+
+    def plain_call(self, http_method: str, path: str, query: str, body: bytes) -> Reply:
+        """One API call over its own HTTP request, within Gmail's concurrency limit."""
+        if not self._claim(1):
+            return self._too_many()
+        try:
+            return self.api_call(http_method, path, query, body)
+        finally:
+            self._release(1)
 
     def _batch_part(self, request: str) -> Reply:
         head, _, part_body = _split_head(request)
@@ -211,6 +275,9 @@ class Sandbox:
     def _control(self, http_method: str, path: str, query: str, body: bytes) -> Reply:
         args = {k: v[-1] for k, v in parse_qs(query).items()}
         route = f"{http_method} {path.rstrip('/') or '/'}"
+        if self.mailbox.pending:
+            with self.lock:
+                self.mailbox.run_due()
         box = self.mailbox
         if path.startswith("/oauth"):
             try:
@@ -249,24 +316,46 @@ class Sandbox:
                 self.limiter.configure(settings)
             current = self.limiter.settings
             return _json_reply(200, current.model_dump() if current else None)
+        if route in ("GET /realism", "POST /realism"):
+            if http_method == "POST":
+                self.realism = realism_of(_json_body(body) or "kind")
+            return _json_reply(200, self.realism.to_json())
+        if route in ("GET /clock", "POST /clock"):
+            if http_method == "POST":
+                spec = _json_body(body)
+                if not isinstance(spec, dict) or len(spec) != 1 or set(spec) - {"advance", "set"}:
+                    raise bad_request('body must be {"advance": seconds} or {"set": epoch}')
+                try:
+                    seconds = float(spec.get("advance", 0))
+                    if "set" in spec:
+                        seconds = float(spec["set"]) - self.now()
+                    self.advance(seconds)
+                except (TypeError, ValueError):
+                    raise bad_request("advance and set take seconds") from None
+                self.save()
+            return _json_reply(
+                200, {"now": self.now(), "offset": self.clock_offset, "pending": len(box.pending)}
+            )
+        if route == "GET /auth-cases":
+            return _json_reply(200, authresults.CASES)
         if route == "POST /reset":
             with self.lock:
-                self.mailbox = Mailbox(args.get("user", box.user), self._clock)
+                realism = self.realism
+                self.mailbox = Mailbox(args.get("user", box.user), self.now)
+                self.realism = realism
             self.stats.reset()
             self.faults.clear()
             self.save()
             return _json_reply(200, {"user": self.mailbox.user})
         if route == "POST /deliver":
             return self._deliver(body, args)
-        match = re.fullmatch(r"POST /drafts/([^/]+)/(send|discard)", route)
+        match = re.fullmatch(r"POST /drafts/([^/]+)/(send|discard|send-elsewhere|edit)", route)
         if match:
+            spec = _json_body(body)
+            if not isinstance(spec, dict):
+                raise bad_request("the body must be a JSON object")
             with self.lock:
-                if match[2] == "send":
-                    sent = box.send_draft(unquote(match[1]))
-                    answer: Any = {"id": sent.id, "threadId": sent.thread_id}
-                else:
-                    box.delete_draft(unquote(match[1]))
-                    answer = {}
+                answer = self._draft_action(unquote(match[1]), match[2], spec)
             self.save()
             return _json_reply(200, answer)
         match = re.fullmatch(r"POST /threads/([^/]+)/labels", route)
@@ -279,9 +368,42 @@ class Sandbox:
             return 200, {"Content-Type": "message/rfc822"}, raw
         raise not_found()
 
+    def _draft_action(self, draft_id: str, action: str, spec: dict[str, Any]) -> Any:
+        box = self.mailbox
+        allowed = {
+            "send": {"at"},
+            "discard": set(),
+            "send-elsewhere": {"subject", "client", "delay", "keep_references"},
+            "edit": {"text", "subject", "to", "cc", "autosaves"},
+        }[action]
+        if set(spec) - allowed:
+            raise bad_request(f"{action} takes {sorted(allowed) or 'no settings'}")
+        try:
+            if action == "discard":
+                box.delete_draft(draft_id)
+                return {}
+            if action == "edit":
+                message = box.edit_in_ui(draft_id, **spec)
+                return {"id": draft_id, "messageId": message.id, "threadId": message.thread_id}
+            if action == "send":
+                at = spec.get("at")
+                sent = box.send_from_ui(draft_id, at=None if at is None else float(at))
+            else:
+                sent = box.send_elsewhere(draft_id, **spec)
+        except (TypeError, ValueError) as exc:
+            raise bad_request(f"Invalid {action} settings: {exc}") from None
+        if isinstance(sent, PendingSend):
+            return {"id": sent.keep_id, "threadId": sent.thread_id, "at": sent.due}
+        return {"id": sent.id, "threadId": sent.thread_id, "at": sent.internal_date / 1000}
+
     def _deliver(self, raw: bytes, args: dict[str, str]) -> Reply:
         if not raw.strip():
             raise bad_request("deliver needs the message/rfc822 bytes as the request body")
+        if args.get("auth"):
+            sender = email.utils.parseaddr(
+                email.message_from_bytes(raw, policy=email.policy.compat32).get("From", "")
+            )[1]
+            raw = authresults.stamp(raw, args["auth"], sender)
         names = [n for n in args.get("labels", "INBOX,UNREAD").split(",") if n.strip()]
         internal_date = int(args["internalDate"]) if "internalDate" in args else None
         with self.lock:
@@ -325,9 +447,16 @@ class Sandbox:
 
 
 CONTROL_ENDPOINTS = [
-    "POST /_sandbox/deliver?labels=INBOX,UNREAD[&internalDate=MS]  body: message/rfc822",
-    "POST /_sandbox/drafts/{draftId}/send",
+    "POST /_sandbox/deliver?labels=INBOX,UNREAD[&internalDate=MS][&auth=CASE]  "
+    "body: message/rfc822",
+    'POST /_sandbox/drafts/{draftId}/send  body: {} | {"at": EPOCH} (Schedule send)',
     "POST /_sandbox/drafts/{draftId}/discard",
+    'POST /_sandbox/drafts/{draftId}/edit  body: {"text", "subject", "to", "cc", "autosaves"}',
+    'POST /_sandbox/drafts/{draftId}/send-elsewhere  body: {"subject", "client", "delay", '
+    '"keep_references"}',
+    'GET|POST /_sandbox/realism  body: "kind" | "realistic" | {"profile": name, field: value}',
+    'GET|POST /_sandbox/clock  body: {"advance": seconds} | {"set": epoch}',
+    "GET  /_sandbox/auth-cases",
     'POST /_sandbox/threads/{threadId}/labels  body: {"add": [names], "remove": [names]}',
     "GET  /_sandbox/mailbox",
     "GET  /_sandbox/messages/{id}/raw",
@@ -444,7 +573,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(_error_reply(error))
                 return
             try:
-                reply = sandbox.api_call(self.command, url.path, url.query, body)
+                reply = sandbox.plain_call(self.command, url.path, url.query, body)
             finally:
                 sandbox.limiter.leave()
         self._send(reply)
@@ -488,8 +617,10 @@ class SandboxServer:
         user: str = DEFAULT_USER,
         state_file: Path | None = None,
         rate_limit: RateLimitSettings | None = None,
+        realism: Realism | str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.sandbox = Sandbox(user, state_file, rate_limit)
+        self.sandbox = Sandbox(user, state_file, rate_limit, clock, realism)
         self._httpd = _HTTPServer((host, port), self.sandbox)
         self._thread: threading.Thread | None = None
 
