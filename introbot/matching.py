@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
@@ -178,7 +178,7 @@ def _evidence(tracked: Tracked, copy: Seen) -> tuple[float, str] | None:
 
 def draft_fates(
     tracked: Iterable[Tracked],
-    present: dict[str, Present | None],
+    present: Mapping[str, Present | None],
     copies: Sequence[Seen],
 ) -> list[DraftFate]:
     """The fate of each tracked draft whose presence in Drafts was checked (``present``:

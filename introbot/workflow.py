@@ -490,10 +490,12 @@ def _draft_edited(
             gone_at=None,
             message_id=obs.message_id,
             thread_id=obs.thread_id,
-            edited=True,
+            edited=draft.edited or draft.message_id != obs.message_id,
         )
     )
     notes = [_note(intro, f"the connector edited the {draft.kind.value} draft")]
+    if draft.state is DraftState.PENDING:
+        notes = [_note(intro, f"the {draft.kind.value} draft is back in Drafts")]
     missing = _left_out(intro, draft, obs.recipients)
     if missing and draft.state in (DraftState.CREATED, DraftState.PENDING):
         intro = replace(

@@ -126,10 +126,10 @@ def test_the_same_contact_in_two_intros_answers_one(world: World) -> None:
     sent_for_alex = consent(world, Role.CONTACT, alex_intro.id)
     world.reply(DANA, "Yes, happy to.", to_message=message(world, sent_for_alex.sent_message_id))
     world.poll()
-    alex_intro, chris_intro = (world.store.load(i.id) for i in (alex_intro, chris_intro))
-    assert alex_intro is not None and chris_intro is not None
-    assert alex_intro.contact.consent is Consent.YES
-    assert chris_intro.contact.consent is Consent.ASKED
+    alex_now, chris_now = (world.store.load(i.id) for i in (alex_intro, chris_intro))
+    assert alex_now is not None and chris_now is not None
+    assert alex_now.contact.consent is Consent.YES
+    assert chris_now.contact.consent is Consent.ASKED
 
 
 def test_a_no_after_both_said_yes_withdraws_the_joint_draft(world: World) -> None:
@@ -311,3 +311,60 @@ def test_a_reply_is_read_against_the_text_actually_sent(world: World) -> None:
     text = world.store.sent_body(sent.key)
     assert text is not None and "rowed together" in text
     assert "rowed together" not in (world.store.body(sent.key) or "")
+
+
+def gmail_copy(world: World, draft: dict[str, Any]) -> bytes:
+    """The draft's bytes as Gmail sends them: Gmail writes its own Message-ID."""
+    raw = world.control.raw(draft["messageId"])
+    head, sep, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    lines = [
+        line
+        for line in head.splitlines()
+        if not line.lower().startswith(b"message-id:") and not line.lower().startswith(b"date:")
+    ]
+    lines.append(b"Message-ID: " + make_msgid(domain="mail.gmail.com").encode())
+    lines.append(b"Date: " + format_datetime(world.now).encode())
+    return b"\r\n".join(lines) + sep + body
+
+
+def test_a_late_sent_copy_with_gmail_s_own_message_id_is_found(world: World) -> None:
+    """Undo or Schedule send: the draft leaves at once, the copy (with a Message-ID Gmail
+    wrote) comes later; the answer names that real id and counts."""
+    world.request(REQUEST)
+    world.poll()
+    draft = world.draft_to(ALEX_ADDRESS)
+    copy = gmail_copy(world, draft)
+    world.control.discard_draft(draft["id"])  # it leaves Drafts...
+    world.poll()
+    assert consent(world, Role.REQUESTER).state is DraftState.PENDING
+    assert world.only_intro().requester.consent is Consent.DRAFTED
+    world.poll(after=timedelta(days=2))
+    sent = world.control.deliver(copy, labels=("SENT",))  # ...and is sent two days later
+    world.poll()
+    recorded = consent(world, Role.REQUESTER)
+    assert recorded.state is DraftState.SENT and recorded.sent_message_id == sent["id"]
+    assert recorded.sent_rfc822_id != recorded.key  # Gmail's id, not ours
+    assert world.only_intro().requester.consent is Consent.ASKED
+    world.reply(ALEX, "Yes please!", to_message=message(world, sent["id"]))
+    world.poll()
+    assert world.only_intro().requester.consent is Consent.YES
+
+
+def test_a_draft_sent_from_another_client_is_found_by_its_text_and_recipients(
+    world: World,
+) -> None:
+    """Apple Mail or Outlook over IMAP: the draft is deleted and a new message, with its
+    own subject and thread, is sent to the same person with the same words."""
+    world.request(REQUEST)
+    world.poll()
+    draft = world.draft_to(DANA_ADDRESS)
+    copy = gmail_copy(world, draft).replace(b"Subject: ", b"Subject: Quick question: ", 1)
+    world.control.discard_draft(draft["id"])
+    sent = world.control.deliver(copy, labels=("SENT",))
+    assert sent["threadId"] != draft["threadId"]
+    world.poll()
+    recorded = consent(world, Role.CONTACT)
+    assert recorded.state is DraftState.SENT and recorded.thread_id == sent["threadId"]
+    world.reply(DANA, "Yes, happy to.", to_message=message(world, sent["id"]))
+    world.poll()
+    assert world.only_intro().contact.consent is Consent.YES

@@ -170,8 +170,8 @@ def test_two_drafts_in_one_thread_each_get_their_own_copy() -> None:
     t1, t2 = tracked(d1, to=ALEX, intro="i1"), tracked(d2, text_bob, to=ALEX, intro="i2")
     copy_bob = sent("s-bob", thread="t-request", to=ALEX, text=text_bob)
     # Only Bob's draft was sent: Dana's is still in Drafts.
-    present = {d1.draft_id or "": Present(d1.draft_id or "", "m1", "t-request")}
-    present |= gone(d2)
+    present = gone(d2)
+    present[d1.draft_id or ""] = Present(d1.draft_id or "", "m1", "t-request")
     fates = {f.key: f for f in draft_fates([t1, t2], present, [copy_bob])}
     assert fates["<k1@x>"].fate is Fate.UNCHANGED
     assert fates["<k2@x>"].fate is Fate.SENT

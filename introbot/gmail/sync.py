@@ -183,12 +183,15 @@ class Sync:
         if not tracked:
             return
         sent_added = [e.message.id for e in added.values() if "SENT" in e.label_ids]
+        # A pending draft is looked at again when something is sent (its copy, late: Undo
+        # send, Schedule send) or a draft appears (it came back to Drafts: Undo).
+        drafts_added = any("DRAFT" in e.label_ids for e in added.values())
         check = [
             (intro_id, d)
             for intro_id, d in tracked
             if d.message_id in deleted
             or d.message_id in sent_labeled
-            or (d.state is DraftState.PENDING and (sent_added or threads))
+            or (d.state is DraftState.PENDING and (sent_added or drafts_added or threads))
         ]
         if not check:
             return  # a SENT message in a draft's thread, the draft still there: not its copy
@@ -203,7 +206,8 @@ class Sync:
             copies: list[Seen] = []
         else:
             ids = [*sent_added, *(m for m in sent_labeled if m not in added)]
-            ids += [m for t in sorted(set(threads)) for m in self._thread_sent(t)]
+            gone_threads = {d.thread_id for d in gone if d.thread_id} & set(threads)
+            ids += [m for t in sorted(gone_threads) for m in self._thread_sent(t)]
             known = self.store.sent_copies()
             raws = self.client.get_raw_messages(dict.fromkeys(i for i in ids if i not in known))
             copies = [seen_of(raw, read_mail(raw.raw)) for raw in raws.values()]
@@ -222,6 +226,10 @@ class Sync:
             draft = next(d for _, d in check if d.key == fate.key)
             if fate.fate is Fate.EDITED and fate.current is not None:
                 self._edited(fate.intro_id, draft, fate.current, result)
+            elif fate.fate is Fate.UNCHANGED and draft.state is DraftState.PENDING:
+                assert fate.current is not None  # back in Drafts as it was
+                back = DraftEdited(draft.key, fate.current.message_id, fate.current.thread_id)
+                result.observe(fate.intro_id, back, "the draft is back in Drafts")
             elif fate.fate is Fate.SENT and fate.copy is not None:
                 copy = fate.copy
                 sent = DraftSent(
