@@ -176,7 +176,8 @@ class Intro:
     drafts: tuple[Draft, ...] = ()
     attention: str | None = None  # why the connector must look; None when all is well
     closed_at: datetime | None = None
-    secret: str = ""  # random, made with the intro: the Message-IDs of its drafts derive from it
+    # Random, made with the intro; the Message-IDs of its drafts derive from it. Never shown.
+    secret: str = field(default="", repr=False)
 
     def party(self, role: Role) -> Party:
         return self.requester if role is Role.REQUESTER else self.contact

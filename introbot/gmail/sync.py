@@ -51,6 +51,7 @@ from introbot.model import (
     Verdict,
     address_key,
 )
+from introbot.reading.automated import detect as detect_automated
 from introbot.reading.mime import Mail, read_mail
 from introbot.reading.replies import read_reply
 from introbot.reading.requests import RequestReading, read_request
@@ -342,11 +343,11 @@ class Sync:
             result.seen.append(raw.id)
             return  # the connector writing in the thread is not a reply
         claim = claim_reply(seen, awaited, frozenset(self.me), requests)
-        if claim is None:
-            reading = read_reply(mail, self.phrases, None)
-            if reading.verdict is not Verdict.BOUNCE:
+        if claim is None:  # outside the consent threads: a bounce names its party
+            automation = detect_automated(mail, self.phrases)
+            if automation is None or automation.kind != "bounce":
                 return
-            failed = [address_key(a) for a in reading.failed_recipients]
+            failed = [address_key(a) for a in automation.failed_recipients]
             claim = claim_bounce(seen, failed, awaited)
             if claim is None:
                 return
