@@ -299,14 +299,23 @@ class Engine:
             self.store.mark_done(action_id, now)
             return
         self.store.save_body(spec.key, read_mail(raw).text)
-        existing = self.client.find_drafts(spec.key) if attempts else []
+        existing = []
+        if attempts:  # a crash may have come after Gmail created it: look for it first
+            known = {d.message_id for _, d in self.store.drafts_awaiting_fate() if d.message_id}
+            existing = self.client.find_new_draft(spec.key, known)
         self.store.mark_attempt(action_id)
         if existing:
             draft = existing[0]
         else:
             try:
                 draft = self.client.create_draft(raw, spec.thread_id)
-            except NotFound:  # the thread to answer in is gone: start a new one
+            except (NotFound, GmailRejected) as exc:
+                # The thread to answer in is gone (404, or Gmail's reported 400 "Invalid
+                # thread_id value"): start a new one. Any other refusal stands.
+                if spec.thread_id is None or (
+                    isinstance(exc, GmailRejected) and "thread" not in str(exc).lower()
+                ):
+                    raise
                 draft = self.client.create_draft(raw, None)
             if report is not None:
                 report.drafts_created += 1
