@@ -312,9 +312,8 @@ class Engine:
             except (NotFound, GmailRejected) as exc:
                 # The thread to answer in is gone (404, or Gmail's reported 400 "Invalid
                 # thread_id value"): start a new one. Any other refusal stands.
-                if spec.thread_id is None or (
-                    isinstance(exc, GmailRejected) and "thread" not in str(exc).lower()
-                ):
+                thread_refused = isinstance(exc, NotFound) or "thread" in str(exc).lower()
+                if spec.thread_id is None or not thread_refused:
                     raise
                 draft = self.client.create_draft(raw, None)
             if report is not None:
