@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -97,6 +98,7 @@ class Engine:
             order=wf.order,
             remind_after=timedelta(days=wf.remind_after_days),
             expire_after=timedelta(days=wf.expire_after_days),
+            pending_grace=timedelta(days=wf.pending_grace_days),
         )
 
     def label_ids(self, now: datetime | None = None, refresh: bool = False) -> dict[str, str]:
@@ -131,8 +133,12 @@ class Engine:
             self.me(),
             self.rules.phrases,
         )
-        result = sync.run()
+        result = sync.run(now)
         report.full_sync = result.full
+        for key, text in result.draft_texts.items():
+            self.store.save_body(key, text)  # the draft's last text, to recognise its send
+        for key, text in result.sent_texts.items():
+            self.store.save_sent_body(key, text)
         rules = self.workflow_rules()
         for seen in result.requests:
             report.requests += 1
@@ -142,7 +148,9 @@ class Engine:
             self.apply(intro_id, observation, now, why, report)
         self.store.mark_seen(result.seen, now)
         self.drain(now, report)
-        for intro in self.store.intros(open_only=True):
+        ticking = {i.id: i for i in self.store.intros(open_only=True)}
+        ticking.update((i.id, i) for i in self.store.intros_with_pending())
+        for intro in ticking.values():
             self.apply(intro.id, Tick(), now, None, report)
         self.drain(now, report)
         self.converge_labels()
@@ -227,7 +235,14 @@ class Engine:
             if already_standing(existing, requester, contact):
                 continue
             transition = open_intro(
-                self.store.new_intro_id(), request, requester, contact, wanted.context, now, rules
+                self.store.new_intro_id(),
+                request,
+                requester,
+                contact,
+                wanted.context,
+                now,
+                rules,
+                secret=secrets.token_hex(16),
             )
             self.store.save(
                 transition.intro, transition.actions, now, f"request in thread {thread_id}"
@@ -284,14 +299,22 @@ class Engine:
             self.store.mark_done(action_id, now)
             return
         self.store.save_body(spec.key, read_mail(raw).text)
-        existing = self.client.find_drafts(spec.key) if attempts else []
+        existing = []
+        if attempts:  # a crash may have come after Gmail created it: look for it first
+            known = {d.message_id for _, d in self.store.drafts_awaiting_fate() if d.message_id}
+            existing = self.client.find_new_draft(spec.key, known)
         self.store.mark_attempt(action_id)
         if existing:
             draft = existing[0]
         else:
             try:
                 draft = self.client.create_draft(raw, spec.thread_id)
-            except NotFound:  # the thread to answer in is gone: start a new one
+            except (NotFound, GmailRejected) as exc:
+                # The thread to answer in is gone (404, or Gmail's reported 400 "Invalid
+                # thread_id value"): start a new one. Any other refusal stands.
+                thread_refused = isinstance(exc, NotFound) or "thread" in str(exc).lower()
+                if spec.thread_id is None or not thread_refused:
+                    raise
                 draft = self.client.create_draft(raw, None)
             if report is not None:
                 report.drafts_created += 1

@@ -102,6 +102,7 @@ class DraftKind(enum.StrEnum):
 class DraftState(enum.StrEnum):
     QUEUED = "queued"  # the action to create it is in the outbox
     CREATED = "created"  # it exists in Gmail as a draft
+    PENDING = "pending"  # gone from Drafts, no sent copy seen yet (Undo or Schedule send)
     SENT = "sent"
     DISCARDED = "discarded"  # the connector deleted it
     WITHDRAWN = "withdrawn"  # introbot deleted it (the intro closed first)
@@ -128,10 +129,12 @@ class Draft:
     sent_message_id: str | None = None  # Gmail id of the sent copy
     sent_rfc822_id: str | None = None  # its Message-ID header, for matching replies
     sent_at: datetime | None = None
+    gone_at: datetime | None = None  # when it left Drafts with no sent copy (PENDING)
+    edited: bool = False  # the connector changed it in Gmail
 
     @property
     def open(self) -> bool:
-        return self.state in (DraftState.QUEUED, DraftState.CREATED)
+        return self.state in (DraftState.QUEUED, DraftState.CREATED, DraftState.PENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,8 @@ class Intro:
     drafts: tuple[Draft, ...] = ()
     attention: str | None = None  # why the connector must look; None when all is well
     closed_at: datetime | None = None
+    # Random, made with the intro; the Message-IDs of its drafts derive from it. Never shown.
+    secret: str = field(default="", repr=False)
 
     def party(self, role: Role) -> Party:
         return self.requester if role is Role.REQUESTER else self.contact
@@ -209,6 +214,16 @@ class DraftEdited:
     key: str
     message_id: str
     thread_id: str
+    recipients: tuple[str, ...] | None = None  # To and Cc of the edited draft, when read
+
+
+@dataclass(frozen=True, slots=True)
+class DraftGone:
+    """A draft left Drafts and no sent copy of it is seen (yet): sent with Undo or Schedule
+    send, sent from another client, or discarded. Pending until the grace period ends."""
+
+    key: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +298,7 @@ Observation = (
     | DraftEdited
     | DraftFailed
     | DraftSent
+    | DraftGone
     | DraftDiscarded
     | ReplyReceived
     | Decision

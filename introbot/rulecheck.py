@@ -51,6 +51,7 @@ REQUEST = RequestRef(
     author=REQUESTER,
     form="direct",
 )
+SECRET = "0" * 32  # rule checks only: nothing is ever sent with these drafts
 CONTEXT = "Alex is raising a seed round for a climate-data startup; Dana invests in climate."
 
 
@@ -142,7 +143,9 @@ class _Sample:
     _counter: Iterator[int] = field(default_factory=lambda: iter(range(1, 1000)))
 
     def open(self, intro_id: str) -> _Sample:
-        t = open_intro(intro_id, REQUEST, REQUESTER, CONTACT, CONTEXT, self.now, self.rules)
+        t = open_intro(
+            intro_id, REQUEST, REQUESTER, CONTACT, CONTEXT, self.now, self.rules, secret=SECRET
+        )
         self.intro = t.intro
         self._created(t.actions)
         return self

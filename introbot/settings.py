@@ -83,6 +83,10 @@ class WorkflowSection(_Section):
     after the requester confirms."""
     remind_after_days: int = Field(default=4, ge=1, le=365)
     expire_after_days: int = Field(default=21, ge=2, le=730)
+    pending_grace_days: int = Field(default=3, ge=1, le=60)
+    """How long a draft that left Drafts with no sent copy counts as "maybe sent" before it
+    counts as discarded. Undo send shows the copy seconds later; Schedule send at the time
+    chosen, typically the next working morning, which after a weekend is 3 days away."""
 
     @model_validator(mode="after")
     def _expire_after_remind(self) -> WorkflowSection:

@@ -129,6 +129,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE parties ADD COLUMN answered_at TEXT;
     """,
+    # 4: who a message belongs to is decided from evidence. Each intro gets a random secret
+    # its drafts' Message-IDs derive from (intros opened before get one now: their drafts
+    # keep the ids they have). A draft gone from Drafts with no sent copy is pending since
+    # gone_at; edited marks the connector's hand. sent_bodies: the text actually sent.
+    """
+    ALTER TABLE intros ADD COLUMN secret TEXT;
+    UPDATE intros SET secret = lower(hex(randomblob(16))) WHERE secret IS NULL;
+    ALTER TABLE drafts ADD COLUMN gone_at TEXT;
+    ALTER TABLE drafts ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE sent_bodies (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -327,8 +338,8 @@ class Store:
         self.db.execute(
             """INSERT INTO intros (id, request_thread_id, request_message_id, request_rfc822_id,
                    request_subject, author_name, author_email, form, context, workflow_order, stage,
-                   attention, created_at, updated_at, closed_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   attention, created_at, updated_at, closed_at, secret)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO UPDATE SET stage = excluded.stage,
                    attention = excluded.attention, updated_at = excluded.updated_at,
                    closed_at = excluded.closed_at""",
@@ -336,6 +347,7 @@ class Store:
                 intro.id, r.thread_id, r.message_id, r.rfc822_id, r.subject, r.author.name,
                 r.author.email, r.form, intro.context, intro.order.value, intro.stage.value,
                 intro.attention, _iso(intro.created_at), _iso(now), _iso(intro.closed_at),
+                intro.secret,
             ),
         )  # fmt: skip
         for party in (intro.requester, intro.contact):
@@ -359,18 +371,21 @@ class Store:
         for seq, draft in enumerate(intro.drafts):
             self.db.execute(
                 """INSERT INTO drafts (key, intro_id, seq, kind, recipient, state, draft_id,
-                       message_id, thread_id, subject, sent_message_id, sent_rfc822_id, sent_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       message_id, thread_id, subject, sent_message_id, sent_rfc822_id, sent_at,
+                       gone_at, edited)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, state = excluded.state,
                        draft_id = excluded.draft_id, message_id = excluded.message_id,
                        thread_id = excluded.thread_id, subject = excluded.subject,
                        sent_message_id = excluded.sent_message_id,
-                       sent_rfc822_id = excluded.sent_rfc822_id, sent_at = excluded.sent_at""",
+                       sent_rfc822_id = excluded.sent_rfc822_id, sent_at = excluded.sent_at,
+                       gone_at = excluded.gone_at, edited = excluded.edited""",
                 (
                     draft.key, intro.id, seq, draft.kind.value,
                     draft.to.value if draft.to else None, draft.state.value, draft.draft_id,
                     draft.message_id, draft.thread_id,
                     draft.subject, draft.sent_message_id, draft.sent_rfc822_id, _iso(draft.sent_at),
+                    _iso(draft.gone_at), int(draft.edited),
                 ),
             )  # fmt: skip
 
@@ -444,6 +459,7 @@ class Store:
             drafts=drafts,
             attention=row["attention"],
             closed_at=_dt(row["closed_at"]),
+            secret=row["secret"] or "",
         )
 
     # ---------------------------------------------------------- draft lookups
@@ -458,6 +474,33 @@ class Store:
             (DraftState.CREATED.value,),
         ).fetchall()
         return [(row["intro_id"], _draft(row)) for row in rows]
+
+    def drafts_awaiting_fate(self) -> list[tuple[str, Draft]]:
+        """Drafts in Gmail, and drafts gone from it whose sent copy is awaited (pending)."""
+        rows = self.db.execute(
+            "SELECT * FROM drafts WHERE state IN (?, ?) AND draft_id IS NOT NULL "
+            "ORDER BY intro_id, seq",
+            (DraftState.CREATED.value, DraftState.PENDING.value),
+        ).fetchall()
+        return [(row["intro_id"], _draft(row)) for row in rows]
+
+    def sent_copies(self) -> frozenset[str]:
+        """Gmail ids of messages already recorded as some draft's sent copy."""
+        rows = self.db.execute(
+            "SELECT sent_message_id FROM drafts WHERE sent_message_id IS NOT NULL"
+        )
+        return frozenset(str(row[0]) for row in rows)
+
+    def intros_with_pending(self) -> list[Intro]:
+        """Intros, open or closed, with a draft pending (its grace period runs on ticks)."""
+        ids = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT DISTINCT intro_id FROM drafts WHERE state = ? ORDER BY intro_id",
+                (DraftState.PENDING.value,),
+            )
+        ]
+        return [intro for intro in map(self.load, ids) if intro is not None]
 
     def awaiting_decision_in(self, thread_id: str) -> bool:
         """Does a reply in this thread wait for the connector (a party's consent unclear)?"""
@@ -480,12 +523,29 @@ class Store:
         row = self.db.execute("SELECT body FROM draft_bodies WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
+    def save_sent_body(self, key: str, body: str) -> None:
+        """The text of a draft's sent copy, as Gmail holds it (the connector may have edited
+        it): what a reply is compared with to drop our own words."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO sent_bodies (key, body) VALUES (?, ?)", (key, body)
+            )
+
+    def sent_body(self, key: str) -> str | None:
+        row = self.db.execute("SELECT body FROM sent_bodies WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
     def has_open_work(self) -> bool:
         """Open intros or drafts in Gmail: without them, new mail needs no reading."""
         row = self.db.execute(
             "SELECT 1 FROM intros WHERE stage IN (?, ?) UNION "
-            "SELECT 1 FROM drafts WHERE state = ? LIMIT 1",
-            (Stage.ASKING.value, Stage.READY.value, DraftState.CREATED.value),
+            "SELECT 1 FROM drafts WHERE state IN (?, ?) LIMIT 1",
+            (
+                Stage.ASKING.value,
+                Stage.READY.value,
+                DraftState.CREATED.value,
+                DraftState.PENDING.value,
+            ),
         ).fetchone()
         return row is not None
 
@@ -617,6 +677,8 @@ def _draft(d: sqlite3.Row) -> Draft:
         sent_message_id=d["sent_message_id"],
         sent_rfc822_id=d["sent_rfc822_id"],
         sent_at=_dt(d["sent_at"]),
+        gone_at=_dt(d["gone_at"]),
+        edited=bool(d["edited"]),
     )
 
 

@@ -45,6 +45,7 @@ from introbot.model import (
     DraftDiscarded,
     DraftEdited,
     DraftFailed,
+    DraftGone,
     DraftKind,
     DraftSent,
     DraftSpec,
@@ -78,6 +79,9 @@ class WorkflowRules:
     order: Order = Order.PARALLEL
     remind_after: timedelta = timedelta(days=4)
     expire_after: timedelta = timedelta(days=21)
+    # How long a draft that left Drafts with no sent copy is "pending" before it counts as
+    # discarded: Undo send shows the copy seconds later, Schedule send at the chosen time.
+    pending_grace: timedelta = timedelta(days=3)
 
     @property
     def domain(self) -> str:
@@ -157,10 +161,17 @@ def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:
 
 
 def _key(intro: Intro, kind: DraftKind, to: Role | None, rules: WorkflowRules) -> str:
-    """A Message-ID that is unique to this draft and known before it exists."""
+    """A Message-ID that is unique to this draft and known before it exists (the outbox
+    finds a draft by it after a crash), yet unguessable from outside: it is derived from the
+    intro's random ``secret``, never from its id alone. A reply naming a predicted id must
+    not count as an answer."""
+    if len(intro.secret) < 16:
+        raise ValueError(f"intro {intro.id} has no secret to derive Message-IDs from")
     n = len([d for d in intro.drafts if d.kind is kind and d.to is to]) + 1
     who = to.value if to else "all"
-    return f"<introbot.{intro.id}.{kind.value}.{who}.{n}@{rules.domain}>"
+    seed = f"{intro.secret}\x00{intro.id}\x00{kind.value}\x00{who}\x00{n}"
+    token = hashlib.sha256(seed.encode()).hexdigest()[:32]
+    return f"<introbot.{token}@{rules.domain}>"
 
 
 def _queue(intro: Intro, spec: DraftSpec, to: Role | None) -> tuple[Intro, Action]:
@@ -263,8 +274,12 @@ def open_intro(
     context: str,
     now: datetime,
     rules: WorkflowRules,
+    *,
+    secret: str,
 ) -> Transition:
-    """A new intro from a request: the consent drafts (both, or the requester's first)."""
+    """A new intro from a request: the consent drafts (both, or the requester's first).
+    ``secret`` is random (the caller makes it: this module has no randomness) and stays with
+    the intro: the Message-IDs of its drafts derive from it."""
     intro = Intro(
         id=intro_id,
         request=request,
@@ -274,6 +289,7 @@ def open_intro(
         order=rules.order,
         stage=Stage.ASKING,
         created_at=now,
+        secret=secret,
     )
     actions: list[Action] = [
         _note(intro, f"intro opened: {requester} -> {contact} ({request.form})")
@@ -468,10 +484,70 @@ def _draft_edited(
     intro: Intro, obs: DraftEdited, now: datetime, rules: WorkflowRules
 ) -> Transition:
     draft = _known_draft(intro, obs)
-    if draft.message_id == obs.message_id:
+    if draft.message_id == obs.message_id and draft.state is not DraftState.PENDING:
         return Transition(intro)
-    intro = intro.with_draft(replace(draft, message_id=obs.message_id, thread_id=obs.thread_id))
-    return Transition(intro, (_note(intro, f"the connector edited the {draft.kind.value} draft"),))
+    state = DraftState.CREATED if draft.state is DraftState.PENDING else draft.state
+    intro = intro.with_draft(
+        replace(
+            draft,
+            state=state,
+            gone_at=None,
+            message_id=obs.message_id,
+            thread_id=obs.thread_id,
+            edited=draft.edited or draft.message_id != obs.message_id,
+        )
+    )
+    notes = [_note(intro, f"the connector edited the {draft.kind.value} draft")]
+    if draft.state is DraftState.PENDING:
+        notes = [_note(intro, f"the {draft.kind.value} draft is back in Drafts")]
+    missing = _left_out(intro, draft, obs.recipients)
+    if missing and draft.state in (DraftState.CREATED, DraftState.PENDING):
+        intro = replace(
+            intro,
+            attention=f"the {draft.kind.value} draft was edited to leave out {missing}",
+        )
+        notes.append(_note(intro, intro.attention or ""))
+    return Transition(intro, tuple(notes))
+
+
+def _left_out(intro: Intro, draft: Draft, recipients: tuple[str, ...] | None) -> str:
+    """Whom of the draft's parties the connector's recipients leave out ('' for nobody)."""
+    if recipients is None:
+        return ""
+    sent_to = {address_key(r) for r in recipients}
+    roles = (Role.REQUESTER, Role.CONTACT) if draft.to is None else (draft.to,)
+    if draft.kind is DraftKind.PROBLEM_NOTE or (
+        draft.to is None and draft.kind is not DraftKind.JOINT
+    ):
+        return ""
+    missing = [intro.party(r) for r in roles if intro.party(r).person.key not in sent_to]
+    return ", ".join(f"the {p.role.value} {p.person.email}" for p in missing)
+
+
+def _draft_gone(intro: Intro, obs: DraftGone, now: datetime, rules: WorkflowRules) -> Transition:
+    """The draft left Drafts with no sent copy (yet): pending, not discarded, for the grace
+    period (Undo send, Schedule send, another mail client)."""
+    draft = _known_draft(intro, obs)
+    if draft.state is not DraftState.CREATED:
+        return Transition(intro)  # a replay, or already decided
+    intro = intro.with_draft(replace(draft, state=DraftState.PENDING, gone_at=obs.at))
+    days = rules.pending_grace.days
+    why = f"the {draft.kind.value} draft left Drafts, no sent copy yet: waiting up to {days} days"
+    return Transition(intro, (_note(intro, why),))
+
+
+def _pending_expired(intro: Intro, now: datetime, rules: WorkflowRules) -> Transition:
+    """Drafts pending longer than the grace period count as discarded now."""
+    actions: list[Action] = []
+    for draft in intro.drafts:
+        if draft.state is not DraftState.PENDING or draft.gone_at is None:
+            continue
+        if now - draft.gone_at < rules.pending_grace:
+            continue
+        handler = TRANSITIONS[intro.stage][DraftDiscarded]
+        result = handler(intro, DraftDiscarded(draft.key), now, rules)
+        intro, actions = result.intro, [*actions, *result.actions]
+    return Transition(intro, tuple(actions))
 
 
 def _record_sent(intro: Intro, draft: Draft, obs: DraftSent) -> Intro:
@@ -484,6 +560,7 @@ def _record_sent(intro: Intro, draft: Draft, obs: DraftSent) -> Intro:
             sent_rfc822_id=obs.rfc822_id,
             sent_at=obs.at,
             subject=obs.subject or draft.subject,
+            gone_at=None,
         )
     )
 
@@ -505,6 +582,8 @@ def _discarding(intro: Intro, obs: DraftDiscarded) -> tuple[Intro, Draft] | None
         return None
     if draft.state is DraftState.SENT:
         raise InvalidTransition(intro, obs, "a sent draft cannot be discarded")
+    if draft.state is DraftState.QUEUED:
+        raise InvalidTransition(intro, obs, "a draft cannot be discarded before it was created")
     return intro.with_draft(replace(draft, state=DraftState.DISCARDED)), draft
 
 
@@ -528,12 +607,22 @@ def _asking_draft_sent(
         notes = [_note(intro, f"consent message to the {draft.to.value} sent")]
         sent_to = {address_key(r) for r in obs.recipients}
         if len(sent_to) == 1 and party.person.key not in sent_to:
-            # The connector corrected the address before sending: theirs is the one to trust.
+            # The connector put one other address in place of the party's: a correction,
+            # theirs is the one to trust (the connector's hand decides).
             (address,) = obs.recipients
             notes.append(
                 _note(intro, f"sent to {address} instead of {party.person.email}: using {address}")
             )
             party = replace(party, person=Person(party.person.name, address))
+        elif obs.recipients and sent_to != {party.person.key}:
+            # Someone added or in place of several: who was asked is the connector's to say,
+            # not ours to guess. The party's answer waits for their decision.
+            reason = f"the consent message was sent to {', '.join(sorted(sent_to))}"
+            intro = intro.with_party(
+                replace(party, consent=Consent.UNCLEAR, evidence=reason, asked_at=obs.at)
+            )
+            intro = replace(intro, attention=_attention(intro))
+            return Transition(intro, (*notes, _note(intro, f"needs attention: {reason}")))
         if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
             party = replace(party, consent=Consent.ASKED, asked_at=obs.at)
         intro = intro.with_party(party)
@@ -666,6 +755,10 @@ def _ready_draft_sent(
         return Transition(intro)
     intro, draft = sending
     if draft.kind is DraftKind.JOINT:
+        missing = _left_out(intro, draft, obs.recipients or None)
+        if missing:
+            intro = replace(intro, attention=f"the introduction was sent without {missing}")
+            return Transition(intro, (_note(intro, intro.attention or ""),))
         intro = _close(intro, Stage.INTRODUCED, now)
         return Transition(intro, (_note(intro, "introduced: the connector sent the introduction"),))
     return _sent_after_moving_on(intro, draft)
@@ -695,9 +788,67 @@ def _ready_draft_discarded(
     return Transition(intro, (_note(intro, why),))
 
 
+def _ready_reply(
+    intro: Intro, obs: ReplyReceived, now: datetime, rules: WorkflowRules
+) -> Transition:
+    """Both said yes and the introduction waits in Drafts: a no, or a reply in doubt, from
+    either party takes it back (deleted if the connector left it as introbot wrote it; if
+    they edited it, it stays and the connector must look)."""
+    party = intro.party(obs.role)
+    if obs.message_id in party.reply_ids:
+        return Transition(intro)
+    own = address_key(obs.sender) == party.person.key
+    if obs.verdict in (Verdict.YES, Verdict.AUTO_REPLY) and (
+        own or obs.verdict is Verdict.AUTO_REPLY
+    ):
+        return _late_reply(intro, obs, now, rules)
+    declined = obs.verdict is Verdict.NO and own
+    if declined:
+        evidence = obs.evidence
+    elif obs.verdict is Verdict.BOUNCE:
+        evidence = (
+            f"a bounce after the yes ({', '.join(obs.failed_recipients) or party.person.email})"
+        )
+    elif not own:
+        evidence = f"a reply from another address ({obs.sender}) after the yes: {obs.verdict.value}"
+    else:
+        evidence = f"a reply after the yes that needs reading: {obs.evidence}"
+    intro = intro.with_party(replace(party, reply_ids=(*party.reply_ids, obs.message_id)))
+    joint = [d for d in intro.drafts_of(DraftKind.JOINT) if d.open]
+    untouched = all(d.state is not DraftState.PENDING and not d.edited for d in joint)
+    if declined and untouched:
+        return _consent_no(intro, obs.role, evidence, now, rules, obs.text)
+    party = intro.party(obs.role)
+    consent = Consent.NO if declined else Consent.UNCLEAR
+    intro = intro.with_party(replace(party, consent=consent, evidence=evidence, answered_at=now))
+    if untouched:
+        intro, actions = _withdraw_open(intro)
+        intro = replace(intro, stage=Stage.ASKING)
+        intro = replace(intro, attention=_attention(intro))
+        why = f"the {obs.role.value} wrote again after both said yes: the joint draft is withdrawn"
+        return Transition(
+            intro, (*actions, _note(intro, why), _note(intro, f"needs attention: {evidence}"))
+        )
+    said = "said no" if declined else "wrote again"
+    intro = replace(
+        intro,
+        attention=(
+            f"the {obs.role.value} {said} after both said yes ({evidence}), and the "
+            "introduction draft was edited or is being sent: introbot left it to you"
+        ),
+    )
+    return Transition(intro, (_note(intro, intro.attention or ""),))
+
+
 def _ready_decision(intro: Intro, obs: Decision, now: datetime, rules: WorkflowRules) -> Transition:
     if obs.consent is Consent.YES:
-        return Transition(intro)
+        party = intro.party(obs.role)
+        if party.consent is Consent.YES:
+            return Transition(intro)
+        evidence = f"decided by the connector ({obs.source})"
+        intro = intro.with_party(replace(party, consent=Consent.YES, evidence=evidence))
+        intro = replace(intro, attention=_attention(intro))
+        return Transition(intro, (_note(intro, f"{obs.role.value} said yes ({evidence})"),))
     if obs.consent is not Consent.NO:
         raise InvalidTransition(intro, obs, "a decision is yes or no")
     return _consent_no(intro, obs.role, f"decided by the connector ({obs.source})", now, rules)
@@ -768,12 +919,14 @@ _OPEN: dict[type, Handler] = {
     DraftCreated: _draft_created,
     DraftEdited: _draft_edited,
     DraftFailed: _draft_failed,
+    DraftGone: _draft_gone,
     Cancel: _cancel,
 }
 _CLOSED: dict[type, Handler] = {
     DraftCreated: _closed_draft_created,
     DraftEdited: _draft_edited,
     DraftFailed: _draft_failed,
+    DraftGone: _draft_gone,
     DraftSent: _closed_draft_sent,
     DraftDiscarded: _closed_draft_discarded,
     ReplyReceived: _late_reply,
@@ -795,7 +948,7 @@ TRANSITIONS: dict[Stage, dict[type, Handler]] = {
         **_OPEN,
         DraftSent: _ready_draft_sent,
         DraftDiscarded: _ready_draft_discarded,
-        ReplyReceived: _late_reply,
+        ReplyReceived: _ready_reply,
         Decision: _ready_decision,
         Tick: _nothing,
     },
@@ -811,6 +964,10 @@ def step(intro: Intro, observation: Observation, now: datetime, rules: WorkflowR
     handler = TRANSITIONS[intro.stage].get(type(observation))
     if handler is None:
         raise InvalidTransition(intro, observation, "no such transition")
+    if isinstance(observation, Tick):
+        expired = _pending_expired(intro, now, rules)
+        ticked = TRANSITIONS[expired.intro.stage][Tick](expired.intro, observation, now, rules)
+        return Transition(ticked.intro, (*expired.actions, *ticked.actions))
     return handler(intro, observation, now, rules)
 
 

@@ -49,6 +49,21 @@ def test_reading_is_pure() -> None:
         assert not clash, f"{path.name} imports {clash}"
 
 
+def test_matching_is_pure() -> None:
+    """matching.py decides from values: no Gmail, no database, no clock, and no reader (a
+    verdict is not evidence of ownership)."""
+    forbidden = {"googleapiclient", "sqlite3", "socket", "time", "introbot.gmail"}
+    forbidden |= {"introbot.store", "introbot.reading", "introbot.engine", "urllib", "http"}
+    path = PACKAGE / "matching.py"
+    imported = _imported_modules(path)
+    clash = {m for m in imported for f in forbidden if m == f or m.startswith(f + ".")}
+    assert not clash, f"matching.py imports {clash}"
+    source = path.read_text(encoding="utf-8")
+    assert ".now(" not in source and "today(" not in source
+    sync = _imported_modules(PACKAGE / "gmail" / "sync.py")
+    assert "introbot.matching" in sync
+
+
 def test_every_subpackage_is_packaged() -> None:
     import tomllib
 

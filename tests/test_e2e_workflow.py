@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from introbot.model import Consent, DraftKind, DraftState, Stage
+from introbot.model import Consent, DraftKind, DraftState, Role, Stage
 from tests.world import ALEX, DANA, REQUEST, World, make_world
 
 MARCUS = "Marcus Chen <marcus@chenlabs.io>"
@@ -128,6 +128,15 @@ def test_a_discarded_consent_draft_cancels_the_intro(world: World) -> None:
     world.poll()
     world.control.discard_draft(world.draft_to("dana@northwind.example")["id"])
     world.poll()
+    # Gone with no sent copy: pending (Undo send, Schedule send), not yet discarded...
+    intro = world.only_intro()
+    assert intro.stage is Stage.ASKING
+    assert [d.state for d in intro.drafts_of(DraftKind.CONSENT, Role.CONTACT)] == [
+        DraftState.PENDING
+    ]
+    world.poll(after=timedelta(days=2, hours=23))
+    assert world.only_intro().stage is Stage.ASKING
+    world.poll(after=timedelta(hours=1))  # ...until the grace period (3 days) is over
     intro = world.only_intro()
     assert intro.stage is Stage.CANCELLED
     assert world.drafts() == []  # the requester's draft went too

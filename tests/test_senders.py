@@ -325,7 +325,9 @@ def test_a_look_alike_colleague_is_not_the_contact_who_was_asked() -> None:
     contact = Person("Fiona Lee", "fiona@northwind.example")
     rules = WorkflowRules(Person("Sam Rivera", "connector@example.com"))
     request = RequestRef("t-r", "m-r", "<req@tidepool.io>", "Intro?", requester, "direct")
-    intro = open_intro("i1", request, requester, contact, "context", t0, rules).intro
+    intro = open_intro(
+        "i1", request, requester, contact, "context", t0, rules, secret="5" * 32
+    ).intro
     for n, draft in enumerate(intro.drafts):
         if draft.state is DraftState.QUEUED:
             intro = step(intro, DraftCreated(draft.key, f"d{n}", f"m{n}", f"t{n}"), t0, rules).intro

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from introbot.model import Action, CreateDraft, DeleteDraft, Note, Person
-from introbot.store import Store, StoreError, action_from_json, action_to_json
+from introbot.store import SCHEMA_VERSION, Store, StoreError, action_from_json, action_to_json
 from introbot.workflow import open_intro
 from tests.test_workflow import states
 
@@ -46,6 +47,7 @@ def test_actions_round_trip_through_the_outbox(store: Store) -> None:
         intro.context,
         NOW,
         rules,
+        secret=intro.secret or "0" * 32,
     )
     creates = [a for a in opened.actions if isinstance(a, CreateDraft)]
     actions: list[Action] = [
@@ -137,12 +139,20 @@ def test_an_upgrade_keeps_every_intro_and_adds_what_is_new(tmp_path: Path) -> No
     store.close()
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE parties DROP COLUMN answered_at")
+        for table, column in (("intros", "secret"), ("drafts", "gone_at"), ("drafts", "edited")):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # the attribution schema
+        db.execute("DROP TABLE sent_bodies")
         db.execute("PRAGMA user_version = 2")
     upgraded = Store(path)
-    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     loaded = upgraded.load(intro.id)
     assert loaded is not None
     assert loaded.requester.answered_at is None
-    assert loaded == intro.with_party(replace(intro.requester, answered_at=None)).with_party(
-        replace(intro.contact, answered_at=None)
+    # Schema 4: an intro from before gets a random secret of its own (its drafts keep theirs).
+    assert re.fullmatch(r"[0-9a-f]{32}", loaded.secret) and loaded.secret != intro.secret
+    assert loaded == replace(
+        intro.with_party(replace(intro.requester, answered_at=None)).with_party(
+            replace(intro.contact, answered_at=None)
+        ),
+        secret=loaded.secret,
     )

@@ -48,6 +48,7 @@ from introbot.workflow import (
 )
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+SECRET = "3f9a" * 8  # as the engine makes one: random, 32 hex digits
 ALEX = Person("Alex Kim", "alex.kim@tidepool.io")
 DANA = Person("Dana Whitfield", "dana@northwind.example")
 SAM = Person("Sam Rivera", "connector@example.com")
@@ -60,7 +61,7 @@ CONTEXT = (
 
 
 def _open(rules: WorkflowRules = PARALLEL) -> Intro:
-    return open_intro("i1", REQUEST, ALEX, DANA, CONTEXT, T0, rules).intro
+    return open_intro("i1", REQUEST, ALEX, DANA, CONTEXT, T0, rules, secret=SECRET).intro
 
 
 def _run(
@@ -251,7 +252,7 @@ def test_impossible_observations_are_rejected() -> None:
 
 # ------------------------------------------------------------------ the story
 def test_parallel_story() -> None:
-    transition = open_intro("i1", REQUEST, ALEX, DANA, CONTEXT, T0, PARALLEL)
+    transition = open_intro("i1", REQUEST, ALEX, DANA, CONTEXT, T0, PARALLEL, secret=SECRET)
     drafts = [a.spec for a in transition.actions if isinstance(a, CreateDraft)]
     to_alex, to_dana = drafts
     assert to_alex.thread_id == "thread-r" and to_alex.in_reply_to == "<req@tidepool.io>"

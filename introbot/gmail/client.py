@@ -19,7 +19,7 @@ import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -589,7 +589,7 @@ class GmailClient:
             message["threadId"] = thread_id
 
         def already_created() -> dict[str, Any] | None:
-            found = self.find_drafts(key)
+            found = self.find_new_draft(key)
             if not found:
                 return None
             draft = found[0]
@@ -647,6 +647,26 @@ class GmailClient:
     def find_drafts(self, rfc822_message_id: str) -> list[Draft]:
         """Drafts whose message carries this Message-ID header."""
         return self.list_drafts(f"rfc822msgid:{rfc822_message_id.strip().strip('<>')}")
+
+    def find_new_draft(self, rfc822_message_id: str, known: Collection[str] = ()) -> list[Draft]:
+        """Drafts carrying this Message-ID, one of them perhaps created seconds ago. Search
+        (``q=``) can lag behind drafts.create, so when it finds nothing the drafts whose
+        message is not in ``known`` are listed without a query and their Message-ID read
+        (5 units each): for the rare call after a failure that may have created one."""
+        found = self.find_drafts(rfc822_message_id)
+        if found:
+            return found
+        key = rfc822_message_id.strip()
+        unknown = [d for d in self.list_drafts() if d.message_id not in known]
+        if not unknown:
+            return []
+        metas = self.get_message_metadata([d.message_id for d in unknown], ("Message-ID",))
+        return [
+            d
+            for d in unknown
+            if (meta := metas.get(d.message_id)) is not None
+            and (meta.header("Message-ID") or "").strip() == key
+        ]
 
     def delete_draft(self, draft_id: str) -> bool:
         """Delete a draft; False if it was already gone."""

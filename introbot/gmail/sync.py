@@ -7,42 +7,52 @@ for the messages that must be read, in batches. When the cursor is missing or Gm
 expired it (404), a full sync lists the request label once and reconciles open intros; the
 profile's history id is taken *before* listing, so nothing that happens meanwhile is lost.
 
-Matching rules: a draft counts as sent when it left the drafts and a SENT copy appeared
-(same Message-ID, or the draft's thread and recipients); a reply belongs to a party when it
-is in the thread of the consent message sent to them, or names that message in
-In-Reply-To/References. Whether the sender is right and authenticated is judged by the
-workflow, which sees the sender and Gmail's verdict.
+This module only fetches. Which intro a draft, a sent copy or a reply belongs to is decided
+by :mod:`introbot.matching` from the values fetched here (a draft gone with no sent copy is
+reported as gone, and the workflow keeps it pending); whether the sender is right and
+authenticated is judged by the workflow, which sees the sender and Gmail's verdict.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import HistoryExpired
-from introbot.gmail.types import HistoryEvent, MessageMeta, MessageRef, RawMessage
+from introbot.gmail.types import HistoryEvent, MessageRef, RawMessage
+from introbot.matching import (
+    Awaited,
+    Fate,
+    Owner,
+    Present,
+    Seen,
+    Tracked,
+    claim_bounce,
+    claim_reply,
+    draft_fates,
+)
 from introbot.model import (
     Cancel,
     Consent,
     Decision,
     Draft,
-    DraftDiscarded,
     DraftEdited,
+    DraftGone,
     DraftKind,
     DraftSent,
     DraftState,
     Intro,
     Observation,
     ReplyReceived,
-    Role,
     Verdict,
     address_key,
 )
-from introbot.reading.mime import Mail, parse_addresses, read_mail
+from introbot.reading.automated import detect as detect_automated
+from introbot.reading.mime import Mail, read_mail
 from introbot.reading.replies import read_reply
 from introbot.reading.requests import RequestReading, read_request
 from introbot.rules import Phrases
@@ -52,7 +62,7 @@ log = logging.getLogger(__name__)
 
 REPLY_HEADERS = ("From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References")
 MAX_REQUEST_MESSAGES = 3
-Owner = tuple[str, Role]  # (intro id, the party a message belongs to)
+_MSGID = re.compile(r"<[^<>\s]{1,500}>")
 
 
 @dataclass(frozen=True)
@@ -73,33 +83,20 @@ class RequestSeen:
 @dataclass
 class SyncResult:
     history_id: int
+    now: datetime
     full: bool = False
     requests: list[RequestSeen] = field(default_factory=list)
     observations: list[tuple[str, Observation, str]] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)  # message ids read by this sync
+    sent_texts: dict[str, str] = field(default_factory=dict)  # draft key -> text as sent
+    draft_texts: dict[str, str] = field(default_factory=dict)  # draft key -> text as edited
 
     def observe(self, intro_id: str, observation: Observation, why: str) -> None:
         self.observations.append((intro_id, observation, why))
 
 
-@dataclass
-class Expected:
-    """Where replies are expected: by thread, by our sent Message-ID, by address."""
-
-    by_thread: dict[str, list[Owner]] = field(default_factory=lambda: defaultdict(list))
-    by_rfc822: dict[str, Owner] = field(default_factory=dict)
-    by_address: dict[str, list[Owner]] = field(default_factory=lambda: defaultdict(list))
-
-    def __bool__(self) -> bool:
-        return bool(self.by_thread or self.by_rfc822 or self.by_address)
-
-
 def _at(internal_date_ms: int) -> datetime:
     return datetime.fromtimestamp(internal_date_ms / 1000, tz=UTC)
-
-
-def _recipients_of(meta: MessageMeta) -> set[str]:
-    return {p.key for name in ("To", "Cc") for p in parse_addresses(meta.header(name) or "")}
 
 
 class Sync:
@@ -117,15 +114,16 @@ class Sync:
         self.me = {address_key(address) for address in me}
         self.phrases = phrases
 
-    def run(self) -> SyncResult:
+    def run(self, now: datetime | None = None) -> SyncResult:
+        now = now or datetime.now(UTC)
         cursor = self.store.cursor()
         if cursor is None:
-            return self.full_sync("first run")
+            return self.full_sync("first run", now)
         try:
             history = self.client.history(cursor)
         except HistoryExpired:
-            return self.full_sync(f"history from {cursor} has expired")
-        result = SyncResult(history.history_id)
+            return self.full_sync(f"history from {cursor} has expired", now)
+        result = SyncResult(history.history_id, now)
         if history.events:
             self._incremental(history.events, result)
         return result
@@ -178,107 +176,127 @@ class Sync:
         deleted: set[str],
         sent_labeled: set[str],
         result: SyncResult,
+        threads: Iterable[str] = (),
     ) -> None:
-        """Did the connector send, edit or discard one of our drafts?"""
-        tracked = self.store.drafts_in_gmail()
+        """Did the connector send, edit or discard one of our drafts? Gmail traffic only:
+        what each change means is :func:`introbot.matching.draft_fates`'s to say."""
+        tracked = self.store.drafts_awaiting_fate()
         if not tracked:
             return
         sent_added = [e.message.id for e in added.values() if "SENT" in e.label_ids]
-        sent_threads = {added[i].message.thread_id for i in sent_added}
-        touched = [
+        # A pending draft is looked at again when something is sent (its copy, late: Undo
+        # send, Schedule send) or a draft appears (it came back to Drafts: Undo).
+        drafts_added = any("DRAFT" in e.label_ids for e in added.values())
+        check = [
             (intro_id, d)
             for intro_id, d in tracked
             if d.message_id in deleted
             or d.message_id in sent_labeled
-            or d.thread_id in sent_threads
+            or (d.state is DraftState.PENDING and (sent_added or drafts_added or threads))
         ]
-        if not touched:
-            return
-        relabeled = [
-            d.message_id for _, d in touched if d.message_id in sent_labeled and d.message_id
-        ]
-        metas = list(
-            self.client.get_message_metadata(sent_added + relabeled, REPLY_HEADERS).values()
-        )
-        claimed: set[str] = set()
-        for intro_id, draft in touched:
-            intro = self.store.load(intro_id)
-            if intro is None:
-                continue
-            recipients = _draft_recipients(intro, draft)
-            match = _find_sent(draft, recipients, metas, claimed)
-            gone = draft.message_id in deleted or draft.message_id in sent_labeled
-            if match is None and not gone:
-                continue  # a SENT message in its thread, but not this draft's copy
-            if match is None:
-                current = self.client.get_draft(draft.draft_id or "")
-                if current is not None:
-                    if current.message_id != draft.message_id:
-                        edited = DraftEdited(draft.key, current.message_id, current.thread_id)
-                        result.observe(intro_id, edited, "the connector edited the draft")
-                    continue
-                match = self._search_sent(draft, recipients, claimed, intro.created_at)
-            if match is None:
-                result.observe(intro_id, DraftDiscarded(draft.key), "draft gone, nothing sent")
-                continue
-            claimed.add(match.id)
-            sent = DraftSent(
-                draft.key,
-                match.id,
-                match.header("Message-ID"),
-                match.thread_id,
-                _at(match.internal_date),
-                match.header("Subject") or "",
-                tuple(sorted(_recipients_of(match))),
+        if not check:
+            return  # a SENT message in a draft's thread, the draft still there: not its copy
+        present: dict[str, Present | None] = {}
+        for _, draft in check:
+            current = self.client.get_draft(draft.draft_id or "")
+            present[draft.draft_id or ""] = (
+                Present(current.id, current.message_id, current.thread_id) if current else None
             )
-            result.observe(intro_id, sent, f"sent as message {match.id}")
+        gone = [d for _, d in check if present.get(d.draft_id or "") is None]
+        if not gone:
+            copies: list[Seen] = []
+        else:
+            ids = [*sent_added, *(m for m in sent_labeled if m not in added)]
+            gone_threads = {d.thread_id for d in gone if d.thread_id} & set(threads)
+            ids += [m for t in sorted(gone_threads) for m in self._thread_sent(t)]
+            known = self.store.sent_copies()
+            raws = self.client.get_raw_messages(dict.fromkeys(i for i in ids if i not in known))
+            copies = [seen_of(raw, read_mail(raw.raw)) for raw in raws.values()]
+        intros = {intro_id: self.store.load(intro_id) for intro_id, _ in check}
+        wanted = [
+            Tracked(
+                intro_id,
+                draft,
+                frozenset(_draft_recipients(intro, draft)),
+                self.store.body(draft.key) or "",
+            )
+            for intro_id, draft in check
+            if (intro := intros[intro_id]) is not None
+        ]
+        for fate in draft_fates(wanted, present, copies):
+            draft = next(d for _, d in check if d.key == fate.key)
+            if fate.fate is Fate.EDITED and fate.current is not None:
+                self._edited(fate.intro_id, draft, fate.current, result)
+            elif fate.fate is Fate.UNCHANGED and draft.state is DraftState.PENDING:
+                assert fate.current is not None  # back in Drafts as it was
+                back = DraftEdited(draft.key, fate.current.message_id, fate.current.thread_id)
+                result.observe(fate.intro_id, back, "the draft is back in Drafts")
+            elif fate.fate is Fate.SENT and fate.copy is not None:
+                copy = fate.copy
+                sent = DraftSent(
+                    draft.key,
+                    copy.id,
+                    copy.rfc822_id,
+                    copy.thread_id,
+                    copy.at,
+                    copy.subject,
+                    tuple(sorted(copy.recipients)),
+                )
+                result.sent_texts[draft.key] = copy.text or ""
+                result.observe(fate.intro_id, sent, f"sent as message {copy.id}: {fate.why}")
+            elif fate.fate is Fate.GONE and draft.state is DraftState.CREATED:
+                gone_obs = DraftGone(draft.key, result.now)
+                result.observe(fate.intro_id, gone_obs, "draft gone, no sent copy yet")
 
-    def _search_sent(
-        self, draft: Draft, recipients: set[str], claimed: set[str], since: datetime
-    ) -> MessageMeta | None:
-        """The draft vanished with no sent copy in this batch: look in Sent once, for our
-        Message-ID or for mail to the same people written after the intro began."""
-        found = self.client.list_messages(f"rfc822msgid:{draft.key.strip('<>')} in:sent")
-        if not found and recipients:
-            query = " OR ".join(f"to:{address}" for address in sorted(recipients))
-            found = self.client.list_messages(f"in:sent ({query})", limit=10)
-        if not found:
-            return None
-        metas = list(
-            self.client.get_message_metadata([f.id for f in found], REPLY_HEADERS).values()
-        )
-        exact = _find_sent(draft, recipients, metas, claimed)
-        if exact is not None:
-            return exact
-        later = [m for m in metas if m.id not in claimed and _at(m.internal_date) >= since]
-        return next((m for m in later if _recipients_of(m) & recipients), None)
+    def _thread_sent(self, thread_id: str) -> list[str]:
+        thread = self.client.get_thread(thread_id, ("From",))
+        return [m.id for m in thread.messages if "SENT" in m.label_ids] if thread else []
+
+    def _edited(self, intro_id: str, draft: Draft, current: Present, result: SyncResult) -> None:
+        """The connector edited a draft: read it, to know its last text and recipients."""
+        raws = self.client.get_raw_messages([current.message_id])
+        raw = raws.get(current.message_id)
+        recipients: tuple[str, ...] | None = None
+        if raw is not None:
+            mail = read_mail(raw.raw)
+            result.draft_texts[draft.key] = mail.text
+            recipients = tuple(sorted({p.key for p in (*mail.to, *mail.cc)}))
+        edited = DraftEdited(draft.key, current.message_id, current.thread_id, recipients)
+        result.observe(intro_id, edited, "the connector edited the draft")
 
     # ------------------------------------------------------------------- replies
-    def _expected(self, result: SyncResult) -> Expected:
-        """Replies are expected to what was sent: as recorded, and as found sent in this
-        very sync (a party may answer within one poll of the connector pressing Send)."""
+    def _awaited(self, result: SyncResult) -> list[Awaited]:
+        """The consent messages actually sent, as recorded, and as found sent in this very
+        sync (a party may answer within one poll of the connector pressing Send)."""
         sent_now = {obs.key: obs for _, obs, _ in result.observations if isinstance(obs, DraftSent)}
-        expected = Expected()
+        awaited: list[Awaited] = []
         for intro in self.store.intros(open_only=True):
             for draft in intro.drafts:
-                just_sent = sent_now.get(draft.key)
                 if draft.to is None or draft.kind not in (DraftKind.CONSENT, DraftKind.REMINDER):
                     continue
-                if draft.state is not DraftState.SENT and just_sent is None:
-                    continue
-                owner = (intro.id, draft.to)
-                thread_id = just_sent.thread_id if just_sent else draft.thread_id
-                rfc822_id = just_sent.rfc822_id if just_sent else draft.sent_rfc822_id
-                if thread_id and owner not in expected.by_thread[thread_id]:
-                    expected.by_thread[thread_id].append(owner)
-                if rfc822_id:
-                    expected.by_rfc822[rfc822_id] = owner
+                just_sent = sent_now.get(draft.key)
                 if just_sent is not None:
-                    expected.by_address[intro.party(draft.to).person.key].append(owner)
-            for party in (intro.requester, intro.contact):
-                if party.consent in (Consent.ASKED, Consent.UNCLEAR, Consent.YES):
-                    expected.by_address[party.person.key].append((intro.id, party.role))
-        return expected
+                    thread_id, rfc822_id, at = (
+                        just_sent.thread_id,
+                        just_sent.rfc822_id,
+                        just_sent.at,
+                    )
+                elif draft.state is DraftState.SENT and draft.thread_id and draft.sent_at:
+                    thread_id, rfc822_id, at = draft.thread_id, draft.sent_rfc822_id, draft.sent_at
+                else:
+                    continue
+                party = intro.party(draft.to).person.key
+                awaited.append(Awaited(intro.id, draft.to, party, thread_id, rfc822_id, at))
+        return awaited
+
+    def _requests(self) -> frozenset[str]:
+        """Gmail ids and Message-IDs of request messages: never anyone's reply."""
+        return frozenset(
+            ref
+            for intro in self.store.intros(open_only=True)
+            for ref in (intro.request.message_id, intro.request.rfc822_id)
+            if ref
+        )
 
     def _replies(self, added: dict[str, HistoryEvent], result: SyncResult) -> None:
         incoming = [
@@ -288,90 +306,98 @@ class Sync:
         ]
         if not incoming or not self.store.has_open_work():
             return
-        expected = self._expected(result)
-        if not expected:
+        awaited = self._awaited(result)
+        if not awaited:
             return
-        owners: dict[str, list[Owner]] = {}
-        elsewhere = []
-        for event in incoming:
-            in_thread = expected.by_thread.get(event.message.thread_id)
-            if in_thread:
-                owners[event.message.id] = in_thread
-            else:
-                elsewhere.append(event.message.id)
+        threads = {a.thread_id for a in awaited}
+        in_threads = [e.message.id for e in incoming if e.message.thread_id in threads]
+        elsewhere = [e.message.id for e in incoming if e.message.thread_id not in threads]
+        wanted = set(in_threads)
         if elsewhere:  # an edited subject moves a reply to a new thread: match by References
             for meta in self.client.get_message_metadata(elsewhere, REPLY_HEADERS).values():
-                refs = f"{meta.header('In-Reply-To') or ''} {meta.header('References') or ''}"
-                matched = [
-                    owner for rfc822_id, owner in expected.by_rfc822.items() if rfc822_id in refs
-                ]
-                if matched:
-                    owners[meta.id] = matched
-                elif any(
-                    s in (meta.header("From") or "").lower()
-                    for s in ("mailer-daemon", "postmaster")
+                named = f"{meta.header('In-Reply-To') or ''} {meta.header('References') or ''}"
+                refs = set(_MSGID.findall(named))
+                sender = (meta.header("From") or "").lower()
+                if any(a.rfc822_id in refs for a in awaited if a.rfc822_id) or any(
+                    s in sender for s in ("mailer-daemon", "postmaster")
                 ):
-                    owners[meta.id] = []  # a bounce: its failed address names the party
-        if not owners:
+                    wanted.add(meta.id)
+        if not wanted:
             return
-        for message_id, raw in self.client.get_raw_messages(owners).items():
-            self._reply(raw, owners[message_id], expected, result)
+        requests = self._requests()
+        for raw in self.client.get_raw_messages(
+            m for m in [*in_threads, *elsewhere] if m in wanted
+        ).values():
+            self._reply(raw, awaited, requests, result)
 
     def _reply(
-        self, raw: RawMessage, owners: list[Owner], expected: Expected, result: SyncResult
+        self,
+        raw: RawMessage,
+        awaited: list[Awaited],
+        requests: frozenset[str],
+        result: SyncResult,
     ) -> None:
         mail = read_mail(raw.raw)
+        seen = seen_of(raw, mail)
         if mail.sender is not None and mail.sender.key in self.me:
             result.seen.append(raw.id)
             return  # the connector writing in the thread is not a reply
-        sent = self._sent_text(owners[-1]) if owners else None
-        reading = read_reply(mail, self.phrases, sent)
-        if not owners:  # a bounce outside any tracked thread
-            if reading.verdict is not Verdict.BOUNCE:
+        claim = claim_reply(seen, awaited, frozenset(self.me), requests)
+        if claim is None:  # outside the consent threads: a bounce names its party
+            automation = detect_automated(mail, self.phrases)
+            if automation is None or automation.kind != "bounce":
                 return
-            owners = [
-                o
-                for address in reading.failed_recipients
-                for o in expected.by_address.get(address_key(address), [])
-            ]
+            failed = [address_key(a) for a in automation.failed_recipients]
+            claim = claim_bounce(seen, failed, awaited)
+            if claim is None:
+                return
         result.seen.append(raw.id)
+        owners = list(claim.owners)
+        sent = self._sent_text(owners[-1])
         by_role = {role: read_reply(mail, self.phrases, sent, role) for _, role in owners}
-        for intro_id, role in dict.fromkeys(owners):
+        for intro_id, role in owners:
             reading = by_role[role]  # a requester's reply is read in parts
+            verdict, evidence = reading.verdict, reading.evidence
+            if claim.doubt is not None:
+                verdict, evidence = Verdict.UNCLEAR, claim.doubt
             observation = ReplyReceived(
                 role=role,
                 message_id=raw.id,
-                verdict=reading.verdict,
-                evidence=reading.evidence,
+                verdict=verdict,
+                evidence=evidence,
                 text=reading.text,
                 authenticated=reading.sender.authenticated,
                 sender=reading.sender.email or "",
                 at=_at(raw.internal_date),
                 assistant=reading.assistant,
                 failed_recipients=reading.failed_recipients,
-                preference=reading.preference,
-                blurb=reading.blurb,
+                preference=reading.preference if claim.doubt is None else "",
+                blurb=reading.blurb if claim.doubt is None else "",
             )
             result.observe(intro_id, observation, f"reply {raw.id}")
 
     def _sent_text(self, owner: Owner) -> str | None:
-        """The consent message this party got, to drop its lines pasted back in a reply."""
+        """The consent message this party got, as sent (the connector may have edited it),
+        to drop its lines pasted back in a reply."""
         intro = self.store.load(owner[0])
         sent = (
             [d for d in intro.drafts_of(DraftKind.CONSENT, owner[1]) if d.state is DraftState.SENT]
             if intro
             else []
         )
-        return self.store.body(sent[-1].key) if sent else None
+        if not sent:
+            return None
+        return self.store.sent_body(sent[-1].key) or self.store.body(sent[-1].key)
 
     # ------------------------------------------------------ decisions, unlabeling
     def _decisions(self, decisions: list[tuple[HistoryEvent, str]], result: SyncResult) -> None:
         if not decisions:
             return
-        expected = self._expected(result)
+        awaited = self._awaited(result)
         for event, label_id in decisions:
             consent = Consent.YES if label_id == self.labels.yes else Consent.NO
-            for intro_id, role in expected.by_thread.get(event.message.thread_id, []):
+            owners = [a.owner for a in awaited if a.thread_id == event.message.thread_id]
+            for intro_id, role in dict.fromkeys(owners):
                 decision = Decision(role, consent, "label")
                 result.observe(intro_id, decision, f"label on message {event.message.id}")
 
@@ -446,10 +472,10 @@ class Sync:
         return fallback
 
     # ----------------------------------------------------------------- full sync
-    def full_sync(self, why: str) -> SyncResult:
+    def full_sync(self, why: str, now: datetime | None = None) -> SyncResult:
         log.info("full_sync why=%r", why)
         history_id = self.client.profile().history_id  # taken before listing
-        result = SyncResult(history_id, full=True)
+        result = SyncResult(history_id, now or datetime.now(UTC), full=True)
         labeled = set(self.client.list_threads(label_ids=[self.labels.request]))
         for thread_id in sorted(labeled):
             if not self.store.known_thread(thread_id):
@@ -464,22 +490,25 @@ class Sync:
         return result
 
     def _reconcile(self, intros: list[Intro], result: SyncResult) -> None:
-        """After a gap: catch sends, edits, discards and replies history no longer shows."""
+        """After a gap: catch sends, edits, discards and replies history no longer shows.
+        Every sent message of the tracked drafts' threads is looked at; matching tells the
+        draft's own copy from the connector's hand, and a reply from the request itself."""
         gone: set[str] = set()
-        for intro_id, draft in self.store.drafts_in_gmail():
-            current = self.client.get_draft(draft.draft_id or "")
-            if current is None:
-                gone.add(draft.message_id or "")
-            elif current.message_id != draft.message_id:
-                edited = DraftEdited(draft.key, current.message_id, current.thread_id)
-                result.observe(intro_id, edited, "full sync")
+        threads: set[str] = set()
+        for _, draft in self.store.drafts_awaiting_fate():
+            gone.add(draft.message_id or "")
+            if draft.thread_id:
+                threads.add(draft.thread_id)
         if gone:
-            self._drafts({}, gone, set(), result)
+            self._drafts({}, gone, set(), result, threads)
         threads = {
             d.thread_id
             for i in intros
             for d in i.drafts
             if d.state is DraftState.SENT and d.thread_id and d.to
+        }
+        threads |= {
+            obs.thread_id for _, obs, _ in result.observations if isinstance(obs, DraftSent)
         }
         added: dict[str, HistoryEvent] = {}
         for thread_id in sorted(threads):
@@ -502,17 +531,21 @@ def _draft_recipients(intro: Intro, draft: Draft) -> set[str]:
     return {intro.party(draft.to).person.key}
 
 
-def _find_sent(
-    draft: Draft, recipients: set[str], metas: Iterable[MessageMeta], claimed: set[str]
-) -> MessageMeta | None:
-    """The sent copy of a draft: its own Message-ID, else its thread and recipients."""
-    candidates = [m for m in metas if m.id not in claimed and "SENT" in m.label_ids]
-    for meta in candidates:
-        if meta.header("Message-ID") == draft.key or meta.id == draft.message_id:
-            return meta
-    for meta in candidates:
-        if meta.thread_id == draft.thread_id and (
-            not recipients or _recipients_of(meta) & recipients
-        ):
-            return meta
-    return None
+def seen_of(raw: RawMessage, mail: Mail) -> Seen:
+    """A fetched message as matching sees it."""
+    dated = mail.date
+    if dated is not None and dated.tzinfo is None:
+        dated = dated.replace(tzinfo=UTC)
+    return Seen(
+        id=raw.id,
+        thread_id=raw.thread_id,
+        labels=raw.label_ids,
+        at=_at(raw.internal_date),
+        sender=mail.sender.key if mail.sender else None,
+        recipients=frozenset(p.key for p in (*mail.to, *mail.cc)),
+        rfc822_id=mail.message_id,
+        refs=(*mail.in_reply_to, *mail.references),
+        dated=dated,
+        text=mail.text,
+        subject=mail.subject,
+    )
