@@ -71,7 +71,7 @@ def test_a_party_without_a_name_is_never_named_by_their_address() -> None:
     from tests.test_workflow import ALEX, CONTEXT, PARALLEL, REQUEST, T0
 
     unnamed = Person(None, "d.whitfield@northwind.example")
-    opened = open_intro("i1", REQUEST, ALEX, unnamed, CONTEXT, T0, PARALLEL)
+    opened = open_intro("i1", REQUEST, ALEX, unnamed, CONTEXT, T0, PARALLEL, secret="s" * 32)
     templates = load_templates()
     rendered = {}
     for action in opened.actions:
