@@ -33,12 +33,13 @@ from introbot.model import (
     Observation,
     Person,
     RequestRef,
+    Stage,
     Tick,
 )
 from introbot.reading.mime import read_mail
 from introbot.rules import Rules
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import Store, WrongMailbox
 from introbot.workflow import (
     ATTENTION_LABEL,
     STAGE_LABELS,
@@ -47,6 +48,7 @@ from introbot.workflow import (
     already_standing,
     open_intro,
     problem_note,
+    rebuilt_from_gmail,
     request_thread_labels,
     step,
 )
@@ -75,6 +77,8 @@ class Engine:
         self.rules = rules
         self._label_ids: dict[str, str] | None = None
         self._me: tuple[str, ...] | None = None
+        self._bound = False  # the database's mailbox checked against Gmail's, once a process
+        self._shown: dict[str, frozenset[Stage]] = {}  # full sync: the stages Gmail shows
 
     # ------------------------------------------------------------ account facts
     def me(self) -> tuple[str, ...]:
@@ -84,8 +88,21 @@ class Engine:
             if address is None:
                 address = self.client.profile().email.lower()
                 self.store.set_meta("address", address)
+                self._bound = True
             self._me = (address, *[a for a in self.settings.me if a != address])
         return self._me
+
+    def check_mailbox(self) -> None:
+        """A database is bound to its mailbox: a poll with the database of another one is
+        refused (WrongMailbox), before anything is read or written. One getProfile a
+        process; none when the address was only just asked."""
+        self.me()
+        if self._bound:
+            return
+        signed_in = self.client.profile().email.lower()
+        if signed_in != self.me()[0]:
+            raise WrongMailbox(self.store.path, self.me()[0], signed_in)
+        self._bound = True
 
     def connector(self) -> Person:
         return self.settings.connector_person(self.me()[0])
@@ -123,6 +140,7 @@ class Engine:
     def poll(self, now: datetime | None = None) -> PollReport:
         now = now or datetime.now(UTC)
         report = PollReport()
+        self.check_mailbox()
         labels = self.label_ids(now)
         sync = Sync(
             self.client,
@@ -133,6 +151,7 @@ class Engine:
         )
         result = sync.run()
         report.full_sync = result.full
+        self._shown = self.stages_in_gmail(labels) if result.full else {}
         rules = self.workflow_rules()
         for seen in result.requests:
             report.requests += 1
@@ -140,6 +159,7 @@ class Engine:
         for intro_id, observation, why in result.observations:
             report.observations += 1
             self.apply(intro_id, observation, now, why, report)
+        self.apply_commands(now, report)
         self.store.mark_seen(result.seen, now)
         self.drain(now, report)
         for intro in self.store.intros(open_only=True):
@@ -220,6 +240,8 @@ class Engine:
             author=author,
             form=seen.reading.form,
         )
+        if not existing and self._rebuild(seen, request, now, rules, report):
+            return
         opened = 0
         for wanted in seen.reading.intros:
             requester = Person(wanted.requester.name, wanted.requester.email)
@@ -248,6 +270,59 @@ class Engine:
             log.debug("problems thread=%s text=%r", thread_id, problems)
         elif opened:
             self.store.set_problem(thread_id, None, now)
+
+    def apply_commands(self, now: datetime, report: PollReport | None = None) -> None:
+        """Decisions and cancels that `introbot decide`/`cancel` queued while this daemon
+        held the lock: each applied and marked done in one transaction."""
+        for command_id, intro_id, observation in self.store.pending_commands():
+            with self.store.transaction():
+                self.apply(intro_id, observation, now, "command line, queued", report)
+                self.store.command_done(command_id, now)
+
+    # ------------------------------------------------------ Gmail as ground truth
+    def stages_in_gmail(self, labels: dict[str, str]) -> dict[str, frozenset[Stage]]:
+        """Thread id -> the stages its introbot/* labels show (one threads.list a stage)."""
+        shown: dict[str, set[Stage]] = defaultdict(set)
+        for stage, logical in STAGE_LABELS.items():
+            for thread_id in self.client.list_threads(label_ids=[labels[logical]]):
+                shown[thread_id].add(stage)
+        return {thread_id: frozenset(stages) for thread_id, stages in shown.items()}
+
+    def _rebuild(
+        self,
+        seen: RequestSeen,
+        request: RequestRef,
+        now: datetime,
+        rules: WorkflowRules,
+        report: PollReport,
+    ) -> bool:
+        """A request thread this database never saw, that Gmail shows introbot worked on:
+        its finished intros are recorded as finished, one under way is set aside; never a
+        draft to a party. False: Gmail shows nothing, it is a new request."""
+        wanted = [
+            (
+                self.store.new_intro_id(),
+                Person(w.requester.name, w.requester.email),
+                Person(w.contact.name, w.contact.email),
+                w.context,
+            )
+            for w in seen.reading.intros
+        ]
+        rebuilt = rebuilt_from_gmail(
+            self._shown.get(seen.thread_id, frozenset()), request, wanted, now, rules
+        )
+        if rebuilt is None:
+            return False
+        for transition in rebuilt.transitions:
+            self.store.save(transition.intro, transition.actions, now, "Gmail's labels")
+            self._log(None, transition.intro, "rebuilt", transition.actions, report)
+        if rebuilt.problem:
+            problems = [rebuilt.problem]
+            self.store.set_problem(seen.thread_id, rebuilt.problem, now, seen.message.id)
+            self.store.queue([CreateDraft("", problem_note(request, problems, rules))], now)
+            report.decisions.append(f"thread {seen.thread_id}: needs attention: {rebuilt.problem}")
+            log.info("needs_attention thread=%s rebuilt=false", seen.thread_id)
+        return True
 
     # ------------------------------------------------------------------ outbox
     def drain(self, now: datetime, report: PollReport | None = None) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from introbot.model import Action, CreateDraft, DeleteDraft, Note, Person
-from introbot.store import Store, StoreError, action_from_json, action_to_json
+from introbot.store import SCHEMA_VERSION, Store, StoreError, action_from_json, action_to_json
 from introbot.workflow import open_intro
 from tests.test_workflow import states
 
@@ -137,9 +137,10 @@ def test_an_upgrade_keeps_every_intro_and_adds_what_is_new(tmp_path: Path) -> No
     store.close()
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE parties DROP COLUMN answered_at")
+        db.execute("DROP TABLE commands")
         db.execute("PRAGMA user_version = 2")
     upgraded = Store(path)
-    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     loaded = upgraded.load(intro.id)
     assert loaded is not None
     assert loaded.requester.answered_at is None
