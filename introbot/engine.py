@@ -37,6 +37,7 @@ from introbot.model import (
     Tick,
 )
 from introbot.reading.mime import read_mail
+from introbot.reading.requests import read_request
 from introbot.rules import Rules
 from introbot.settings import Settings
 from introbot.store import Store, WrongMailbox
@@ -79,6 +80,7 @@ class Engine:
         self._me: tuple[str, ...] | None = None
         self._bound = False  # the database's mailbox checked against Gmail's, once a process
         self._shown: dict[str, frozenset[Stage]] = {}  # full sync: the stages Gmail shows
+        self._marked: dict[str, str] = {}  # ... and the message of each thread carrying them
 
     # ------------------------------------------------------------ account facts
     def me(self) -> tuple[str, ...]:
@@ -230,18 +232,9 @@ class Engine:
     ) -> None:
         thread_id = seen.thread_id
         existing = self.store.intros(thread_id=thread_id)
-        mail = seen.mail
-        author = mail.sender or Person(None, "unknown@invalid")
-        request = RequestRef(
-            thread_id=thread_id,
-            message_id=seen.message.id,
-            rfc822_id=mail.message_id,
-            subject=mail.subject,
-            author=author,
-            form=seen.reading.form,
-        )
-        if not existing and self._rebuild(seen, request, now, rules, report):
+        if not existing and self._rebuild(seen, now, rules, report):
             return
+        request = _request_ref(seen)
         opened = 0
         for wanted in seen.reading.intros:
             requester = Person(wanted.requester.name, wanted.requester.email)
@@ -281,24 +274,35 @@ class Engine:
 
     # ------------------------------------------------------ Gmail as ground truth
     def stages_in_gmail(self, labels: dict[str, str]) -> dict[str, frozenset[Stage]]:
-        """Thread id -> the stages its introbot/* labels show (one threads.list a stage)."""
+        """Thread id -> the stages its introbot/* labels show (one messages.list a stage).
+        The message that carries them is the request (labels go on it), kept to be read
+        when the thread's latest messages are introbot's own mail."""
         shown: dict[str, set[Stage]] = defaultdict(set)
+        self._marked = {}
         for stage, logical in STAGE_LABELS.items():
-            for thread_id in self.client.list_threads(label_ids=[labels[logical]]):
-                shown[thread_id].add(stage)
+            for ref in self.client.list_messages(label_ids=[labels[logical]]):
+                shown[ref.thread_id].add(stage)
+                self._marked[ref.thread_id] = ref.id  # newest first: the oldest stays
         return {thread_id: frozenset(stages) for thread_id, stages in shown.items()}
 
     def _rebuild(
-        self,
-        seen: RequestSeen,
-        request: RequestRef,
-        now: datetime,
-        rules: WorkflowRules,
-        report: PollReport,
+        self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
     ) -> bool:
         """A request thread this database never saw, that Gmail shows introbot worked on:
         its finished intros are recorded as finished, one under way is set aside; never a
         draft to a party. False: Gmail shows nothing, it is a new request."""
+        shown = self._shown.get(seen.thread_id, frozenset())
+        if not shown:
+            return False
+        marked = self._marked.get(seen.thread_id)
+        if marked and marked != seen.message.id:  # read the message the labels are on
+            raw = self.client.get_raw_messages([marked]).get(marked)
+            if raw is not None and "DRAFT" not in raw.label_ids:
+                mail = read_mail(raw.raw)
+                reading = read_request(mail, sorted(self.me()), self.rules.phrases)
+                if reading.intros:
+                    seen = RequestSeen(seen.thread_id, raw, mail, reading)
+        request = _request_ref(seen)
         wanted = [
             (
                 self.store.new_intro_id(),
@@ -308,9 +312,7 @@ class Engine:
             )
             for w in seen.reading.intros
         ]
-        rebuilt = rebuilt_from_gmail(
-            self._shown.get(seen.thread_id, frozenset()), request, wanted, now, rules
-        )
+        rebuilt = rebuilt_from_gmail(shown, request, wanted, now, rules)
         if rebuilt is None:
             return False
         for transition in rebuilt.transitions:
@@ -458,6 +460,18 @@ class Engine:
         if self.store.awaiting_decision_in(thread_id):
             labels.add(ATTENTION_LABEL)
         return frozenset(labels)
+
+
+def _request_ref(seen: RequestSeen) -> RequestRef:
+    mail = seen.mail
+    return RequestRef(
+        thread_id=seen.thread_id,
+        message_id=seen.message.id,
+        rfc822_id=mail.message_id,
+        subject=mail.subject,
+        author=mail.sender or Person(None, "unknown@invalid"),
+        form=seen.reading.form,
+    )
 
 
 __all__ = ["Engine", "PollReport"]
