@@ -107,9 +107,10 @@ def mailbox_lock(
 @dataclass
 class Backoff:
     """Capped exponential backoff with full jitter, for a daemon that never gives up:
-    the n-th failure in a row waits between half and all of min(cap, base * 2**(n-1))."""
+    the n-th failure in a row waits between half and all of min(cap, base * 2**(n-1)) (and
+    never less than the poll interval: the first failures cost nothing extra)."""
 
-    base: float = 5.0
+    base: float = 1.0
     cap: float = 300.0
     rng: random.Random = field(default_factory=random.Random, repr=False)
     failures: int = 0
