@@ -5,16 +5,17 @@ show as finished, nor asks anyone a second time (issue 12)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from introbot.engine import Engine
-from introbot.model import Consent, Stage
+from introbot.model import Consent, CreateDraft, Person, RequestRef, Stage
 from introbot.rules import load_rules
 from introbot.sandbox import SandboxServer
 from introbot.store import Store, WrongMailbox
+from introbot.workflow import WorkflowRules, rebuilt_from_gmail
 from tests.cli import invoke
 from tests.world import ALEX, DANA, REQUEST, World
 
@@ -163,3 +164,36 @@ def test_the_engine_refuses_another_mailbox_before_any_change(
         engine.poll(world.now)
     assert world.store.cursor() == cursor
     client.close()
+
+
+# ------------------------------------------------- the decision itself, pure values
+SAM = Person("Sam Rivera", "connector@example.com")
+REQUEST_REF = RequestRef(
+    "t1", "m1", "<r1@tidepool.io>", "Two intros?", Person("Alex", "alex@t.io"), "direct"
+)
+WANTED = [
+    ("i1", Person("Alex", "alex@t.io"), Person("Dana", "dana@n.io"), ""),
+    ("i2", Person("Alex", "alex@t.io"), Person("Marcus", "marcus@c.io"), ""),
+]
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_gmail_showing_no_stage_is_a_new_request() -> None:
+    assert rebuilt_from_gmail(frozenset(), REQUEST_REF, WANTED, NOW, WorkflowRules(SAM)) is None
+
+
+def test_several_finished_stages_record_each_intro_finished_and_flag_the_guess() -> None:
+    shown = frozenset({Stage.INTRODUCED, Stage.DECLINED})
+    rebuilt = rebuilt_from_gmail(shown, REQUEST_REF, WANTED, NOW, WorkflowRules(SAM))
+    assert rebuilt is not None and rebuilt.problem is None
+    intros = [t.intro for t in rebuilt.transitions]
+    assert {i.stage for i in intros} == shown  # the labels Gmail shows, all kept
+    assert all(i.stage.closed and i.attention and "cannot tell" in i.attention for i in intros)
+    assert all(not isinstance(a, CreateDraft) for t in rebuilt.transitions for a in t.actions)
+
+
+def test_a_stage_under_way_sets_the_thread_aside() -> None:
+    shown = frozenset({Stage.INTRODUCED, Stage.ASKING})
+    rebuilt = rebuilt_from_gmail(shown, REQUEST_REF, WANTED, NOW, WorkflowRules(SAM))
+    assert rebuilt is not None and rebuilt.transitions == ()
+    assert rebuilt.problem and "awaiting-consent" in rebuilt.problem
