@@ -34,12 +34,14 @@ from introbot.model import (
     Observation,
     Person,
     RequestRef,
+    Stage,
     Tick,
 )
 from introbot.reading.mime import read_mail
+from introbot.reading.requests import read_request
 from introbot.rules import Rules
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import Store, WrongMailbox
 from introbot.workflow import (
     ATTENTION_LABEL,
     STAGE_LABELS,
@@ -48,6 +50,7 @@ from introbot.workflow import (
     already_standing,
     open_intro,
     problem_note,
+    rebuilt_from_gmail,
     request_thread_labels,
     step,
 )
@@ -76,6 +79,9 @@ class Engine:
         self.rules = rules
         self._label_ids: dict[str, str] | None = None
         self._me: tuple[str, ...] | None = None
+        self._bound = False  # the database's mailbox checked against Gmail's, once a process
+        self._shown: dict[str, frozenset[Stage]] = {}  # full sync: the stages Gmail shows
+        self._marked: dict[str, str] = {}  # ... and the message of each thread carrying them
 
     # ------------------------------------------------------------ account facts
     def me(self) -> tuple[str, ...]:
@@ -85,8 +91,21 @@ class Engine:
             if address is None:
                 address = self.client.profile().email.lower()
                 self.store.set_meta("address", address)
+                self._bound = True
             self._me = (address, *[a for a in self.settings.me if a != address])
         return self._me
+
+    def check_mailbox(self) -> None:
+        """A database is bound to its mailbox: a poll with the database of another one is
+        refused (WrongMailbox), before anything is read or written. One getProfile a
+        process; none when the address was only just asked."""
+        self.me()
+        if self._bound:
+            return
+        signed_in = self.client.profile().email.lower()
+        if signed_in != self.me()[0]:
+            raise WrongMailbox(self.store.path, self.me()[0], signed_in)
+        self._bound = True
 
     def connector(self) -> Person:
         return self.settings.connector_person(self.me()[0])
@@ -125,6 +144,7 @@ class Engine:
     def poll(self, now: datetime | None = None) -> PollReport:
         now = now or datetime.now(UTC)
         report = PollReport()
+        self.check_mailbox()
         labels = self.label_ids(now)
         sync = Sync(
             self.client,
@@ -139,6 +159,7 @@ class Engine:
             self.store.save_body(key, text)  # the draft's last text, to recognise its send
         for key, text in result.sent_texts.items():
             self.store.save_sent_body(key, text)
+        self._shown = self.stages_in_gmail(labels) if result.full else {}
         rules = self.workflow_rules()
         for seen in result.requests:
             report.requests += 1
@@ -146,6 +167,7 @@ class Engine:
         for intro_id, observation, why in result.observations:
             report.observations += 1
             self.apply(intro_id, observation, now, why, report)
+        self.apply_commands(now, report)
         self.store.mark_seen(result.seen, now)
         self.drain(now, report)
         ticking = {i.id: i for i in self.store.intros(open_only=True)}
@@ -218,16 +240,9 @@ class Engine:
     ) -> None:
         thread_id = seen.thread_id
         existing = self.store.intros(thread_id=thread_id)
-        mail = seen.mail
-        author = mail.sender or Person(None, "unknown@invalid")
-        request = RequestRef(
-            thread_id=thread_id,
-            message_id=seen.message.id,
-            rfc822_id=mail.message_id,
-            subject=mail.subject,
-            author=author,
-            form=seen.reading.form,
-        )
+        if not existing and self._rebuild(seen, now, rules, report):
+            return
+        request = _request_ref(seen)
         opened = 0
         for wanted in seen.reading.intros:
             requester = Person(wanted.requester.name, wanted.requester.email)
@@ -263,6 +278,68 @@ class Engine:
             log.debug("problems thread=%s text=%r", thread_id, problems)
         elif opened:
             self.store.set_problem(thread_id, None, now)
+
+    def apply_commands(self, now: datetime, report: PollReport | None = None) -> None:
+        """Decisions and cancels that `introbot decide`/`cancel` queued while this daemon
+        held the lock: each applied and marked done in one transaction."""
+        for command_id, intro_id, observation in self.store.pending_commands():
+            with self.store.transaction():
+                self.apply(intro_id, observation, now, "command line, queued", report)
+                self.store.command_done(command_id, now)
+
+    # ------------------------------------------------------ Gmail as ground truth
+    def stages_in_gmail(self, labels: dict[str, str]) -> dict[str, frozenset[Stage]]:
+        """Thread id -> the stages its introbot/* labels show (one messages.list a stage).
+        The message that carries them is the request (labels go on it), kept to be read
+        when the thread's latest messages are introbot's own mail."""
+        shown: dict[str, set[Stage]] = defaultdict(set)
+        self._marked = {}
+        for stage, logical in STAGE_LABELS.items():
+            for ref in self.client.list_messages(label_ids=[labels[logical]]):
+                shown[ref.thread_id].add(stage)
+                self._marked[ref.thread_id] = ref.id  # newest first: the oldest stays
+        return {thread_id: frozenset(stages) for thread_id, stages in shown.items()}
+
+    def _rebuild(
+        self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
+    ) -> bool:
+        """A request thread this database never saw, that Gmail shows introbot worked on:
+        its finished intros are recorded as finished, one under way is set aside; never a
+        draft to a party. False: Gmail shows nothing, it is a new request."""
+        shown = self._shown.get(seen.thread_id, frozenset())
+        if not shown:
+            return False
+        marked = self._marked.get(seen.thread_id)
+        if marked and marked != seen.message.id:  # read the message the labels are on
+            raw = self.client.get_raw_messages([marked]).get(marked)
+            if raw is not None and "DRAFT" not in raw.label_ids:
+                mail = read_mail(raw.raw)
+                reading = read_request(mail, sorted(self.me()), self.rules.phrases)
+                if reading.intros:
+                    seen = RequestSeen(seen.thread_id, raw, mail, reading)
+        request = _request_ref(seen)
+        wanted = [
+            (
+                self.store.new_intro_id(),
+                Person(w.requester.name, w.requester.email),
+                Person(w.contact.name, w.contact.email),
+                w.context,
+            )
+            for w in seen.reading.intros
+        ]
+        rebuilt = rebuilt_from_gmail(shown, request, wanted, now, rules)
+        if rebuilt is None:
+            return False
+        for transition in rebuilt.transitions:
+            self.store.save(transition.intro, transition.actions, now, "Gmail's labels")
+            self._log(None, transition.intro, "rebuilt", transition.actions, report)
+        if rebuilt.problem:
+            problems = [rebuilt.problem]
+            self.store.set_problem(seen.thread_id, rebuilt.problem, now, seen.message.id)
+            self.store.queue([CreateDraft("", problem_note(request, problems, rules))], now)
+            report.decisions.append(f"thread {seen.thread_id}: needs attention: {rebuilt.problem}")
+            log.info("needs_attention thread=%s rebuilt=false", seen.thread_id)
+        return True
 
     # ------------------------------------------------------------------ outbox
     def drain(self, now: datetime, report: PollReport | None = None) -> None:
@@ -406,6 +483,18 @@ class Engine:
         if self.store.awaiting_decision_in(thread_id):
             labels.add(ATTENTION_LABEL)
         return frozenset(labels)
+
+
+def _request_ref(seen: RequestSeen) -> RequestRef:
+    mail = seen.mail
+    return RequestRef(
+        thread_id=seen.thread_id,
+        message_id=seen.message.id,
+        rfc822_id=mail.message_id,
+        subject=mail.subject,
+        author=mail.sender or Person(None, "unknown@invalid"),
+        form=seen.reading.form,
+    )
 
 
 __all__ = ["Engine", "PollReport"]

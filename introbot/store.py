@@ -20,8 +20,10 @@ from typing import Any
 
 from introbot.model import (
     Action,
+    Cancel,
     Consent,
     CreateDraft,
+    Decision,
     DeleteDraft,
     Draft,
     DraftKind,
@@ -140,12 +142,38 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE drafts ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE sent_bodies (key TEXT PRIMARY KEY, body TEXT NOT NULL);
     """,
+    # 5: decisions and cancels from the command line, queued while `introbot run` holds the
+    # lock; its next poll applies them (one writer per mailbox).
+    """
+    CREATE TABLE commands (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        intro_id TEXT NOT NULL,
+        observation TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        done_at TEXT
+    );
+    CREATE INDEX commands_pending ON commands (done_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class StoreError(Exception):
     """The database cannot be used; the message says why and what to do."""
+
+
+class WrongMailbox(StoreError):
+    """The database keeps the intros of another mailbox than the one signed in."""
+
+    def __init__(self, path: Path, kept: str, signed_in: str) -> None:
+        super().__init__(
+            f"{path} keeps the intros of {kept}, but Gmail is signed in as {signed_in}: "
+            f"working on it would mix two mailboxes, so nothing was done. Give {signed_in} "
+            "its own database (--db NEW-FILE, or --account NAME for another account), or "
+            f"sign in as {kept} (`introbot auth`)."
+        )
+        self.kept = kept
+        self.signed_in = signed_in
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -203,6 +231,26 @@ def action_from_json(text: str) -> CreateDraft | DeleteDraft:
         fields=data["fields"],
     )
     return CreateDraft(data["intro_id"], spec)
+
+
+def _command_json(observation: Decision | Cancel) -> str:
+    if isinstance(observation, Cancel):
+        return json.dumps({"type": "cancel", "reason": observation.reason}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "type": "decision",
+            "role": observation.role.value,
+            "consent": observation.consent.value,
+            "source": observation.source,
+        }
+    )
+
+
+def _command(text: str) -> Decision | Cancel:
+    data = json.loads(text)
+    if data["type"] == "cancel":
+        return Cancel(data["reason"])
+    return Decision(Role(data["role"]), Consent(data["consent"]), data["source"])
 
 
 @dataclass(frozen=True)
@@ -577,6 +625,26 @@ class Store:
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
                 (error, action_id),
             )
+
+    # --------------------------------------------------------------- commands
+    def queue_command(self, intro_id: str, observation: Decision | Cancel, now: datetime) -> int:
+        """A decision or cancel for the daemon's next poll (it holds the lock)."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO commands (intro_id, observation, created_at) VALUES (?, ?, ?)",
+                (intro_id, _command_json(observation), _iso(now)),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def pending_commands(self) -> list[tuple[int, str, Decision | Cancel]]:
+        rows = self.db.execute(
+            "SELECT id, intro_id, observation FROM commands WHERE done_at IS NULL ORDER BY id"
+        ).fetchall()
+        return [(int(r["id"]), r["intro_id"], _command(r["observation"])) for r in rows]
+
+    def command_done(self, command_id: int, now: datetime) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE commands SET done_at = ? WHERE id = ?", (_iso(now), command_id))
 
     # ---------------------------------------------------------------- threads
     def thread(self, thread_id: str) -> ThreadRecord | None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -989,3 +989,74 @@ def request_thread_labels(intros: Iterable[Intro], problem: bool) -> frozenset[s
     if problem or any(i.attention for i in intros):
         labels.add(ATTENTION_LABEL)
     return frozenset(labels)
+
+
+# ---------------------------------------------------- Gmail as the ground truth
+FINISHED_SHOWN = (Stage.INTRODUCED, Stage.DECLINED, Stage.EXPIRED, Stage.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What a database that never saw a request thread makes of the stages Gmail shows on
+    it (introbot worked on it before, with another database): finished intros recorded as
+    Gmail shows them, or the thread set aside with a reason (an intro was under way)."""
+
+    transitions: tuple[Transition, ...] = ()
+    problem: str | None = None
+
+
+def rebuilt_from_gmail(
+    shown: frozenset[Stage],
+    request: RequestRef,
+    wanted: Sequence[tuple[str, Person, Person, str]],
+    now: datetime,
+    rules: WorkflowRules,
+) -> Rebuilt | None:
+    """``shown``: the stages whose labels the request thread carries; ``wanted``: (new id,
+    requester, contact, context) of each intro the request asks for. None: Gmail shows no
+    stage, the request is new. A finished intro is never opened again, so nobody already
+    introduced (or who declined) is asked again; one under way is not restarted by itself,
+    so nobody gets a second consent ask."""
+    if not shown or not wanted:
+        return None
+    names = ", ".join(STAGE_LABELS[s] for s in Stage if s in shown)
+    if any(not s.closed for s in shown):
+        return Rebuilt(
+            problem=(
+                f"introbot worked on this request before with another database, and Gmail "
+                f"shows it as {names}. So that nobody is asked twice, introbot does not start "
+                "it again by itself: see its drafts and sent mail, and to start it over, "
+                "remove the request label from the thread and put it back."
+            )
+        )
+    finished = [s for s in FINISHED_SHOWN if s in shown]
+    transitions = []
+    for n, (intro_id, requester, contact, context) in enumerate(wanted):
+        stage = finished[min(n, len(finished) - 1)]
+        consent = Consent.YES if stage is Stage.INTRODUCED else Consent.NOT_ASKED
+        evidence = f"rebuilt: Gmail labels the request {STAGE_LABELS[stage]}"
+        attention = (
+            None
+            if len(finished) == 1
+            else f"Gmail labels this request {names}: introbot cannot tell which intro ended "
+            f"how, and recorded this one as {stage.value}"
+        )
+        intro = Intro(
+            id=intro_id,
+            request=request,
+            requester=Party(Role.REQUESTER, requester, consent, evidence),
+            contact=Party(Role.CONTACT, contact, consent, evidence),
+            context=context,
+            order=rules.order,
+            stage=stage,
+            created_at=now,
+            attention=attention,
+            closed_at=now,
+        )
+        note = _note(
+            intro,
+            f"rebuilt from Gmail: {requester} -> {contact} ended {stage.value} before this "
+            "database (the thread's label says so); nothing is drafted",
+        )
+        transitions.append(Transition(intro, (note,)))
+    return Rebuilt(tuple(transitions))

@@ -142,6 +142,7 @@ def test_an_upgrade_keeps_every_intro_and_adds_what_is_new(tmp_path: Path) -> No
         for table, column in (("intros", "secret"), ("drafts", "gone_at"), ("drafts", "edited")):
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # the attribution schema
         db.execute("DROP TABLE sent_bodies")
+        db.execute("DROP TABLE commands")
         db.execute("PRAGMA user_version = 2")
     upgraded = Store(path)
     assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -6,7 +6,10 @@ import functools
 import json
 import logging
 import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,7 +22,10 @@ from introbot.cli.common import (
     one_intro,
     store_only,
 )
-from introbot.model import Observation, Stage, address_key
+from introbot.model import Cancel, Decision, Observation, Stage, address_key
+
+if TYPE_CHECKING:
+    from introbot.daemon import AlreadyRunning
 
 
 @click.command()
@@ -31,16 +37,21 @@ from introbot.model import Observation, Stage, address_key
 )
 def poll(target: Target, dry_run: bool) -> None:
     """Run one pass over Gmail and exit (for cron or a systemd timer)."""
-    from introbot.daemon import AlreadyRunning, mailbox_lock, single_instance
+    from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
+    from introbot.store import StoreError
 
     if dry_run:
         _dry_run(target)
         return
+    wait = COMMAND_WAIT_SECONDS
     with account_app(target) as app:
         try:
-            with single_instance(app.store.path), mailbox_lock(app.mailbox()):
+            with (
+                single_instance(app.store.path, "poll", wait),
+                mailbox_lock(app.mailbox(), "poll", wait),
+            ):
                 report = app.engine.poll()
-        except AlreadyRunning as exc:
+        except (AlreadyRunning, StoreError) as exc:
             fail(str(exc))
         click.echo(
             f"poll: {report.requests} request(s), {report.observations} change(s), "
@@ -79,28 +90,52 @@ def _dry_run(target: Target) -> None:
 )
 def run(target: Target, interval: int | None) -> None:
     """Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes."""
-    from introbot.daemon import AlreadyRunning, mailbox_lock, run_forever, single_instance
+    from introbot.daemon import DAEMON, AlreadyRunning, run_forever, single_instance
+    from introbot.store import StoreError
 
     with account_app(target) as app:
         try:
-            with single_instance(app.store.path), mailbox_lock(app.mailbox()):
+            # A short-lived writer (poll, decide, cancel) is waited for; another daemon not.
+            with single_instance(app.store.path, DAEMON, wait=float("inf")), ExitStack() as held:
                 seconds = interval or app.settings.daemon.poll_interval_seconds
                 click.echo(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
                 decisions = logging.getLogger("introbot")
                 if decisions.getEffectiveLevel() == logging.WARNING:  # neither -q nor -v
                     decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
                 run_forever(
-                    functools.partial(_poll_logged, app, set()),
+                    functools.partial(_poll_logged, app, set(), _Held(held)),
                     seconds,
                     signed_in_again=app.signed_in_again,
+                    fatal=(AlreadyRunning, StoreError),
                 )
-        except AlreadyRunning as exc:
+        except (AlreadyRunning, StoreError) as exc:
             fail(str(exc))
         click.echo("introbot stopped.")
 
 
-def _poll_logged(app: App, warned_on: set[str]) -> None:
-    """One poll of the daemon; a sign-in about to end is warned of once a day."""
+@dataclass
+class _Held:
+    """The locks a daemon keeps until it stops."""
+
+    locks: ExitStack
+    mailbox: bool = False
+
+
+def _poll_logged(app: App, warned_on: set[str], held: _Held) -> None:
+    """One poll of the daemon; a sign-in about to end is warned of once a day. The first
+    that reaches Gmail takes the mailbox's lock (which mailbox it is may need Gmail) and
+    keeps it until the daemon stops; a short-lived command holding it is waited out."""
+    from introbot.daemon import COMMAND_WAIT_SECONDS, DAEMON, AlreadyRunning, mailbox_lock
+
+    if not held.mailbox:
+        try:
+            held.locks.enter_context(mailbox_lock(app.mailbox(), DAEMON, COMMAND_WAIT_SECONDS))
+        except AlreadyRunning as exc:
+            if exc.daemon:
+                raise
+            logging.getLogger("introbot").info("waiting for %s", exc)
+            return
+        held.mailbox = True
     report = app.engine.poll()
     app.keep_sign_in()
     warning = app.sign_in_ending()
@@ -162,8 +197,6 @@ def show(target: Target, intro_id: str, as_json: bool) -> None:
 @click.argument("intro_id")
 def cancel(target: Target, intro_id: str) -> None:
     """Cancel an intro: its unsent drafts are deleted."""
-    from introbot.model import Cancel
-
     with account_app(target) as app:
         intro = one_intro(app.store, intro_id)
         _act(app, intro.id, Cancel("cancelled from the command line"))
@@ -176,7 +209,7 @@ def cancel(target: Target, intro_id: str) -> None:
 @click.argument("answer", type=click.Choice(["yes", "no"]))
 def decide(target: Target, intro_id: str, party: str, answer: str) -> None:
     """Decide for a party yourself (after an unclear reply, a call, ...)."""
-    from introbot.model import Consent, Decision, Role
+    from introbot.model import Consent, Role
 
     with account_app(target) as app:
         intro = one_intro(app.store, intro_id)
@@ -194,7 +227,47 @@ def decide(target: Target, intro_id: str, party: str, answer: str) -> None:
         _act(app, intro.id, Decision(role, Consent(answer), "cli"))
 
 
-def _act(app: App, intro_id: str, observation: Observation) -> None:
+def _act(app: App, intro_id: str, observation: Decision | Cancel) -> None:
+    """Act at once under the lock of the database and the mailbox (waiting briefly for a
+    poll), or, while `introbot run` holds them, queue it for the daemon's next poll: never
+    two writers on one mailbox (two would draft the same intro twice)."""
+    from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
+
+    wait = COMMAND_WAIT_SECONDS
+    try:
+        with single_instance(app.store.path, "decide", wait):
+            try:
+                with mailbox_lock(app.mailbox(), "decide", wait):
+                    _act_now(app, intro_id, observation)
+                    return
+            except AlreadyRunning as exc:  # from another database: ours is not its queue
+                fail(f"{exc}; then run this again")
+    except AlreadyRunning as exc:
+        _queue(app, intro_id, observation, exc)
+
+
+def _queue(app: App, intro_id: str, observation: Decision | Cancel, busy: AlreadyRunning) -> None:
+    from introbot.workflow import InvalidTransition, step
+
+    now = datetime.now(UTC)
+    intro = app.store.load(intro_id)
+    assert intro is not None
+    try:
+        transition = step(intro, observation, now, app.engine.workflow_rules())
+    except InvalidTransition as exc:
+        fail(str(exc))
+    if transition.intro == intro and not transition.actions:
+        fail("nothing to change")
+    app.store.queue_command(intro_id, observation, now)
+    holder = str(busy).split(" is already")[0].removeprefix("another ")
+    when = "its next poll" if busy.daemon else "the next `introbot poll` or `introbot run`"
+    click.echo(
+        f"intro {intro_id}: queued, since {holder} is working on this mailbox; {when} "
+        f"acts on it (`introbot show {intro_id}` tells when)."
+    )
+
+
+def _act_now(app: App, intro_id: str, observation: Observation) -> None:
     now = datetime.now(UTC)
     before = app.store.load(intro_id)
     after = app.engine.apply(intro_id, observation, now, "command line")
