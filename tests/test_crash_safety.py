@@ -184,7 +184,7 @@ def outcome(run: Run) -> dict[str, Any]:
 def run_once(
     tmp_path: Path, crash_at: int | None = None, after: bool = False
 ) -> tuple[dict[str, Any], Run]:
-    with SandboxServer() as server:
+    with SandboxServer(realism="tests") as server:
         run = Run(server, tmp_path / f"run-{crash_at}-{after}.db", crash_at, after)
         lifecycle(run)
         result = outcome(run)

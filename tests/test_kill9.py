@@ -74,7 +74,7 @@ def _wait(what: str, check: Callable[[], bool], timeout: float = 90) -> None:
 @pytest.mark.parametrize("seed", range(RUNS))
 def test_kill_9_at_random_moments(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
-    with SandboxServer() as server:
+    with SandboxServer(realism="tests") as server:
         control = SandboxControl(server.url)
         daemon = Daemon(server.url, tmp_path / "introbot.db")
         done = threading.Event()

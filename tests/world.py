@@ -21,6 +21,7 @@ from introbot.model import Intro
 from introbot.rules import load_rules
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, authentication_results, compose_reply
+from introbot.sandbox.realism import Realism
 from introbot.settings import Settings
 from introbot.store import Store
 from tests.conftest import FAST_RETRY
@@ -219,8 +220,11 @@ class World:
         return {lab for m in box["messages"] if m["threadId"] == thread_id for lab in m["labelIds"]}
 
 
-def make_world(tmp_path: Path, **settings: Any) -> Iterator[World]:
-    with SandboxServer() as server:
+def make_world(
+    tmp_path: Path, realism: Realism | str = "tests", **settings: Any
+) -> Iterator[World]:
+    """A world whose Gmail is as unkind as Gmail (the ``tests`` profile) unless told."""
+    with SandboxServer(realism=realism) as server:
         world = World(server, tmp_path / "introbot.db", Settings.of("Sam Rivera", **settings))
         try:
             yield world
