@@ -251,12 +251,39 @@ class Engine:
 
     # ------------------------------------------------------------------ outbox
     def drain(self, now: datetime, report: PollReport | None = None) -> None:
-        """Execute every queued action, in order, each one idempotently."""
+        """Execute every queued action, in order, each one idempotently.
+
+        An action Gmail refuses for good (400, 403 other than a rate limit, a 404 that
+        starting a new thread does not cure) is set aside with the reason and the ones
+        behind it go on: one action never blocks the outbox. Transient trouble (rate
+        limits, 5xx, timeouts: retried in the client, then GmailUnavailable) and a refused
+        sign-in end the pass as before; the next pass resumes at the same action."""
         for action_id, action, attempts in self.store.pending_actions():
-            if isinstance(action, CreateDraft):
-                self._create(action_id, action, attempts, now, report)
-            else:
-                self._delete(action_id, action, now)
+            try:
+                if isinstance(action, CreateDraft):
+                    self._create(action_id, action, attempts, now, report)
+                else:
+                    self._delete(action_id, action, now)
+            except GmailRejected as exc:
+                self._set_aside(action_id, action, now, str(exc))
+
+    def _set_aside(
+        self, action_id: int, action: CreateDraft | DeleteDraft, now: datetime, reason: str
+    ) -> None:
+        """Done with an action that cannot be done: the intro needs attention, saying why."""
+        log.error("action set aside id=%d kind=%s why=%s", action_id, type(action).__name__, reason)
+        self.store.mark_attempt(action_id, reason)
+        if isinstance(action, CreateDraft) and action.intro_id:
+            failed = DraftFailed(action.spec.key, reason)
+            self.apply(action.intro_id, failed, now, "Gmail refused the draft")
+        elif isinstance(action, CreateDraft):
+            kind = action.spec.kind.value
+            self.store.audit(now, None, "failed", f"cannot create {kind} draft: {reason}")
+        else:
+            self.store.audit(
+                now, action.intro_id or None, "failed", f"cannot delete a draft: {reason}"
+            )
+        self.store.mark_done(action_id, now)
 
     def _create(
         self,
@@ -272,7 +299,9 @@ class Engine:
         spec = action.spec
         try:
             raw = write_draft(spec, self.rules.templates, self.connector())
-        except WritingError as exc:
+        except Exception as exc:  # WritingError, or any surprise of the email package
+            if not isinstance(exc, WritingError):
+                exc = WritingError(f"{type(exc).__name__}: {exc}")
             log.error("cannot write draft key=%s why=%s", spec.key, exc)
             self.store.mark_attempt(action_id, str(exc))
             if action.intro_id:
@@ -291,7 +320,11 @@ class Engine:
         else:
             try:
                 draft = self.client.create_draft(raw, spec.thread_id)
-            except NotFound:  # the thread to answer in is gone: start a new one
+            except GmailRejected as exc:
+                # The thread to answer in is gone (404, or 400 for a deleted thread id):
+                # start a new one. Anything else is refused for good: set aside by drain.
+                if not spec.thread_id or not (isinstance(exc, NotFound) or exc.status == 400):
+                    raise
                 draft = self.client.create_draft(raw, None)
             if report is not None:
                 report.drafts_created += 1

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import getaddresses
 
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import HistoryExpired
@@ -42,7 +43,7 @@ from introbot.model import (
     Verdict,
     address_key,
 )
-from introbot.reading.mime import Mail, parse_addresses, read_mail
+from introbot.reading.mime import Mail, parse_addresses, read_mail, unreadable_mail
 from introbot.reading.replies import read_reply
 from introbot.reading.requests import RequestReading, read_request
 from introbot.rules import Phrases
@@ -307,15 +308,29 @@ class Sync:
                 ]
                 if matched:
                     owners[meta.id] = matched
-                elif any(
-                    s in (meta.header("From") or "").lower()
-                    for s in ("mailer-daemon", "postmaster")
-                ):
+                elif _bounce_sender(meta.header("From") or ""):
                     owners[meta.id] = []  # a bounce: its failed address names the party
         if not owners:
             return
         for message_id, raw in self.client.get_raw_messages(owners).items():
-            self._reply(raw, owners[message_id], expected, result)
+            try:
+                self._reply(raw, owners[message_id], expected, result)
+            except Exception as exc:  # one unreadable message never stops the poll
+                self._unreadable_reply(raw, owners[message_id], exc, result)
+
+    def _unreadable_reply(
+        self, raw: RawMessage, owners: list[Owner], exc: Exception, result: SyncResult
+    ) -> None:
+        """Set aside: the message is not read again, and a tracked party's reply that
+        cannot be read is unclear (the connector reads it in Gmail)."""
+        log.error("cannot read message=%s why=%s", raw.id, type(exc).__name__)
+        result.seen.append(raw.id)
+        why = f"introbot could not read this reply ({type(exc).__name__}); read it in Gmail"
+        for intro_id, role in dict.fromkeys(owners):
+            unreadable = ReplyReceived(
+                role, raw.id, Verdict.UNCLEAR, why, "", None, "", _at(raw.internal_date)
+            )
+            result.observe(intro_id, unreadable, f"reply {raw.id} (unreadable)")
 
     def _reply(
         self, raw: RawMessage, owners: list[Owner], expected: Expected, result: SyncResult
@@ -422,8 +437,15 @@ class Sync:
     def _reading(self, thread_id: str, raw: RawMessage) -> RequestSeen | None:
         if "DRAFT" in raw.label_ids:
             return None
-        mail = read_mail(raw.raw)
-        return RequestSeen(thread_id, raw, mail, read_request(mail, sorted(self.me), self.phrases))
+        try:
+            mail = read_mail(raw.raw)
+            reading = read_request(mail, sorted(self.me), self.phrases)
+        except Exception as exc:  # set aside with the reason: the thread needs attention
+            log.error("cannot read message=%s why=%s", raw.id, type(exc).__name__)
+            mail = unreadable_mail(exc)
+            why = f"introbot could not read this message ({type(exc).__name__})"
+            reading = RequestReading((), (why,), "none")
+        return RequestSeen(thread_id, raw, mail, reading)
 
     def read_request(self, thread_id: str, skip: str | None = None) -> RequestSeen | None:
         """Read a labeled thread once: its latest messages first, until one yields intros."""
@@ -493,6 +515,16 @@ class Sync:
                 )
                 added[meta.id] = event
         self._replies(added, result)
+
+
+def _bounce_sender(value: str) -> bool:
+    """Is this From a delivery report's sender? The address itself must be mailer-daemon
+    or postmaster: a display name that says "Postmaster" is not enough to read a message."""
+    for _, address in getaddresses([value[:1000]]):
+        local = address.rpartition("@")[0] or address
+        if local.strip().lower() in ("mailer-daemon", "postmaster"):
+            return True
+    return False
 
 
 def _draft_recipients(intro: Intro, draft: Draft) -> set[str]:
