@@ -32,7 +32,10 @@ from email_validator import EmailNotValidError, validate_email
 from introbot.model import Person, ascii_lower
 from introbot.reading.visible import readable, strip_hidden
 
-MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # Gmail takes about 25 MB of attachments, ~35 MB encoded
+#: What is parsed of one message. Gmail takes about 25 MB of attachments (~35 MB encoded);
+#: the words to read come first, and parsing is linear but not cheap (~40 ms a MB), so a
+#: bigger message is read from its first 8 MB and says so.
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 MAX_HEADER_BYTES = 256 * 1024  # the whole header block
 MAX_HEADER_VALUE = 8 * 1024  # one header, decoded
 MAX_HEADERS = 400
@@ -457,7 +460,9 @@ def unreadable_mail(exc: BaseException) -> Mail:
 def _read_mail(raw: bytes) -> Mail:
     found = _Collector()
     if len(raw) > MAX_MESSAGE_BYTES:
-        found.problem(f"message larger than {MAX_MESSAGE_BYTES // 2**20} MB: the rest was not read")
+        found.problem(
+            f"message larger than {MAX_MESSAGE_BYTES // 2**20} MB: only its start was read"
+        )
         raw = raw[:MAX_MESSAGE_BYTES]
     raw = _cap_header_block(raw, found)
     msg = _parse(raw, found)
@@ -601,10 +606,14 @@ def _rough_soup(source: str) -> BeautifulSoup:
     return soup
 
 
+@functools.lru_cache(maxsize=2)
 def _visible_soup(source: str) -> tuple[BeautifulSoup, bool]:
     """The parsed body with what a reader would not see taken out (see reading/visible.py),
     and whether that hid any words. A body too heavy to check, or one html.parser rejects,
-    is read roughly, and counts as possibly hiding words."""
+    is read roughly, and counts as possibly hiding words.
+
+    Parsed once per body: its text, whether it hides words and its new text (quotes.py)
+    are all read from this one tree, which therefore no reader changes."""
     source = source[:MAX_HTML_CHARS]
     if source.count("<") <= MAX_TAGS:
         try:
@@ -617,7 +626,8 @@ def _visible_soup(source: str) -> tuple[BeautifulSoup, bool]:
 
 def parse_html(source: str) -> BeautifulSoup:
     """The visible part of an HTML body as a tree: no hidden elements, no text in the
-    colour of its background or too small to read, no comments, scripts or styles."""
+    colour of its background or too small to read, no comments, scripts or styles.
+    The tree is shared (parsed once per body): read it, never change it."""
     return _visible_soup(source)[0]
 
 
@@ -643,14 +653,17 @@ def _mailto_text(link: Tag) -> str | None:
     return address or label
 
 
-def soup_to_text(soup: BeautifulSoup | Tag) -> str:
-    """Visible text with line breaks kept and mailto links spelled out as ``Name <addr>``.
+def soup_to_text(soup: BeautifulSoup | Tag, skip: frozenset[int] = frozenset()) -> str:
+    """Visible text with line breaks kept and mailto links spelled out as ``Name <addr>``;
+    the elements whose ``id()`` is in ``skip`` are left out with all they hold.
 
     One walk over the tree (no changes made to it), so the cost is linear at any depth."""
     pieces: list[str] = []
     stack: list[PageElement | None] = list(reversed(soup.contents))  # None: a line break
     while stack:
         node = stack.pop()
+        if node is not None and skip and id(node) in skip:
+            continue
         if node is None:
             pieces.append("\n")
         elif not isinstance(node, Tag):
