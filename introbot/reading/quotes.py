@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import CData, NavigableString, PageElement
@@ -183,6 +184,27 @@ _KEYWORD_LED = re.compile(
 )
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _per_rules(function: F) -> F:
+    """Memoize a function of one rule tuple by the tuple's identity: hashing 60 compiled
+    patterns (as ``lru_cache`` does) costs ~25 µs, more than the work it saves per line."""
+    memo: dict[int, tuple[object, Any]] = {}
+
+    @functools.wraps(function)
+    def cached(rules: object) -> Any:
+        entry = memo.get(id(rules))
+        if entry is None or entry[0] is not rules:
+            entry = (rules, function(rules))
+            if len(memo) > 32:
+                memo.clear()
+            memo[id(rules)] = entry
+        return entry[1]
+
+    return cached  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class _Marker:
     """Lines ``start:end`` begin quoted history; ``prefix`` is new text typed before an
@@ -211,7 +233,7 @@ def _undecorated(text: str) -> tuple[str, bool]:
     return core, bool(_DECOR_RUN.search(left) or _DECOR_RUN.search(right))
 
 
-@functools.lru_cache(maxsize=32)
+@_per_rules
 def _separator_phrases(phrases: tuple[str, ...]) -> frozenset[str]:
     return frozenset(normalize(_undecorated(p)[0]).rstrip(" :") for p in phrases)
 
@@ -284,12 +306,26 @@ def _attribution_text(text: str, phrases: Phrases) -> bool:
         return False
     anchored, floating = _combined(phrases.attribution)
     candidates = (core, core + ":") if decorated else (core,)
-    if any(anchored.match(c) or floating.search(c) for c in candidates):
+    if _worth_trying(core, candidates, phrases) and any(
+        anchored.match(c) or floating.search(c) for c in candidates
+    ):
         return True
     return _date_led(core)
 
 
-@functools.lru_cache(maxsize=32)
+def _worth_trying(core: str, candidates: tuple[str, ...], phrases: Phrases) -> bool:
+    """Can any attribution pattern match? Those that need a closing colon cannot match a
+    text that does not end with one, and the others start with a word of their own (see
+    ``_start_words``): the patterns cost ~60 µs a try, this check almost nothing."""
+    words = _start_words(phrases.attribution)
+    if words is None or _combined(phrases.attribution)[1].pattern != r"(?!)":
+        return True
+    if any(c.rstrip().endswith((":", "\uff1a")) for c in candidates):
+        return True
+    return core.lower().startswith(words)
+
+
+@_per_rules
 def _combined(patterns: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """The attribution patterns as two: those tied to the start of the line (tried there
     only, which is much faster) and the others."""
@@ -330,7 +366,7 @@ _COLON_AT_END = re.compile(r"(?::|\[:\uff1a\]|\[\uff1a:\])\\s\*\$$")
 _LITERAL_START = re.compile(r"^\^([^\\\[\](){}.*+?|^$]+)")
 
 
-@functools.lru_cache(maxsize=32)
+@_per_rules
 def _start_words(patterns: tuple[re.Pattern[str], ...]) -> tuple[str, ...] | None:
     """The words an attribution without a hint (see ``_ATTRIBUTION_HINT``) must start
     with ("on", "den", "在"), from the rules: patterns that need a closing colon need no
@@ -423,7 +459,7 @@ def _attribution_head(bare: str, phrases: Phrases) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=32)
+@_per_rules
 def _keyword_patterns(
     patterns: tuple[re.Pattern[str], ...],
 ) -> tuple[tuple[str, re.Pattern[str]], ...]:
@@ -778,15 +814,22 @@ def plain_new_text(
         return ""  # no new text reads as unclear
 
 
+#: Said in the new text of a message whose end was not read, so that no reader takes what
+#: it did read for the whole message (a yes needs the whole reply explained).
+NOT_READ = "[introbot did not read the rest of this message]"
+
+
 def _plain_new_text(text: str, phrases: Phrases, sent_text: str | None, signer: str | None) -> str:
+    cut = len(text) > MAX_READ_CHARS and bool(text[MAX_READ_CHARS:].strip())
     text = text[:MAX_READ_CHARS].translate(_INVISIBLE)  # what a person types is never longer
-    lines = [
-        line[:MAX_LINE_CHARS]
-        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:MAX_LINES]
-    ]
+    split = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cut = cut or any(line.strip() for line in split[MAX_LINES:])
+    lines = [line[:MAX_LINE_CHARS] for line in split[:MAX_LINES]]
     lines = _strip_history(lines, phrases)
     lines = cut_signature(lines, phrases, signer)
     lines = _without_sent_lines(lines, sent_text)
+    if cut:
+        lines += ["", NOT_READ]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
 
 

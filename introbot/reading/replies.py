@@ -52,6 +52,9 @@ _CONTACT_DETAIL = re.compile(
 )
 MAX_PREFERENCE_CHARS = 400
 MAX_BLURB_CHARS = 2000
+#: New text longer than this is no answer a reader can explain whole: unclear, unread (the
+#: phrase lists cost ~20 µs a character, so this also bounds the time a reply takes).
+MAX_ANSWER_CHARS = 8000
 
 
 class Kind(StrEnum):
@@ -253,6 +256,9 @@ def _split_blurb(found: list[Sentence], sets: ConsentSets) -> tuple[list[Sentenc
 def understand(text: str, phrases: Phrases, role: Role | None = None) -> Understanding:
     """Read a reply's new text: the verdict, why, and the words to carry forward."""
     language = phrases.detect_language(text)
+    if len(text) > MAX_ANSWER_CHARS:
+        why = f"the new text is {len(text):,} characters long: too long to read as an answer"
+        return Understanding(Verdict.UNCLEAR, why, language)
     sets = phrases.consent(language)
     found = sentences(text)
     if not found:

@@ -39,7 +39,7 @@ MAX_CONTEXT = 2000
 #: What is read of a request's text: a person asking for an introduction writes far less,
 #: and a forwarded request puts the ask and the forward block at the top. The rest is not
 #: scanned (each scan is linear; this bounds the whole reading).
-MAX_READ_CHARS = 20_000
+MAX_READ_CHARS = 12_000
 MAX_CONTACTS = 10  # more in one request looks like a mailing, not an ask
 MAX_BAD_ADDRESSES = 5  # named in a problem note
 #: Anything written like an address ("dana@northwind..io", "x@.y.io"): what EMAIL_IN_TEXT
