@@ -60,7 +60,7 @@ _CUT_FROM_ELEMENTS = (
     ("div", "id", "mail-editor-reference-message-container"),
 )
 _HEAD_CHARS = 200  # of an Outlook header block's text looked at for "From:"
-_HEAD_NODES = 400  # elements and strings looked at for those characters
+_HEAD_NODES = 60  # elements and strings looked at for them ("From:" comes within ~5)
 _QUOTE_NAMES = frozenset(name for name, _, _ in _QUOTE_ELEMENTS)
 
 
@@ -420,6 +420,8 @@ def _span_end(lines: list[str], index: int, phrases: Phrases) -> int | None:
             continue
         if parts and _ENDS_SENTENCE.search(parts[-1]):
             break
+        if parts and parts[-1].rstrip().endswith((":", "\uff1a")):
+            break  # an attribution ends at its colon: that line alone was the candidate
         parts.append(bare)
         if len(parts) > 4:
             break
