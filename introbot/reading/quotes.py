@@ -60,7 +60,7 @@ _CUT_FROM_ELEMENTS = (
     ("div", "id", "mail-editor-reference-message-container"),
 )
 _HEAD_CHARS = 200  # of an Outlook header block's text looked at for "From:"
-_HEAD_NODES = 60  # elements and strings looked at for them ("From:" comes within ~5)
+_HEAD_NODES = 20  # elements and strings looked at for them ("From:" comes within ~5)
 _QUOTE_NAMES = frozenset(name for name, _, _ in _QUOTE_ELEMENTS)
 
 
@@ -114,6 +114,7 @@ def _remove_with_following(tag: Tag, removed: set[int]) -> None:
     removed.add(id(tag))
 
 
+@functools.lru_cache(maxsize=2)  # a reply's readers ask for it more than once
 def html_new_text(html: str) -> str:
     """Text of an HTML body with its quoted history removed, in the order of the CSS
     selectors this stands for: what everything after is history (and an ``<hr>`` just
@@ -487,7 +488,9 @@ def _split_prefix(bare: str, phrases: Phrases) -> str:
         return ""
     keyworded = _keyword_patterns(phrases.attribution)
     cuts = [cut for word, pattern in keyworded if (cut := _keyword_cut(bare, word, pattern))]
-    if not cuts and not any(p.match(bare) for _, p in keyworded):  # not "Den man. 5. jan.":
+    lowered = bare.lower()
+    starts_so = any(lowered.startswith(word) and p.match(bare) for word, p in keyworded)
+    if not cuts and not starts_so:  # not "Den man. 5. jan.":
         cuts = [_sentence_cut(bare, phrases)]
     prefix = bare[: max(cuts, default=0)].rstrip(_DECOR_CHARS + ",;:")
     return prefix if re.search(r"\w", prefix) else ""
@@ -496,6 +499,8 @@ def _split_prefix(bare: str, phrases: Phrases) -> str:
 def _keyword_cut(bare: str, word: str, pattern: re.Pattern[str]) -> int:
     """Where "On ... wrote:" (``word`` and ``pattern``) starts after typed text, or 0."""
     capital = word[:1].upper() + word[1:]
+    if capital not in bare[1:]:
+        return 0  # the usual case, found without a pattern
     starts = [m.start() for m in re.finditer(rf"(?<=[\s\-.!?,;:)]){re.escape(capital)}\b", bare)]
     for start in reversed(starts[-_MAX_CUTS:]):  # the shortest tail first
         before = bare[:start].rstrip(_DECOR_CHARS)
