@@ -22,6 +22,7 @@ from introbot.reading.requests import read_request
 from introbot.rules import default_phrases
 from introbot.sandbox.control import SandboxControl
 from introbot.workflow import open_intro
+from tests.cli import invoke
 from tests.world import ALEX, CONNECTOR, DANA, REQUEST, World
 
 PHRASES = default_phrases()
@@ -261,3 +262,13 @@ def test_a_message_gmail_refuses_to_read_is_left_out(
     read = client.get_raw_messages(ids)
     assert len(read) == 2
     assert control.stats()["by_method"]["messages.get"] == 3  # the refused part not retried
+
+
+def test_list_names_the_request_threads_set_aside(world: World) -> None:
+    delivered = world.control.deliver(BAD_REQUESTS["cc"], labels=("INBOX", "intro-request"))
+    world.poll()
+    world.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    listed = invoke("list", "--db", str(world.db), "--sandbox", world.server.url)
+    assert listed.exit_code == 0, listed.output
+    assert f"thread {delivered['threadId']}: " in listed.output
+    assert "dana@northwind..io cannot receive mail" in listed.output
