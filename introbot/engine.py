@@ -55,6 +55,9 @@ from introbot.writing import WritingError, write_draft
 log = logging.getLogger("introbot")
 LABEL_CHECK_EVERY = timedelta(hours=1)
 BATCH_LABELING = 10  # from this many messages changing alike, one batchModify (50 units)
+#: Gmail's answers that refuse one action for good (retrying cannot help, and the others
+#: may still succeed): the action is set aside, the intro needs attention.
+SET_ASIDE_STATUSES = frozenset({400, 404, 413})
 
 
 @dataclass
@@ -253,9 +256,9 @@ class Engine:
     def drain(self, now: datetime, report: PollReport | None = None) -> None:
         """Execute every queued action, in order, each one idempotently.
 
-        An action Gmail refuses for good (400, 403 other than a rate limit, a 404 that
-        starting a new thread does not cure) is set aside with the reason and the ones
-        behind it go on: one action never blocks the outbox. Transient trouble (rate
+        An action Gmail refuses for good (400, a 404 that starting a new thread does not
+        cure, 413) is set aside with the reason and the ones behind it go on: one action
+        never blocks the outbox. A refusal of the account (403), transient trouble (rate
         limits, 5xx, timeouts: retried in the client, then GmailUnavailable) and a refused
         sign-in end the pass as before; the next pass resumes at the same action."""
         for action_id, action, attempts in self.store.pending_actions():
@@ -265,6 +268,8 @@ class Engine:
                 else:
                     self._delete(action_id, action, now)
             except GmailRejected as exc:
+                if exc.status not in SET_ASIDE_STATUSES:
+                    raise  # e.g. 403: the account, not this action; the pass stops, says why
                 self._set_aside(action_id, action, now, str(exc))
 
     def _set_aside(
