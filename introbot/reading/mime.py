@@ -135,10 +135,11 @@ def undeliverable(address: str) -> str | None:
 
     Syntax only, with email-validator's rules (no DNS query): an empty domain label
     (``dana@northwind..io``, ``x@.y.io``), a domain without a dot, a special-use domain
-    (``.invalid``, ``.local``, ``.test``), a non-ASCII local part (introbot writes drafts
-    without SMTPUTF8), a quoted local part or an IP literal all give a reason."""
+    (``.invalid``, ``.local``, ``.test``), a quoted local part or an IP literal all give a
+    reason. An internationalized address (``jürgen@kühlwerk.de``) can be delivered: it is
+    the writer that refuses a non-ASCII local part, and says so for that draft."""
     try:
-        validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
         return str(exc) or "not a valid email address"
     except Exception as exc:  # the library must not take the reader down with it
