@@ -3,10 +3,12 @@ Gmail's per-user rate limit switched on, side by side with a typical label-scann
 
 Scenarios: an idle poll; one full introduction; a burst of requests labeled at once; growth
 (idle and per-intro cost with many finished intros in the store and the mailbox, and the
-daemon's peak memory). The *baseline* does what a typical script does each poll:
-``messages.list`` on the label, ``messages.get`` on every result, and ``threads.get`` plus
-``messages.get`` on every message of every thread it follows; it writes the same drafts
-and labels introbot writes. Nothing here is asserted: it prints figures.
+daemon's peak memory); and the cost of reading mail (messages per second on the corpora,
+the 99th percentile and the worst over hostile mail, a 25 MB request). The *baseline* does
+what a typical script does each poll: ``messages.list`` on the label, ``messages.get`` on
+every result, and ``threads.get`` plus ``messages.get`` on every message of every thread it
+follows; it writes the same drafts and labels introbot writes. Nothing here is asserted: it
+prints figures.
 """
 
 from __future__ import annotations
@@ -343,8 +345,111 @@ def growth(folder: Path, n: int) -> Growth:
         bench.close()
 
 
+# ------------------------------------------------------------------- reading cost
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = ("tests/corpus/requests", "tests/corpus/replies")
+HOSTILE = "tests/hostile/messages"
+_HEAD = (
+    "From: Alex Kim <alex.kim@tidepool.io>\r\nTo: Sam Rivera <connector@example.com>\r\n"
+    "Subject: Intro to Dana?\r\nMessage-ID: <bench@tidepool.io>\r\n"
+)
+_ASK = "Hi Sam,\r\n\r\nCould you introduce me to Dana Whitfield (dana@northwind.example)?\r\n\r\n"
+
+
+def _mail(content_type: str, body: str, extra: str = "") -> bytes:
+    return (_HEAD + extra + f"Content-Type: {content_type}\r\n\r\n" + body).encode("utf-8")
+
+
+def shapes(big: int) -> list[tuple[str, bytes]]:
+    """The messages issue 12 found slow or fatal, made here (the largest are not kept in
+    the repository); ``big`` is the size of the largest, in bytes (25 MB)."""
+    lines = "short line of text\r\n"
+    divs = '<div style="color:#333">' * 14_000 + _ASK + "</div>" * 14_000
+    bordered = '<div style="border-top:solid #ccc 1pt">' * 5_000 + "From: x</div>" * 5_000
+    attachment = "A" * 76 + "\r\n"
+    return [
+        ("14k nested styled divs", _mail("text/html; charset=utf-8", divs)),
+        ("5k nested bordered divs", _mail("text/html; charset=utf-8", bordered)),
+        ("11 MB request of short lines", _mail("text/plain", _ASK + lines * (11 * 2**20 // 20))),
+        ("25 MB attachment", _mail(
+            'multipart/mixed; boundary="b"',
+            f"--b\r\nContent-Type: text/plain\r\n\r\n{_ASK}--b\r\nContent-Type: application/pdf\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n" + attachment * (big // 78) + "--b--\r\n",
+        )),
+        ("postmaster, =?\u00fc?q?x?=", _mail(
+            "text/plain", "Undeliverable.\r\n",
+            "Reply-To: =?\u00fc?q?x?= Postmaster <postmaster@evil.example>\r\n",
+        )),
+        ("empty domain labels", _mail(
+            "text/plain", _ASK.replace("northwind.example", "northwind..io"),
+            "Cc: Dana <x@.y.io>\r\n",
+        )),
+        ("lines that all end in a colon", _mail("text/plain", _ASK + "On it:\r\n" * 20_000)),
+        ("100k nested divs", _mail("text/html", "<div>" * 100_000 + _ASK + "</div>" * 100_000)),
+    ]  # fmt: skip
+
+
+def _timed(raw: bytes, phrases: Any, as_reply: bool = True) -> float:
+    from introbot.reading.mime import read_mail
+    from introbot.reading.replies import read_reply
+    from introbot.reading.requests import read_request
+
+    start = time.perf_counter()
+    mail = read_mail(raw)
+    read_request(mail, ["connector@example.com"], phrases)
+    if as_reply:
+        read_reply(mail, phrases)
+    return time.perf_counter() - start
+
+
+def _eml(folder: str) -> list[tuple[str, bytes]]:
+    return [(p.name, p.read_bytes()) for p in sorted((REPO / folder).rglob("*.eml"))]
+
+
+def reading(big: int = 25 * 2**20) -> dict[str, Any]:
+    """Time to read each message as a request and as a reply (mime, requests, replies):
+    messages per second over the corpora; the 99th percentile and the worst over the
+    hostile corpus and the shapes of issue 12; a request of ``big`` bytes of short lines.
+    Corpora are read from a source checkout (tests/); without one, only the shapes."""
+    from introbot.reading.mime import read_mail
+    from introbot.reading.replies import read_reply
+    from introbot.rules import default_phrases
+
+    phrases = default_phrases()
+    for language in phrases.languages:  # compiled once per process, not per message
+        phrases.consent(language)
+    read_reply(read_mail(_mail("text/html", "<p>Yes</p>")), phrases)
+    corpus = [m for folder in CORPORA for m in _eml(folder)]
+    start = time.perf_counter()
+    for _, raw in corpus:
+        _timed(raw, phrases)
+    corpus_seconds = time.perf_counter() - start
+    times = sorted(
+        ((_timed(raw, phrases), name) for name, raw in [*_eml(HOSTILE), *shapes(big)]),
+        reverse=True,
+    )
+    ordered = sorted(t for t, _ in times)
+    p99 = ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0.0  # linear, lower
+    lines = "short line of text\r\n" * (big // 20)
+    request_seconds = _timed(_mail("text/plain", _ASK + lines), phrases, as_reply=False)
+    return {
+        "corpus_messages": len(corpus),
+        "messages_per_second": len(corpus) / corpus_seconds if corpus_seconds else 0.0,
+        "hostile_messages": len(times),
+        "p99_seconds": p99,
+        "worst_seconds": times[0][0] if times else 0.0,
+        "worst": times[0][1] if times else "",
+        "slowest": [[name, seconds] for seconds, name in times[:5]],
+        "big_request_bytes": big,
+        "big_request_seconds": request_seconds,
+    }
+
+
 # ---------------------------------------------------------------------- running
-def run(burst_size: int = 1000, sizes: tuple[int, ...] = (100, 1000, 10_000)) -> dict[str, Any]:
+def run(
+    burst_size: int = 1000, sizes: tuple[int, ...] = (100, 1000, 10_000), big: int = 25 * 2**20
+) -> dict[str, Any]:
+    read = reading(big)
     with tempfile.TemporaryDirectory(prefix="introbot-bench-") as tmp:
         folder = Path(tmp)
         bench = Bench(folder)
@@ -376,6 +481,7 @@ def run(burst_size: int = 1000, sizes: tuple[int, ...] = (100, 1000, 10_000)) ->
         },
         "burst": asdict(flood),
         "growth": [asdict(g) for g in grown],
+        "reading": read,
     }
 
 
@@ -429,7 +535,36 @@ def table(result: dict[str, Any]) -> str:
                 "flat; < 150 MB",
             )
         )
+    rows += _reading_rows(result["reading"])
     return "\n".join(rows)
+
+
+def _reading_rows(read: dict[str, Any]) -> list[str]:
+    size = read["big_request_bytes"] / 2**20
+    return [
+        _row(
+            f"reading the corpora ({read['corpus_messages']} messages)",
+            f"{read['messages_per_second']:.0f} messages/s (each as a request and a reply)",
+            "-",
+            "-",
+            "-",
+        ),
+        _row(
+            f"reading hostile mail and issue 12's shapes ({read['hostile_messages']})",
+            f"p99 {read['p99_seconds'] * 1000:.0f} ms, worst {read['worst_seconds'] * 1000:.0f} ms"
+            f" ({read['worst']})",
+            "-",
+            "-",
+            "p99 <= 50 ms, worst <= 1 s",
+        ),
+        _row(
+            f"a {size:.0f} MB request of short lines",
+            f"{read['big_request_seconds']:.2f} s",
+            "-",
+            "-",
+            "<= 2 s (25 MB)",
+        ),
+    ]
 
 
 def _ratio(a: float, b: float) -> str:

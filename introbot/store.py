@@ -680,6 +680,13 @@ class Store:
             if problem:
                 self._audit(now, None, "problem", f"thread {thread_id}: {problem}")
 
+    def problem_threads(self) -> list[tuple[str, str]]:
+        """(thread id, why) of every request thread set aside as needing attention."""
+        rows = self.db.execute(
+            "SELECT thread_id, problem FROM threads WHERE problem IS NOT NULL ORDER BY thread_id"
+        ).fetchall()
+        return [(str(row[0]), str(row[1])) for row in rows]
+
     def dirty_threads(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT thread_id FROM threads WHERE dirty = 1")]
 

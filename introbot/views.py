@@ -108,3 +108,11 @@ def detail(intro: Intro, lines: list[AuditLine]) -> str:
     out.append("timeline:")
     out += [f"  {a.at:%Y-%m-%d %H:%M}  {a.kind:8}  {a.detail}" for a in lines]
     return "\n".join(out)
+
+
+def problems_table(problems: list[tuple[str, str]]) -> str:
+    """Request threads introbot set aside, each with why (they carry the Gmail label
+    introbot/needs-attention and a note in the thread)."""
+    lines = ["Request threads that need attention (see the note in each thread):"]
+    lines += [f"  thread {thread_id}: {why}" for thread_id, why in problems]
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ that slipped through cleaning would raise rather than inject (CVE-2024-6923).
 from __future__ import annotations
 
 import email
+import email.errors
 import email.policy
 import re
 from collections.abc import Iterable, Mapping
@@ -59,7 +60,8 @@ def address(person: Person) -> Address:
     name = header_text(person.name or "", MAX_NAME)
     try:
         return Address(display_name=name, addr_spec=f"{local}@{_domain(domain)}")
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, email.errors.MessageError) as exc:
+        # HeaderParseError: an empty domain label ("dana@northwind..io", "x@.y.io")
         raise WritingError(f"cannot write to the address {person.email!r}: {exc}") from None
 
 

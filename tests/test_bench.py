@@ -15,7 +15,10 @@ def test_the_benchmark_runs_and_reports_every_scenario() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert set(result) == {"machine", "idle", "lifecycle", "burst", "growth"}
+    assert set(result) == {"machine", "idle", "lifecycle", "burst", "growth", "reading"}
+    reading = result["reading"]
+    assert reading["corpus_messages"] >= 45 and reading["hostile_messages"] >= 60
+    assert reading["big_request_bytes"] == 2 * 2**20 and reading["worst"]
     assert (result["idle"]["introbot"]["requests"], result["idle"]["introbot"]["units"]) == (1, 2)
     assert (
         result["lifecycle"]["floor"] > 0
@@ -30,3 +33,4 @@ def test_the_benchmark_runs_and_reports_every_scenario() -> None:
         timeout=300,
     )
     assert "| idle poll | 1 request, 2 units |" in table.stdout
+    assert "| a 2 MB request of short lines |" in table.stdout

@@ -33,6 +33,7 @@ from introbot.gmail.pacing import (
         (500, "backendError", Outcome.RETRY_UNCERTAIN),
         (502, None, Outcome.RETRY_UNCERTAIN),
         (503, "backendError", Outcome.RETRY_UNCERTAIN),
+        (408, None, Outcome.RETRY_UNCERTAIN),
     ],
 )
 def test_classify(status: int, reason: str | None, outcome: Outcome) -> None:

@@ -4,6 +4,7 @@ database, and helpers that play the connector (sending drafts) and the parties (
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,13 @@ REQUEST = (
     "cold-chain sensors and her logistics team is exactly who we'd love to pilot with.\n\n"
     "Thanks,\nAlex"
 )
+
+
+def _names(text: bytes, address: str) -> bool:
+    """Does ``text`` (lowercase) hold this whole address, not a piece of another one
+    ("or@example.com" is in "connector@example.com", which every draft is from)?"""
+    whole = rb"(?<![\w.%+'-])" + re.escape(address.lower().encode()) + rb"(?![\w-])"
+    return re.search(whole, text) is not None
 
 
 @dataclass
@@ -117,10 +125,10 @@ class World:
             for reader, other in pairs:
                 for message_id, headers in messages:
                     recipients = f"{headers.get('To', '')} {headers.get('Cc', '')}".lower()
-                    if reader.person.email.lower() not in recipients:
+                    if not _names(recipients.encode(), reader.person.email):
                         continue
                     raw = self.control.raw(message_id).lower()
-                    assert other.person.email.lower().encode() not in raw, (
+                    assert not _names(raw, other.person.email), (
                         f"{other.person.email} leaked to {reader.person.email} before consent"
                     )
 

@@ -167,12 +167,15 @@ def list_intros(target: Target, stage: str | None, as_json: bool) -> None:
 
     with store_only(target) as store:
         intros = store.intros(stage=Stage(stage) if stage else None)
+        problems = store.problem_threads()
     if as_json:
         click.echo(
             json.dumps([views.intro_summary(i) for i in intros], indent=1, ensure_ascii=False)
         )
     else:
         click.echo(views.table(intros, datetime.now(UTC)))
+        if problems and not stage:
+            click.echo("\n" + views.problems_table(problems))
 
 
 @click.command()

@@ -44,7 +44,9 @@ def bench(as_json: bool, quick: bool) -> None:
     click.echo(
         "Running the benchmark (a sandbox on 127.0.0.1; minutes unless --quick)...", err=True
     )
-    result = benchmark.run(burst_size=20, sizes=(10, 50)) if quick else benchmark.run()
+    result = (
+        benchmark.run(burst_size=20, sizes=(10, 50), big=2 * 2**20) if quick else benchmark.run()
+    )
     click.echo(json.dumps(result, indent=1) if as_json else benchmark.table(result))
 
 

@@ -308,8 +308,8 @@ class GmailClient:
         self, method: str, make_request: Callable[[str], HttpRequest], keys: Iterable[str]
     ) -> dict[str, Any]:
         """Run one idempotent call per key in batches of 50; parts that fail transiently are
-        retried alone. Returns each key's answer; keys whose object is gone (404) are left
-        out."""
+        retried alone. Returns each key's answer; keys whose object is gone (404) or that
+        Gmail refuses for good (400) are left out."""
         if self.planned is not None and method in WRITE_METHODS:
             raise RuntimeError(f"dry run: {method} must not reach Gmail")
         results: dict[str, Any] = {}
@@ -363,12 +363,20 @@ class GmailClient:
                 for key, error in failures.items():
                     reason, message = _error_details(error)
                     outcome = classify(error.status_code, reason)
-                    if outcome is Outcome.NOT_FOUND:
-                        continue
                     if outcome is Outcome.AUTH:
                         raise self._auth_failed(message)
-                    if outcome is Outcome.FAIL:
-                        raise GmailRejected(method, error.status_code, reason, message)
+                    if outcome in (Outcome.NOT_FOUND, Outcome.FAIL):
+                        # Gone, or refused for good (400): this one is left out, the
+                        # others are answered; one message never fails the whole read.
+                        if outcome is Outcome.FAIL:
+                            log.warning(
+                                "gmail_refused method=%s id=%s status=%d reason=%s",
+                                method,
+                                key,
+                                error.status_code,
+                                reason,
+                            )
+                        continue
                     again.append(key)
                     why = f"{error.status_code} {reason}"
                     hint = retry_after_seconds(error.resp.get("retry-after"), message) or hint

@@ -33,10 +33,14 @@ class Outcome(enum.Enum):
 
 
 def classify(status: int, reason: str | None) -> Outcome:
-    """What to do about an HTTP error answer from Gmail."""
+    """What to do about an HTTP error answer from Gmail: the one place that decides.
+
+    Only transient faults are retried: 429 and the 403 rate limits (slow down), 408 and
+    5xx (the call may have taken effect). Every other 4xx is a refusal that retrying
+    cannot fix; the caller sets that one message or action aside."""
     if status == 429 or (status == 403 and reason in RATE_LIMIT_REASONS):
         return Outcome.RETRY
-    if status >= 500:
+    if status >= 500 or status == 408:
         return Outcome.RETRY_UNCERTAIN
     if status == 404:
         return Outcome.NOT_FOUND

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import getaddresses
 
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import HistoryExpired
@@ -52,7 +53,7 @@ from introbot.model import (
     address_key,
 )
 from introbot.reading.automated import detect as detect_automated
-from introbot.reading.mime import Mail, read_mail
+from introbot.reading.mime import Mail, read_mail, unreadable_mail
 from introbot.reading.replies import read_reply
 from introbot.reading.requests import RequestReading, read_request
 from introbot.rules import Phrases
@@ -317,9 +318,8 @@ class Sync:
             for meta in self.client.get_message_metadata(elsewhere, REPLY_HEADERS).values():
                 named = f"{meta.header('In-Reply-To') or ''} {meta.header('References') or ''}"
                 refs = set(_MSGID.findall(named))
-                sender = (meta.header("From") or "").lower()
-                if any(a.rfc822_id in refs for a in awaited if a.rfc822_id) or any(
-                    s in sender for s in ("mailer-daemon", "postmaster")
+                if any(a.rfc822_id in refs for a in awaited if a.rfc822_id) or _bounce_sender(
+                    meta.header("From") or ""
                 ):
                     wanted.add(meta.id)
         if not wanted:
@@ -328,7 +328,25 @@ class Sync:
         for raw in self.client.get_raw_messages(
             m for m in [*in_threads, *elsewhere] if m in wanted
         ).values():
-            self._reply(raw, awaited, requests, result)
+            try:
+                self._reply(raw, awaited, requests, result)
+            except Exception as exc:  # one unreadable message never stops the poll
+                self._unreadable_reply(raw, awaited, exc, result)
+
+    def _unreadable_reply(
+        self, raw: RawMessage, awaited: list[Awaited], exc: Exception, result: SyncResult
+    ) -> None:
+        """Set aside: the message is not read again, and a reply in a consent thread that
+        cannot be read is unclear for that party (the connector reads it in Gmail)."""
+        log.error("cannot read message=%s why=%s", raw.id, type(exc).__name__)
+        result.seen.append(raw.id)
+        why = f"introbot could not read this reply ({type(exc).__name__}); read it in Gmail"
+        owners = {(a.intro_id, a.role) for a in awaited if a.thread_id == raw.thread_id}
+        for intro_id, role in sorted(owners):
+            unreadable = ReplyReceived(
+                role, raw.id, Verdict.UNCLEAR, why, "", None, "", _at(raw.internal_date)
+            )
+            result.observe(intro_id, unreadable, f"reply {raw.id} (unreadable)")
 
     def _reply(
         self,
@@ -448,8 +466,14 @@ class Sync:
     def _reading(self, thread_id: str, raw: RawMessage) -> RequestSeen | None:
         if "DRAFT" in raw.label_ids:
             return None
-        mail = read_mail(raw.raw)
-        reading = read_request(mail, sorted(self.me), self.phrases, "SENT" in raw.label_ids)
+        try:
+            mail = read_mail(raw.raw)
+            reading = read_request(mail, sorted(self.me), self.phrases, "SENT" in raw.label_ids)
+        except Exception as exc:  # set aside with the reason: the thread needs attention
+            log.error("cannot read message=%s why=%s", raw.id, type(exc).__name__)
+            mail = unreadable_mail(exc)
+            why = f"introbot could not read this message ({type(exc).__name__})"
+            reading = RequestReading((), (why,), "none")
         return RequestSeen(thread_id, raw, mail, reading)
 
     def read_request(self, thread_id: str, skip: str | None = None) -> RequestSeen | None:
@@ -523,6 +547,16 @@ class Sync:
                 )
                 added[meta.id] = event
         self._replies(added, result)
+
+
+def _bounce_sender(value: str) -> bool:
+    """Is this From a delivery report's sender? The address itself must be mailer-daemon
+    or postmaster: a display name that says "Postmaster" is not enough to read a message."""
+    for _, address in getaddresses([value[:1000]]):
+        local = address.rpartition("@")[0] or address
+        if local.strip().lower() in ("mailer-daemon", "postmaster"):
+            return True
+    return False
 
 
 def _draft_recipients(intro: Intro, draft: Draft) -> set[str]:

@@ -27,11 +27,15 @@ from urllib.parse import unquote
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString, PageElement
+from email_validator import EmailNotValidError, validate_email
 
 from introbot.model import Person, ascii_lower
 from introbot.reading.visible import readable, strip_hidden
 
-MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # Gmail takes about 25 MB of attachments, ~35 MB encoded
+#: What is parsed of one message. Gmail takes about 25 MB of attachments (~35 MB encoded);
+#: the words to read come first, and parsing is linear but not cheap (~40 ms a MB), so a
+#: bigger message is read from its first 8 MB and says so.
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 MAX_HEADER_BYTES = 256 * 1024  # the whole header block
 MAX_HEADER_VALUE = 8 * 1024  # one header, decoded
 MAX_HEADERS = 400
@@ -40,6 +44,7 @@ MAX_DEPTH = 40
 MAX_TEXT_CHARS = 200_000  # text kept from one body part
 MAX_HTML_CHARS = 400_000  # HTML handed to the HTML parser
 MAX_DISPLAY_NAME = 120
+MAX_ADDRESSES = 200  # addresses read from one header value
 
 #: Charsets that can smuggle markup or that no one sends in good faith.
 _DISTRUSTED_CHARSETS = {"utf-7", "utf7", "unicode-1-1-utf-7", "csunicode11utf7"}
@@ -98,10 +103,48 @@ def _utf8(value: str) -> str:
 
 
 def _decode_words(raw: str) -> str:
+    """RFC 2047 encoded words decoded. Never raises: the email package can raise anything
+    from ``email.errors`` on a crafted header (``=?ü?q?x?=`` gives CharsetError), and then
+    each word is decoded alone, an unknown charset as UTF-8 with replacements."""
     try:
         return str(email.header.make_header(email.header.decode_header(raw)))
-    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError, AssertionError):
+    except Exception:
+        pass
+    try:
+        chunks = email.header.decode_header(raw)
+    except Exception:
         return raw
+    out: list[str] = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            text = chunk
+        else:
+            try:
+                text = chunk.decode(codecs.lookup(str(charset or "ascii").strip()).name, "replace")
+            except (LookupError, ValueError, UnicodeError, TypeError):
+                text = chunk.decode("utf-8", "replace")
+        if out and text and not out[-1][-1:].isspace() and not text[:1].isspace():
+            out.append(" ")
+        out.append(text)
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def undeliverable(address: str) -> str | None:
+    """Why mail to ``address`` cannot be delivered, or None when it can be.
+
+    Syntax only, with email-validator's rules (no DNS query): an empty domain label
+    (``dana@northwind..io``, ``x@.y.io``), a domain without a dot, a special-use domain
+    (``.invalid``, ``.local``, ``.test``), a quoted local part or an IP literal all give a
+    reason. An internationalized address (``jürgen@kühlwerk.de``) can be delivered: it is
+    the writer that refuses a non-ASCII local part, and says so for that draft."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc) or "not a valid email address"
+    except Exception as exc:  # the library must not take the reader down with it
+        return f"not a valid email address ({type(exc).__name__})"
+    return None
 
 
 def parse_address(value: str) -> Person | None:
@@ -113,16 +156,35 @@ def parse_address(value: str) -> Person | None:
 def parse_addresses(value: str) -> list[Person]:
     """Addresses in a header value. Give it the value *before* RFC 2047 decoding, so that
     encoded words can only ever be display names, never address syntax; names are decoded
-    and cleaned here."""
-    found = []
-    for name, address in email.utils.getaddresses([value]):
+    and cleaned here. Addresses that cannot receive mail are left out (see
+    :func:`read_addresses` for why)."""
+    return read_addresses(value)[0]
+
+
+def read_addresses(value: str) -> tuple[list[Person], list[tuple[str, str]]]:
+    """(the deliverable addresses in a header value, (address, why not) for the others).
+    At most :data:`MAX_ADDRESSES` are read."""
+    found: list[Person] = []
+    rejected: list[tuple[str, str]] = []
+    try:
+        pairs = email.utils.getaddresses([value])
+    except Exception:  # a crafted value must not stop the read
+        return [], []
+    for name, address in pairs[:MAX_ADDRESSES]:
         address = address.strip().strip("<>").strip()
         if not _EMAIL.match(address):
+            if "@" in address and len(address) <= 320:
+                reason = undeliverable(address) or "not a valid email address"
+                rejected.append((clean_line(address, 254), reason))
+            continue
+        why = undeliverable(address)
+        if why is not None:
+            rejected.append((clean_line(address, 254), why))
             continue
         local, _, domain = address.rpartition("@")
         display = clean_line(_decode_words(name), MAX_DISPLAY_NAME).strip("'\" ") or None
         found.append(Person(display, f"{local}@{ascii_lower(domain)}"))
-    return found
+    return found, rejected
 
 
 # ---------------------------------------------------------------------------- Mail
@@ -149,6 +211,8 @@ class Mail:
     #: (name, value) as it arrived, unfolded but not RFC 2047-decoded (for structured
     #: headers such as Authentication-Results, where a decoded word could pose as syntax)
     raw_headers: tuple[tuple[str, str], ...] = ()
+    #: (header, address, why it cannot receive mail) for From, To, Cc and Reply-To
+    bad_addresses: tuple[tuple[str, str, str], ...] = ()
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -367,9 +431,39 @@ def _clean_headers(msg: email.message.Message, found: _Collector) -> list[tuple[
 
 def read_mail(raw: bytes) -> Mail:
     """Parse and clean a message. Never raises; problems are listed on the result."""
+    try:
+        return _read_mail(raw)
+    except Exception as exc:  # a bug or a parser surprise: one message never stops a poll
+        return unreadable_mail(exc)
+
+
+def unreadable_mail(exc: BaseException) -> Mail:
+    """What is left of a message that could not be read at all: nothing to act on, and
+    the reason, so that it goes to the connector."""
+    return Mail(
+        headers=(),
+        subject="",
+        sender=None,
+        to=(),
+        cc=(),
+        reply_to=(),
+        message_id=None,
+        in_reply_to=(),
+        references=(),
+        date=None,
+        content_type="text/plain",
+        plain=None,
+        html=None,
+        problems=(f"introbot could not read this message ({type(exc).__name__})",),
+    )
+
+
+def _read_mail(raw: bytes) -> Mail:
     found = _Collector()
     if len(raw) > MAX_MESSAGE_BYTES:
-        found.problem(f"message larger than {MAX_MESSAGE_BYTES // 2**20} MB: the rest was not read")
+        found.problem(
+            f"message larger than {MAX_MESSAGE_BYTES // 2**20} MB: only its start was read"
+        )
         raw = raw[:MAX_MESSAGE_BYTES]
     raw = _cap_header_block(raw, found)
     msg = _parse(raw, found)
@@ -383,11 +477,21 @@ def read_mail(raw: bytes) -> Mail:
         values = every(name)
         return values[0] if values else None
 
+    bad: list[tuple[str, str, str]] = []
+
     def people(name: str) -> tuple[Person, ...]:
         raw_values = [raw for k, _, raw in read_headers if k.lower() == name]
-        return tuple(p for v in raw_values for p in parse_addresses(v))
+        found_people: list[Person] = []
+        for value in raw_values:
+            good, rejected = read_addresses(value)
+            found_people += good
+            bad.extend((name.title(), address, why) for address, why in rejected)
+        return tuple(found_people)
 
     senders = people("from")
+    to, cc, reply_to = people("to"), people("cc"), people("reply-to")
+    for header, address, why in bad[:10]:
+        found.problem(f"the {header} address {address} cannot receive mail: {why}")
     if not senders:
         found.problem("no usable From address")
     elif len(senders) > 1:
@@ -416,9 +520,9 @@ def read_mail(raw: bytes) -> Mail:
         headers=tuple(headers),
         subject=first("subject") or "",
         sender=senders[0] if len(senders) == 1 else None,
-        to=people("to"),
-        cc=people("cc"),
-        reply_to=people("reply-to"),
+        to=to,
+        cc=cc,
+        reply_to=reply_to,
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=tuple(_MSGID.findall(first("in-reply-to") or "")),
         references=tuple(_MSGID.findall(" ".join(every("references")))),
@@ -430,6 +534,7 @@ def read_mail(raw: bytes) -> Mail:
         attachments=tuple(found.attachments),
         problems=tuple(found.problems),
         raw_headers=tuple((name, raw) for name, _, raw in read_headers),
+        bad_addresses=tuple(bad),
     )
 
 
@@ -502,10 +607,14 @@ def _rough_soup(source: str) -> BeautifulSoup:
     return soup
 
 
+@functools.lru_cache(maxsize=2)
 def _visible_soup(source: str) -> tuple[BeautifulSoup, bool]:
     """The parsed body with what a reader would not see taken out (see reading/visible.py),
     and whether that hid any words. A body too heavy to check, or one html.parser rejects,
-    is read roughly, and counts as possibly hiding words."""
+    is read roughly, and counts as possibly hiding words.
+
+    Parsed once per body: its text, whether it hides words and its new text (quotes.py)
+    are all read from this one tree, which therefore no reader changes."""
     source = source[:MAX_HTML_CHARS]
     if source.count("<") <= MAX_TAGS:
         try:
@@ -518,7 +627,8 @@ def _visible_soup(source: str) -> tuple[BeautifulSoup, bool]:
 
 def parse_html(source: str) -> BeautifulSoup:
     """The visible part of an HTML body as a tree: no hidden elements, no text in the
-    colour of its background or too small to read, no comments, scripts or styles."""
+    colour of its background or too small to read, no comments, scripts or styles.
+    The tree is shared (parsed once per body): read it, never change it."""
     return _visible_soup(source)[0]
 
 
@@ -544,14 +654,17 @@ def _mailto_text(link: Tag) -> str | None:
     return address or label
 
 
-def soup_to_text(soup: BeautifulSoup | Tag) -> str:
-    """Visible text with line breaks kept and mailto links spelled out as ``Name <addr>``.
+def soup_to_text(soup: BeautifulSoup | Tag, skip: frozenset[int] = frozenset()) -> str:
+    """Visible text with line breaks kept and mailto links spelled out as ``Name <addr>``;
+    the elements whose ``id()`` is in ``skip`` are left out with all they hold.
 
     One walk over the tree (no changes made to it), so the cost is linear at any depth."""
     pieces: list[str] = []
     stack: list[PageElement | None] = list(reversed(soup.contents))  # None: a line break
     while stack:
         node = stack.pop()
+        if node is not None and skip and id(node) in skip:
+            continue
         if node is None:
             pieces.append("\n")
         elif not isinstance(node, Tag):

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from bs4 import BeautifulSoup, Tag
+from bs4.element import CData, NavigableString, PageElement
 
 from introbot.reading.mime import Mail, parse_html, soup_to_text
 from introbot.rules import Phrases, normalize
@@ -35,50 +38,110 @@ MAX_LINE_CHARS = 4_000
 _MAX_DEPTH = 3  # nested bottom-posted replies followed
 _MAX_CUTS = 8  # places tried on one line for an attribution after typed text
 
-# HTML elements that hold quoted history, and ones after which everything is history.
-_QUOTE_SELECTORS = (
-    "div.gmail_quote",
-    "div.gmail_attr",
-    "blockquote",
-    "div.yahoo_quoted",
-    "div.protonmail_quote",
-    "div.moz-cite-prefix",
-    "div.zmail_extra",
-    "div.gmail_quote_container",
-    "div[name=messageReplySection]",  # Spark
-    "div.gmail_signature",  # a signature block the client inserted, never typed text
-    "div[name=messageSignatureSection]",  # Spark's
+# HTML elements that hold quoted history, and ones after which everything is history, as
+# (element, attribute, value): "class" matches one of the element's classes. In order of
+# the CSS selectors they stand for ("div.gmail_quote", "blockquote", "div#divRplyFwdMsg").
+_QUOTE_ELEMENTS = (
+    ("div", "class", "gmail_quote"),
+    ("div", "class", "gmail_attr"),
+    ("blockquote", None, None),
+    ("div", "class", "yahoo_quoted"),
+    ("div", "class", "protonmail_quote"),
+    ("div", "class", "moz-cite-prefix"),
+    ("div", "class", "zmail_extra"),
+    ("div", "class", "gmail_quote_container"),
+    ("div", "name", "messageReplySection"),  # Spark
+    ("div", "class", "gmail_signature"),  # a signature block the client inserted
+    ("div", "name", "messageSignatureSection"),  # Spark's
 )
-_CUT_FROM_SELECTORS = (
-    "div#divRplyFwdMsg",
-    "div#appendonsend",
-    "div#mail-editor-reference-message-container",
+_CUT_FROM_ELEMENTS = (
+    ("div", "id", "divRplyFwdMsg"),
+    ("div", "id", "appendonsend"),
+    ("div", "id", "mail-editor-reference-message-container"),
 )
+_HEAD_CHARS = 200  # of an Outlook header block's text looked at for "From:"
+_HEAD_NODES = 20  # elements and strings looked at for them ("From:" comes within ~5)
+_QUOTE_NAMES = frozenset(name for name, _, _ in _QUOTE_ELEMENTS)
 
 
-def _remove_with_following(tag: Tag) -> None:
-    for sibling in list(tag.find_next_siblings()):
-        sibling.decompose()
-    tag.decompose()
+def _is(tag: Tag, element: tuple[str, str | None, str | None]) -> bool:
+    name, attribute, value = element
+    if tag.name != name:
+        return False
+    if attribute is None:
+        return True
+    found = tag.get(attribute)
+    if attribute == "class":
+        return value in (found if isinstance(found, list) else str(found or "").split())
+    return found == value
 
 
+def _text_head(tag: Tag, limit: int, removed: set[int]) -> str:
+    """The start of ``tag.get_text(" ", strip=True)`` less what is removed: only as much as
+    ``limit`` needs and at most ``_HEAD_NODES`` nodes looked at, so that looking into each
+    of many nested elements stays linear."""
+    pieces: list[str] = []
+    size = 0
+    for seen, node in enumerate(_walk(tag, removed)):
+        if seen > _HEAD_NODES:
+            break
+        if isinstance(node, NavigableString) and type(node) in (NavigableString, CData):
+            text = node.strip()
+            if not text:
+                continue
+            pieces.append(text)
+            size += len(text) + 1
+            if size >= limit:
+                break
+    return " ".join(pieces)
+
+
+def _walk(root: Tag, removed: set[int]) -> Iterator[PageElement]:
+    """Everything under ``root`` in document order, less removed elements and all they
+    hold (no recursion: any depth)."""
+    stack: list[PageElement] = list(reversed(root.contents))
+    while stack:
+        node = stack.pop()
+        if id(node) in removed:
+            continue
+        yield node
+        if isinstance(node, Tag) and id(node) not in removed:  # removed on the way
+            stack.extend(reversed(node.contents))
+
+
+def _remove_with_following(tag: Tag, removed: set[int]) -> None:
+    removed.update(id(sibling) for sibling in tag.find_next_siblings())
+    removed.add(id(tag))
+
+
+@functools.lru_cache(maxsize=2)  # a reply's readers ask for it more than once
 def html_new_text(html: str) -> str:
-    """Text of an HTML body with its quoted history removed."""
+    """Text of an HTML body with its quoted history removed, in the order of the CSS
+    selectors this stands for: what everything after is history (and an ``<hr>`` just
+    before it), Outlook's bordered header block (with what follows it), then the quote
+    elements. The tree is shared (see mime.parse_html), so it is not changed: what is
+    removed is left out of the text. Each step is one walk."""
     soup: BeautifulSoup = parse_html(html)
-    for selector in _CUT_FROM_SELECTORS:
-        for tag in soup.select(selector):
-            previous = tag.find_previous_sibling("hr")
+    removed: set[int] = set()
+    for node in _walk(soup, removed):
+        if isinstance(node, Tag) and any(_is(node, element) for element in _CUT_FROM_ELEMENTS):
+            previous = node.find_previous_sibling("hr")
             if previous is not None:
-                previous.decompose()
-            _remove_with_following(tag)
-    for div in soup.find_all("div", style=True):
-        style = str(div.get("style", "")).replace(" ", "").lower()
-        if "border-top:solid" in style and "from:" in div.get_text(" ", strip=True).lower()[:200]:
-            _remove_with_following(div)
-    for selector in _QUOTE_SELECTORS:
-        for tag in soup.select(selector):
-            tag.decompose()
-    return soup_to_text(soup)
+                removed.add(id(previous))
+            _remove_with_following(node, removed)
+    for node in _walk(soup, removed):
+        if isinstance(node, Tag) and node.name == "div" and node.get("style"):
+            style = str(node.get("style", "")).replace(" ", "").lower()
+            if "border-top:solid" in style:
+                head = _text_head(node, _HEAD_CHARS, removed).lower()[:_HEAD_CHARS]
+                if "from:" in head:
+                    _remove_with_following(node, removed)
+    for node in _walk(soup, removed):
+        if not isinstance(node, Tag) or node.name not in _QUOTE_NAMES:
+            continue
+        if any(_is(node, element) for element in _QUOTE_ELEMENTS):
+            removed.add(id(node))
+    return soup_to_text(soup, frozenset(removed))
 
 
 # ------------------------------------------------------------------- plain text rules
@@ -122,6 +185,27 @@ _KEYWORD_LED = re.compile(
 )
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _per_rules(function: F) -> F:
+    """Memoize a function of one rule tuple by the tuple's identity: hashing 60 compiled
+    patterns (as ``lru_cache`` does) costs ~25 µs, more than the work it saves per line."""
+    memo: dict[int, tuple[object, Any]] = {}
+
+    @functools.wraps(function)
+    def cached(rules: object) -> Any:
+        entry = memo.get(id(rules))
+        if entry is None or entry[0] is not rules:
+            entry = (rules, function(rules))
+            if len(memo) > 32:
+                memo.clear()
+            memo[id(rules)] = entry
+        return entry[1]
+
+    return cached  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class _Marker:
     """Lines ``start:end`` begin quoted history; ``prefix`` is new text typed before an
@@ -150,7 +234,7 @@ def _undecorated(text: str) -> tuple[str, bool]:
     return core, bool(_DECOR_RUN.search(left) or _DECOR_RUN.search(right))
 
 
-@functools.lru_cache(maxsize=32)
+@_per_rules
 def _separator_phrases(phrases: tuple[str, ...]) -> frozenset[str]:
     return frozenset(normalize(_undecorated(p)[0]).rstrip(" :") for p in phrases)
 
@@ -223,12 +307,26 @@ def _attribution_text(text: str, phrases: Phrases) -> bool:
         return False
     anchored, floating = _combined(phrases.attribution)
     candidates = (core, core + ":") if decorated else (core,)
-    if any(anchored.match(c) or floating.search(c) for c in candidates):
+    if _worth_trying(core, candidates, phrases) and any(
+        anchored.match(c) or floating.search(c) for c in candidates
+    ):
         return True
     return _date_led(core)
 
 
-@functools.lru_cache(maxsize=32)
+def _worth_trying(core: str, candidates: tuple[str, ...], phrases: Phrases) -> bool:
+    """Can any attribution pattern match? Those that need a closing colon cannot match a
+    text that does not end with one, and the others start with a word of their own (see
+    ``_start_words``): the patterns cost ~60 µs a try, this check almost nothing."""
+    words = _start_words(phrases.attribution)
+    if words is None or _combined(phrases.attribution)[1].pattern != r"(?!)":
+        return True
+    if any(c.rstrip().endswith((":", "\uff1a")) for c in candidates):
+        return True
+    return core.lower().startswith(words)
+
+
+@_per_rules
 def _combined(patterns: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """The attribution patterns as two: those tied to the start of the line (tried there
     only, which is much faster) and the others."""
@@ -262,12 +360,55 @@ def _date_led(core: str) -> bool:
     return bool(_GMT_NAME.search(rest))
 
 
+#: What an attribution run holds unless its pattern starts with a word of its own: a date
+#: or time, an address, a colon, or a decoration ("---- Sam wrote ----" reads with a colon).
+_ATTRIBUTION_HINT = re.compile(r"[\d:@<\uff1a\uff1c]|[-_=*~]{2}")
+_COLON_AT_END = re.compile(r"(?::|\[:\uff1a\]|\[\uff1a:\])\\s\*\$$")
+_LITERAL_START = re.compile(r"^\^([^\\\[\](){}.*+?|^$]+)")
+
+
+@_per_rules
+def _start_words(patterns: tuple[re.Pattern[str], ...]) -> tuple[str, ...] | None:
+    """The words an attribution without a hint (see ``_ATTRIBUTION_HINT``) must start
+    with ("on", "den", "在"), from the rules: patterns that need a closing colon need no
+    word. None when some pattern fits neither (then every line is tried, as it may be)."""
+    words: list[str] = []
+    keyworded = {pattern.pattern for pattern in patterns if _KEYWORD_LED.match(pattern.pattern)}
+    for pattern in patterns:
+        source = pattern.pattern
+        if _COLON_AT_END.search(source):
+            continue
+        if source in keyworded:
+            match = _KEYWORD_LED.match(source)
+            assert match is not None
+            words += match.group(2).lower().split("|")
+        elif literal := _LITERAL_START.match(source):
+            words.append(literal.group(1).lower())
+        else:
+            return None
+    return tuple(words)
+
+
+def _may_start_attribution(lines: list[str], index: int, phrases: Phrases) -> bool:
+    """A cheap test that rules out most lines before the patterns are tried: it keeps a
+    long message of plain short lines linear and fast."""
+    words = _start_words(phrases.attribution)
+    if words is None or _combined(phrases.attribution)[1].pattern != r"(?!)":
+        return True
+    if any(_ATTRIBUTION_HINT.search(line) for line in lines[index : index + 6]):
+        return True
+    start = _undecorated(_bare(lines[index]))[0].lower()
+    return start.startswith(words)
+
+
 def _span_end(lines: list[str], index: int, phrases: Phrases) -> int | None:
     """The end of an attribution starting at ``index``, which may wrap over up to four
     lines (one blank line allowed inside: Polymail's "On ... Sam" / "<" / "mailto:..." /
     "> wrote:"). None when no run from this line reads as one."""
     first = lines[index].strip()
     if not _bare(first) or len(first) > 400:
+        return None
+    if not _may_start_attribution(lines, index, phrases):
         return None
     parts: list[str] = []
     blanks = 0
@@ -280,6 +421,8 @@ def _span_end(lines: list[str], index: int, phrases: Phrases) -> int | None:
             continue
         if parts and _ENDS_SENTENCE.search(parts[-1]):
             break
+        if parts and parts[-1].rstrip().endswith((":", "\uff1a")):
+            break  # an attribution ends at its colon: that line alone was the candidate
         parts.append(bare)
         if len(parts) > 4:
             break
@@ -319,7 +462,7 @@ def _attribution_head(bare: str, phrases: Phrases) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=32)
+@_per_rules
 def _keyword_patterns(
     patterns: tuple[re.Pattern[str], ...],
 ) -> tuple[tuple[str, re.Pattern[str]], ...]:
@@ -345,7 +488,9 @@ def _split_prefix(bare: str, phrases: Phrases) -> str:
         return ""
     keyworded = _keyword_patterns(phrases.attribution)
     cuts = [cut for word, pattern in keyworded if (cut := _keyword_cut(bare, word, pattern))]
-    if not cuts and not any(p.match(bare) for _, p in keyworded):  # not "Den man. 5. jan.":
+    lowered = bare.lower()
+    starts_so = any(lowered.startswith(word) and p.match(bare) for word, p in keyworded)
+    if not cuts and not starts_so:  # not "Den man. 5. jan.":
         cuts = [_sentence_cut(bare, phrases)]
     prefix = bare[: max(cuts, default=0)].rstrip(_DECOR_CHARS + ",;:")
     return prefix if re.search(r"\w", prefix) else ""
@@ -354,6 +499,8 @@ def _split_prefix(bare: str, phrases: Phrases) -> str:
 def _keyword_cut(bare: str, word: str, pattern: re.Pattern[str]) -> int:
     """Where "On ... wrote:" (``word`` and ``pattern``) starts after typed text, or 0."""
     capital = word[:1].upper() + word[1:]
+    if capital not in bare[1:]:
+        return 0  # the usual case, found without a pattern
     starts = [m.start() for m in re.finditer(rf"(?<=[\s\-.!?,;:)]){re.escape(capital)}\b", bare)]
     for start in reversed(starts[-_MAX_CUTS:]):  # the shortest tail first
         before = bare[:start].rstrip(_DECOR_CHARS)
@@ -593,8 +740,10 @@ def _signs_name(line: str, names: tuple[str, ...]) -> bool:
 def _is_footer(bare: str, phrases: Phrases) -> bool:
     """ "Sent from my iPhone", "Sent with Proton Mail": a short line from the mail app. A
     sentence that happens to start so ("Sent from my desk, it is easier") is not."""
+    if not bare:
+        return False
     lowered = normalize(bare)
-    if not any(lowered.startswith(s) for s in phrases.sent_from):
+    if not lowered.startswith(tuple(phrases.sent_from)):
         return False
     text = _URL.sub("", re.sub(r"\([^)]*\)|<[^>]*>", "", bare)).strip().rstrip(".!")
     return len(text.split()) <= 12 and not re.search(r"[,;:!?]|\.\s", text)
@@ -604,7 +753,7 @@ def _cut_disclaimer(lines: list[str], phrases: Phrases) -> list[str]:
     seen_text = False
     for index, line in enumerate(lines):
         lowered = normalize(line.strip())
-        if seen_text and phrases.disclaimers.find(lowered) and _starts_paragraph(lines, index):
+        if seen_text and _starts_paragraph(lines, index) and phrases.disclaimers.find(lowered):
             return lines[:index]
         seen_text = seen_text or bool(lowered)
     return lines
@@ -673,15 +822,22 @@ def plain_new_text(
         return ""  # no new text reads as unclear
 
 
+#: Said in the new text of a message whose end was not read, so that no reader takes what
+#: it did read for the whole message (a yes needs the whole reply explained).
+NOT_READ = "[introbot did not read the rest of this message]"
+
+
 def _plain_new_text(text: str, phrases: Phrases, sent_text: str | None, signer: str | None) -> str:
+    cut = len(text) > MAX_READ_CHARS and bool(text[MAX_READ_CHARS:].strip())
     text = text[:MAX_READ_CHARS].translate(_INVISIBLE)  # what a person types is never longer
-    lines = [
-        line[:MAX_LINE_CHARS]
-        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:MAX_LINES]
-    ]
+    split = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cut = cut or any(line.strip() for line in split[MAX_LINES:])
+    lines = [line[:MAX_LINE_CHARS] for line in split[:MAX_LINES]]
     lines = _strip_history(lines, phrases)
     lines = cut_signature(lines, phrases, signer)
     lines = _without_sent_lines(lines, sent_text)
+    if cut:
+        lines += ["", NOT_READ]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
 
 

@@ -53,6 +53,9 @@ _CONTACT_DETAIL = re.compile(
 MAX_PREFERENCE_CHARS = 400
 MAX_ASK_CHARS = 5000
 MAX_BLURB_CHARS = 2000
+#: New text longer than this is no answer a reader can explain whole: unclear, unread (the
+#: phrase lists cost ~20 µs a character, so this also bounds the time a reply takes).
+MAX_ANSWER_CHARS = 8000
 
 
 class Kind(StrEnum):
@@ -273,6 +276,9 @@ def understand(
     """Read a reply's new text: the verdict, why, and the words to carry forward. ``ask``
     is the message it answers (the consent message sent, or the quoted one)."""
     language = phrases.detect_language(text)
+    if len(text) > MAX_ANSWER_CHARS:
+        why = f"the new text is {len(text):,} characters long: too long to read as an answer"
+        return Understanding(Verdict.UNCLEAR, why, language)
     sets = phrases.consent(language)
     found = sentences(text)
     if not found:

@@ -24,13 +24,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from introbot.model import Person, address_key
-from introbot.reading.mime import EMAIL_IN_TEXT, Mail, clean_line, parse_addresses
+from introbot.reading.mime import (
+    EMAIL_IN_TEXT,
+    Mail,
+    clean_line,
+    parse_addresses,
+    read_addresses,
+    undeliverable,
+)
 from introbot.reading.quotes import cut_signature, plain_new_text, quote_start
 from introbot.reading.senders import check_sender
 from introbot.rules import Phrases, normalize
 
 MAX_CONTEXT = 2000
+#: What is read of a request's text: a person asking for an introduction writes far less,
+#: and a forwarded request puts the ask and the forward block at the top. The rest is not
+#: scanned (each scan is linear; this bounds the whole reading).
+MAX_READ_CHARS = 12_000
 MAX_CONTACTS = 10  # more in one request looks like a mailing, not an ask
+MAX_BAD_ADDRESSES = 5  # named in a problem note
+#: Anything written like an address ("dana@northwind..io", "x@.y.io"): what EMAIL_IN_TEXT
+#: does not accept is checked, so that a mistyped address is reported, never ignored.
+_LIKE_AN_ADDRESS = re.compile(r"(?<![\w.%+'-])[\w.%+'-]{1,64}@[\w-]{0,63}(?:\.[\w-]{0,63}){1,8}")
 _NAME_WORD = r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.-]*"
 _PARTICLE = r"(?:de|van|von|der|den|la|le|del|da|di|du|dos|das|y|e)"
 _NAME = rf"{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)*{_NAME_WORD}){{0,3}}"
@@ -127,6 +142,21 @@ def _sentence_around(text: str, start: int, end: int) -> str:
         left = match.end()
     after = _SENTENCE_END.search(text, end)
     return text[left : after.start() if after else len(text)]
+
+
+def mistyped_addresses(text: str) -> dict[str, str]:
+    """Things written as addresses in ``text`` that cannot receive mail, with why."""
+    bad: dict[str, str] = {}
+    for match in _LIKE_AN_ADDRESS.finditer(text):
+        candidate = match.group(0)
+        if candidate.endswith(".") and not candidate.endswith(".."):
+            candidate = candidate[:-1]  # the end of a sentence
+        why = undeliverable(candidate)
+        if why is not None:
+            bad.setdefault(candidate, why)
+        if len(bad) >= MAX_BAD_ADDRESSES:
+            break
+    return bad
 
 
 def mentions(text: str) -> list[Mention]:
@@ -262,6 +292,7 @@ class _Reader:
         self.in_sent = in_sent
         self.problems: list[str] = []
         self.assistants: list[str] = []
+        self.bad: dict[str, str] = {}  # addresses that cannot receive mail -> why
 
     def excluded(self, person: Person) -> bool:
         return person.key in self.me or _is_noreply(person.email)
@@ -270,6 +301,8 @@ class _Reader:
         """People named with an address in ``text``, minus the requester, the connector,
         no-reply addresses and assistants; each person once."""
         chosen: dict[str, Person] = {}
+        for address, why in mistyped_addresses(text).items():
+            self.bad.setdefault(address, why)
         for mention in mentions(text):
             person = mention.person
             if self.excluded(person) or (requester and person.key == requester.key):
@@ -362,13 +395,22 @@ class _Reader:
             return None
         people: list[Person] = []
         for side in sides:
-            found = parse_addresses(side.strip()) or [m.person for m in mentions(side)]
+            good, rejected = read_addresses(side.strip())
+            rejected += list(mistyped_addresses(side).items())
+            if rejected and not good:
+                address, why = rejected[0]
+                self.problems.append(
+                    f"the address {address} in the note cannot receive mail ({why}); "
+                    "correct it and label the thread again"
+                )
+                return []
+            found = good or [m.person for m in mentions(side)]
             if not found:
                 name = clean_line(side).strip(" :-")
                 # The note may give the address further down: "Tom: tom@x"
                 body_mentions = [
                     m.person
-                    for m in mentions(self.mail.text)
+                    for m in mentions(self.mail.text[:MAX_READ_CHARS])
                     if m.person.name
                     and name
                     and normalize(m.person.name.split()[0]) in normalize(name)
@@ -390,11 +432,35 @@ class _Reader:
     def read(self) -> RequestReading:
         mail = self.mail
         if mail.sender is None:
+            bad_from = [(a, why) for h, a, why in mail.bad_addresses if h == "From"]
+            if bad_from:
+                address, why = bad_from[0]
+                return RequestReading(
+                    (), (f"the From address {address} cannot receive mail ({why})",), "none"
+                )
             return RequestReading((), ("the message has no usable From address",), "none")
+        reading = self._read()
+        for header, address, why in mail.bad_addresses:
+            if header in ("To", "Cc"):
+                self.bad.setdefault(address, why)
+        if not self.bad:
+            return reading
+        problems = [
+            f"{address} cannot receive mail ({why}); correct the address and label the thread again"
+            for address, why in list(self.bad.items())[:MAX_BAD_ADDRESSES]
+        ]
+        return RequestReading(
+            reading.intros, (*reading.problems, *problems), reading.form, reading.assistants
+        )
+
+    def _read(self) -> RequestReading:
+        mail = self.mail
         automated = self.automated()
         if automated:
             return RequestReading((), (automated,), "none")
-        lines = mail.text.replace("\r\n", "\n").split("\n")
+        # What a person types is never longer than this: the rest is not scanned.
+        lines = mail.text[:MAX_READ_CHARS].replace("\r\n", "\n").split("\n")
+        assert mail.sender is not None  # read() answered a message without one
         from_me = mail.sender.key in self.me
         if from_me and not self.in_sent and check_sender(mail).authenticated is not True:
             return RequestReading((), (_FORGED_NOTE.format(sender=mail.sender.email),), "none")
@@ -405,7 +471,7 @@ class _Reader:
             if result is not None:
                 return result
 
-        own = plain_new_text(mail.text, self.phrases)
+        own = plain_new_text(mail.text[:MAX_READ_CHARS], self.phrases)
         if from_me:
             lines = own.split("\n")
             for candidate in (mail.subject, *lines):

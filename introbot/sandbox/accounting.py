@@ -134,10 +134,14 @@ def _rate_limit_error(status: int, wait: float) -> ApiError:
     )
 
 
+_FAULT_STATUSES = (400, 403, 404, 408, 429, 500, 502, 503, 504)
+
+
 class FaultSpec(BaseModel):
     """One scripted fault: the next ``count`` calls of ``method`` (after ``skip``) fail.
 
-    ``status`` answers an error (429, 403 rate limit, 500, 503); ``hang`` sleeps that many
+    ``status`` answers an error (429, 403 rate limit, 500, 503; or a refusal retrying
+    cannot fix: 400 invalid argument, 404 not found); ``hang`` sleeps that many
     seconds first (past the client's timeout). With ``after_effect`` the call takes effect
     in the mailbox before the fault answers: "Gmail acted but the client never saw it".
     """
@@ -154,8 +158,8 @@ class FaultSpec(BaseModel):
     def _something_happens(self) -> FaultSpec:
         if self.status is None and self.hang is None:
             raise ValueError("a fault needs a status, a hang, or both")
-        if self.status is not None and self.status not in (403, 429, 500, 502, 503, 504):
-            raise ValueError("status must be one of 403, 429, 500, 502, 503, 504")
+        if self.status is not None and self.status not in _FAULT_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(str(s) for s in _FAULT_STATUSES)}")
         return self
 
 
@@ -174,6 +178,10 @@ class Fault:
             return ApiError(403, "User-rate limit exceeded.", "userRateLimitExceeded")
         if status == 429:
             return ApiError(429, "Too many requests", "rateLimitExceeded", {"Retry-After": "1"})
+        if status == 400:
+            return ApiError(400, "Precondition check failed.", "failedPrecondition")
+        if status == 404:
+            return ApiError(404, "Requested entity was not found.", "notFound")
         return ApiError(status, "Backend Error" if status >= 500 else "Error", None)
 
 

@@ -40,8 +40,8 @@ def decode_header_value(value: str) -> str:
     unfolded = re.sub(r"\r?\n[ \t]", " ", str(value))
     try:
         return str(email.header.make_header(email.header.decode_header(unfolded)))
-    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
-        return unfolded
+    except (LookupError, UnicodeError, ValueError, email.errors.MessageError):
+        return unfolded  # CharsetError too: "=?\u00fc?q?x?=" names no charset
 
 
 def normalize_subject(subject: str) -> str:
