@@ -9,7 +9,6 @@ import random
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,16 +21,7 @@ from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
 from tests.cli import INTROBOT, sign_in_directly
 from tests.test_crash_safety import _request_bytes
-
-
-def _wait(what: str, check: Callable[[], bool], timeout: float = 120) -> None:
-    """A hang guard, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.waiting import wait_until
 
 
 @contextmanager
@@ -74,15 +64,15 @@ def test_run_started_while_gmail_is_down_keeps_trying_and_carries_on(tmp_path: P
     db = tmp_path / "introbot.db"
     options = ("--sandbox", url, "--db", str(db), "--name", "Sam Rivera")
     with _daemon(log, *options, verbose=True) as daemon:
-        _wait("the first failure", lambda: "gmail_unreachable" in log.read_text())
-        _wait("a second, quiet failure", lambda: "poll_failed failures=2" in log.read_text())
+        _wait_long("the first failure", lambda: "gmail_unreachable" in log.read_text())
+        _wait_long("a second, quiet failure", lambda: "poll_failed failures=2" in log.read_text())
         assert daemon.poll() is None  # still there: it did not give up
         with SandboxServer(port=port) as server:
             control = SandboxControl(server.url)
             delivered = control.deliver(_request_bytes())
             control.label_thread(delivered["threadId"], add=("intro-request",))
-            _wait("the consent drafts", lambda: len(control.mailbox()["drafts"]) == 2)
-            _wait("back to normal", lambda: "gmail_reachable again" in log.read_text())
+            _wait_long("the consent drafts", lambda: len(control.mailbox()["drafts"]) == 2)
+            _wait_long("back to normal", lambda: "gmail_reachable again" in log.read_text())
             daemon.send_signal(signal.SIGTERM)
             out, _ = daemon.communicate(timeout=60)
     text = log.read_text()
@@ -102,12 +92,12 @@ def test_run_started_with_a_refused_sign_in_waits_for_a_new_one(
     google.expire_access_tokens()
     log = tmp_path / "daemon.log"
     with _daemon(log) as daemon:
-        _wait("the refusal", lambda: "no longer accepts introbot's sign-in" in log.read_text())
+        _wait_long("the refusal", lambda: "no longer accepts introbot's sign-in" in log.read_text())
         assert daemon.poll() is None  # waiting, not exited
         sign_in_directly(google, account.token_file)  # the user runs `introbot auth` again
-        _wait("the new sign-in", lambda: "sign_in renewed=true" in log.read_text())
+        _wait_long("the new sign-in", lambda: "sign_in renewed=true" in log.read_text())
         google.reset_stats()
-        _wait("polling again", lambda: google.stats()["requests"] > 0)
+        _wait_long("polling again", lambda: google.stats()["requests"] > 0)
         daemon.send_signal(signal.SIGTERM)
         out, _ = daemon.communicate(timeout=60)
     assert daemon.returncode == 0 and "introbot stopped." in out
@@ -124,11 +114,15 @@ def test_a_second_signal_stops_a_poll_stuck_in_retries(
         log = tmp_path / "daemon.log"
         db = tmp_path / "introbot.db"
         with _daemon(log, "--sandbox", server.url, "--db", str(db)) as daemon:
-            _wait("a poll stuck in retries", lambda: "gmail_retry" in log.read_text())
+            _wait_long("a poll stuck in retries", lambda: "gmail_retry" in log.read_text())
             daemon.send_signal(signum)
-            _wait("the first stop", lambda: "stopping on signal" in log.read_text())
+            _wait_long("the first stop", lambda: "stopping on signal" in log.read_text())
             assert daemon.poll() is None  # the first lets the poll finish (minutes here)
             daemon.send_signal(signum)
             daemon.wait(timeout=20)  # a hang guard; it stops within the second
         assert daemon.returncode == code
         assert "stopping now on a second signal" in log.read_text()
+
+
+def _wait_long(what: str, check: Callable[[], bool]) -> None:
+    wait_until(what, check, timeout=120)

@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.store import Store
 from tests.test_crash_safety import _request_bytes
+from tests.waiting import wait_until
 
 RUNS = int(os.environ.get("INTROBOT_KILL_RUNS", "3"))
 EXPECTED_SENT = sorted(
@@ -62,15 +61,6 @@ class Daemon:
                 self.proc.wait(timeout=30)
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.parametrize("seed", range(RUNS))
 def test_kill_9_at_random_moments(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
@@ -95,7 +85,7 @@ def test_kill_9_at_random_moments(tmp_path: Path, seed: int) -> None:
         try:
             delivered = control.deliver(_request_bytes())
             control.label_thread(delivered["threadId"], add=("intro-request",))
-            _wait("the two consent drafts", lambda: len(drafts()) == 2)
+            wait_until("the two consent drafts", lambda: len(drafts()) == 2)
             for draft in drafts():
                 control.send_draft(draft["id"])
             box = control.mailbox()["messages"]
@@ -113,12 +103,12 @@ def test_kill_9_at_random_moments(tmp_path: Path, seed: int) -> None:
                 control.deliver(
                     compose_reply(sent, sender, text, at=__import__("datetime").datetime.now())
                 )
-            _wait(
+            wait_until(
                 "the joint draft", lambda: any(d["subject"].startswith("Intro:") for d in drafts())
             )
             (joint,) = drafts()
             control.send_draft(joint["id"])
-            _wait(
+            wait_until(
                 "the introduced label",
                 lambda: any(
                     "introbot/introduced" in m["labelIds"] for m in control.mailbox()["messages"]

@@ -8,9 +8,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,6 +18,7 @@ from introbot.model import Consent, Stage
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, authentication_results, compose_reply
 from introbot.store import Store
+from tests.waiting import wait_until
 
 INTROBOT = [sys.executable, "-m", "introbot"]
 ALEX = "Alex Kim <alex.kim@tidepool.io>"
@@ -40,16 +39,6 @@ def _command(url: str, db: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def _wait(what: str, check: Callable[[], bool], timeout: float = 90) -> None:
-    """A hang guard, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _request(control: SandboxControl, contact: str, n: int) -> None:
@@ -141,7 +130,7 @@ def test_decide_cancel_and_poll_beside_a_running_daemon(tmp_path: Path) -> None:
                 stdout=subprocess.PIPE, stderr=stderr, text=True,
             )  # fmt: skip
         try:
-            _wait("the daemon drafting", lambda: control.stats()["faults_injected"] > 0)
+            wait_until("the daemon drafting", lambda: control.stats()["faults_injected"] > 0)
             commands = [
                 _command(server.url, db, "decide", dana, "contact", "yes"),
                 _command(server.url, db, "cancel", marcus),
@@ -149,11 +138,15 @@ def test_decide_cancel_and_poll_beside_a_running_daemon(tmp_path: Path) -> None:
                 _command(server.url, db, "poll"),
             ]
             done = [(c.wait(60), *c.communicate()) for c in commands]
-            _wait("the joint draft", lambda: len(_joint(control)) == 1)
-            _wait("every consent draft", lambda: len(_drafted_once(control)) == 1 + 2 * len(OTHERS))
-            _wait("the cancel", lambda: _intros(db)["marcus@chenlabs.io"].stage is Stage.CANCELLED)
+            wait_until("the joint draft", lambda: len(_joint(control)) == 1)
+            wait_until(
+                "every consent draft", lambda: len(_drafted_once(control)) == 1 + 2 * len(OTHERS)
+            )
+            wait_until(
+                "the cancel", lambda: _intros(db)["marcus@chenlabs.io"].stage is Stage.CANCELLED
+            )
             polls = control.stats()["by_method"].get("history.list", 0)
-            _wait(
+            wait_until(
                 "two more polls", lambda: control.stats()["by_method"]["history.list"] > polls + 2
             )
             (decided, _, _), (cancelled, _, _) = done[0], done[1]
