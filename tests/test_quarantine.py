@@ -15,8 +15,8 @@ from email.utils import make_msgid
 import pytest
 
 from introbot.gmail.client import GmailClient
-from introbot.gmail.sync import _bounce_sender
 from introbot.model import Person, RequestRef, Stage
+from introbot.reading.automated import delivery_report_sender
 from introbot.reading.mime import parse_addresses, read_addresses, read_mail, undeliverable
 from introbot.reading.requests import read_request
 from introbot.rules import default_phrases
@@ -96,11 +96,11 @@ def test_an_unsolicited_postmaster_mail_in_a_bad_charset_never_stops_a_poll(
 
 def test_only_a_postmaster_address_makes_introbot_read_a_message(world: World) -> None:
     """A From that merely *says* postmaster is not read; a real postmaster@ is (5 units)."""
-    assert _bounce_sender("Mail Delivery Subsystem <mailer-daemon@googlemail.com>")
-    assert _bounce_sender("MAILER-DAEMON (Mail Delivery System)")
-    assert _bounce_sender("postmaster@mx.example")
-    assert not _bounce_sender('"Postmaster of nothing" <alerts@shop.example>')
-    assert not _bounce_sender("Ana <ana.postmaster-fan@shop.example>")
+    assert delivery_report_sender("Mail Delivery Subsystem <mailer-daemon@googlemail.com>")
+    assert delivery_report_sender("MAILER-DAEMON (Mail Delivery System)")
+    assert delivery_report_sender("postmaster@mx.example")
+    assert not delivery_report_sender('"Postmaster of nothing" <alerts@shop.example>')
+    assert not delivery_report_sender("Ana <ana.postmaster-fan@shop.example>")
     world.asked()
     gets = []
     for sender in ("Postmaster <alerts@shop.example>", "Mail System <postmaster@shop.example>"):

@@ -20,7 +20,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import getaddresses
 
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import HistoryExpired
@@ -52,9 +51,10 @@ from introbot.model import (
     Verdict,
     address_key,
 )
+from introbot.reading.automated import delivery_report_sender
 from introbot.reading.automated import detect as detect_automated
 from introbot.reading.mime import Mail, read_mail, unreadable_mail
-from introbot.reading.replies import read_reply
+from introbot.reading.replies import read_reply_as
 from introbot.reading.requests import RequestReading, read_request
 from introbot.rules import Phrases
 from introbot.store import Store
@@ -318,9 +318,9 @@ class Sync:
             for meta in self.client.get_message_metadata(elsewhere, REPLY_HEADERS).values():
                 named = f"{meta.header('In-Reply-To') or ''} {meta.header('References') or ''}"
                 refs = set(_MSGID.findall(named))
-                if any(a.rfc822_id in refs for a in awaited if a.rfc822_id) or _bounce_sender(
-                    meta.header("From") or ""
-                ):
+                if any(
+                    a.rfc822_id in refs for a in awaited if a.rfc822_id
+                ) or delivery_report_sender(meta.header("From") or ""):
                     wanted.add(meta.id)
         if not wanted:
             return
@@ -372,7 +372,7 @@ class Sync:
         result.seen.append(raw.id)
         owners = list(claim.owners)
         sent = self._sent_text(owners[-1])
-        by_role = {role: read_reply(mail, self.phrases, sent, role) for _, role in owners}
+        by_role = read_reply_as(mail, self.phrases, sent, (role for _, role in owners))
         for intro_id, role in owners:
             reading = by_role[role]  # a requester's reply is read in parts
             verdict, evidence = reading.verdict, reading.evidence
@@ -547,16 +547,6 @@ class Sync:
                 )
                 added[meta.id] = event
         self._replies(added, result)
-
-
-def _bounce_sender(value: str) -> bool:
-    """Is this From a delivery report's sender? The address itself must be mailer-daemon
-    or postmaster: a display name that says "Postmaster" is not enough to read a message."""
-    for _, address in getaddresses([value[:1000]]):
-        local = address.rpartition("@")[0] or address
-        if local.strip().lower() in ("mailer-daemon", "postmaster"):
-            return True
-    return False
 
 
 def _draft_recipients(intro: Intro, draft: Draft) -> set[str]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email.utils import getaddresses
 from typing import Literal
 
 from introbot.reading.mime import EMAIL_IN_TEXT, Mail, parse_addresses
@@ -172,6 +173,17 @@ def _bounce_header(mail: Mail) -> str | None:
         if _MAILER_DAEMON.search(value):
             return f"{name}: {value}"
     return None
+
+
+def delivery_report_sender(value: str) -> bool:
+    """Is this From (of a message not read yet) a delivery report's sender? The address
+    itself must be mailer-daemon or postmaster: a display name that says "Postmaster" is
+    not enough to fetch and read a message."""
+    for _, address in getaddresses([value[:MAX_HEADER_CHARS]]):
+        local = address.rpartition("@")[0] or address
+        if local.strip().lower() in ("mailer-daemon", "postmaster"):
+            return True
+    return False
 
 
 def _machine_header(mail: Mail, view: _View) -> str | None:

@@ -31,6 +31,7 @@ requester's note as ``blurb``): the only words of theirs that go into the introd
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -258,16 +259,15 @@ def _verdict(clauses: list[Clause], questions: bool) -> tuple[Verdict, str]:
     return Verdict.YES, f"{said}; the rest is {', '.join(rest)}" if rest else said
 
 
-def _split_blurb(found: list[Sentence], sets: ConsentSets) -> tuple[list[Sentence], list[Sentence]]:
-    """A requester's answer and their note for the contact (rule 5): the note starts at a
-    "here's a blurb" sentence, or else right after the first sentence that answers."""
-    for index, sentence in enumerate(found):
+def _split_blurb(found: list[Sentence], readings: list[list[Clause]], sets: ConsentSets) -> int:
+    """Where a requester's note for the contact starts (rule 5): at a "here's a blurb"
+    sentence, or else right after the first sentence that answers; len(found) if none."""
+    for index, (sentence, clauses) in enumerate(zip(found, readings, strict=True)):
         if sets.blurb_markers.find(normalize(sentence.text)):
-            return found[:index], found[index:]
-        kinds = {read_clause(c, sets).kind for c in sentence.clauses}
-        if kinds & {Kind.YES, Kind.REFUSAL}:
-            return found[: index + 1], found[index + 1 :]
-    return found, []
+            return index
+        if any(c.kind in (Kind.YES, Kind.REFUSAL) for c in clauses):
+            return index + 1
+    return len(found)
 
 
 def understand(
@@ -283,9 +283,11 @@ def understand(
     found = sentences(text)
     if not found:
         return Understanding(Verdict.UNCLEAR, "no new text in the reply", language)
-    answer, note = _split_blurb(found, sets) if role is Role.REQUESTER else (found, [])
     echo = ask_words(ask)
-    clauses = [read_clause(c, sets, echo) for s in answer for c in s.clauses]
+    readings = [[read_clause(c, sets, echo) for c in s.clauses] for s in found]
+    split = _split_blurb(found, readings, sets) if role is Role.REQUESTER else len(found)
+    answer, note = found[:split], found[split:]
+    clauses = [c for sentence in readings[:split] for c in sentence]
     questions = any(_QUESTION.search(s.text) for s in answer)
     verdict, evidence = _verdict(clauses, questions)
     if note and verdict is Verdict.YES:
@@ -320,21 +322,26 @@ def judge(text: str, phrases: Phrases, role: Role | None = None) -> tuple[Verdic
 
 
 # ---------------------------------------------------------------------- whole mails
-def _parts_disagree(mail: Mail, phrases: Phrases, sent_text: str | None, role: Role | None) -> str:
-    """Why the plain and HTML parts of a mail cannot be trusted to say the same, or ""."""
+def _html_disagrees(
+    mail: Mail,
+    reading: Understanding,
+    role: Role | None,
+    phrases: Phrases,
+    sent_text: str | None,
+    ask: str,
+) -> str:
+    """Why the HTML part cannot be trusted to say what the plain part says, or ""."""
     if mail.html_hidden_text:
         return "its HTML hides text from the reader"
     if mail.plain is None or mail.html is None:
         return ""
     signer = mail.sender.name if mail.sender else None
     html = plain_new_text(html_new_text(mail.html), phrases, sent_text, signer)
-    plain = plain_new_text(mail.plain, phrases, sent_text, signer)
     if not html.strip():
         return ""
-    html_verdict = understand(html, phrases, role).verdict
-    plain_verdict = understand(plain, phrases, role).verdict
-    if html_verdict is not plain_verdict:
-        return f"the HTML part reads {html_verdict.value}, the plain part {plain_verdict.value}"
+    html_verdict = understand(html, phrases, role, ask).verdict
+    if html_verdict is not reading.verdict:
+        return f"the HTML part reads {html_verdict.value}, the plain part {reading.verdict.value}"
     return ""
 
 
@@ -344,36 +351,55 @@ def _quoted(mail: Mail) -> str:
     return "\n".join(line.lstrip("> ") for line in body.splitlines() if line.startswith(">"))
 
 
-def read_reply(
-    mail: Mail, phrases: Phrases, sent_text: str | None = None, role: Role | None = None
-) -> ReplyReading:
-    """Read a reply. ``sent_text`` is the consent message it answers, if known; ``role``
-    says whose reply it is (a requester's is read in parts)."""
+def read_reply_as(
+    mail: Mail,
+    phrases: Phrases,
+    sent_text: str | None,
+    roles: Iterable[Role | None],
+) -> dict[Role | None, ReplyReading]:
+    """Read a reply once for each of ``roles`` (a requester's is read in parts): the sender,
+    the new text and automation are worked out once for all of them."""
     sender = check_sender(mail)
     text = new_text(mail, phrases, sent_text)
     automated = detect(mail, phrases)
     if automated is not None:
         verdict = Verdict.BOUNCE if automated.kind == "bounce" else Verdict.AUTO_REPLY
-        return ReplyReading(verdict, automated.evidence, text, sender, automated.failed_recipients)
-    reading = understand(text, phrases, role, sent_text or _quoted(mail))
-    verdict, evidence = reading.verdict, reading.evidence
-    if verdict is Verdict.YES:
-        disagreement = _parts_disagree(mail, phrases, sent_text, role)
-        if disagreement:
-            verdict, evidence = Verdict.UNCLEAR, f"reads as yes ({evidence}) but {disagreement}"
-    if verdict is Verdict.YES and sender.authenticated is False:
-        verdict = Verdict.UNCLEAR
-        evidence = (
-            f"reads as yes ({evidence}) but the sender is not authenticated: {sender.evidence}"
+        machine = ReplyReading(
+            verdict, automated.evidence, text, sender, automated.failed_recipients
         )
-    return ReplyReading(
-        verdict,
-        evidence,
-        text,
-        sender,
-        assistant=named_assistant(text, phrases),
-        preference=reading.preference,
-        blurb=reading.blurb,
-        language=reading.language,
-        clauses=reading.clauses,
-    )
+        return {role: machine for role in roles}
+    ask = sent_text or _quoted(mail)
+    assistant = named_assistant(text, phrases)
+    readings: dict[Role | None, ReplyReading] = {}
+    for role in dict.fromkeys(roles):
+        reading = understand(text, phrases, role, ask)
+        verdict, evidence = reading.verdict, reading.evidence
+        if verdict is Verdict.YES:
+            disagreement = _html_disagrees(mail, reading, role, phrases, sent_text, ask)
+            if disagreement:
+                verdict, evidence = Verdict.UNCLEAR, f"reads as yes ({evidence}) but {disagreement}"
+        if verdict is Verdict.YES and sender.authenticated is False:
+            verdict = Verdict.UNCLEAR
+            evidence = (
+                f"reads as yes ({evidence}) but the sender is not authenticated: {sender.evidence}"
+            )
+        readings[role] = ReplyReading(
+            verdict,
+            evidence,
+            text,
+            sender,
+            assistant=assistant,
+            preference=reading.preference,
+            blurb=reading.blurb,
+            language=reading.language,
+            clauses=reading.clauses,
+        )
+    return readings
+
+
+def read_reply(
+    mail: Mail, phrases: Phrases, sent_text: str | None = None, role: Role | None = None
+) -> ReplyReading:
+    """Read a reply. ``sent_text`` is the consent message it answers, if known; ``role``
+    says whose reply it is (a requester's is read in parts)."""
+    return read_reply_as(mail, phrases, sent_text, (role,))[role]
