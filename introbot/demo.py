@@ -18,8 +18,9 @@ from typing import Any
 from introbot.engine import Engine, PollReport
 from introbot.gmail.client import GmailClient
 from introbot.model import Stage
+from introbot.reading.mime import read_mail
 from introbot.rules import load_rules
-from introbot.sandbox import SandboxServer
+from introbot.sandbox import DEFAULT_USER, SandboxServer
 from introbot.sandbox.control import SandboxControl, compose_reply, seed_messages
 from introbot.settings import Settings
 from introbot.store import Store
@@ -110,7 +111,8 @@ class Demo:
         echo("\n1. Mail arrives, and you label the intro requests 'intro-request' in Gmail:")
         for _, raw in seed_messages():
             # What you send yourself (a forward, a note) is in your Sent mail, as in Gmail.
-            own = b"\nFrom: Sam Rivera <connector@example.com>" in b"\n" + raw.split(b"\n\n")[0]
+            author = read_mail(raw).sender
+            own = author is not None and author.key == DEFAULT_USER
             labels = ("INBOX", "SENT") if own else ("INBOX", "UNREAD")
             delivered = self.control.deliver(raw, labels=labels)
             self.control.label_thread(delivered["threadId"], add=("intro-request",))

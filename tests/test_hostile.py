@@ -50,10 +50,8 @@ def test_the_corpus_is_big_enough_and_matches_its_cases(
 
 def _from_the_connector(raw: bytes) -> bool:
     """Written by the connector: in Gmail such a message is in their Sent mail."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    return any(
-        line.lower().startswith(b"from:") and ME[0].encode() in line for line in head.splitlines()
-    )
+    sender = read_mail(raw).sender
+    return sender is not None and sender.key == ME[0]
 
 
 def _check_reading(case: Hostile) -> None:
