@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from introbot.rulecheck import check, sample_drafts
+from introbot.cli.rulecheck import check, sample_drafts
 from introbot.rules import TEMPLATE_NAMES, default_rules_dir
 from introbot.settings import Settings
 from tests.cli import invoke
@@ -39,7 +39,7 @@ def test_the_shipped_rules_pass_and_every_template_is_rendered() -> None:
 
 @pytest.mark.parametrize("order", ["parallel", "requester_first"])
 def test_the_samples_come_from_the_workflow_in_either_order(order: str) -> None:
-    from introbot.rulecheck import _workflow_rules
+    from introbot.cli.rulecheck import _workflow_rules
 
     settings = Settings.of("Sam", workflow={"order": order})
     specs = sample_drafts(_workflow_rules(settings))

@@ -86,7 +86,7 @@ def explain_reply(
     account_name: str | None,
 ) -> None:
     """The verdict on a reply to a consent message: yes, no, unclear, auto_reply or bounce."""
-    from introbot import explain as render
+    from introbot.cli import explain_text as render
     from introbot.model import Role
     from introbot.reading.mime import looks_like_mail, read_mail
     from introbot.reading.replies import read_reply
@@ -136,7 +136,7 @@ def explain_request(
     account_name: str | None,
 ) -> None:
     """The introductions an intro-request message asks for, or what is missing."""
-    from introbot import explain as render
+    from introbot.cli import explain_text as render
     from introbot.reading.mime import read_mail
     from introbot.reading.requests import read_request
 

@@ -66,7 +66,7 @@ def poll(target: Target, dry_run: bool) -> None:
 
 
 def _dry_run(target: Target) -> None:
-    from introbot import dryrun
+    from introbot.cli import dryrun
     from introbot.gmail.errors import GmailError
     from introbot.rules import RulesError
     from introbot.store import StoreError
@@ -163,7 +163,7 @@ def _poll_logged(app: App, warned_on: set[str], held: _Held) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_intros(target: Target, stage: str | None, as_json: bool) -> None:
     """Your intros: who, where they stand, and what happens next."""
-    from introbot import views
+    from introbot.cli import views
 
     with store_only(target) as store:
         intros = store.intros(stage=Stage(stage) if stage else None)
@@ -184,7 +184,7 @@ def list_intros(target: Target, stage: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(target: Target, intro_id: str, as_json: bool) -> None:
     """One intro's timeline, with the evidence for every decision."""
-    from introbot import views
+    from introbot.cli import views
 
     with store_only(target) as store:
         intro = one_intro(store, intro_id)
@@ -297,7 +297,7 @@ def _act_now(app: App, intro_id: str, observation: Observation) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(target: Target, since: datetime | None, as_json: bool) -> None:
     """How your intros go: by state, acceptance per side, time to a yes and to the intro."""
-    from introbot import stats as figures
+    from introbot.cli import stats as figures
 
     with store_only(target) as store:
         intros = store.intros()

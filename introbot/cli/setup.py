@@ -192,7 +192,7 @@ def _database_address(account: Account) -> str | None:
 @click.option("--fix", is_flag=True, help="Create missing labels without asking.")
 def doctor(target: Target, fix: bool) -> None:
     """Check config, rules, sign-in, Gmail, labels, database and daemon; say how to fix each."""
-    from introbot import doctor as checks
+    from introbot.cli import doctor as checks
 
     def offer(missing: list[str]) -> bool:
         if fix:
@@ -218,7 +218,7 @@ def rules() -> None:
 @account_options
 def rules_check(target: Target) -> None:
     """Load every phrase file and render every template with sample data."""
-    from introbot.rulecheck import check
+    from introbot.cli.rulecheck import check
 
     folder = target.settings.paths.rules or default_rules_dir()
     if not folder.is_dir():

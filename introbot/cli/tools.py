@@ -19,7 +19,7 @@ from introbot.sandbox.server import CONTROL_ENDPOINTS
 @click.option("--serve", is_flag=True, help="Keep the sandbox running afterwards to explore it.")
 def demo(serve: bool) -> None:
     """Show introbot at work on a built-in sandbox mailbox (no Google account needed)."""
-    from introbot.demo import run_demo
+    from introbot.cli.demo import run_demo
 
     server = SandboxServer().start()
     try:
@@ -39,7 +39,7 @@ def demo(serve: bool) -> None:
 @click.option("--quick", is_flag=True, help="Tiny sizes (seconds, not minutes): to check it runs.")
 def bench(as_json: bool, quick: bool) -> None:
     """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
-    from introbot import bench as benchmark
+    from introbot.cli import bench as benchmark
 
     click.echo(
         "Running the benchmark (a sandbox on 127.0.0.1; minutes unless --quick)...", err=True

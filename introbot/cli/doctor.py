@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from introbot.app import gmail_endpoint
+from introbot.cli.rulecheck import check as check_rules
 from introbot.config import Account, ConfigError, Flags, Loaded
 from introbot.config import load as load_config
 from introbot.daemon import AlreadyRunning, mailbox_lock, single_instance
@@ -26,7 +27,6 @@ from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import AuthExpired, GmailError
 from introbot.gmail.pacing import RetryPolicy
 from introbot.paths import credentials_file
-from introbot.rulecheck import check as check_rules
 from introbot.rules import default_rules_dir
 from introbot.store import SCHEMA_VERSION, Store, StoreError, mailbox_of
 
