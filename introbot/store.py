@@ -690,6 +690,17 @@ class Store:
     def dirty_threads(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT thread_id FROM threads WHERE dirty = 1")]
 
+    def mark_labelled(self, thread_ids: Iterable[str]) -> None:
+        """Record that these threads already carry their labels (nothing to relabel)."""
+        with self.transaction():
+            self.db.executemany(
+                "UPDATE threads SET dirty = 0 WHERE thread_id = ?", ((t,) for t in thread_ids)
+            )
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file, for another process to read."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def set_labels(self, thread_id: str, labels: Iterable[str]) -> None:
         with self.transaction():
             self.db.execute(

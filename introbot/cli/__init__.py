@@ -81,7 +81,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "How your intros go: by state, acceptance per side, time to a yes and to the intro.",
     ),
     "bench": LazyCommand(
-        "introbot.cli.tools:bench",
+        "introbot.cli.bench:command",
         "Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller.",
     ),
     "sandbox": LazyCommand(

@@ -1,8 +1,8 @@
-"""Commands around introbot rather than of it: the demo, the benchmark, the sandbox."""
+"""Commands around introbot rather than of it: the demo and the sandbox (the benchmark's
+command is in cli/bench.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -32,22 +32,6 @@ def demo(serve: bool) -> None:
         raise click.ClickException(str(exc)) from None
     finally:
         server.stop()
-
-
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--quick", is_flag=True, help="Tiny sizes (seconds, not minutes): to check it runs.")
-def bench(as_json: bool, quick: bool) -> None:
-    """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
-    from introbot.cli import bench as benchmark
-
-    click.echo(
-        "Running the benchmark (a sandbox on 127.0.0.1; minutes unless --quick)...", err=True
-    )
-    result = (
-        benchmark.run(burst_size=20, sizes=(10, 50), big=2 * 2**20) if quick else benchmark.run()
-    )
-    click.echo(json.dumps(result, indent=1) if as_json else benchmark.table(result))
 
 
 @click.group()
