@@ -352,7 +352,7 @@ def growth(folder: Path, n: int) -> Growth:
 
 
 # ------------------------------------------------------------------- reading cost
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CORPORA = ("tests/corpus/requests", "tests/corpus/replies")
 HOSTILE = "tests/hostile/messages"
 _HEAD = (
