@@ -10,10 +10,14 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+
 from introbot.config import Account
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, authentication_results
 from tests.cli import INTROBOT, invoke, run
+
+pytestmark = pytest.mark.slow  # starts introbot as a process
 
 
 def _request(control: SandboxControl, connector: str, requester: str, contact: str) -> None:

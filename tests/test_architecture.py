@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import introbot
@@ -10,7 +11,8 @@ import introbot
 PACKAGE = Path(introbot.__file__).parent
 
 
-def _imported_modules(path: Path) -> set[str]:
+@functools.cache
+def _imported_modules(path: Path) -> frozenset[str]:
     """Every module a file imports, at the top or inside a function; ``from introbot import
     store`` counts as ``introbot.store``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -21,7 +23,7 @@ def _imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
             found |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return found
+    return frozenset(found)
 
 
 def test_only_the_gmail_client_imports_googleapiclient() -> None:

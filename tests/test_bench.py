@@ -7,6 +7,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts introbot as a process
+
 
 def test_the_benchmark_runs_and_reports_every_scenario() -> None:
     done = subprocess.run(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import click
+import pytest
 
 from introbot.cli import COMMANDS, LazyGroup, main
 
@@ -49,6 +50,7 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 
+@pytest.mark.slow
 def test_help_and_version_import_no_command() -> None:
     heavy = {"introbot.engine", "introbot.store", "introbot.gmail", "googleapiclient", "bs4"}
     heavy |= {"pydantic", "introbot.cli.common", "introbot.reading", "apscheduler", "sqlite3"}

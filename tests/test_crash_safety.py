@@ -234,6 +234,7 @@ def test_the_clean_run_is_what_we_think(clean: tuple[dict[str, Any], int]) -> No
     )
 
 
+@pytest.mark.slow
 def test_a_crash_at_any_request_changes_nothing_in_the_end(
     tmp_path: Path, clean: tuple[dict[str, Any], int], crash_at: int, after: bool
 ) -> None:

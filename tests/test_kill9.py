@@ -23,6 +23,8 @@ from introbot.store import Store
 from tests.test_crash_safety import _request_bytes
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.slow  # starts introbot as a process
+
 RUNS = int(os.environ.get("INTROBOT_KILL_RUNS", "3"))
 EXPECTED_SENT = sorted(
     [

@@ -56,6 +56,7 @@ def test_the_samples_come_from_the_workflow_in_either_order(order: str) -> None:
         (1, "Subject: {{ nothing }}", "line 1: 'nothing' is undefined"),
     ],
 )
+@pytest.mark.slow
 def test_a_template_mistake_is_pointed_at(rules: Path, line: int, text: str, expected: str) -> None:
     template = rules / "templates" / "reminder.txt"
     _edit_line(template, line, text)
@@ -77,6 +78,7 @@ def test_a_missing_template(rules: Path) -> None:
     assert problem is not None and "joint.txt: missing template" in problem
 
 
+@pytest.mark.slow
 def test_the_command(rules: Path, home: Path) -> None:
     good = invoke("rules", "check", "--rules", str(rules))
     assert good.exit_code == 0 and "All rules are fine." in good.stdout
