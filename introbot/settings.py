@@ -98,6 +98,13 @@ class WorkflowSection(_Section):
         return self
 
 
+class DraftsSection(_Section):
+    guess_organisation: bool = False
+    """Name someone's organisation in drafts as guessed from their address's domain
+    (harborbio.com -> "Harborbio"). Off: drafts say only what people wrote; `introbot show`
+    marks the guess either way."""
+
+
 class DaemonSection(_Section):
     poll_interval_seconds: int = Field(default=60, ge=1, le=86_400)
 
@@ -113,6 +120,7 @@ class Settings(_Section):
     connector: ConnectorSection = ConnectorSection()
     labels: LabelsSection = LabelsSection()
     workflow: WorkflowSection = WorkflowSection()
+    drafts: DraftsSection = DraftsSection()
     daemon: DaemonSection = DaemonSection()
     paths: PathsSection = PathsSection()
 

@@ -186,13 +186,15 @@ def show(target: Target, intro_id: str, as_json: bool) -> None:
     """One intro's timeline, with the evidence for every decision."""
     from introbot import views
 
+    guess = target.settings.drafts.guess_organisation
     with store_only(target) as store:
         intro = one_intro(store, intro_id)
         lines = store.timeline(intro.id)
     if as_json:
-        click.echo(json.dumps(views.intro_detail(intro, lines), indent=1, ensure_ascii=False))
+        detail = views.intro_detail(intro, lines, guess)
+        click.echo(json.dumps(detail, indent=1, ensure_ascii=False))
     else:
-        click.echo(views.detail(intro, lines))
+        click.echo(views.detail(intro, lines, guess))
 
 
 @click.command()
