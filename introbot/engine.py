@@ -122,6 +122,7 @@ class Engine:
             expire_after=timedelta(days=wf.expire_after_days),
             pending_grace=timedelta(days=wf.pending_grace_days),
             guess_organisation=self.settings.drafts.guess_organisation,
+            signature=self.settings.connector.signature,
         )
 
     def label_ids(self, now: datetime | None = None, refresh: bool = False) -> dict[str, str]:

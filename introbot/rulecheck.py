@@ -128,6 +128,7 @@ def _workflow_rules(settings: Settings) -> WorkflowRules:
         remind_after=timedelta(days=wf.remind_after_days),
         expire_after=timedelta(days=wf.expire_after_days),
         guess_organisation=settings.drafts.guess_organisation,
+        signature=settings.connector.signature,
     )
 
 

@@ -56,7 +56,10 @@ class _Section(BaseModel):
 
 class ConnectorSection(_Section):
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    """Your name as the drafts sign it; by default guessed from your address."""
+    """Your name, as the drafts sign it. Unset: drafts are signed without a name (never with
+    one made from your address: "jsmith1987@" is not a name)."""
+    signature: str | None = Field(default=None, min_length=1, max_length=500)
+    """What the drafts put under "Best,": unset, the first word of your name."""
     addresses: tuple[str, ...] = ()
     """Your other addresses (aliases): never made a party. The signed-in one is added."""
 
@@ -156,5 +159,5 @@ class Settings(_Section):
         return {"request": self.labels.request, **names}
 
     def connector_person(self, address: str) -> Person:
-        name = self.connector.name or address.partition("@")[0].replace(".", " ").title()
-        return Person(name, address)
+        """You, as the drafts' sender: your name only if you set one."""
+        return Person(self.connector.name, address)

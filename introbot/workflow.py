@@ -85,6 +85,8 @@ class WorkflowRules:
     # An organisation guessed from a domain (harborbio.com -> "Harborbio") is shown in drafts
     # only when the connector's settings say so: by default drafts use what people wrote.
     guess_organisation: bool = False
+    # What drafts put under the sign-off; None: the connector's first name, if they set one.
+    signature: str | None = None
 
     @property
     def domain(self) -> str:
@@ -135,8 +137,11 @@ UNNAMED = {"requester": "someone I know", "contact": "your contact"}
 
 
 def _connector(rules: WorkflowRules) -> dict[str, Any]:
-    """The connector signs their own drafts: their name, or the start of their address."""
-    return _who(rules.connector, rules.connector.email.partition("@")[0], rules)
+    """The connector signs their own drafts: their signature, else their first name, else
+    nothing (never a name made from their address)."""
+    who = _who(rules.connector, "", rules)
+    who["signature"] = (rules.signature or who["first"]).strip()
+    return who
 
 
 def _who(person: Person, unnamed: str = "", rules: WorkflowRules | None = None) -> dict[str, Any]:
