@@ -7,9 +7,17 @@ them (flags > environment > file > defaults) and reports mistakes by where they 
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from introbot.model import Order, Person
 
@@ -50,6 +58,14 @@ SYSTEM_LABELS = frozenset(
 )
 
 
+def _control(c: str) -> bool:
+    return (
+        unicodedata.category(c) in ("Cc", "Zl", "Zp")
+        or "\u202a" <= c <= "\u202e"
+        or ("\u2066" <= c <= "\u2069")
+    )
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,6 +78,19 @@ class ConnectorSection(_Section):
     """What the drafts put under "Best,": unset, the first word of your name."""
     addresses: tuple[str, ...] = ()
     """Your other addresses (aliases): never made a party. The signed-in one is added."""
+
+    @field_validator("name", "signature")
+    @classmethod
+    def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Text a draft carries: no control characters (a newline in a name would be a header
+        line), no bidi overrides; a signature may have several lines."""
+        if value is None:
+            return None
+        allowed = "\n\t" if info.field_name == "signature" else ""
+        if any(_control(c) and c not in allowed for c in value):
+            lines = "lines of text" if allowed else "one line of text"
+            raise ValueError(f"must be {lines}, without control characters")
+        return value.strip() or None
 
     @field_validator("addresses")
     @classmethod

@@ -216,6 +216,8 @@ def test_the_demo_leaves_no_database_behind(home: Path) -> None:
         (("--address", "notanaddress"), "'notanaddress' is not an email address"),
         (("--address", "dana@northwind..io"), "'dana@northwind..io' is not an email address"),
         (("--name", "x" * 101), "option --name: String should have at most 100 characters"),
+        (("--name", "Sam\nBcc: x@evil.example"), "option --name: must be one line of text"),
+        (("--name", "Sam", "--signature", "S\u202eam"), "option --signature: must be lines"),
     ],
 )
 def test_init_with_a_bad_value_leaves_no_files_behind(
