@@ -121,6 +121,8 @@ class Engine:
             remind_after=timedelta(days=wf.remind_after_days),
             expire_after=timedelta(days=wf.expire_after_days),
             pending_grace=timedelta(days=wf.pending_grace_days),
+            guess_organisation=self.settings.drafts.guess_organisation,
+            signature=self.settings.connector.signature,
         )
 
     def label_ids(self, now: datetime | None = None, refresh: bool = False) -> dict[str, str]:

@@ -82,6 +82,11 @@ class WorkflowRules:
     # How long a draft that left Drafts with no sent copy is "pending" before it counts as
     # discarded: Undo send shows the copy seconds later, Schedule send at the chosen time.
     pending_grace: timedelta = timedelta(days=3)
+    # An organisation guessed from a domain (harborbio.com -> "Harborbio") is shown in drafts
+    # only when the connector's settings say so: by default drafts use what people wrote.
+    guess_organisation: bool = False
+    # What drafts put under the sign-off; None: the connector's first name, if they set one.
+    signature: str | None = None
 
     @property
     def domain(self) -> str:
@@ -132,28 +137,32 @@ UNNAMED = {"requester": "someone I know", "contact": "your contact"}
 
 
 def _connector(rules: WorkflowRules) -> dict[str, Any]:
-    """The connector signs their own drafts: their name, or the start of their address."""
-    return _who(rules.connector, rules.connector.email.partition("@")[0])
+    """The connector signs their own drafts: their signature, else their first name, else
+    nothing (never a name made from their address)."""
+    who = _who(rules.connector, "", rules)
+    who["signature"] = (rules.signature or who["first"]).strip()
+    return who
 
 
-def _who(person: Person, unnamed: str = "") -> dict[str, Any]:
+def _who(person: Person, unnamed: str = "", rules: WorkflowRules | None = None) -> dict[str, Any]:
     """What a template may say about someone: never the address, nor a local part for a
-    name (``unnamed`` stands in; ``greeting`` is "there" for "Hi there,")."""
+    name (``unnamed`` stands in; ``greeting`` is "there" for "Hi there,"), nor a guessed
+    organisation unless ``rules.guess_organisation``."""
     name = _display_name(person)
     first = name.split()[0] if name else None
     return {
         "name": name or unnamed,
         "first": first or unnamed,
         "greeting": first or "there",
-        "org": organisation(person),
+        "org": organisation(person) if rules and rules.guess_organisation else None,
     }
 
 
 def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:
     return {
         "connector": _connector(rules),
-        "requester": _who(intro.requester.person, UNNAMED["requester"]),
-        "contact": _who(intro.contact.person, UNNAMED["contact"]),
+        "requester": _who(intro.requester.person, UNNAMED["requester"], rules),
+        "contact": _who(intro.contact.person, UNNAMED["contact"], rules),
         "context": redact_addresses(intro.context),
         "remind_days": rules.remind_after.days,
         **extra,
@@ -723,7 +732,7 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
                 DraftKind.REMINDER,
                 role,
                 rules,
-                to=_who(party.person, UNNAMED[role.value]),
+                to=_who(party.person, UNNAMED[role.value], rules),
                 to_role=role.value,
             )
             actions += [

@@ -84,10 +84,13 @@ def test_two_accounts_run_side_by_side_without_touching_each_other(home: Path) -
     assert all("Ana" in d["text"] for d in drafts_a)  # each signs with its own name
     assert all("Ben" in d["text"] for d in drafts_b)
 
-    for name, requester in (("alpha", "rita@r.example"), ("beta", "sue@s.example")):
+    for name, requester, url in (("alpha", "rita@r.example", alpha.url),
+                                 ("beta", "sue@s.example", beta.url)):  # fmt: skip
         account = Account.named(name)
-        assert (account.folder / "introbot.db").exists()
-        listed = invoke("list", "--account", name, "--json")
+        # A sandbox session keeps a database of its own, never the account's.
+        assert account.sandbox_database(url).exists()
+        assert not (account.folder / "introbot.db").exists()
+        listed = invoke("list", "--account", name, "--sandbox", url, "--json")
         (intro,) = json.loads(listed.stdout)
         assert intro["requester"]["email"] == requester
     assert not Account.named("gamma").config_file.exists()

@@ -228,8 +228,8 @@ def test_the_clean_run_is_what_we_think(clean: tuple[dict[str, Any], int]) -> No
     assert sorted(subjects) == sorted(
         [
             "Re: Could you introduce me to Dana Whitfield?",
-            "Would you like to meet Alex Kim (Tidepool)?",
-            "Intro: Alex Kim (Tidepool) <> Dana Whitfield (Northwind)",
+            "Would you like to meet Alex Kim?",
+            "Intro: Alex Kim <> Dana Whitfield",
         ]
     )
 

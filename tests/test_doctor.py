@@ -49,9 +49,10 @@ def test_a_ready_account_passes_and_fix_creates_the_labels(
     assert first.exit_code == 0, first.stdout
     checks = lines(first)
     assert set(checks) == {
-        "config", "rules", "credentials", "sign-in", "gmail", "labels", "mailbox",
+        "config", "name", "rules", "credentials", "sign-in", "gmail", "labels", "mailbox",
         "database", "daemon",
     }  # fmt: skip
+    assert checks["name"] == ["ok drafts are from Sam Rivera, signed 'Sam'"]
     assert checks["labels"][0].startswith("warn missing: intro-request")  # not a tty: ask not
     fixed = invoke("doctor", "--fix")
     assert fixed.exit_code == 0

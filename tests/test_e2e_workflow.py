@@ -52,7 +52,7 @@ def test_happy_path_in_parallel(world: World) -> None:
     assert intro.stage is Stage.READY
     assert "introbot/ready" in world.thread_labels(request["threadId"])
     joint = world.draft_to("alex.kim@tidepool.io")
-    assert joint["subject"] == "Intro: Alex Kim (Tidepool) <> Dana Whitfield (Northwind)"
+    assert joint["subject"] == "Intro: Alex Kim <> Dana Whitfield"
     assert "dana@northwind.example" in joint["to"] and "alex.kim@tidepool.io" in joint["to"]
     assert joint["cc"] == "jamie@northwind.example"  # the assistant she named, for scheduling
     assert "Email is best." in joint["text"] and "20-minute call" in joint["text"]

@@ -29,8 +29,8 @@ RUNS = int(os.environ.get("INTROBOT_KILL_RUNS", "3"))
 EXPECTED_SENT = sorted(
     [
         "Re: Could you introduce me to Dana Whitfield?",
-        "Would you like to meet Alex Kim (Tidepool)?",
-        "Intro: Alex Kim (Tidepool) <> Dana Whitfield (Northwind)",
+        "Would you like to meet Alex Kim?",
+        "Intro: Alex Kim <> Dana Whitfield",
     ]
 )
 

@@ -32,8 +32,11 @@ class Plan:
     labels: dict[str, frozenset[str]]  # message id -> its label ids now
 
 
-def run(account: Account, settings: Settings, sandbox: str | None) -> Plan:
-    live = account.database(settings)
+def run(
+    account: Account, settings: Settings, sandbox: str | None, database: Path | None = None
+) -> Plan:
+    """``database``: the live one to copy (default: the account's)."""
+    live = database or account.database(settings)
     with tempfile.TemporaryDirectory(prefix="introbot-dry-run-") as folder:
         copy = Path(folder) / "introbot.db"
         if live.exists():

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from introbot.cli.common import ACCOUNT_OPTION, fail, target_of
+from introbot.cli.common import ACCOUNT_OPTION, email_addresses, fail, target_of
 from introbot.config import Account
 from introbot.settings import Settings
 
@@ -116,6 +116,7 @@ def explain_reply(
     "me",
     multiple=True,
     metavar="ADDRESS",
+    callback=email_addresses,
     help="Your own address (repeat for each); never made a party. Default: the account's.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -127,6 +127,8 @@ def _workflow_rules(settings: Settings) -> WorkflowRules:
         order=wf.order,
         remind_after=timedelta(days=wf.remind_after_days),
         expire_after=timedelta(days=wf.expire_after_days),
+        guess_organisation=settings.drafts.guess_organisation,
+        signature=settings.connector.signature,
     )
 
 
@@ -138,13 +140,16 @@ class _Sample:
 
     rules: WorkflowRules
     specs: dict[str, DraftSpec]
+    people: tuple[Person, Person] = (REQUESTER, CONTACT)
     now: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, tzinfo=UTC))
     intro: Intro | None = None
     _counter: Iterator[int] = field(default_factory=lambda: iter(range(1, 1000)))
 
     def open(self, intro_id: str) -> _Sample:
+        requester, contact = self.people
+        request = replace(REQUEST, author=requester)
         t = open_intro(
-            intro_id, REQUEST, REQUESTER, CONTACT, CONTEXT, self.now, self.rules, secret=SECRET
+            intro_id, request, requester, contact, CONTEXT, self.now, self.rules, secret=SECRET
         )
         self.intro = t.intro
         self._created(t.actions)
@@ -168,7 +173,7 @@ class _Sample:
         assert self.intro is not None
         for draft in [d for d in self.intro.drafts if d.open]:
             n = next(self._counter)
-            to = self.intro.party(draft.to).person.email if draft.to else REQUESTER.email
+            to = self.intro.party(draft.to).person.email if draft.to else self.people[0].email
             sent = DraftSent(draft.key, f"sent-{n}", draft.key, "t", self.now, "", (to,))
             self._step(sent)
         return self
@@ -190,18 +195,21 @@ class _Sample:
         return self
 
 
-def sample_drafts(rules: WorkflowRules) -> dict[str, DraftSpec]:
-    """A DraftSpec for every template the workflow writes: from sample intros in the
-    configured order first, then in parallel order for what that order never reaches (a
-    requester cannot withdraw before the contact is asked when asking one by one)."""
+def sample_drafts(
+    rules: WorkflowRules, people: tuple[Person, Person] = (REQUESTER, CONTACT)
+) -> dict[str, DraftSpec]:
+    """A DraftSpec for every template the workflow writes: from sample intros (between
+    ``people``, requester and contact) in the configured order first, then in parallel order
+    for what that order never reaches (a requester cannot withdraw before the contact is
+    asked when asking one by one)."""
     specs: dict[str, DraftSpec] = {}
     for order in dict.fromkeys((rules.order, Order.PARALLEL)):
-        _play(replace(rules, order=order), specs)
+        _play(replace(rules, order=order), specs, people)
     specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
     return specs
 
 
-def _play(rules: WorkflowRules, specs: dict[str, DraftSpec]) -> None:
+def _play(rules: WorkflowRules, specs: dict[str, DraftSpec], people: tuple[Person, Person]) -> None:
     remind, expire = rules.remind_after.days + 1, rules.expire_after.days + 1
     yes, no = Verdict.YES, Verdict.NO
     req, con = Role.REQUESTER, Role.CONTACT
@@ -217,6 +225,6 @@ def _play(rules: WorkflowRules, specs: dict[str, DraftSpec]) -> None:
     ]
     for number, scenario in enumerate(scenarios):
         try:
-            scenario(_Sample(rules, specs).open(f"sample{number}"))
+            scenario(_Sample(rules, specs, people).open(f"sample{number}"))
         except InvalidTransition:  # not a way this order can go
             continue
