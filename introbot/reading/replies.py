@@ -119,27 +119,79 @@ def named_assistant(text: str, phrases: Phrases) -> str | None:
 def _names(original: str, alone: bool) -> set[str]:
     """Words written with a capital inside a clause, as names are ("happy to meet Alex");
     the first word too when the clause is only a name or a greeting ("Dana", "Hi Sam")."""
-    words = _WORD.findall(original)
+    words = _WORD.findall(_THE_NAME.sub(" ", original))
     return {normalize(w) for w in (words if alone else words[1:]) if w[:1].isupper()}
+
+
+# "the" before a capital names a place or a thing ("the Met", "the Ritz"), not a person
+_THE_NAME = re.compile(r"\b[Tt]he\s+[A-Z][\w'’-]*")
 
 
 ECHO_PREFIX = 5  # a word echoes the ask when its first five letters match a word there
 
 
+_ENDINGS = ("ing", "ed", "es", "s")
+
+
+def _stems(word: str) -> set[str]:
+    """A word without the endings English adds to it: "walking" -> "walk", "shopping" ->
+    "shop", "drinks" -> "drink" (at least three letters are kept)."""
+    found = {word}
+    for ending in _ENDINGS:
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and len(stem) >= 3:
+            found.add(stem)
+            if len(stem) >= 4 and stem[-1] == stem[-2]:  # "shopp" -> "shop"
+                found.add(stem[:-1])
+    return found
+
+
 def ask_words(ask: str | None) -> frozenset[str]:
-    """The words of the message a reply answers, and their first letters (``ECHO_PREFIX``),
-    so an answer may echo its question ("I'd love a coffee" to "Want to grab a coffee?")."""
-    words = {w for w in _WORD.findall(normalize(ask or "")[:MAX_ASK_CHARS]) if len(w) > 2}
-    return frozenset(words | {w[:ECHO_PREFIX] for w in words if len(w) >= ECHO_PREFIX})
+    """The words of the message a reply answers, their stems and their first letters
+    (``ECHO_PREFIX``), so an answer may echo its question ("I'd love a coffee" to "Want
+    to grab a coffee?", "I'd love to go" to "Want to go?")."""
+    words = set(_WORD.findall(normalize(ask or "")[:MAX_ASK_CHARS]))
+    stems = {stem for w in words if len(w) > 2 for stem in _stems(w)}
+    return frozenset(words | stems | {w[:ECHO_PREFIX] for w in words if len(w) >= ECHO_PREFIX})
 
 
 def _echoes(word: str, ask: frozenset[str]) -> bool:
-    return word in ask or (len(word) >= ECHO_PREFIX and word[:ECHO_PREFIX] in ask)
+    return (
+        word in ask
+        or (len(word) >= ECHO_PREFIX and word[:ECHO_PREFIX] in ask)
+        or any(stem in ask for stem in _stems(word))
+    )
 
 
-def read_clause(original: str, sets: ConsentSets, ask: frozenset[str] = frozenset()) -> Clause:
+_ASKING = re.compile(r"[^.!?\n]*\?")
+QUESTION_WORD = 3  # shorter words of a question ("go", "up") name nothing
+
+
+def question_words(ask: str | None) -> frozenset[str]:
+    """The words of the questions the message asks ("Do you want to go hiking?") and their
+    stems: what an answer that only names the thing asked for ("I love hiking") echoes."""
+    asked = " ".join(_ASKING.findall(normalize(ask or "")[:MAX_ASK_CHARS]))
+    words = [w for w in _WORD.findall(asked) if len(w) >= QUESTION_WORD]
+    return frozenset(stem for w in words for stem in _stems(w))
+
+
+def _names_the_question(words: tuple[str, ...], question: frozenset[str]) -> bool:
+    """There are words, and every one echoes the question (perhaps with another ending:
+    "walking" for "walk")."""
+    return bool(words) and all(_stems(w) & question for w in words)
+
+
+def read_clause(
+    original: str,
+    sets: ConsentSets,
+    ask: frozenset[str] = frozenset(),
+    question: frozenset[str] = frozenset(),
+) -> Clause:
     """What one clause does: agree, refuse, thank, state a preference, or none of these.
-    An agreeing clause may echo the words of the message it answers (``ask``)."""
+    An agreeing clause may echo the words of the message it answers (``ask``); a clause
+    that likes or wants something agrees when what it names is the thing the message's
+    question asks about (``question``: "I love hiking" to "Do you want to go hiking?"), and
+    one that praises the idea when it has nothing else in it ("That would be ideal")."""
     text = normalize(original)
     rest = _CONTACT_DETAIL.sub(" ", text)
     hits: dict[str, tuple[str, ...]] = {}
@@ -155,11 +207,15 @@ def read_clause(original: str, sets: ConsentSets, ask: frozenset[str] = frozense
     leftover = tuple(w for w in words if w not in names)
     negated = bool(get("negations"))
     wants_else = get("alternatives") and not get("preferences")
-    if get("no") or (negated and (get("yes") or get("fit"))) or wants_else:
+    likes = get("likes") and _names_the_question(tuple(words), question)  # names too
+    praises = get("approvals") and get("appraisals")
+    if get("no") or (negated and (get("yes") or get("fit") or likes or praises)) or wants_else:
         kind = Kind.REFUSAL
-    elif get("yes") or get("yes_idioms"):
+    elif get("yes") or get("yes_idioms") or praises:
         kind = Kind.YES
         leftover = tuple(w for w in leftover if not _echoes(w, ask))
+    elif likes:
+        kind, leftover = Kind.YES, ()
     elif get("busy") and not negated:
         kind = Kind.BUSY
     elif get("preferences") or get("alternatives"):
@@ -191,6 +247,7 @@ def _all(clauses: list[Clause], category: str) -> list[str]:
 
 
 MAX_NEGATIVE_WORDS = 25
+_AGREEING = ("yes", "yes_idioms", "likes", "appraisals", "approvals")
 
 
 def _only_negative(clauses: list[Clause], negative: list[Clause]) -> bool:
@@ -213,7 +270,7 @@ def _verdict(clauses: list[Clause], questions: bool) -> tuple[Verdict, str]:
     hedges = _all(clauses, "hedges")
     deferrals = _all(clauses, "deferrals")
     present = _all(clauses, "present")
-    yes_words = _all(yes, "yes") + _all(yes, "yes_idioms")
+    yes_words = [p for c in yes for k in _AGREEING for p in c.found(k)]
     if refusals:
         refused = [p for c in refusals for p in (c.found("no") or c.found("alternatives"))]
         said = _quote(refused) if refused else _snippet(refusals[0].text)
@@ -283,8 +340,8 @@ def understand(
     found = sentences(text)
     if not found:
         return Understanding(Verdict.UNCLEAR, "no new text in the reply", language)
-    echo = ask_words(ask)
-    readings = [[read_clause(c, sets, echo) for c in s.clauses] for s in found]
+    echo, question = ask_words(ask), question_words(ask)
+    readings = [[read_clause(c, sets, echo, question) for c in s.clauses] for s in found]
     split = _split_blurb(found, readings, sets) if role is Role.REQUESTER else len(found)
     answer, note = found[:split], found[split:]
     clauses = [c for sentence in readings[:split] for c in sentence]
