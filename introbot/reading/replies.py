@@ -127,6 +127,9 @@ def _names(original: str, alone: bool) -> set[str]:
 _THE_NAME = re.compile(r"\b[Tt]he\s+[A-Z][\w'’-]*")
 
 
+# Words that stand for the thing asked about: "I love it", "I could use one".
+_STANDS_FOR_IT = {"it", "that", "this", "one", "them", "those", "these", "it's", "that's"}
+_LIKING = {"likes", "filler", "approvals", "pleasantries"}  # nothing else beside a liking
 ECHO_PREFIX = 5  # a word echoes the ask when its first five letters match a word there
 
 
@@ -181,6 +184,21 @@ def _names_the_question(words: tuple[str, ...], question: frozenset[str]) -> boo
     return bool(words) and all(_stems(w) & question for w in words)
 
 
+# Contractions typed without their apostrophe, as on a phone ("thats", "dont", "im").
+_APOSTROPHE_LESS = re.compile(
+    r"(?<![\w'-])(?:(that|what|there|let|it)s|(i)m|(i|you|we|they)ve|(you|they)re"
+    r"|(do|does|did|is|are|was|were|would|could|should|have|has|had|ca|wo)nt)(?![\w'-])"
+)
+
+
+def _with_apostrophe(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if word.endswith("nt"):
+        return word[:-2] + "n't"
+    cut = 1 if word[-1] in "sm" else 2
+    return word[:-cut] + "'" + word[-cut:]
+
+
 def read_clause(
     original: str,
     sets: ConsentSets,
@@ -192,7 +210,7 @@ def read_clause(
     that likes or wants something agrees when what it names is the thing the message's
     question asks about (``question``: "I love hiking" to "Do you want to go hiking?"), and
     one that praises the idea when it has nothing else in it ("That would be ideal")."""
-    text = normalize(original)
+    text = _APOSTROPHE_LESS.sub(_with_apostrophe, normalize(original))
     rest = _CONTACT_DETAIL.sub(" ", text)
     hits: dict[str, tuple[str, ...]] = {}
     if rest != text:
@@ -207,7 +225,18 @@ def read_clause(
     leftover = tuple(w for w in words if w not in names)
     negated = bool(get("negations"))
     wants_else = get("alternatives") and not get("preferences")
-    likes = get("likes") and _names_the_question(tuple(words), question)  # names too
+    likes = (
+        get("likes")
+        and hits.keys() <= _LIKING
+        and (
+            _names_the_question(tuple(words), question)  # names too
+            or (  # "I love it"; not "I could use one", which is only maybe
+                not words
+                and bool(_STANDS_FOR_IT.intersection(get("filler") or ()))
+                and not any("could" in p for p in get("likes") or ())
+            )
+        )
+    )
     praises = get("approvals") and get("appraisals")
     if get("no") or (negated and (get("yes") or get("fit") or likes or praises)) or wants_else:
         kind = Kind.REFUSAL
