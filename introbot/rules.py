@@ -404,6 +404,8 @@ class Phrases:
                             *f.consent.yes,
                             *f.consent.no,
                             *f.consent.pleasantries,
+                            *f.consent.likes,
+                            *f.consent.appraisals,
                         ]
                     ]
                 )

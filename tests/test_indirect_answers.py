@@ -182,3 +182,27 @@ def test_when_to_meet_is_a_preference(answer: str, verdict: Verdict) -> None:
 )
 def test_contractions_without_apostrophe(answer: str, verdict: Verdict) -> None:
     assert _reply(answer) is verdict
+
+
+# --------------------------------------------------------- the same kinds, other languages
+@pytest.mark.parametrize(
+    ("answer", "question", "verdict"),
+    [
+        ("Ce serait idéal.", "Voulez-vous prendre un café avec elle ?", Verdict.YES),
+        ("J'adore le café !", "Voulez-vous prendre un café avec elle ?", Verdict.YES),
+        ("Ce serait idéal, mais pas avant juin.", "Un café avec elle ?", Verdict.UNCLEAR),
+        ("Ce ne serait pas utile.", "Un café avec elle ?", Verdict.NO),
+        ("Das wäre ideal.", "Hätten Sie Lust auf einen Kaffee mit ihr?", Verdict.YES),
+        ("Ich liebe Kaffee!", "Hätten Sie Lust auf einen Kaffee mit ihr?", Verdict.YES),
+        ("Ich mag Tee.", "Hätten Sie Lust auf einen Kaffee mit ihr?", Verdict.UNCLEAR),
+        ("Das wäre ideal, aber erst im Mai.", "Lust auf einen Kaffee?", Verdict.UNCLEAR),
+        ("Sería ideal.", "¿Te gustaría tomar un café con ella?", Verdict.YES),
+        ("¡Qué buena idea!", "¿Te gustaría tomar un café con ella?", Verdict.YES),
+        ("Me gusta el té.", "¿Te gustaría tomar un café con ella?", Verdict.UNCLEAR),
+        ("Sería ideal, pero después de junio.", "¿Un café con ella?", Verdict.UNCLEAR),
+    ],
+)
+def test_indirect_answers_in_french_german_spanish(
+    answer: str, question: str, verdict: Verdict
+) -> None:
+    assert _reply(answer, question) is verdict
