@@ -206,3 +206,21 @@ def test_indirect_answers_in_french_german_spanish(
     answer: str, question: str, verdict: Verdict
 ) -> None:
     assert _reply(answer, question) is verdict
+
+
+# ------------------------------------------------ disliking the thing asked declines
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        ("I hate long video calls.", Verdict.NO),
+        ("Networking coffees bore me, sorry.", Verdict.NO),
+        ("That sounds boring.", Verdict.NO),
+        ("Honestly a waste of time for me.", Verdict.NO),
+        # near misses: the words of disliking in a sentence that does not refuse
+        ("I'd hate to miss it!", Verdict.UNCLEAR),
+        ("I hate to say it, but I'm in.", Verdict.UNCLEAR),
+        ("I hate long calls, but a coffee would be great.", Verdict.UNCLEAR),
+    ],
+)
+def test_disliking_the_thing_asked(answer: str, verdict: Verdict) -> None:
+    assert _reply(answer, COFFEE) is verdict
