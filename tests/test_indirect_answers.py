@@ -224,3 +224,28 @@ def test_indirect_answers_in_french_german_spanish(
 )
 def test_disliking_the_thing_asked(answer: str, verdict: Verdict) -> None:
     assert _reply(answer, COFFEE) is verdict
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        ("Let me know when we can set it up.", Verdict.YES),
+        ("That's a given.", Verdict.YES),
+        ("I'm free any day, you pick.", Verdict.UNCLEAR),  # "you pick" is not explained
+        ("I'm available any time.", Verdict.YES),
+        # "next Tuesday" is when; "next summer" is a deferral (a "next _" wildcard of the
+        # preferences used to swallow it and let the yes stand)
+        ("Happy to, next Tuesday.", Verdict.YES),
+        ("Happy to, next summer.", Verdict.UNCLEAR),
+        ("Sure, next weekend.", Verdict.UNCLEAR),
+        ("Set it up after our round closes.", Verdict.UNCLEAR),
+        ("I'm free any day but Friday.", Verdict.UNCLEAR),
+    ],
+)
+def test_arranging_it_and_being_free_whenever(answer: str, verdict: Verdict) -> None:
+    assert _reply(answer, COFFEE) is verdict
+
+
+def test_a_question_typed_without_its_mark_is_still_the_question() -> None:
+    assert _reply("I love coffee.", "Would you like to grab a coffee with her") is Verdict.YES
+    assert _reply("I love tea.", "Would you like to grab a coffee with her") is Verdict.UNCLEAR

@@ -167,13 +167,20 @@ def _echoes(word: str, ask: frozenset[str]) -> bool:
 
 
 _ASKING = re.compile(r"[^.!?\n]*\?")
+# A question typed without its mark: a line that opens as one ("Are you free Friday").
+_ASKING_UNMARKED = re.compile(
+    r"^(?:(?:would|do|are|can|could|shall|should|will|is|did) you|(?:do you )?want to|wanna"
+    r"|how about|fancy|interested in|shall we|should we|can we|are we)\b[^.!\n]*$",
+    re.MULTILINE,
+)
 QUESTION_WORD = 3  # shorter words of a question ("go", "up") name nothing
 
 
 def question_words(ask: str | None) -> frozenset[str]:
     """The words of the questions the message asks ("Do you want to go hiking?") and their
     stems: what an answer that only names the thing asked for ("I love hiking") echoes."""
-    asked = " ".join(_ASKING.findall(normalize(ask or "")[:MAX_ASK_CHARS]))
+    text = normalize(ask or "")[:MAX_ASK_CHARS]
+    asked = " ".join(_ASKING.findall(text) or _ASKING_UNMARKED.findall(text))
     words = [w for w in _WORD.findall(asked) if len(w) >= QUESTION_WORD]
     return frozenset(stem for w in words for stem in _stems(w))
 
