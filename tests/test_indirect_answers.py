@@ -121,6 +121,8 @@ def test_praising_the_idea_asked_about(answer: str, verdict: Verdict) -> None:
         ("I love tea.", Verdict.UNCLEAR),  # not what was asked
         ("I love coffee alone.", Verdict.UNCLEAR),
         ("I like some coffee places.", Verdict.UNCLEAR),
+        ("I like some coffee.", Verdict.UNCLEAR),  # some of it
+        ("Coffee would be great, tomorrow instead.", Verdict.UNCLEAR),  # another time
         ("I like some of them.", Verdict.UNCLEAR),
         ("I love the Roastery.", Verdict.UNCLEAR),  # a place, not the person asked about
         ("I love coffee on Fridays only.", Verdict.UNCLEAR),

@@ -235,6 +235,7 @@ def read_clause(
     likes = (
         get("likes")
         and hits.keys() <= _LIKING
+        and "some" not in (get("filler") or ())  # liking some of it is liking a part
         and (
             _names_the_question(tuple(words), question)  # names too
             or (  # "I love it"; not "I could use one", which is only maybe
@@ -247,8 +248,8 @@ def read_clause(
     praises = get("approvals") and get("appraisals")
     if get("no") or (negated and (get("yes") or get("fit") or likes or praises)) or wants_else:
         kind = Kind.REFUSAL
-    elif get("yes") or get("yes_idioms") or praises:
-        kind = Kind.YES
+    elif (get("yes") or get("yes_idioms") or praises) and not get("alternatives"):
+        kind = Kind.YES  # not with something else instead ("Great, but tomorrow instead")
         leftover = tuple(w for w in leftover if not _echoes(w, ask))
     elif likes:
         kind, leftover = Kind.YES, ()
