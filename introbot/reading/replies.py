@@ -284,6 +284,7 @@ def _all(clauses: list[Clause], category: str) -> list[str]:
 
 
 MAX_NEGATIVE_WORDS = 25
+_INSTEAD = {"instead", "instead of", "rather than"}  # another thing or time than the one asked
 _AGREEING = ("yes", "yes_idioms", "likes", "appraisals", "approvals")
 
 
@@ -335,8 +336,10 @@ def _verdict(clauses: list[Clause], questions: bool) -> tuple[Verdict, str]:
         return Verdict.UNCLEAR, "no clear yes or no"
     said = f"yes ({_quote(yes_words)})"
     stray = [p for c in clauses for p in c.found("negations")]
+    instead = [p for p in _all(clauses, "alternatives") if p in _INSTEAD]
     for found, kind in (
         (stray, "a negation"),
+        (instead, "something else instead"),
         (hedges, "a hedge"),
         (conditions, "a condition"),
         (deferrals + present, "a deferral in time"),
