@@ -64,6 +64,9 @@ CALL = "Could you spare twenty minutes for a call with her?"
         ("I can, sometimes.", CALL, Verdict.UNCLEAR),
         ("I can, I think.", CALL, Verdict.UNCLEAR),
         ("I would, I hope it's short.", COFFEE, Verdict.UNCLEAR),
+        ("I'd love that, if it's after June.", COFFEE, Verdict.UNCLEAR),
+        ("I do, sometimes.", "Do you still take calls from founders?", Verdict.UNCLEAR),
+        ("I do.", "Do you still take calls from founders?", Verdict.YES),
     ],
 )
 def test_a_short_answer_to_the_question_asked(answer: str, question: str, verdict: Verdict) -> None:

@@ -6,7 +6,9 @@ The rules, in the order they decide:
 2. The new text is split into sentences and clauses (``sentences.py``) and read with the
    phrases of its own language plus English (``Phrases.detect_language``).
 3. Each clause is accounted for as one of: an agreeing answer (a yes phrase, no negation in
-   the clause), a refusal (a decline phrase; a negated willingness, ability or fit, "I don't
+   the clause; or, with nothing else in the clause, liking the very thing the question asks
+   about, "I love hiking" to "Do you want to go hiking?", or praising the idea, "That
+   would be ideal"), a refusal (a decline phrase; a negated willingness, ability or fit, "I don't
    think I'm the right person"; wanting something else instead), being busy or bound
    elsewhere, thanks or a greeting, a preference about how to be reached, warm words about
    the other person ("sounds like a great company", never a yes by themselves), or only
