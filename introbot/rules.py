@@ -150,6 +150,9 @@ class ConsentPhrases(_Strict):
     pleasantries: list[str] = _phrases()
     preferences: list[str] = _phrases()
     remarks: list[str] = _phrases()
+    likes: list[str] = _phrases()
+    appraisals: list[str] = _phrases()
+    approvals: list[str] = _phrases()
     filler: list[str] = _phrases()
     blurb_markers: list[str] = _phrases()
     withdrawals: list[str] = _phrases()
@@ -249,6 +252,9 @@ class ConsentSets:
     pleasantries: PhraseSet
     preferences: PhraseSet
     remarks: PhraseSet
+    likes: PhraseSet
+    appraisals: PhraseSet
+    approvals: PhraseSet
     filler: PhraseSet
     blurb_markers: PhraseSet
     withdrawals: PhraseSet
@@ -300,12 +306,15 @@ CONSENT_ORDER = (
     "present",
     "alternatives",
     "yes",
+    "likes",
+    "appraisals",
     "negations",
     "fit",
     "busy",
     "apologies",
     "preferences",
     "remarks",
+    "approvals",
     "filler",
 )
 _EDGES = re.compile(r"^[^\w']+|[^\w']+$")
@@ -395,6 +404,8 @@ class Phrases:
                             *f.consent.yes,
                             *f.consent.no,
                             *f.consent.pleasantries,
+                            *f.consent.likes,
+                            *f.consent.appraisals,
                         ]
                     ]
                 )
