@@ -108,7 +108,7 @@ def _missing_lists(folder: Path) -> Iterator[Check]:
         mine, theirs = load_language_file(path), load_language_file(shipped)
         missing = [
             f"[{section}] {key}"
-            for section in ("consent", "automated", "quotes", "requests")
+            for section in ("consent", "automated", "quotes", "requests", "per_contact")
             for key, value in getattr(theirs, section)
             if value and not getattr(getattr(mine, section), key)
         ]
