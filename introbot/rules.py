@@ -487,6 +487,7 @@ def default_phrases() -> Phrases:
 # ------------------------------------------------------------------------ templates
 TEMPLATE_NAMES = (
     "consent_requester",
+    "consent_requester_several",
     "consent_contact",
     "reminder",
     "joint",
@@ -495,6 +496,9 @@ TEMPLATE_NAMES = (
     "expiry_note",
     "problem_note",
 )
+#: Templates added after rules folders were first copied: a copy without one uses the
+#: shipped one (``introbot rules check`` says so), rather than refusing to start.
+NEWER_TEMPLATES = ("consent_requester_several",)
 
 
 @dataclass(frozen=True)
@@ -527,6 +531,8 @@ def load_templates(rules_dir: Path | None = None) -> dict[str, Template]:
     templates: dict[str, Template] = {}
     for name in TEMPLATE_NAMES:
         path = folder / f"{name}.txt"
+        if name in NEWER_TEMPLATES and not path.is_file():
+            path = default_rules_dir() / "templates" / f"{name}.txt"
         try:
             text = path.read_text(encoding="utf-8")
         except OSError:

@@ -36,15 +36,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from introbot.model import Role, Verdict
+from introbot.reading.mime import Mail
+from introbot.reading.quotes import html_new_text, plain_new_text
 from introbot.reading.replies import (
     MAX_ANSWER_CHARS,
     MAX_BLURB_CHARS,
     MAX_PREFERENCE_CHARS,
     Clause,
     Kind,
+    ReplyReading,
     ask_words,
     asks_question,
     read_clause,
+    read_reply_as,
     understand,
     verdict_of,
 )
@@ -367,3 +371,39 @@ def _whole(
         reading.preference,
         reading.clauses,
     )
+
+
+def read_shared_reply(
+    mail: Mail,
+    phrases: Phrases,
+    sent_text: str | None,
+    contacts: Sequence[Contact],
+    known: Iterable[str] = (),
+) -> tuple[ReplyReading, PerContact | None]:
+    """A requester's reply to one ask about several contacts: the reply as read whole (its
+    sender, new text, automation) and the answer per contact (None for mail no person
+    wrote: an auto-reply or a bounce is every contact's). Each contact's yes also needs the
+    HTML part to say what the plain part says, as for one contact."""
+    (whole,) = read_reply_as(mail, phrases, sent_text, (Role.REQUESTER,)).values()
+    if whole.verdict in (Verdict.AUTO_REPLY, Verdict.BOUNCE):
+        return whole, None
+    ask = sent_text or None
+    split = split_answer(whole.text, contacts, phrases, ask, known)
+    doubt = ""
+    if mail.html_hidden_text:
+        doubt = "its HTML hides text from the reader"
+    html: PerContact | None = None
+    if not doubt and mail.plain is not None and mail.html is not None:
+        signer = mail.sender.name if mail.sender else None
+        visible = plain_new_text(html_new_text(mail.html), phrases, sent_text, signer)
+        if visible.strip():
+            html = split_answer(visible, contacts, phrases, ask, known)
+    answers = dict(split.answers)
+    for key, answer in split.answers.items():
+        if answer.verdict is not Verdict.YES:
+            continue
+        if html is not None and html.answers[key].verdict is not Verdict.YES:
+            doubt = f"the HTML part reads {html.answers[key].verdict.value}, the plain part yes"
+        if doubt:
+            answers[key] = Answer(Verdict.UNCLEAR, f"reads as yes ({answer.evidence}) but {doubt}")
+    return whole, replace(split, answers=answers)
