@@ -4,10 +4,19 @@ contact (issue 11: "One request thread holds at most one introbot draft at a tim
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
-from introbot.model import Consent, DraftKind, DraftState, Intro, Role, Stage
+import pytest
+
+from introbot.model import Cancel, Consent, DraftKind, DraftState, Intro, Role, Stage
+from introbot.sandbox import SandboxServer
+from introbot.store import Store
+from tests.test_crash_safety import Run
 from tests.world import ALEX, World
 
 ALEX_ADDRESS = "alex.kim@tidepool.io"
@@ -70,7 +79,9 @@ def test_sending_the_shared_draft_asks_the_requester_in_each_intro(world: World)
         assert intro.requester.consent is Consent.ASKED
         (sent,) = intro.drafts_of(DraftKind.CONSENT, Role.REQUESTER)
         assert sent.state is DraftState.SENT
-    copies = {i.drafts_of(DraftKind.CONSENT, Role.REQUESTER)[0].sent_message_id for i in intros.values()}
+    copies = {
+        i.drafts_of(DraftKind.CONSENT, Role.REQUESTER)[0].sent_message_id for i in intros.values()
+    }
     assert len(copies) == 1  # one message sent, recorded by both
 
 
@@ -215,7 +226,60 @@ def test_all_intros_cancelled_delete_the_shared_draft(world: World) -> None:
     assert world.drafts() == []
 
 
-def _cancel() -> Any:
-    from introbot.model import Cancel
-
+def _cancel() -> Cancel:
     return Cancel("the connector cancelled it")
+
+
+# ------------------------------------------------------------------ crash safety
+def _first_poll(run: Run) -> None:
+    msg = EmailMessage()
+    msg["From"] = ALEX
+    msg["To"] = "Sam Rivera <connector@example.com>"
+    msg["Subject"] = "Two intros?"
+    msg["Message-ID"] = "<two-intros@tidepool.io>"
+    msg.set_content(TWO)
+    delivered = run.control.deliver(msg.as_bytes())
+    run.control.label_thread(delivered["threadId"], add=("intro-request",))
+    run.poll()  # crashed at the chosen request, then the restarted daemon's next poll
+    run.poll()
+
+
+@functools.cache
+def _requests_of_a_clean_first_poll() -> int:
+    with tempfile.TemporaryDirectory() as folder, SandboxServer(realism="tests") as server:
+        run = Run(server, Path(folder) / "clean.db")
+        _first_poll(run)
+        run.client.close()
+        run.store.close()
+        return run.counter[0]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every Gmail request of the polls that draft the shared ask, crashed before it
+    reaches Gmail and after Gmail acted."""
+    if "crash_at" in metafunc.fixturenames:
+        n = _requests_of_a_clean_first_poll()
+        cases = [(i, after) for i in range(1, n + 1) for after in (False, True)]
+        metafunc.parametrize(("crash_at", "after"), cases, ids=lambda v: str(v))
+
+
+def test_a_crash_while_drafting_the_shared_ask_never_makes_two(
+    tmp_path: Path, crash_at: int, after: bool
+) -> None:
+    with SandboxServer(realism="tests") as server:
+        run = Run(server, tmp_path / "crash.db", crash_at, after)
+        _first_poll(run)
+        assert run.crashed
+        drafts = run.drafts()
+        run.client.close()
+        store = Store(run.db)
+        intros = store.intros()
+        store.close()
+    recipients = sorted((d["to"] or "").rpartition("<")[2].rstrip(">") for d in drafts)
+    assert recipients == ["alex.kim@tidepool.io", "bob@lee.example", "dana@northwind.example"]
+    assert len(intros) == 2
+    (ask,) = [d for d in drafts if ALEX_ADDRESS in (d["to"] or "")]
+    for intro in intros:
+        (record,) = intro.drafts_of(DraftKind.CONSENT, Role.REQUESTER)
+        assert record.draft_id == ask["id"] and record.state is DraftState.CREATED
+        assert intro.requester.consent is Consent.DRAFTED

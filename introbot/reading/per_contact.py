@@ -201,9 +201,9 @@ def _read(piece: _Piece, sets: ConsentSets, per: PerContactSets, echo: frozenset
     return replace(piece, clause=clause)
 
 
-def _names_only(piece: _Piece, sets: ConsentSets) -> bool:
-    """Only names (and joining words): "Dana", "Dana and Bob"."""
-    if not piece.names:
+def _names_only(piece: _Piece, sets: ConsentSets, per: PerContactSets) -> bool:
+    """Only names (and joining words): "Dana", "Dana and Bob"; not "just Bob"."""
+    if not piece.names or per.only.find(piece.rest) or per.skip.find(piece.rest):
         return False
     clause = read_clause(piece.rest, sets)
     return clause.kind is Kind.FILLER and set(clause.hits) <= {"filler"}
@@ -221,18 +221,18 @@ def _joined(names: _Names, piece: _Piece, per: PerContactSets, sets: ConsentSets
     bounds = [0, *(x for h in cuts for x in (h.start, h.end)), len(text)]
     halves = [text[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]
     pieces = [names.piece(half, per) for half in halves if half.strip()]
-    if any(not p.names or _names_only(p, sets) for p in pieces):
+    if any(not p.names or _names_only(p, sets, per) for p in pieces):
         return [piece]
     return pieces
 
 
-def _merged(pieces: list[_Piece], sets: ConsentSets) -> list[_Piece]:
+def _merged(pieces: list[_Piece], sets: ConsentSets, per: PerContactSets) -> list[_Piece]:
     """A clause of names only takes the unnamed clause beside it ("Dana: yes")."""
     out = list(pieces)
     index = 0
     while index < len(out):
         piece = out[index]
-        if _names_only(piece, sets):
+        if _names_only(piece, sets, per):
             for other in (index + 1, index - 1):
                 if 0 <= other < len(out) and not out[other].names:
                     target = out[other]
@@ -288,7 +288,7 @@ def split_answer(
     pieces = [
         _read(piece, sets, per, echo)
         for sentence in by_sentence[: last + 1]
-        for piece in _merged(sentence, sets)
+        for piece in _merged(sentence, sets, per)
     ]
     questions = any(asks_question(s.text) for s in answer)
     taken_back = [
