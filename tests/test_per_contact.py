@@ -4,8 +4,10 @@ workflow settling a shared ask when one intro stops waiting for it. Own words on
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +24,8 @@ from introbot.model import (
     Verdict,
 )
 from introbot.reading.per_contact import Contact, split_answer
-from introbot.rules import default_phrases
+from introbot.rulecheck import check
+from introbot.rules import default_phrases, default_rules_dir, load_rules
 from introbot.workflow import WorkflowRules, open_intros, settle_shared_ask, step
 
 PHRASES = default_phrases()
@@ -228,3 +231,21 @@ def test_cancelling_one_intro_leaves_an_edited_shared_ask_to_the_connector() -> 
     dana_now = next(t.intro for t in settled if t.intro.id == "i1")
     assert dana_now.attention and "Bob Lee" in dana_now.attention
     assert next(d for d in dana_now.drafts if d.key == shared.key).state is DraftState.CREATED
+
+
+# ------------------------------------------------------------ an older rules copy
+def test_an_older_rules_copy_still_loads_and_is_told_what_it_lacks(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), folder, ignore=shutil.ignore_patterns("__*"))
+    english = folder / "phrases" / "en.toml"
+    text = english.read_text(encoding="utf-8")
+    english.write_text(text[: text.index("[per_contact]")], encoding="utf-8")
+    (folder / "templates" / "consent_requester_several.txt").unlink()
+    rules = load_rules(folder)  # the shipped template stands in
+    assert "consent_requester_several" in rules.templates
+    problems = [r.problem or "" for r in check(folder) if not r.ok]
+    assert any("[per_contact] everyone" in p and "en.toml" in p for p in problems)
+    assert any("introbot uses the shipped one" in p for p in problems)
+    # Without the lists, an answer naming contacts is read whole: never a yes by doubt.
+    split = split_answer("Happy to meet Dana, skip Bob.", TWO, rules.phrases, ASK)
+    assert split.answers["bob"].verdict is not Verdict.YES

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,7 +18,7 @@ from introbot.model import Cancel, Consent, DraftKind, DraftState, Intro, Role, 
 from introbot.sandbox import SandboxServer
 from introbot.store import Store
 from tests.test_crash_safety import Run
-from tests.world import ALEX, World
+from tests.world import ALEX, World, make_world
 
 ALEX_ADDRESS = "alex.kim@tidepool.io"
 DANA = "Dana Whitfield <dana@northwind.example>"
@@ -173,6 +174,32 @@ def test_an_edit_of_the_shared_draft_is_each_intro_s(world: World) -> None:
     world.poll()
     for intro in by_contact(world).values():
         assert intro.requester.consent is Consent.ASKED
+
+
+@pytest.fixture
+def realistic(tmp_path: Path) -> Iterator[World]:
+    yield from make_world(tmp_path, realism="realistic")  # Undo send: 30 s
+
+
+def test_undo_send_of_the_shared_draft_keeps_every_intro_pending(realistic: World) -> None:
+    world = realistic
+    world.request(TWO, subject="Two intros?")
+    world.poll()
+    (ask,) = to_alex(world)
+    world.control.send_draft(ask["id"])  # gone at once, the copy 30 s later
+    world.poll()
+    for intro in by_contact(world).values():
+        assert requester_ask(intro).state is DraftState.PENDING
+        assert intro.requester.consent is Consent.DRAFTED
+    world.control.advance_clock(31)
+    world.poll(after=timedelta(seconds=31))
+    for intro in by_contact(world).values():
+        assert intro.requester.consent is Consent.ASKED
+    world.reply(ALEX, "Happy to meet Bob, not Dana.")
+    world.poll()
+    intros = by_contact(world)
+    assert intros["bob"].requester.consent is Consent.YES
+    assert intros["dana"].requester.consent is Consent.NO
 
 
 def test_an_intro_cancelled_before_the_ask_is_sent_rewrites_it(world: World) -> None:
