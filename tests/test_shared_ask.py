@@ -138,6 +138,22 @@ def test_an_answer_about_only_one_leaves_the_other_unclear(world: World) -> None
     assert intros["bob"].requester.consent is Consent.UNCLEAR
 
 
+def test_a_later_word_about_one_contact_leaves_the_other_s_answer_alone(world: World) -> None:
+    asked_both(world)
+    world.reply(ALEX, "Yes, happy to meet Dana.")
+    world.reply(DANA, "Sure, glad to.")
+    world.poll()
+    dana = by_contact(world)["dana"]
+    assert dana.stage is Stage.READY and dana.drafts_of(DraftKind.JOINT)
+    world.reply(ALEX, "And please skip Bob, thanks.")
+    world.poll()
+    intros = by_contact(world)
+    assert intros["bob"].requester.consent is Consent.NO
+    dana = intros["dana"]
+    assert dana.stage is Stage.READY  # the joint draft stays: the word was not about Dana
+    assert [d.state for d in dana.drafts_of(DraftKind.JOINT)] == [DraftState.CREATED]
+
+
 def test_a_name_nobody_was_asked_about_is_unclear_for_all(world: World) -> None:
     asked_both(world)
     world.reply(ALEX, "Yes to Carol please.")

@@ -446,6 +446,13 @@ class Sync:
             blurb, preference = whole.blurb, whole.preference
             if split is not None:
                 answer = split.answers.get(intro_id)
+                intro = intros.get(intro_id)
+                answered = intro is not None and intro.requester.consent in (
+                    Consent.YES,
+                    Consent.NO,
+                )
+                if answer is not None and not answer.mentioned and answered:
+                    continue  # a later word about the others: not about this contact
                 verdict, evidence = (
                     (answer.verdict, answer.evidence)
                     if answer

@@ -72,6 +72,7 @@ class Contact:
 class Answer:
     verdict: Verdict
     evidence: str
+    mentioned: bool = True  # False: the answer names other contacts, not this one
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +331,7 @@ def _answer(
         only = sorted({labels[k] for p in pieces if p.only for k in p.named})
         if only:
             return Answer(Verdict.NO, f"for {name}: only {', '.join(only)} asked for")
-        return Answer(Verdict.UNCLEAR, f"for {name}: the answer does not say about them")
+        return Answer(Verdict.UNCLEAR, f"for {name}: the answer does not say about them", False)
     said_to_all = [p.clause for p in pieces if not p.names and p.clause]
     clauses = [*own, *(c for c in said_to_all if c.kind is not Kind.YES)]
     verdict, evidence = verdict_of(clauses, questions)
