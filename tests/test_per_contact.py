@@ -14,13 +14,17 @@ import pytest
 from introbot.matching import Awaited, Seen, claim_reply
 from introbot.model import (
     Cancel,
+    Consent,
     CreateDraft,
     DeleteDraft,
     DraftCreated,
+    DraftKind,
+    DraftSent,
     DraftState,
     Person,
     RequestRef,
     Role,
+    Tick,
     Verdict,
 )
 from introbot.reading.per_contact import Contact, split_answer
@@ -249,3 +253,24 @@ def test_an_older_rules_copy_still_loads_and_is_told_what_it_lacks(tmp_path: Pat
     # Without the lists, an answer naming contacts is read whole: never a yes by doubt.
     split = split_answer("Happy to meet Dana, skip Bob.", TWO, rules.phrases, ASK)
     assert split.answers["bob"].verdict is not Verdict.YES
+
+
+def test_one_reminder_for_a_shared_ask() -> None:
+    intros = opened()
+    sent_at = T0 + timedelta(hours=1)
+    after = []
+    for intro in intros:
+        record = next(d for d in intro.drafts if d.shared)
+        sent = DraftSent(record.key, "s1", "<sent@x>", "t1", sent_at, "", ("alex@tidepool.io",))
+        after.append(step(intro, sent, sent_at, RULES).intro)
+    assert all(i.requester.consent is Consent.ASKED for i in after)
+    later = sent_at + RULES.remind_after + timedelta(hours=1)
+    reminders = [
+        a
+        for intro in after
+        for a in step(intro, Tick(), later, RULES).actions
+        if isinstance(a, CreateDraft)
+        and a.spec.kind is DraftKind.REMINDER
+        and a.spec.to[0].email == "alex@tidepool.io"
+    ]
+    assert len(reminders) == 1  # one question, one reminder, in the one thread
