@@ -199,6 +199,16 @@ class RequestPhrases(_Strict):
     self_reference: list[str] = _phrases()
 
 
+class PerContactPhrases(_Strict):
+    """How a requester answers for each of several contacts ("yes to both", "skip Bob",
+    "only Dana please"): read by ``reading/per_contact.py``."""
+
+    everyone: list[str] = _phrases()  # names every contact asked about: "both", "all of them"
+    skip: list[str] = _phrases()  # leaves the contact named beside it out: "skip", "not"
+    only: list[str] = _phrases()  # the contact named beside it and nobody else: "only"
+    joiners: list[str] = _phrases()  # join two answers in one clause: "yes to X and no to Y"
+
+
 class LanguageFile(_Strict):
     language: str = Field(min_length=2, max_length=12)
     markers: list[str] = _phrases()  # common words that tell a text is in this language
@@ -206,6 +216,7 @@ class LanguageFile(_Strict):
     automated: AutomatedPhrases = AutomatedPhrases()
     quotes: QuotePhrases = QuotePhrases()
     requests: RequestPhrases = RequestPhrases()
+    per_contact: PerContactPhrases = PerContactPhrases()
 
 
 def _where(error: Any) -> str:
@@ -326,6 +337,19 @@ def phrase_words(phrase: str) -> str:
     return _EDGES.sub("", " ".join(core.split()))
 
 
+_PER_CONTACT = ("everyone", "skip", "only", "joiners")
+
+
+@dataclass(frozen=True)
+class PerContactSets:
+    """One language's per-contact phrases (with English's), compiled."""
+
+    everyone: PhraseSet
+    skip: PhraseSet
+    only: PhraseSet
+    joiners: PhraseSet
+
+
 @dataclass(frozen=True)
 class Phrases:
     """Every language's phrases, compiled: consent lists per language, the rest merged."""
@@ -356,6 +380,10 @@ class Phrases:
     assistant: PhraseSet
     self_reference: PhraseSet
     consent_cache: dict[str, ConsentSets] = field(default_factory=dict, compare=False, repr=False)
+    per_contact_files: dict[str, tuple[PerContactPhrases, ...]] = field(default_factory=dict)
+    per_contact_cache: dict[str, PerContactSets] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def detect_language(self, text: str) -> str:
         """The language whose marker words occur most in ``text`` (English on a tie)."""
@@ -374,6 +402,18 @@ class Phrases:
             if language != FALLBACK_LANGUAGE:
                 files += self.consent_files.get(FALLBACK_LANGUAGE, ())
             cache[language] = ConsentSets.compile(language, files)
+        return cache[language]
+
+    def per_contact(self, language: str) -> PerContactSets:
+        """The per-contact phrases of ``language`` plus English's, compiled once."""
+        cache = self.per_contact_cache
+        if language not in cache:
+            files = [*self.per_contact_files.get(language, ())]
+            if language != FALLBACK_LANGUAGE:
+                files += self.per_contact_files.get(FALLBACK_LANGUAGE, ())
+            cache[language] = PerContactSets(
+                *(PhraseSet([p for f in files for p in getattr(f, key)]) for key in _PER_CONTACT)
+            )
         return cache[language]
 
     @classmethod
@@ -435,6 +475,10 @@ class Phrases:
             introduce=phrase_set("requests", "introduce"),
             assistant=phrase_set("requests", "assistant"),
             self_reference=phrase_set("requests", "self_reference"),
+            per_contact_files={
+                lang: tuple(f.per_contact for f in files if f.language == lang)
+                for lang in dict.fromkeys(f.language for f in files)
+            },
         )
 
 
@@ -454,6 +498,7 @@ def default_phrases() -> Phrases:
 # ------------------------------------------------------------------------ templates
 TEMPLATE_NAMES = (
     "consent_requester",
+    "consent_requester_several",
     "consent_contact",
     "reminder",
     "joint",
@@ -462,6 +507,9 @@ TEMPLATE_NAMES = (
     "expiry_note",
     "problem_note",
 )
+#: Templates added after rules folders were first copied: a copy without one uses the
+#: shipped one (``introbot rules check`` says so), rather than refusing to start.
+NEWER_TEMPLATES = ("consent_requester_several",)
 
 
 @dataclass(frozen=True)
@@ -494,6 +542,8 @@ def load_templates(rules_dir: Path | None = None) -> dict[str, Template]:
     templates: dict[str, Template] = {}
     for name in TEMPLATE_NAMES:
         path = folder / f"{name}.txt"
+        if name in NEWER_TEMPLATES and not path.is_file():
+            path = default_rules_dir() / "templates" / f"{name}.txt"
         try:
             text = path.read_text(encoding="utf-8")
         except OSError:

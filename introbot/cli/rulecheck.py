@@ -29,6 +29,7 @@ from introbot.model import (
     Verdict,
 )
 from introbot.rules import (
+    NEWER_TEMPLATES,
     TEMPLATE_NAMES,
     RulesError,
     default_rules_dir,
@@ -37,7 +38,14 @@ from introbot.rules import (
     load_templates,
 )
 from introbot.settings import Settings
-from introbot.workflow import InvalidTransition, WorkflowRules, open_intro, problem_note, step
+from introbot.workflow import (
+    InvalidTransition,
+    WorkflowRules,
+    open_intro,
+    open_intros,
+    problem_note,
+    step,
+)
 from introbot.writing import WritingError, write_draft
 
 CONNECTOR = Person("Sam Rivera", "sam@example.com")
@@ -74,6 +82,15 @@ def check(folder: Path, settings: Settings | None = None) -> list[Check]:
         results += list(_missing_lists(folder))
     except RulesError as exc:
         results.append(Check("phrases", str(exc)))
+    results += [
+        Check(
+            f"templates/{name}.txt",
+            f"missing: introbot uses the shipped one ({default_rules_dir() / 'templates'}); "
+            "copy it to change it",
+        )
+        for name in NEWER_TEMPLATES
+        if not (folder / "templates" / f"{name}.txt").is_file()
+    ]
     try:
         templates = load_templates(folder)
         results.append(Check(f"templates: {len(templates)} loaded", None))
@@ -108,7 +125,7 @@ def _missing_lists(folder: Path) -> Iterator[Check]:
         mine, theirs = load_language_file(path), load_language_file(shipped)
         missing = [
             f"[{section}] {key}"
-            for section in ("consent", "automated", "quotes", "requests")
+            for section in ("consent", "automated", "quotes", "requests", "per_contact")
             for key, value in getattr(theirs, section)
             if value and not getattr(getattr(mine, section), key)
         ]
@@ -206,6 +223,14 @@ def sample_drafts(
     for order in dict.fromkeys((rules.order, Order.PARALLEL)):
         _play(replace(rules, order=order), specs, people)
     specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
+    second = Person("Bob Lee", "bob@lee.example")
+    opened = [("several1", CONTACT, CONTEXT, SECRET), ("several2", second, CONTEXT, SECRET)]
+    for transition in open_intros(
+        opened, REQUEST, REQUESTER, datetime(2026, 1, 5, tzinfo=UTC), rules
+    ):
+        for action in transition.actions:
+            if isinstance(action, CreateDraft):
+                specs.setdefault(action.spec.template, action.spec)
     return specs
 
 

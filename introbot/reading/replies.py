@@ -502,3 +502,14 @@ def read_reply(
     """Read a reply. ``sent_text`` is the consent message it answers, if known; ``role``
     says whose reply it is (a requester's is read in parts)."""
     return read_reply_as(mail, phrases, sent_text, (role,))[role]
+
+
+# ------------------------------------------------------- for readers that group clauses
+def verdict_of(clauses: Iterable[Clause], questions: bool) -> tuple[Verdict, str]:
+    """The answer of clauses read by :func:`read_clause` (rule 4 of the module docstring),
+    for a reader that groups a reply's clauses itself (``per_contact.py``)."""
+    return _verdict(list(clauses), questions)
+
+
+def asks_question(text: str) -> bool:
+    return _QUESTION.search(text) is not None
