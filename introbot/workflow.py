@@ -144,7 +144,7 @@ def _connector(rules: WorkflowRules) -> dict[str, Any]:
     return who
 
 
-def _who(person: Person, unnamed: str = "", rules: WorkflowRules | None = None) -> dict[str, Any]:
+def _who(person: Person, unnamed: str, rules: WorkflowRules) -> dict[str, Any]:
     """What a template may say about someone: never the address, nor a local part for a
     name (``unnamed`` stands in; ``greeting`` is "there" for "Hi there,"), nor a guessed
     organisation unless ``rules.guess_organisation``."""
@@ -154,7 +154,7 @@ def _who(person: Person, unnamed: str = "", rules: WorkflowRules | None = None) 
         "name": name or unnamed,
         "first": first or unnamed,
         "greeting": first or "there",
-        "org": organisation(person) if rules and rules.guess_organisation else None,
+        "org": organisation(person) if rules.guess_organisation else None,
     }
 
 
@@ -419,11 +419,11 @@ def _ask_together(
             rules,
             order=lead.order.value,
             blurb="",
-            contacts=[_who(i.contact.person, UNNAMED["contact"]) for i in intros],
+            contacts=[_who(i.contact.person, UNNAMED["contact"], rules) for i in intros],
         ),
         **routing,
     )
-    named = ", ".join(_who(i.contact.person, UNNAMED["contact"])["name"] for i in intros)
+    named = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i in intros)
     out: list[tuple[Intro, list[Action]]] = []
     for n, intro in enumerate(intros):
         key = spec.key if n == 0 else _key(intro, DraftKind.CONSENT, Role.REQUESTER, rules)
@@ -463,7 +463,7 @@ def settle_shared_ask(
         return []
     carriers = sorted(((i, d) for i, d in records if d.draft_id), key=lambda r: r[1].key != shared)
     delete = [DeleteDraft(carriers[0][0].id, carriers[0][1].key)] if carriers else []
-    gone = ", ".join(_who(i.contact.person, UNNAMED["contact"])["name"] for i, _ in left)
+    gone = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i, _ in left)
     out: dict[str, tuple[Intro, list[Action]]] = {}
 
     def apart(intro: Intro, draft: Draft, state: DraftState | None = None) -> None:

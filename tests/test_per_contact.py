@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from introbot.cli.rulecheck import check
 from introbot.matching import Awaited, Seen, claim_reply
 from introbot.model import (
     Cancel,
@@ -28,7 +29,6 @@ from introbot.model import (
     Verdict,
 )
 from introbot.reading.per_contact import Contact, split_answer
-from introbot.rulecheck import check
 from introbot.rules import default_phrases, default_rules_dir, load_rules
 from introbot.workflow import WorkflowRules, open_intros, settle_shared_ask, step
 
