@@ -51,6 +51,7 @@ from introbot.workflow import (
     open_intros,
     problem_note,
     rebuilt_from_gmail,
+    remembered,
     request_thread_labels,
     settle_shared_ask,
     step,
@@ -122,6 +123,7 @@ class Engine:
             remind_after=timedelta(days=wf.remind_after_days),
             expire_after=timedelta(days=wf.expire_after_days),
             pending_grace=timedelta(days=wf.pending_grace_days),
+            remember_declines=timedelta(days=wf.remember_declines_days),
             guess_organisation=self.settings.drafts.guess_organisation,
             signature=self.settings.connector.signature,
         )
@@ -171,6 +173,7 @@ class Engine:
         for seen in result.requests:
             report.requests += 1
             self._request(seen, now, rules, report)
+        self.ask_again(sync, now, rules, report)
         for intro_id, observation, why in result.observations:
             report.observations += 1
             self.apply(intro_id, observation, now, why, report)
@@ -257,8 +260,14 @@ class Engine:
             report.actions += len(actions) - len(notes)
 
     def _request(
-        self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
+        self,
+        seen: RequestSeen,
+        now: datetime,
+        rules: WorkflowRules,
+        report: PollReport,
+        ask_anyway: bool = False,
     ) -> None:
+        """``ask_anyway``: the connector said to ask although introbot remembers them."""
         thread_id = seen.thread_id
         existing = self.store.intros(thread_id=thread_id)
         if not existing and self._rebuild(seen, now, rules, report):
@@ -267,11 +276,18 @@ class Engine:
         opened = 0
         # The contacts asked for by one requester get one consent draft to them together.
         together: dict[str, tuple[Person, list[tuple[str, Person, str, str]]]] = {}
+        held: list[str] = []  # pairs introbot remembers: not asked without the connector's say
         for wanted in seen.reading.intros:
             requester = Person(wanted.requester.name, wanted.requester.email)
             contact = Person(wanted.contact.name, wanted.contact.email)
             if already_standing(existing, requester, contact):
                 continue
+            if not ask_anyway:
+                past = self.store.intros_of((requester.email, contact.email))
+                why = remembered(past, requester, contact, now, rules)
+                if why is not None:
+                    held.append(why)
+                    continue
             new = (self.store.new_intro_id(), contact, wanted.context, secrets.token_hex(16))
             together.setdefault(requester.key, (requester, []))[1].append(new)
         with self.store.transaction():  # all of a request's intros, or none (a crash)
@@ -294,8 +310,30 @@ class Engine:
             report.decisions.append(f"thread {thread_id}: needs attention: {' '.join(problems)}")
             log.info("needs_attention thread=%s problems=%d", thread_id, len(problems))
             log.debug("problems thread=%s text=%r", thread_id, problems)
-        elif opened:
+        elif opened and not held:
             self.store.set_problem(thread_id, None, now)
+        if held:
+            why = (
+                "; ".join(held) + ". Nobody is asked again without your say: to ask anyway, "
+                f"run `introbot ask-again {thread_id}`."
+            )
+            self.store.set_problem(thread_id, " ".join((*problems, why)), now)
+            report.decisions.append(f"thread {thread_id}: needs attention: {why}")
+            log.info("remembered thread=%s pairs=%d", thread_id, len(held))
+
+    def ask_again(
+        self, sync: Sync, now: datetime, rules: WorkflowRules, report: PollReport
+    ) -> None:
+        """The request threads the connector said to ask again (`introbot ask-again`): read
+        again, their intros opened whatever introbot remembers of the people."""
+        for thread_id in self.store.asked_again():
+            seen = sync.read_request(thread_id)
+            if seen is not None:
+                report.requests += 1
+                self._request(seen, now, rules, report, ask_anyway=True)
+            else:
+                self.store.audit(now, None, "request", f"thread {thread_id}: gone, not asked")
+            self.store.asked_again_done(thread_id)
 
     def apply_commands(self, now: datetime, report: PollReport | None = None) -> None:
         """Decisions and cancels that `introbot decide`/`cancel` queued while this daemon

@@ -87,6 +87,9 @@ class WorkflowRules:
     guess_organisation: bool = False
     # What drafts put under the sign-off; None: the connector's first name, if they set one.
     signature: str | None = None
+    # A contact who declined any intro this recently is not asked again without the
+    # connector's say (one who declined the same requester, never); zero: only the latter.
+    remember_declines: timedelta = timedelta(days=90)
 
     @property
     def domain(self) -> str:
@@ -274,6 +277,62 @@ def already_standing(existing: Iterable[Intro], requester: Person, contact: Pers
         and (not i.stage.closed or i.stage is Stage.INTRODUCED)
         for i in existing
     )
+
+
+def _day(when: datetime) -> str:
+    return f"{when.day} {when:%b %Y}"
+
+
+def _named(person: Person) -> str:
+    """Someone as the connector reads them in their own tools: the name, else the address."""
+    return person.name or person.email
+
+
+def remembered(
+    past: Iterable[Intro], requester: Person, contact: Person, now: datetime, rules: WorkflowRules
+) -> str | None:
+    """Before a new intro asks anyone: what introbot remembers of these two from other
+    requests. The same pair under way or introduced (in either direction), the contact
+    having declined this requester, or the contact having declined any intro within
+    ``rules.remember_declines``: the reason, for the connector to decide whether to ask
+    again; None when nothing stands in the way. ``past``: intros either person was in."""
+    pair = {requester.key, contact.key}
+    earlier = sorted(past, key=lambda i: i.created_at)
+    both = f"{_named(requester)} and {_named(contact)}"
+    for intro in earlier:
+        if {intro.requester.person.key, intro.contact.person.key} != pair:
+            continue
+        if not intro.stage.closed:
+            return (
+                f"{both} are already being introduced: intro {intro.id}, "
+                f"{STAGE_LABELS[intro.stage]} since {_day(intro.created_at)}"
+            )
+        if intro.stage is Stage.INTRODUCED:
+            when = intro.closed_at or intro.created_at
+            return f"{both} were already introduced on {_day(when)} (intro {intro.id})"
+    declines = [
+        (intro, party, intro.contact if party.role is Role.REQUESTER else intro.requester)
+        for intro in earlier
+        for party in (intro.requester, intro.contact)
+        if party.person.key == contact.key and party.consent is Consent.NO
+    ]
+    for intro, party, other in reversed(declines):
+        if other.person.key == requester.key:
+            when = party.answered_at or intro.closed_at or intro.created_at
+            return (
+                f"{_named(contact)} declined an intro to {_named(requester)} on {_day(when)} "
+                f"(intro {intro.id})"
+            )
+    for intro, party, other in reversed(declines):
+        when = party.answered_at or intro.closed_at or intro.created_at
+        if now - when <= rules.remember_declines:
+            days = rules.remember_declines.days
+            return (
+                f"{_named(contact)} declined an intro to {_named(other.person)} on {_day(when)} "
+                f"(intro {intro.id}), within the last {days} days "
+                "([workflow] remember_declines_days)"
+            )
+    return None
 
 
 def open_intro(

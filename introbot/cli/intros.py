@@ -22,7 +22,7 @@ from introbot.cli.common import (
     one_intro,
     store_only,
 )
-from introbot.model import Cancel, Decision, Observation, Stage, address_key
+from introbot.model import Cancel, Decision, Observation, address_key
 
 if TYPE_CHECKING:
     from introbot.daemon import AlreadyRunning
@@ -171,30 +171,55 @@ def _poll_logged(app: App, warned_on: set[str], held: _Held) -> None:
         )
 
 
+# The states are the Gmail labels' names (introbot/awaiting-consent...); "asking", their old
+# name, is still taken, for scripts (views.state_names() is the same list: a test checks).
+STATES = ("awaiting-consent", "ready", "introduced", "declined", "cancelled", "expired", "asking")
+
+
 @click.command("list")
 @account_options
 @click.option(
     "--state",
-    "stage",
-    type=click.Choice([s.value for s in Stage]),
-    help="Only intros in this state.",
+    "state",
+    type=click.Choice(STATES),
+    help="Only intros in this state (the Gmail label's name: awaiting-consent, ready, ...).",
+)
+@click.option(
+    "--attention",
+    is_flag=True,
+    help="Only what waits for you: decisions, drafts to send, requests set aside.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_intros(target: Target, stage: str | None, as_json: bool) -> None:
+def list_intros(target: Target, state: str | None, attention: bool, as_json: bool) -> None:
     """Your intros: who, where they stand, and what happens next."""
     from introbot.cli import views
 
     with store_only(target) as store:
-        intros = store.intros(stage=Stage(stage) if stage else None)
-        problems = store.problem_threads()
+        intros = store.intros(stage=views.stage_for(state) if state else None)
+        problems = [] if state else store.problem_threads()
+    if attention:
+        intros = [i for i in intros if views.next_step(i).yours]
     if as_json:
-        click.echo(
-            json.dumps([views.intro_summary(i) for i in intros], indent=1, ensure_ascii=False)
-        )
-    else:
+        listed = [views.intro_summary(i) for i in intros]
+        if attention:  # the requests set aside wait for you too
+            requests = [
+                {"thread_id": t, "state": "needs-attention", "why": why} for t, why in problems
+            ]
+            answer = {"intros": listed, "requests": requests}
+            click.echo(json.dumps(answer, indent=1, ensure_ascii=False))
+        else:
+            click.echo(json.dumps(listed, indent=1, ensure_ascii=False))
+        return
+    if attention and not intros and not problems:
+        click.echo("Nothing waits for you.")
+        return
+    if intros or not attention:
         click.echo(views.table(intros, datetime.now(UTC)))
-        if problems and not stage:
-            click.echo("\n" + views.problems_table(problems))
+    if problems:
+        click.echo(("\n" if intros or not attention else "") + views.problems_table(problems))
+    if intros or problems:
+        legend = views.legend(intros, len(problems))
+        click.echo("\nStates (the Gmail labels introbot/...):\n" + legend)
 
 
 @click.command()
@@ -322,5 +347,40 @@ def stats(target: Target, since: datetime | None, as_json: bool) -> None:
 
     with store_only(target) as store:
         intros = store.intros()
-    result = figures.compute(intros, since.replace(tzinfo=UTC) if since else None)
+        requests = len(store.problem_threads())
+    result = figures.compute(intros, since.replace(tzinfo=UTC) if since else None, requests)
     click.echo(json.dumps(result, indent=1) if as_json else figures.report(result))
+
+
+@click.command("ask-again")
+@account_options
+@click.argument("thread_id")
+def ask_again(target: Target, thread_id: str) -> None:
+    """Ask anyway, for a request set aside for a past decline or intro of the same people."""
+    from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
+    from introbot.store import StoreError, WrongMailbox
+
+    wait = COMMAND_WAIT_SECONDS
+    with account_app(target) as app:
+        record = app.store.thread(thread_id)
+        if record is None or not record.problem:
+            fail(
+                f"thread {thread_id} is not a request set aside; `introbot list --attention` "
+                "shows those that are"
+            )
+        app.store.ask_again(thread_id, datetime.now(UTC))
+        try:
+            with (
+                single_instance(app.store.path, "ask-again", wait),
+                mailbox_lock(app.mailbox(), "ask-again", wait),
+            ):
+                report = app.engine.poll()
+        except AlreadyRunning as exc:
+            click.echo(f"thread {thread_id}: recorded ({exc}); its next poll asks again.")
+            return
+        except (WrongMailbox, StoreError) as exc:
+            fail(str(exc))
+        opened = app.store.intros(thread_id=thread_id)
+        for line in report.decisions:
+            click.echo(f"  {line}")
+        click.echo(f"thread {thread_id}: {len(opened)} intro(s) (`introbot list` shows them).")
