@@ -219,7 +219,9 @@ def list_intros(target: Target, state: str | None, attention: bool, as_json: boo
         click.echo(("\n" if intros or not attention else "") + views.problems_table(problems))
     if intros or problems:
         legend = views.legend(intros, len(problems))
-        click.echo("\nStates (the Gmail labels introbot/...):\n" + legend)
+        click.echo(
+            "\nStates (the labels introbot puts on the request threads in Gmail):\n" + legend
+        )
 
 
 @click.command()
@@ -330,7 +332,9 @@ def _act_now(app: App, intro_id: str, observation: Observation) -> None:
         fail(reason)
     app.engine.drain(now)
     app.engine.converge_labels()
-    click.echo(f"intro {intro_id}: {after.stage.value}")
+    from introbot.cli.views import state
+
+    click.echo(f"intro {intro_id}: {state(after)}")
 
 
 @click.command()

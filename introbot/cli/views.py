@@ -114,7 +114,7 @@ def next_step(intro: Intro) -> NextStep:
 
 
 def _age(intro: Intro, now: datetime) -> str:
-    days = (now - intro.created_at).days
+    days = max(0, (now - intro.created_at).days)
     return f"{days}d" if days else "today"
 
 
@@ -239,7 +239,7 @@ def detail(intro: Intro, lines: list[AuditLine], guess_organisation: bool = Fals
 def problems_table(problems: list[tuple[str, str]]) -> str:
     """Request threads introbot set aside, each with why and the fix (they carry the Gmail
     label introbot/needs-attention)."""
-    lines = [f"Requests that need attention ({ATTENTION_LABEL}):"]
+    lines = [f"Requests that need attention (labeled {ATTENTION_LABEL} in Gmail):"]
     for thread_id, why in problems:
         lines.append(f"  thread {thread_id}: {why}")
         if "introbot ask-again" not in why:  # the reason names its own fix
