@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from introbot.daemon import DAEMON, single_instance
 from introbot.model import Consent, Intro, Party, Person, RequestRef, Role, Stage
 from introbot.workflow import WorkflowRules, remembered
 from tests.cli import invoke
@@ -79,7 +80,7 @@ def test_a_contact_who_declined_this_requester_is_not_asked_again_until_you_say(
 
     # Your say, in one step: the intro opens, Dana's consent draft is written.
     asked = _cli(world, "ask-again", thread)
-    assert f"thread {thread}: 1 intro(s)" in asked
+    assert f"thread {thread}: asked again, 1 intro(s) opened." in asked
     world.check_invariants()
     fresh = [i for i in world.store.intros() if i.request.thread_id == thread]
     assert len(fresh) == 1 and fresh[0].stage is Stage.ASKING
@@ -88,6 +89,22 @@ def test_a_contact_who_declined_this_requester_is_not_asked_again_until_you_say(
     assert world.store.problem_threads() == []
     world.poll()  # and the say is used once: nothing more is drafted
     assert len(_to_dana(world)) == 1
+
+
+def test_ask_again_while_the_daemon_runs_is_done_by_its_next_poll(world: World) -> None:
+    _declined(world)
+    thread = world.request(DANA_AGAIN, subject="Dana again?")["threadId"]
+    world.poll()
+    not_set_aside = invoke(
+        "ask-again", "19a0000000000000", "--db", str(world.db), "--sandbox", world.server.url
+    )
+    assert not_set_aside.exit_code == 2 and "list --attention" in not_set_aside.stderr
+    with single_instance(world.db, DAEMON):  # `introbot run` holds the database
+        asked = _cli(world, "ask-again", thread)
+    assert "recorded, since introbot (pid" in asked and "its next poll asks again" in asked
+    assert _to_dana(world) == []
+    world.poll()  # the daemon's next poll
+    assert len(world.intros()) == 2 and len(_to_dana(world)) == 1
 
 
 def test_the_same_pair_in_a_second_thread_is_not_a_second_intro(world: World) -> None:

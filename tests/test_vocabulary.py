@@ -6,11 +6,27 @@ or what is awaited."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from introbot.cli import views
 from introbot.cli.intros import STATES
-from introbot.model import Stage
+from introbot.model import (
+    Consent,
+    Draft,
+    DraftKind,
+    DraftState,
+    Intro,
+    Order,
+    Party,
+    Person,
+    RequestRef,
+    Role,
+    Stage,
+)
 from introbot.workflow import STAGE_LABELS
 from tests.cli import invoke
 from tests.world import ALEX, REQUEST, World
@@ -150,3 +166,92 @@ def test_a_pending_draft_is_waited_for_by_name(world: World) -> None:
         "wait for the sent copy of the consent draft to Dana Whitfield "
         "(it left Drafts: Undo or Schedule send)"
     )
+
+
+# ------------------------------------------------------------- the next step, pure
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+ALEX_P, DANA_P = Person("Alex Kim", "alex@a.io"), Person(None, "dana@d.io")
+
+
+def _intro(
+    stage: Stage,
+    requester: Consent,
+    contact: Consent,
+    *drafts: tuple[DraftKind, Role | None, DraftState],
+) -> Intro:
+    return Intro(
+        id="abc123",
+        request=RequestRef("t", "m", None, "s", ALEX_P, "direct"),
+        requester=Party(Role.REQUESTER, ALEX_P, requester),
+        contact=Party(Role.CONTACT, DANA_P, contact),
+        context="",
+        order=Order.REQUESTER_FIRST,
+        stage=stage,
+        created_at=NOW,
+        drafts=tuple(Draft(f"k{n}", kind, to, state) for n, (kind, to, state) in enumerate(drafts)),
+    )
+
+
+SENT, MADE = DraftState.SENT, DraftState.CREATED
+
+
+@pytest.mark.parametrize(
+    ("intro", "step", "yours"),
+    [
+        (
+            _intro(
+                Stage.ASKING,
+                Consent.ASKED,
+                Consent.NOT_ASKED,
+                (DraftKind.CONSENT, Role.REQUESTER, SENT),
+            ),
+            "wait for Alex Kim's reply (dana@d.io is asked after that yes)",
+            False,
+        ),
+        (
+            _intro(Stage.ASKING, Consent.ASKED, Consent.ASKED),
+            "wait for replies from Alex Kim and dana@d.io",
+            False,
+        ),
+        (
+            _intro(
+                Stage.ASKING, Consent.YES, Consent.ASKED, (DraftKind.REMINDER, Role.CONTACT, MADE)
+            ),
+            "send the reminder draft to dana@d.io",
+            True,
+        ),
+        (
+            _intro(Stage.READY, Consent.YES, Consent.YES, (DraftKind.JOINT, None, MADE)),
+            "send the introduction draft to both",
+            True,
+        ),
+        (
+            _intro(
+                Stage.EXPIRED,
+                Consent.YES,
+                Consent.ASKED,
+                (DraftKind.EXPIRY_NOTE, Role.REQUESTER, MADE),
+            ),
+            "send the no-answer note to Alex Kim",
+            True,
+        ),
+        (
+            _intro(
+                Stage.DECLINED,
+                Consent.YES,
+                Consent.NO,
+                (DraftKind.DECLINE_NOTE, Role.REQUESTER, SENT),
+            ),
+            "-",
+            False,
+        ),
+        (
+            replace(_intro(Stage.ASKING, Consent.UNCLEAR, Consent.UNCLEAR), attention="both"),
+            "read Alex Kim's reply and dana@d.io's reply, then "
+            "`introbot decide abc123 requester|contact yes|no`",
+            True,
+        ),
+    ],
+)
+def test_the_next_step_names_who_or_what(intro: Intro, step: str, yours: bool) -> None:
+    assert views.next_step(intro) == views.NextStep(step, yours)

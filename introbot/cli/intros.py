@@ -372,6 +372,7 @@ def ask_again(target: Target, thread_id: str) -> None:
                 f"thread {thread_id} is not a request set aside; `introbot list --attention` "
                 "shows those that are"
             )
+        before = len(app.store.intros(thread_id=thread_id))
         app.store.ask_again(thread_id, datetime.now(UTC))
         try:
             with (
@@ -379,12 +380,17 @@ def ask_again(target: Target, thread_id: str) -> None:
                 mailbox_lock(app.mailbox(), "ask-again", wait),
             ):
                 report = app.engine.poll()
-        except AlreadyRunning as exc:
-            click.echo(f"thread {thread_id}: recorded ({exc}); its next poll asks again.")
+        except AlreadyRunning as busy:
+            holder = str(busy).split(" is already")[0].removeprefix("another ")
+            when = "its next poll" if busy.daemon else "the next `introbot poll` or `introbot run`"
+            click.echo(
+                f"thread {thread_id}: recorded, since {holder} is working on this mailbox; "
+                f"{when} asks again."
+            )
             return
         except (WrongMailbox, StoreError) as exc:
             fail(str(exc))
-        opened = app.store.intros(thread_id=thread_id)
         for line in report.decisions:
             click.echo(f"  {line}")
-        click.echo(f"thread {thread_id}: {len(opened)} intro(s) (`introbot list` shows them).")
+        opened = len(app.store.intros(thread_id=thread_id)) - before
+        click.echo(f"thread {thread_id}: asked again, {opened} intro(s) opened.")
