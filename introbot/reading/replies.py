@@ -230,7 +230,10 @@ def read_clause(
     words = _WORD.findall(rest)
     get = hits.get
     alone = len(_WORD.findall(original)) <= 3 and not (get("yes") or get("no"))
-    names = _names(original, alone)
+    # A name is explained when the message answered names it too ("happy to meet Alex" to an
+    # ask about Alex); "I'd love to meet Jordan" to an ask about Alex is not an answer to it.
+    # A name beside contact details is whom they belong to ("my EA Morgan (morgan@...)").
+    names = {n for n in _names(original, alone) if not ask or n in ask or "preferences" in hits}
     leftover = tuple(w for w in words if w not in names)
     negated = bool(get("negations"))
     wants_else = get("alternatives") and not get("preferences")
