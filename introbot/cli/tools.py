@@ -37,10 +37,15 @@ def demo(serve: bool) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--quick", is_flag=True, help="Tiny sizes (seconds, not minutes): to check it runs.")
-def bench(as_json: bool, quick: bool) -> None:
+@click.option("--reading", "reading_only", is_flag=True, help="Only the cost of reading mail.")
+def bench(as_json: bool, quick: bool, reading_only: bool) -> None:
     """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
     from introbot import bench as benchmark
 
+    if reading_only:
+        read = benchmark.reading(2 * 2**20 if quick else 25 * 2**20)
+        click.echo(json.dumps(read, indent=1) if as_json else benchmark.reading_table(read))
+        return
     click.echo(
         "Running the benchmark (a sandbox on 127.0.0.1; minutes unless --quick)...", err=True
     )
