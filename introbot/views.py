@@ -11,7 +11,7 @@ from introbot.store import AuditLine
 
 def next_step(intro: Intro) -> str:
     if intro.stage.closed:
-        return "-"
+        return f"look: {intro.attention}" if intro.attention else "-"
     if intro.attention:
         return f"decide: introbot decide {intro.id} requester|contact yes|no"
     if intro.stage is Stage.READY:
