@@ -593,8 +593,9 @@ def _find_marker(lines: list[str], phrases: Phrases) -> _Marker | None:
 
 
 def quote_start(lines: list[str], phrases: Phrases) -> int | None:
-    """The index of the line where quoted history starts, if any."""
-    marker = _find_marker(lines, phrases)
+    """The index of the line where quoted history starts, if any, in the first
+    ``MAX_LINES`` lines (what a person types before it is never longer)."""
+    marker = _find_marker(lines[:MAX_LINES], phrases)
     return marker.start if marker is not None and marker.kind != "unread" else None
 
 
