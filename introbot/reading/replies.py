@@ -43,7 +43,7 @@ from introbot.reading.mime import Mail
 from introbot.reading.quotes import html_new_text, new_text, plain_new_text
 from introbot.reading.requests import mentions
 from introbot.reading.senders import SenderCheck, check_sender
-from introbot.reading.sentences import Sentence, sentences
+from introbot.reading.sentences import MAX_SENTENCES, Sentence, sentences
 from introbot.rules import ConsentSets, Phrases, normalize
 
 _QUESTION = re.compile(r"\?(?=\s|$|[\"')\]])|¿")
@@ -383,6 +383,9 @@ def understand(
         return Understanding(Verdict.UNCLEAR, why, language)
     sets = phrases.consent(language)
     found = sentences(text)
+    if len(found) >= MAX_SENTENCES:  # the rest is not read: it could take the answer back
+        why = f"the new text has {len(found)} sentences or more: too long to read as an answer"
+        return Understanding(Verdict.UNCLEAR, why, language)
     if not found:
         return Understanding(Verdict.UNCLEAR, "no new text in the reply", language)
     echo, question = ask_words(ask), question_words(ask)
@@ -434,7 +437,7 @@ def _html_disagrees(
 ) -> str:
     """Why the HTML part cannot be trusted to say what the plain part says, or ""."""
     if mail.html_hidden_text:
-        return "its HTML hides text from the reader"
+        return mail.html_unchecked or "its HTML hides text from the reader"
     if mail.plain is None or mail.html is None:
         return ""
     signer = mail.sender.name if mail.sender else None
