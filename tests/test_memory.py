@@ -66,7 +66,7 @@ def test_a_contact_who_declined_this_requester_is_not_asked_again_until_you_say(
     assert f"`introbot ask-again {thread}`" in attention
     assert "needs-attention" in attention  # and the legend says what that is
     listed = json.loads(_cli(world, "list", "--attention", "--json"))
-    assert [r["thread_id"] for r in listed["requests"]] == [thread]
+    assert [r["thread_id"] for r in listed["request_threads"]] == [thread]
     stats = json.loads(_cli(world, "stats", "--json"))
     assert stats["needs_attention"] == {"intros": 0, "requests": 1}
     assert "1 request(s) set aside" in _cli(world, "stats")

@@ -81,7 +81,7 @@ def _story(world: World) -> dict[str, dict[str, str]]:
 def test_one_vocabulary_in_list_show_stats_json_and_gmail(world: World) -> None:
     requests = _story(world)
     listed = json.loads(_cli(world, "list", "--json"))
-    intros = _by_pair(listed)
+    intros = _by_pair(listed["intros"])
     alex = intros["alex.kim@tidepool.io>dana@northwind.example"]
     bob = intros["bob@stone.example>carol@diaz.example"]
     eve = intros["eve@park.example>frank@frank.example"]
@@ -121,12 +121,12 @@ def test_one_vocabulary_in_list_show_stats_json_and_gmail(world: World) -> None:
     assert "fix: correct the request" in attention
     waiting = json.loads(_cli(world, "list", "--attention", "--json"))
     assert len(waiting["intros"]) == 3
-    assert [r["thread_id"] for r in waiting["requests"]] == [requests["broken"]["threadId"]]
+    assert [r["thread_id"] for r in waiting["request_threads"]] == [requests["broken"]["threadId"]]
 
     # The old names stay accepted by --state, for scripts; the same intros come back.
     old = json.loads(_cli(world, "list", "--state", "asking", "--json"))
     new = json.loads(_cli(world, "list", "--state", "awaiting-consent", "--json"))
-    assert old == new and len(new) == 3
+    assert old == new and len(new["intros"]) == 3
 
     # show says the same as list.
     shown = _cli(world, "show", str(alex["id"]))
@@ -157,11 +157,11 @@ def test_a_pending_draft_is_waited_for_by_name(world: World) -> None:
     draft = world.draft_to("dana@northwind.example")
     world.gmail.drafts().delete(userId="me", id=draft["id"]).execute()  # or Schedule send
     world.poll()
-    (intro,) = json.loads(_cli(world, "list", "--json"))
+    (intro,) = json.loads(_cli(world, "list", "--json"))["intros"]
     assert intro["next_step"] == "send the consent draft to Alex Kim"
     world.send_drafts()
     world.poll()
-    (intro,) = json.loads(_cli(world, "list", "--json"))
+    (intro,) = json.loads(_cli(world, "list", "--json"))["intros"]
     assert intro["next_step"] == (
         "wait for the sent copy of the consent draft to Dana Whitfield "
         "(it left Drafts: Undo or Schedule send)"

@@ -200,15 +200,10 @@ def list_intros(target: Target, state: str | None, attention: bool, as_json: boo
     if attention:
         intros = [i for i in intros if views.next_step(i).yours]
     if as_json:
-        listed = [views.intro_summary(i) for i in intros]
-        if attention:  # the requests set aside wait for you too
-            requests = [
-                {"thread_id": t, "state": "needs-attention", "why": why} for t, why in problems
-            ]
-            answer = {"intros": listed, "requests": requests}
-            click.echo(json.dumps(answer, indent=1, ensure_ascii=False))
-        else:
-            click.echo(json.dumps(listed, indent=1, ensure_ascii=False))
+        # The requests set aside (they have no intro) wait for you too.
+        threads = [{"thread_id": t, "needs_attention": why} for t, why in problems]
+        listed = {"intros": [views.intro_summary(i) for i in intros], "request_threads": threads}
+        click.echo(json.dumps(listed, indent=1, ensure_ascii=False))
         return
     if attention and not intros and not problems:
         click.echo("Nothing waits for you.")
