@@ -302,7 +302,7 @@ class Engine:
                     self._log(None, transition.intro, "request", transition.actions, report)
                     opened += 1
         problems = seen.reading.problems
-        if existing and not opened:
+        if existing and not opened and not held:
             # Labeled again, or a later message in it: its intros already stand.
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
             return

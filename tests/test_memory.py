@@ -182,3 +182,19 @@ def _past(requester: Person, contact: Person, stage: Stage, said: Consent, ago: 
 def test_what_introbot_remembers(past: list[Intro], requester: Person, reason: str | None) -> None:
     why = remembered(past, requester, D, NOW, WorkflowRules(A))
     assert why is None if reason is None else reason in (why or "")
+
+
+def test_a_declined_request_labeled_again_is_set_aside_not_silent(world: World) -> None:
+    request = world.asked()
+    world.reply(ALEX, "Yes please.")
+    world.reply(DANA, "No thanks - we are not looking at new vendors this year.")
+    world.poll()
+    thread = request["threadId"]
+    world.control.label_thread(thread, remove=(world.settings.labels.request,))
+    world.poll()
+    world.control.label_thread(thread, add=(world.settings.labels.request,))
+    report = world.poll()
+    assert len(world.intros()) == 1 and _to_dana(world) == []
+    (line,) = [d for d in report.decisions if d.startswith(f"thread {thread}")]
+    assert "Dana Whitfield declined an intro to Alex Kim" in line
+    assert [t for t, _ in world.store.problem_threads()] == [thread]

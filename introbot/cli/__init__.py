@@ -78,7 +78,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "ask-again": LazyCommand(
         "introbot.cli.intros:ask_again",
-        "Ask anyway, for a request set aside for a past decline or intro of the same people.",
+        "Ask anyway for a request set aside (a past decline or intro).",
     ),
     "stats": LazyCommand(
         "introbot.cli.intros:stats",

@@ -182,7 +182,7 @@ STATES = ("awaiting-consent", "ready", "introduced", "declined", "cancelled", "e
     "--state",
     "state",
     type=click.Choice(STATES),
-    help="Only intros in this state (the Gmail label's name: awaiting-consent, ready, ...).",
+    help="Only intros in this state, as the Gmail label names it ('asking': awaiting-consent).",
 )
 @click.option(
     "--attention",
@@ -355,7 +355,13 @@ def stats(target: Target, since: datetime | None, as_json: bool) -> None:
 @account_options
 @click.argument("thread_id")
 def ask_again(target: Target, thread_id: str) -> None:
-    """Ask anyway, for a request set aside for a past decline or intro of the same people."""
+    """Ask anyway for a request set aside (a past decline or intro).
+
+    introbot asks nobody twice without your say: a request for two people already being
+    introduced or introduced, or to someone who declined, is set aside with the reason and
+    its thread id (`introbot list --attention`). This reads it again and asks, once.
+    Example: introbot ask-again 19a0f3c2d4e5b6a7
+    """
     from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
     from introbot.store import StoreError, WrongMailbox
 
