@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from introbot.languages import LANGUAGES, NAMES, localized
 from introbot.model import (
     Action,
     CreateDraft,
@@ -29,11 +30,14 @@ from introbot.model import (
     Verdict,
 )
 from introbot.rules import (
+    TEMPLATE_LANGUAGE,
     TEMPLATE_NAMES,
     RulesError,
+    Template,
     default_rules_dir,
     load_language_file,
     load_phrases,
+    load_template_folder,
     load_templates,
 )
 from introbot.settings import Settings
@@ -51,6 +55,8 @@ REQUEST = RequestRef(
     author=REQUESTER,
     form="direct",
 )
+# The same intro between two people who gave no name: the templates' other branch.
+UNNAMED_PARTIES = (Person(None, "alex@tidepool.example"), Person(None, "dana@northwind.example"))
 SECRET = "0" * 32  # rule checks only: nothing is ever sent with these drafts
 CONTEXT = "Alex is raising a seed round for a climate-data startup; Dana invests in climate."
 
@@ -82,17 +88,95 @@ def check(folder: Path, settings: Settings | None = None) -> list[Check]:
         return results
     rules = _workflow_rules(settings or Settings())
     samples = sample_drafts(rules)
+    unnamed = sample_drafts(rules, UNNAMED_PARTIES)  # "someone I know", "Hi there,"
     for name in TEMPLATE_NAMES:
         spec = samples.get(name)
         if spec is None:  # the workflow never writes it: a bug in introbot, not the rules
             results.append(Check(f"template {name}", "no sample intro reaches this template"))
             continue
         try:
-            write_draft(spec, templates, CONNECTOR)
+            for sample in (spec, unnamed.get(name, spec)):
+                write_draft(sample, templates, CONNECTOR)
             results.append(Check(f"template {name}: renders", None))
         except (RulesError, WritingError) as exc:
             results.append(Check(f"template {name}", str(exc)))
+    for language in LANGUAGES:
+        if language != "en":
+            results += _language_set(folder, language, templates, samples, unnamed)
+    results += _unknown_sets(folder)
     return results
+
+
+def _language_set(
+    folder: Path,
+    language: str,
+    english: dict[str, Template],
+    samples: dict[str, DraftSpec],
+    unnamed: dict[str, DraftSpec],
+) -> list[Check]:
+    """One language's templates (``templates/<language>/``), rendered like the English
+    ones; what it lacks is written in English, which is said (a problem when the shipped
+    set has it: the copy was made by an older introbot)."""
+    name = f"{NAMES[language]} ({language})"
+    where = f"templates/{language}"
+    mine = folder / "templates" / language
+    shipped = default_rules_dir() / "templates" / language
+    is_shipped = folder.resolve() == default_rules_dir().resolve()
+    if not mine.is_dir():
+        return [
+            Check(
+                f"{where}",
+                f"no {name} templates in {folder}: drafts in {NAMES[language]} are written in "
+                f"English; copy {shipped} into {folder / 'templates'}",
+            )
+        ]
+    try:
+        translated = load_template_folder(mine, complete=False)
+    except RulesError as exc:
+        return [Check(where, str(exc))]
+    results: list[Check] = []
+    for path in sorted(mine.glob("*.txt")):
+        if path.stem not in TEMPLATE_NAMES:
+            results.append(
+                Check(
+                    f"{where}/{path.name}",
+                    f"{path}: not a template introbot writes (the names are "
+                    f"{', '.join(TEMPLATE_NAMES)})",
+                )
+            )
+    rendered = 0
+    for template in TEMPLATE_NAMES:
+        if template not in translated:
+            in_shipped = (shipped / f"{template}.txt").is_file() and not is_shipped
+            problem = f"{mine / (template + '.txt')}: missing, so those drafts are in English"
+            if in_shipped:
+                results.append(Check(where, f"{problem}; copy it from {shipped}"))
+            else:
+                results.append(Check(f"{where}: no {template}.txt yet: written in English", None))
+            continue
+        spec = samples.get(template)
+        if spec is None:
+            continue  # said once, for English
+        try:
+            for sample in (spec, unnamed.get(template, spec)):
+                write_draft(localized(sample, language), {**english, **translated}, CONNECTOR)
+            rendered += 1
+        except (RulesError, WritingError) as exc:
+            results.append(Check(f"{where}/{template}", str(exc)))
+    results.insert(0, Check(f"templates {language}: {rendered} {NAMES[language]} render", None))
+    return results
+
+
+def _unknown_sets(folder: Path) -> Iterator[Check]:
+    """A template folder named for a language introbot does not write is never used."""
+    templates = folder / "templates"
+    for sub in sorted(templates.iterdir() if templates.is_dir() else []):
+        if sub.is_dir() and TEMPLATE_LANGUAGE.fullmatch(sub.name) and sub.name not in LANGUAGES:
+            yield Check(
+                f"templates/{sub.name}",
+                f"{sub}: introbot writes drafts in {', '.join(LANGUAGES)} only; this set is "
+                "never used",
+            )
 
 
 def _missing_lists(folder: Path) -> Iterator[Check]:
@@ -138,13 +222,16 @@ class _Sample:
 
     rules: WorkflowRules
     specs: dict[str, DraftSpec]
+    people: tuple[Person, Person] = (REQUESTER, CONTACT)
     now: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, tzinfo=UTC))
     intro: Intro | None = None
     _counter: Iterator[int] = field(default_factory=lambda: iter(range(1, 1000)))
 
     def open(self, intro_id: str) -> _Sample:
+        requester, contact = self.people
+        request = replace(REQUEST, author=requester)
         t = open_intro(
-            intro_id, REQUEST, REQUESTER, CONTACT, CONTEXT, self.now, self.rules, secret=SECRET
+            intro_id, request, requester, contact, CONTEXT, self.now, self.rules, secret=SECRET
         )
         self.intro = t.intro
         self._created(t.actions)
@@ -168,7 +255,7 @@ class _Sample:
         assert self.intro is not None
         for draft in [d for d in self.intro.drafts if d.open]:
             n = next(self._counter)
-            to = self.intro.party(draft.to).person.email if draft.to else REQUESTER.email
+            to = self.intro.party(draft.to).person.email if draft.to else self.people[0].email
             sent = DraftSent(draft.key, f"sent-{n}", draft.key, "t", self.now, "", (to,))
             self._step(sent)
         return self
@@ -190,18 +277,20 @@ class _Sample:
         return self
 
 
-def sample_drafts(rules: WorkflowRules) -> dict[str, DraftSpec]:
+def sample_drafts(
+    rules: WorkflowRules, people: tuple[Person, Person] = (REQUESTER, CONTACT)
+) -> dict[str, DraftSpec]:
     """A DraftSpec for every template the workflow writes: from sample intros in the
     configured order first, then in parallel order for what that order never reaches (a
     requester cannot withdraw before the contact is asked when asking one by one)."""
     specs: dict[str, DraftSpec] = {}
     for order in dict.fromkeys((rules.order, Order.PARALLEL)):
-        _play(replace(rules, order=order), specs)
+        _play(replace(rules, order=order), specs, people)
     specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
     return specs
 
 
-def _play(rules: WorkflowRules, specs: dict[str, DraftSpec]) -> None:
+def _play(rules: WorkflowRules, specs: dict[str, DraftSpec], people: tuple[Person, Person]) -> None:
     remind, expire = rules.remind_after.days + 1, rules.expire_after.days + 1
     yes, no = Verdict.YES, Verdict.NO
     req, con = Role.REQUESTER, Role.CONTACT
@@ -217,6 +306,6 @@ def _play(rules: WorkflowRules, specs: dict[str, DraftSpec]) -> None:
     ]
     for number, scenario in enumerate(scenarios):
         try:
-            scenario(_Sample(rules, specs).open(f"sample{number}"))
+            scenario(_Sample(rules, specs, people).open(f"sample{number}"))
         except InvalidTransition:  # not a way this order can go
             continue
