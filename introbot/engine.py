@@ -436,11 +436,11 @@ class Engine:
         self.store.mark_done(action_id, now)
 
     def _drafting(self, action: CreateDraft, attempts: int, now: datetime) -> Drafting:
-        """The draft's language and templates (introbot.languages); a language other than
-        the default, or an English fallback, is said in the intro's timeline, once."""
+        """The draft's language and templates (introbot.languages); anything but the plain
+        default (a language chosen, an English fallback) is said in the timeline, once."""
         languages = self.settings.languages
         written = drafting(action.spec, self.rules, languages.people, languages.default)
-        if not attempts and (written.chosen != languages.default or written.fell_back):
+        if not attempts and written.worth_saying(languages.default):
             self.store.audit(
                 now,
                 action.intro_id or None,

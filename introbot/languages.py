@@ -131,6 +131,7 @@ def detect(text: str, phrases: Phrases) -> Detected:
 class Choice:
     language: str
     why: str
+    mixed: bool = False  # the parties' languages differ: the default was taken for both
 
 
 def person_language(
@@ -165,7 +166,7 @@ def choose(
     if not languages:
         return Choice(default, "the default")
     spoken = " and ".join(NAMES.get(c.language, c.language) for c in choices)
-    return Choice(default, f"the default: it goes to both, who have {spoken}")
+    return Choice(default, f"the default: it goes to both, who have {spoken}", mixed=True)
 
 
 def localized(spec: DraftSpec, language: str) -> DraftSpec:
@@ -193,10 +194,15 @@ class Drafting:
     language: str
     why: str
     chosen: str  # the language chosen; ``language`` is English when its set lacks the template
+    mixed: bool = False  # see Choice
 
     @property
     def fell_back(self) -> bool:
         return self.language != self.chosen
+
+    def worth_saying(self, default: str) -> bool:
+        """Not the plain default: a language chosen, a fallback, or two parties' differing."""
+        return self.chosen != default or self.fell_back or self.mixed
 
 
 def drafting(
@@ -206,18 +212,19 @@ def drafting(
     or the English template when the set (or this template in it) is missing."""
     choice = choose(spec, rules.phrases, people, default)
     if choice.language == ENGLISH:
-        return Drafting(spec, rules.templates, ENGLISH, choice.why, ENGLISH)
+        return Drafting(spec, rules.templates, ENGLISH, choice.why, ENGLISH, choice.mixed)
     translated = rules.translations.get(choice.language, {})
     if spec.template not in translated:
         missing = f"templates/{choice.language}/{spec.template}.txt"
         why = f"{choice.why}; written in English: the rules have no {missing}"
-        return Drafting(spec, rules.templates, ENGLISH, why, choice.language)
+        return Drafting(spec, rules.templates, ENGLISH, why, choice.language, choice.mixed)
     return Drafting(
         localized(spec, choice.language),
         {**rules.templates, **translated},
         choice.language,
         choice.why,
         choice.language,
+        choice.mixed,
     )
 
 
