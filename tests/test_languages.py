@@ -394,3 +394,22 @@ def test_init_writes_the_languages_section(home: Path) -> None:
     account.folder.mkdir(parents=True)
     account.config_file.write_text(text, encoding="utf-8")
     assert load(account, environ={}).settings.languages.default == "en"
+
+
+def test_choosing_a_language_is_pure() -> None:
+    """languages.py decides from values: no Gmail, no database, no clock."""
+    import ast
+
+    import introbot.languages
+
+    tree = ast.parse(Path(introbot.languages.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    } | {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    forbidden = ("googleapiclient", "sqlite3", "socket", "time", "introbot.gmail", "introbot.store")
+    assert not {m for m in imported if m.startswith(forbidden)}
