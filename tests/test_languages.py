@@ -9,6 +9,7 @@ import email
 import email.policy
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -266,6 +267,33 @@ def test_a_french_request_is_answered_in_french_to_both(world: World) -> None:
     world.send_drafts()
     world.poll()
     assert world.only_intro().stage is Stage.INTRODUCED
+
+
+def test_a_spanish_decline_is_told_in_spanish_and_never_in_the_contacts_words(
+    world: World,
+) -> None:
+    world.request(SPANISH_REQUEST, subject="Presentación")
+    world.poll()
+    world.send_drafts()
+    world.poll()
+    world.reply(ALEX, "Sí, muchas gracias.")
+    world.reply(DANA, "No, gracias. Ahora mismo no tengo tiempo para esto.")
+    world.poll()
+    assert world.only_intro().stage is Stage.DECLINED
+    note = _text(world, ALEX_ADDRESS)
+    assert "Hola Alex," in note and "ahora mismo no encaja" in note
+    assert "tiempo" not in note  # never her words (the world checks it on every poll too)
+
+
+def test_reminders_are_in_the_language_of_the_ask(world: World) -> None:
+    world.request(FRENCH_REQUEST, subject="Mise en relation avec Dana Whitfield ?")
+    world.poll()
+    world.send_drafts()
+    world.poll()
+    world.poll(after=timedelta(days=world.settings.workflow.remind_after_days + 1))
+    for address, name in ((ALEX_ADDRESS, "Alex"), (DANA_ADDRESS, "Dana")):
+        reminder = _text(world, address)
+        assert f"Bonjour {name}," in reminder and "Je me permets de vous relancer" in reminder
 
 
 @pytest.fixture
