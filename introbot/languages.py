@@ -31,12 +31,13 @@ or a template not translated yet): that draft is written with the English templa
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from introbot.model import DraftKind, DraftSpec, Person, address_key
-from introbot.rules import Phrases, PhraseSet, Rules, Template, normalize
+from introbot.rules import Phrases, Rules, Template, normalize
 from introbot.workflow import UNNAMED
 
 Language = Literal["en", "fr", "de", "es"]
@@ -84,15 +85,20 @@ COMMON_WORDS: dict[str, str] = {
 }
 
 
+_WORD = re.compile(r"[^\W\d_][\w']*")
+
+
 @functools.lru_cache(maxsize=8)
-def _word_sets(markers: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, PhraseSet]:
-    words = {language: list(found) for language, found in markers}
+def _word_sets(markers: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, frozenset[str]]:
+    words: dict[str, set[str]] = {language: set() for language, _ in markers}
+    for language, found in markers:
+        words[language] |= {w for w in found if _WORD.fullmatch(w)}  # single plain words
     for language, common in COMMON_WORDS.items():
-        words.setdefault(language, []).extend(common.split())
-    return {language: PhraseSet(found) for language, found in words.items()}
+        words.setdefault(language, set()).update(normalize(w) for w in common.split())
+    return {language: frozenset(found) for language, found in words.items() if found}
 
 
-def _words_of(phrases: Phrases) -> dict[str, PhraseSet]:
+def _words_of(phrases: Phrases) -> dict[str, frozenset[str]]:
     """Per language, the words that tell it: the phrase files' markers and COMMON_WORDS."""
     return _word_sets(tuple((lang, tuple(m.phrases)) for lang, m in phrases.markers.items()))
 
@@ -108,11 +114,11 @@ class Detected:
 def detect(text: str, phrases: Phrases) -> Detected:
     """The language ``text`` is written in, only with enough evidence: a short or mixed
     text is ``None`` ("cannot tell"), never a confident wrong guess."""
-    lowered = normalize(text[:SCANNED])
+    tokens = _WORD.findall(normalize(text[:SCANNED]))
     counts: dict[str, tuple[int, int]] = {}
     for language, words in _words_of(phrases).items():
-        found = words.find(lowered)
-        counts[language] = (len(found), len({hit.phrase for hit in found}))
+        found = [token for token in tokens if token in words]
+        counts[language] = (len(found), len(set(found)))
     ranked = sorted(counts.items(), key=lambda item: item[1][0], reverse=True)
     if not ranked or ranked[0][1][0] == 0:
         return Detected(None, "has no words to tell its language by")
