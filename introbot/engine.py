@@ -445,7 +445,8 @@ class Engine:
                 now,
                 action.intro_id or None,
                 "language",
-                f"{action.spec.template} in {NAMES.get(written.language)}: {written.why}",
+                f"{action.spec.template} in {NAMES.get(written.language, written.language)}: "
+                f"{written.why}",
             )
         return written
 
