@@ -309,7 +309,7 @@ def test_a_contact_set_to_german_is_asked_in_german_and_the_joint_is_in_the_defa
     world.poll()
     assert "Happy to help with an introduction" in _text(world, ALEX_ADDRESS)
     to_dana = _text(world, DANA_ADDRESS)
-    assert "Hallo Dana," in to_dana and "Möchten Sie Alex Kim (Tidepool) kennenlernen?" in to_dana
+    assert "Hallo Dana," in to_dana and "Anfrage zum Kennenlernen: Alex Kim (Tidepool)" in to_dana
     world.send_drafts()
     world.poll()
     world.reply(ALEX, "Yes please.")
