@@ -28,7 +28,9 @@ def gmail_endpoint() -> str:
     return os.environ.get(ENDPOINT_VARIABLE) or GMAIL_ENDPOINT
 
 
-def signed_in_client(account: Account, timeout: float = 30.0) -> tuple[GmailClient, SignIn]:
+def signed_in_client(
+    account: Account, timeout: float = 30.0, gmail: type[GmailClient] = GmailClient
+) -> tuple[GmailClient, SignIn]:
     if not account.token_file.exists():
         raise SignInMissing(
             f"introbot is not signed in to Gmail for the account '{account.name}' yet (no "
@@ -36,7 +38,7 @@ def signed_in_client(account: Account, timeout: float = 30.0) -> tuple[GmailClie
             "Gmail, use --sandbox URL (see `introbot sandbox serve`) or `introbot demo`."
         )
     sign_in = SignIn.load(account.token_file)
-    client = GmailClient(
+    client = gmail(
         sign_in.credentials, gmail_endpoint(), timeout=timeout, signed_in_at=sign_in.signed_in_at
     )
     return client, sign_in
@@ -103,15 +105,17 @@ def open_app(
     sandbox: str | None = None,
     timeout: float = 30.0,
     database: Path | None = None,
+    gmail: type[GmailClient] = GmailClient,
 ) -> App:
     """Raises RulesError, StoreError, SignInMissing or AuthExpired with a message for the
-    user. ``database`` replaces the account's (a dry run works on a copy)."""
+    user. ``database`` replaces the account's (a dry run works on a copy); ``gmail`` is the
+    client class (a dry run passes one that records its writes)."""
     rules = load_rules(settings.paths.rules)
     sign_in = None
     if sandbox:
-        client = GmailClient.for_sandbox(sandbox, timeout=timeout)
+        client = gmail.for_sandbox(sandbox, timeout=timeout)
     else:
-        client, sign_in = signed_in_client(account, timeout)
+        client, sign_in = signed_in_client(account, timeout, gmail)
     store = Store(database or account.database(settings))
     engine = Engine(client, store, settings, rules)
     return App(account, settings, rules, store, client, engine, sign_in)

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,11 +70,40 @@ class Account:
     def database(self, settings: Settings) -> Path:
         return settings.paths.database or self.folder / "introbot.db"
 
+    def sandbox_database(self, url: str) -> Path:
+        """The database of this account's sessions against the sandbox at ``url``: its own,
+        never the account's (a trial must not bind the account to a sandbox mailbox)."""
+        return sandbox_folder() / self.name / f"{sandbox_slug(url)}.db"
+
     def command(self, name: str) -> str:
         """How the user runs an introbot command for this account: ``introbot auth``, or
         ``introbot auth --account work``."""
         flag = "" if self.name == DEFAULT_ACCOUNT else f" --account {self.name}"
         return f"introbot {name}{flag}"
+
+
+def sandbox_folder() -> Path:
+    """Where the databases of sandbox sessions live, one folder per account."""
+    return config_dir() / "sandbox"
+
+
+def sandbox_slug(url: str) -> str:
+    """A file name for a sandbox address: ``127.0.0.1-8765`` for http://127.0.0.1:8765/."""
+    parts = urllib.parse.urlsplit(url.strip())
+    where = (parts.netloc + parts.path) if parts.netloc else url
+    slug = re.sub(r"[^a-z0-9.]+", "-", where.lower().replace(":", "-")).strip("-.")
+    return slug[:80] or "sandbox"
+
+
+def database_for(
+    account: Account, settings: Settings, sandbox: str | None, flags: Flags | None = None
+) -> Path:
+    """The database a command works on: with ``--sandbox``, the sandbox's own (unless
+    ``--db`` names one); otherwise the account's."""
+    explicit = (flags or {}).get("paths.database", ("--db", None))[1]
+    if sandbox and explicit is None:
+        return account.sandbox_database(sandbox)
+    return account.database(settings)
 
 
 @dataclass(frozen=True)
@@ -113,6 +143,17 @@ def load(
     except ValidationError as exc:
         raise ConfigError(_explain(exc, sources)) from None
     return Loaded(settings, file_found, sources)
+
+
+def check_flags(flags: Flags) -> Settings:
+    """Settings from flags alone, checked (``init`` checks what it is about to write before
+    it writes anything); a mistake names the flag."""
+    given = {key: (flag, value) for key, (flag, value) in flags.items() if value is not None}
+    try:
+        return Settings.model_validate(_nest({key: value for key, (_, value) in given.items()}))
+    except ValidationError as exc:
+        sources = {key: f"option {flag}" for key, (flag, _) in given.items()}
+        raise ConfigError(_explain(exc, sources)) from None
 
 
 # --------------------------------------------------------------------------- sources
@@ -215,7 +256,9 @@ def _explain(exc: ValidationError, sources: dict[str, str]) -> str:
 
 
 # -------------------------------------------------------------------------- writing
-def render_config(name: str | None, addresses: list[str], rules: str | None) -> str:
+def render_config(
+    name: str | None, addresses: list[str], rules: str | None, signature: str | None = None
+) -> str:
     """A new, commented ``config.toml``; every other key shows its default, commented out."""
 
     def toml(value: object) -> str:
@@ -227,8 +270,10 @@ def render_config(name: str | None, addresses: list[str], rules: str | None) -> 
         "# and command-line options override what is here. `introbot doctor` checks it.",
         "",
         "[connector]",
-        "# Your name, as the drafts sign it.",
+        "# Your name, as the drafts sign it. Unset: drafts are signed without a name.",
         f"name = {toml(name)}" if name else '# name = "Your Name"',
+        '# What the drafts put under "Best,"; unset: the first word of your name.',
+        f"signature = {toml(signature)}" if signature else '# signature = "Sam\\nAcme Ventures"',
         "# Your other addresses (aliases): never made a party. The signed-in one is added.",
         f"addresses = {toml(addresses)}",
         "",
@@ -246,6 +291,11 @@ def render_config(name: str | None, addresses: list[str], rules: str | None) -> 
         f"remind_after_days = {defaults.workflow.remind_after_days}",
         "# Still no reply this many days after it was sent: the intro expires.",
         f"expire_after_days = {defaults.workflow.expire_after_days}",
+        "",
+        "[drafts]",
+        "# Name people's organisations as guessed from their addresses (harborbio.com ->",
+        '# "Harborbio"). false: drafts say only what people wrote.',
+        f"guess_organisation = {str(defaults.drafts.guess_organisation).lower()}",
         "",
         "[daemon]",
         f"poll_interval_seconds = {defaults.daemon.poll_interval_seconds}",

@@ -49,10 +49,11 @@ from introbot.workflow import (
     InvalidTransition,
     WorkflowRules,
     already_standing,
-    open_intro,
+    open_intros,
     problem_note,
     rebuilt_from_gmail,
     request_thread_labels,
+    settle_shared_ask,
     step,
 )
 from introbot.writing import WritingError, write_draft
@@ -122,6 +123,8 @@ class Engine:
             remind_after=timedelta(days=wf.remind_after_days),
             expire_after=timedelta(days=wf.expire_after_days),
             pending_grace=timedelta(days=wf.pending_grace_days),
+            guess_organisation=self.settings.drafts.guess_organisation,
+            signature=self.settings.connector.signature,
         )
 
     def label_ids(self, now: datetime | None = None, refresh: bool = False) -> dict[str, str]:
@@ -157,6 +160,7 @@ class Engine:
             self.me(),
             self.rules.phrases,
         )
+        sync.known_names = tuple(n for n in (self.connector().name,) if n)
         result = sync.run(now)
         report.full_sync = result.full
         for key, text in result.draft_texts.items():
@@ -205,9 +209,23 @@ class Engine:
         if transition.intro == intro and not transition.actions:
             return intro
         observed = f"{type(observation).__name__}" + (f" ({why})" if why else "")
-        self.store.save(transition.intro, transition.actions, now, observed)
-        self._log(intro, transition.intro, type(observation).__name__, transition.actions, report)
-        return transition.intro
+        with self.store.transaction():  # the step and what it means for a shared draft
+            self.store.save(transition.intro, transition.actions, now, observed)
+            self._log(
+                intro, transition.intro, type(observation).__name__, transition.actions, report
+            )
+            self._settle_shared(transition.intro, now, report)
+        return self.store.load(intro_id) or transition.intro
+
+    def _settle_shared(self, intro: Intro, now: datetime, report: PollReport | None) -> None:
+        """An intro that stopped waiting for a consent draft it shares with the other intros
+        of its request: the draft is rewritten for the others, or left to the connector."""
+        for shared in {d.shared for d in intro.drafts if d.shared}:
+            members = [m for m in map(self.store.load, self.store.sharing(shared)) if m]
+            for transition in settle_shared_ask(members, shared, now, self.workflow_rules()):
+                before = next(m for m in members if m.id == transition.intro.id)
+                self.store.save(transition.intro, transition.actions, now, "the shared draft")
+                self._log(before, transition.intro, "shared", transition.actions, report)
 
     def _log(
         self,
@@ -248,26 +266,23 @@ class Engine:
             return
         request = _request_ref(seen)
         opened = 0
+        # The contacts asked for by one requester get one consent draft to them together.
+        together: dict[str, tuple[Person, list[tuple[str, Person, str, str]]]] = {}
         for wanted in seen.reading.intros:
             requester = Person(wanted.requester.name, wanted.requester.email)
             contact = Person(wanted.contact.name, wanted.contact.email)
             if already_standing(existing, requester, contact):
                 continue
-            transition = open_intro(
-                self.store.new_intro_id(),
-                request,
-                requester,
-                contact,
-                wanted.context,
-                now,
-                rules,
-                secret=secrets.token_hex(16),
-            )
-            self.store.save(
-                transition.intro, transition.actions, now, f"request in thread {thread_id}"
-            )
-            self._log(None, transition.intro, "request", transition.actions, report)
-            opened += 1
+            new = (self.store.new_intro_id(), contact, wanted.context, secrets.token_hex(16))
+            together.setdefault(requester.key, (requester, []))[1].append(new)
+        with self.store.transaction():  # all of a request's intros, or none (a crash)
+            for requester, asked in together.values():
+                for transition in open_intros(asked, request, requester, now, rules):
+                    self.store.save(
+                        transition.intro, transition.actions, now, f"request in thread {thread_id}"
+                    )
+                    self._log(None, transition.intro, "request", transition.actions, report)
+                    opened += 1
         problems = seen.reading.problems
         if existing and not opened:
             # Labeled again, or a later message in it: its intros already stand.
@@ -372,8 +387,8 @@ class Engine:
         log.error("action set aside id=%d kind=%s why=%s", action_id, type(action).__name__, reason)
         self.store.mark_attempt(action_id, reason)
         if isinstance(action, CreateDraft) and action.intro_id:
-            failed = DraftFailed(action.spec.key, reason)
-            self.apply(action.intro_id, failed, now, "Gmail refused the draft")
+            for intro_id, key in self._sharing(action):
+                self.apply(intro_id, DraftFailed(key, reason), now, "Gmail refused the draft")
         elif isinstance(action, CreateDraft):
             kind = action.spec.kind.value
             self.store.audit(now, None, "failed", f"cannot create {kind} draft: {reason}")
@@ -404,7 +419,8 @@ class Engine:
             log.error("cannot write draft key=%s why=%s", spec.key, exc)
             self.store.mark_attempt(action_id, str(exc))
             if action.intro_id:
-                self.apply(action.intro_id, DraftFailed(spec.key, str(exc)), now, "writing failed")
+                for intro_id, key in self._sharing(action):
+                    self.apply(intro_id, DraftFailed(key, str(exc)), now, "writing failed")
             else:
                 self.store.audit(
                     now, None, "failed", f"cannot write {spec.kind.value} draft: {exc}"
@@ -430,10 +446,25 @@ class Engine:
                 draft = self.client.create_draft(raw, None)
             if report is not None:
                 report.drafts_created += 1
-        if action.intro_id:
-            created = DraftCreated(spec.key, draft.id, draft.message_id, draft.thread_id)
-            self.apply(action.intro_id, created, now, f"draft {draft.id}")
-        self.store.mark_done(action_id, now)
+        with self.store.transaction():  # every intro sharing the draft learns of it at once
+            for intro_id, key in self._sharing(action):
+                created = DraftCreated(key, draft.id, draft.message_id, draft.thread_id)
+                self.store.save_body(key, self.store.body(spec.key) or "")
+                self.apply(intro_id, created, now, f"draft {draft.id}")
+            self.store.mark_done(action_id, now)
+
+    def _sharing(self, action: CreateDraft) -> list[tuple[str, str]]:
+        """(intro id, its key for the draft) of every intro the draft is for: the one that
+        asked for it and, for a shared consent draft, each other intro recording it."""
+        if not action.intro_id:
+            return []
+        found = [(action.intro_id, action.spec.key)]
+        for intro_id in self.store.sharing(action.spec.key):
+            intro = self.store.load(intro_id)
+            for d in intro.drafts if intro and intro_id != action.intro_id else ():
+                if d.shared == action.spec.key:
+                    found.append((intro_id, d.key))
+        return found
 
     def _drafting(self, action: CreateDraft, attempts: int, now: datetime) -> Drafting:
         """The draft's language and templates (introbot.languages); anything but the plain

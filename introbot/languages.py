@@ -184,11 +184,21 @@ def localized(spec: DraftSpec, language: str) -> DraftSpec:
     roles = {"requester": "requester", "contact": "contact", "to": spec.fields.get("to_role")}
     for key, role in roles.items():
         who = fields.get(key)
-        if not isinstance(who, Mapping) or role not in UNNAMED:
-            continue
-        if who.get("first") == UNNAMED[role]:  # no name: the placeholder, never the address
-            fields[key] = {**who, "name": words[role], "first": words[role], "greeting": ""}
+        if isinstance(who, Mapping) and role in UNNAMED:
+            fields[key] = _unnamed(who, str(role), words)
+    contacts = fields.get("contacts")  # one ask about several contacts
+    if isinstance(contacts, list):
+        fields["contacts"] = [
+            _unnamed(c, "contact", words) if isinstance(c, Mapping) else c for c in contacts
+        ]
     return replace(spec, fields=fields)
+
+
+def _unnamed(who: Mapping[str, Any], role: str, words: Mapping[str, str]) -> Mapping[str, Any]:
+    """``who`` with the language's words if it is the placeholder for someone unnamed."""
+    if who.get("first") != UNNAMED[role]:  # a name, kept as it is
+        return who
+    return {**who, "name": words[role], "first": words[role], "greeting": ""}
 
 
 @dataclass(frozen=True)

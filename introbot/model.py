@@ -131,6 +131,10 @@ class Draft:
     sent_at: datetime | None = None
     gone_at: datetime | None = None  # when it left Drafts with no sent copy (PENDING)
     edited: bool = False  # the connector changed it in Gmail
+    # A request for several contacts has one consent draft to the requester: each intro
+    # keeps its own record of it, all naming the key of the first one (the Gmail draft's
+    # Message-ID). Its fate is each intro's; None for a draft of one intro only.
+    shared: str | None = None
 
     @property
     def open(self) -> bool:

@@ -7,9 +7,17 @@ them (flags > environment > file > defaults) and reports mistakes by where they 
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from introbot.languages import LANGUAGES, Language
 from introbot.model import Order, Person, address_key
@@ -51,15 +59,39 @@ SYSTEM_LABELS = frozenset(
 )
 
 
+def _control(c: str) -> bool:
+    return (
+        unicodedata.category(c) in ("Cc", "Zl", "Zp")
+        or "\u202a" <= c <= "\u202e"
+        or ("\u2066" <= c <= "\u2069")
+    )
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ConnectorSection(_Section):
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    """Your name as the drafts sign it; by default guessed from your address."""
+    """Your name, as the drafts sign it. Unset: drafts are signed without a name (never with
+    one made from your address: "jsmith1987@" is not a name)."""
+    signature: str | None = Field(default=None, min_length=1, max_length=500)
+    """What the drafts put under "Best,": unset, the first word of your name."""
     addresses: tuple[str, ...] = ()
     """Your other addresses (aliases): never made a party. The signed-in one is added."""
+
+    @field_validator("name", "signature")
+    @classmethod
+    def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Text a draft carries: no control characters (a newline in a name would be a header
+        line), no bidi overrides; a signature may have several lines."""
+        if value is None:
+            return None
+        allowed = "\n\t" if info.field_name == "signature" else ""
+        if any(_control(c) and c not in allowed for c in value):
+            lines = "lines of text" if allowed else "one line of text"
+            raise ValueError(f"must be {lines}, without control characters")
+        return value.strip() or None
 
     @field_validator("addresses")
     @classmethod
@@ -97,6 +129,13 @@ class WorkflowSection(_Section):
                 f"remind_after_days ({self.remind_after_days})"
             )
         return self
+
+
+class DraftsSection(_Section):
+    guess_organisation: bool = False
+    """Name someone's organisation in drafts as guessed from their address's domain
+    (harborbio.com -> "Harborbio"). Off: drafts say only what people wrote; `introbot show`
+    marks the guess either way."""
 
 
 class DaemonSection(_Section):
@@ -142,6 +181,7 @@ class Settings(_Section):
     connector: ConnectorSection = ConnectorSection()
     labels: LabelsSection = LabelsSection()
     workflow: WorkflowSection = WorkflowSection()
+    drafts: DraftsSection = DraftsSection()
     daemon: DaemonSection = DaemonSection()
     paths: PathsSection = PathsSection()
     languages: LanguagesSection = LanguagesSection()
@@ -178,5 +218,5 @@ class Settings(_Section):
         return {"request": self.labels.request, **names}
 
     def connector_person(self, address: str) -> Person:
-        name = self.connector.name or address.partition("@")[0].replace(".", " ").title()
-        return Person(name, address)
+        """You, as the drafts' sender: your name only if you set one."""
+        return Person(self.connector.name, address)

@@ -82,6 +82,11 @@ class WorkflowRules:
     # How long a draft that left Drafts with no sent copy is "pending" before it counts as
     # discarded: Undo send shows the copy seconds later, Schedule send at the chosen time.
     pending_grace: timedelta = timedelta(days=3)
+    # An organisation guessed from a domain (harborbio.com -> "Harborbio") is shown in drafts
+    # only when the connector's settings say so: by default drafts use what people wrote.
+    guess_organisation: bool = False
+    # What drafts put under the sign-off; None: the connector's first name, if they set one.
+    signature: str | None = None
 
     @property
     def domain(self) -> str:
@@ -132,28 +137,32 @@ UNNAMED = {"requester": "someone I know", "contact": "your contact"}
 
 
 def _connector(rules: WorkflowRules) -> dict[str, Any]:
-    """The connector signs their own drafts: their name, or the start of their address."""
-    return _who(rules.connector, rules.connector.email.partition("@")[0])
+    """The connector signs their own drafts: their signature, else their first name, else
+    nothing (never a name made from their address)."""
+    who = _who(rules.connector, "", rules)
+    who["signature"] = (rules.signature or who["first"]).strip()
+    return who
 
 
-def _who(person: Person, unnamed: str = "") -> dict[str, Any]:
+def _who(person: Person, unnamed: str, rules: WorkflowRules) -> dict[str, Any]:
     """What a template may say about someone: never the address, nor a local part for a
-    name (``unnamed`` stands in; ``greeting`` is "there" for "Hi there,")."""
+    name (``unnamed`` stands in; ``greeting`` is "there" for "Hi there,"), nor a guessed
+    organisation unless ``rules.guess_organisation``."""
     name = _display_name(person)
     first = name.split()[0] if name else None
     return {
         "name": name or unnamed,
         "first": first or unnamed,
         "greeting": first or "there",
-        "org": organisation(person),
+        "org": organisation(person) if rules.guess_organisation else None,
     }
 
 
 def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:
     return {
         "connector": _connector(rules),
-        "requester": _who(intro.requester.person, UNNAMED["requester"]),
-        "contact": _who(intro.contact.person, UNNAMED["contact"]),
+        "requester": _who(intro.requester.person, UNNAMED["requester"], rules),
+        "contact": _who(intro.contact.person, UNNAMED["contact"], rules),
         "context": redact_addresses(intro.context),
         "remind_days": rules.remind_after.days,
         **extra,
@@ -236,7 +245,8 @@ def _withdraw_open(intro: Intro, keep: Iterable[str] = ()) -> tuple[Intro, list[
     for draft in intro.drafts:
         if draft.open and draft.key not in kept:
             intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
-            actions.append(DeleteDraft(intro.id, draft.key))
+            if draft.shared is None:  # a shared ask is settled for all: settle_shared_ask
+                actions.append(DeleteDraft(intro.id, draft.key))
     return intro, actions
 
 
@@ -337,6 +347,173 @@ def problem_note(request: RequestRef, problems: Iterable[str], rules: WorkflowRu
         fields={"connector": _connector(rules), "problems": listed},
         **_request_routing(request),
     )
+
+
+# ------------------------------------------------ one request for several contacts
+def open_intros(
+    opened: Sequence[tuple[str, Person, str, str]],
+    request: RequestRef,
+    requester: Person,
+    now: datetime,
+    rules: WorkflowRules,
+) -> list[Transition]:
+    """The intros of one request for several contacts, ``opened`` as (intro id, contact,
+    context, secret). The requester gets **one** consent draft about all of them (a request
+    thread holds at most one introbot draft at a time); each contact their own, as ever.
+    The first intro writes the shared draft; every intro keeps its own record of it, all
+    naming its key (``Draft.shared``), so each intro's requester consent follows its fate."""
+    if len(opened) == 1:
+        ((intro_id, contact, context, secret),) = opened
+        return [
+            open_intro(intro_id, request, requester, contact, context, now, rules, secret=secret)
+        ]
+    intros: list[Intro] = []
+    actions: list[list[Action]] = []
+    for intro_id, contact, context, secret in opened:
+        intro = Intro(
+            id=intro_id,
+            request=request,
+            requester=Party(Role.REQUESTER, requester),
+            contact=Party(Role.CONTACT, contact),
+            context=context,
+            order=rules.order,
+            stage=Stage.ASKING,
+            created_at=now,
+            secret=secret,
+        )
+        mine: list[Action] = [
+            _note(
+                intro,
+                f"intro opened: {requester} -> {contact} ({request.form}, one of {len(opened)})",
+            )
+        ]
+        if rules.order is Order.PARALLEL:
+            intro, action = _ask(intro, Role.CONTACT, rules)
+            mine.append(action)
+        intros.append(intro)
+        actions.append(mine)
+    together = _ask_together(intros, rules)
+    return [
+        Transition(intro, (*mine, *more))
+        for (intro, more), mine in zip(together, actions, strict=True)
+    ]
+
+
+def _ask_together(
+    intros: Sequence[Intro], rules: WorkflowRules
+) -> list[tuple[Intro, list[Action]]]:
+    """One consent draft to the requester about the contacts of all ``intros``: written by
+    the first, recorded by each. Each contact is named only as their own request named them."""
+    lead = intros[0]
+    requester = lead.requester
+    routing: dict[str, Any] = {}
+    if lead.request.author.key == requester.person.key:
+        routing = _request_routing(lead.request)  # answer them in their own thread
+    spec = DraftSpec(
+        key=_key(lead, DraftKind.CONSENT, Role.REQUESTER, rules),
+        kind=DraftKind.CONSENT,
+        template="consent_requester_several",
+        to=(requester.person,),
+        fields=_fields(
+            lead,
+            rules,
+            order=lead.order.value,
+            blurb="",
+            contacts=[_who(i.contact.person, UNNAMED["contact"], rules) for i in intros],
+        ),
+        **routing,
+    )
+    named = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i in intros)
+    out: list[tuple[Intro, list[Action]]] = []
+    for n, intro in enumerate(intros):
+        key = spec.key if n == 0 else _key(intro, DraftKind.CONSENT, Role.REQUESTER, rules)
+        record = Draft(
+            key=key,
+            kind=DraftKind.CONSENT,
+            to=Role.REQUESTER,
+            thread_id=spec.thread_id,
+            subject=spec.subject or "",
+            shared=spec.key,
+        )
+        intro = intro.with_draft(record)
+        intro = intro.with_party(replace(intro.requester, consent=Consent.DRAFTING))
+        mine: list[Action] = [_note(intro, f"one consent draft to the requester about {named}")]
+        if n == 0:
+            mine.append(CreateDraft(intro.id, spec))
+        out.append((intro, mine))
+    return out
+
+
+def settle_shared_ask(
+    members: Sequence[Intro], shared: str, now: datetime, rules: WorkflowRules
+) -> list[Transition]:
+    """After an intro stopped waiting for a shared consent draft not yet sent (cancelled,
+    declined, decided by the connector): the draft must not ask the requester about that
+    contact any more. Unedited, it is rewritten for the contacts still asked about (the
+    draft as the connector would have written it; nothing of theirs is lost); edited or on
+    its way out (pending), it is theirs: the intros still waiting need attention. Nobody
+    waiting: it is deleted. ``members``: every intro with a record of ``shared``."""
+    records = [(i, d) for i in members for d in i.drafts if d.shared == shared]
+    decided = (DraftState.SENT, DraftState.DISCARDED, DraftState.FAILED)  # each intro's fate
+    if not records or any(d.state in decided for _, d in records):
+        return []
+    left = [(i, d) for i, d in records if d.state is DraftState.WITHDRAWN]
+    staying = [(i, d) for i, d in records if d.open]
+    if not left:
+        return []
+    carriers = sorted(((i, d) for i, d in records if d.draft_id), key=lambda r: r[1].key != shared)
+    delete = [DeleteDraft(carriers[0][0].id, carriers[0][1].key)] if carriers else []
+    gone = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i, _ in left)
+    out: dict[str, tuple[Intro, list[Action]]] = {}
+
+    def apart(intro: Intro, draft: Draft, state: DraftState | None = None) -> None:
+        intro, actions = out.get(intro.id, (intro, []))
+        current = intro.draft(draft.key) or draft
+        intro = intro.with_draft(replace(current, state=state or current.state, shared=None))
+        out[intro.id] = (intro, actions)
+
+    def add(intro: Intro, *actions: Action) -> None:
+        intro_now, mine = out.get(intro.id, (intro, []))
+        out[intro.id] = (intro_now, [*mine, *actions])
+
+    if not staying:
+        for intro, draft in left:
+            apart(intro, draft)
+        lead = left[0][0]
+        add(lead, *delete, _note(lead, "nobody waits for the shared consent draft: deleted"))
+    elif all(d.state is not DraftState.PENDING and not d.edited for _, d in staying):
+        for intro, draft in records:
+            apart(intro, draft, DraftState.WITHDRAWN)
+        first = out[staying[0][0].id][0]
+        add(first, *delete)
+        waiting = [out[i.id][0] for i, _ in staying]
+        if len(waiting) == 1:
+            intro, action = _ask(waiting[0], Role.REQUESTER, rules)
+            out[intro.id] = (intro, out[intro.id][1])
+            add(intro, action)
+            asked = [intro]
+        else:
+            asked = []
+            for intro, actions in _ask_together(waiting, rules):
+                out[intro.id] = (intro, out[intro.id][1])
+                add(intro, *actions)
+                asked.append(intro)
+        for intro in asked:
+            why = f"the consent draft to the requester is written again, without {gone}"
+            add(intro, _note(intro, why))
+    else:
+        for intro, draft in left:
+            apart(intro, draft)
+        for intro, _ in staying:
+            intro = out.get(intro.id, (intro, []))[0]
+            why = (
+                f"the consent draft to the requester still asks about {gone}, whose intro "
+                "ended; you edited it or it is being sent, so introbot left it to you"
+            )
+            intro = replace(intro, attention=why)
+            out[intro.id] = (intro, out.get(intro.id, (intro, []))[1])
+            add(intro, _note(intro, why))
+    return [Transition(intro, tuple(actions)) for intro, actions in out.values()]
 
 
 # ----------------------------------------------------------------- consent outcomes
@@ -475,7 +652,7 @@ def _draft_created(
         if party.consent is Consent.DRAFTING:
             intro = intro.with_party(replace(party, consent=Consent.DRAFTED))
     actions: tuple[Action, ...] = (_note(intro, f"{draft.kind.value} draft ready in Gmail"),)
-    if state is DraftState.WITHDRAWN:  # the intro moved on while it was being written
+    if state is DraftState.WITHDRAWN and draft.shared is None:  # moved on while it was written
         actions = (DeleteDraft(intro.id, draft.key),)
     return Transition(intro, actions)
 
@@ -694,9 +871,10 @@ def _asking_decision(
     actions: list[Action] = []
     if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
         for draft in intro.drafts_of(DraftKind.CONSENT, obs.role):
-            if draft.open:  # no need to ask any more
+            if draft.open:  # no need to ask any more (a shared ask: settle_shared_ask)
                 intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
-                actions.append(DeleteDraft(intro.id, draft.key))
+                if draft.shared is None:
+                    actions.append(DeleteDraft(intro.id, draft.key))
     result = _consent_yes(intro, obs.role, evidence, party.words, party.assistant, now, rules)
     return Transition(result.intro, (*actions, *result.actions))
 
@@ -718,12 +896,17 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
             return _expire(intro, role, now, rules)
         if waited >= rules.remind_after and not party.reminded:
             intro = intro.with_party(replace(party, reminded=True))
+            sent = _sent_consent(intro, role)
+            if sent is not None and sent.shared is not None and sent.key != sent.shared:
+                # One ask about several contacts: the intro that drafted it reminds.
+                actions.append(_note(intro, "the reminder for the shared ask is the first's"))
+                continue
             intro, action = _reply_to(
                 intro,
                 DraftKind.REMINDER,
                 role,
                 rules,
-                to=_who(party.person, UNNAMED[role.value]),
+                to=_who(party.person, UNNAMED[role.value], rules),
                 to_role=role.value,
             )
             actions += [

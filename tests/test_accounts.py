@@ -10,10 +10,14 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+
 from introbot.config import Account
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, authentication_results
 from tests.cli import INTROBOT, invoke, run
+
+pytestmark = pytest.mark.slow  # starts introbot as a process
 
 
 def _request(control: SandboxControl, connector: str, requester: str, contact: str) -> None:
@@ -80,10 +84,13 @@ def test_two_accounts_run_side_by_side_without_touching_each_other(home: Path) -
     assert all("Ana" in d["text"] for d in drafts_a)  # each signs with its own name
     assert all("Ben" in d["text"] for d in drafts_b)
 
-    for name, requester in (("alpha", "rita@r.example"), ("beta", "sue@s.example")):
+    for name, requester, url in (("alpha", "rita@r.example", alpha.url),
+                                 ("beta", "sue@s.example", beta.url)):  # fmt: skip
         account = Account.named(name)
-        assert (account.folder / "introbot.db").exists()
-        listed = invoke("list", "--account", name, "--json")
+        # A sandbox session keeps a database of its own, never the account's.
+        assert account.sandbox_database(url).exists()
+        assert not (account.folder / "introbot.db").exists()
+        listed = invoke("list", "--account", name, "--sandbox", url, "--json")
         (intro,) = json.loads(listed.stdout)
         assert intro["requester"]["email"] == requester
     assert not Account.named("gamma").config_file.exists()

@@ -57,6 +57,7 @@ def _token(home: Path, account: str = "default") -> Path:
     return home / "accounts" / account / "token.json"
 
 
+@pytest.mark.slow
 def test_sign_in_without_a_browser_then_poll_with_the_saved_token(
     google: SandboxControl, home: Path
 ) -> None:
@@ -76,6 +77,7 @@ def test_sign_in_without_a_browser_then_poll_with_the_saved_token(
     assert google.stats()["requests"] > 0  # calls passed the access-token check
 
 
+@pytest.mark.slow
 def test_sign_in_with_the_browser_and_the_local_server(
     google: SandboxControl, home: Path, tmp_path: Path
 ) -> None:
@@ -118,6 +120,7 @@ def test_a_wrong_client_file_says_what_it_is_and_what_to_get(
     assert not _token(home).exists()
 
 
+@pytest.mark.slow
 def test_refusing_on_the_consent_screen(google: SandboxControl, home: Path) -> None:
     google.oauth(consent="deny")
     done = sign_in_without_browser()
@@ -127,6 +130,7 @@ def test_refusing_on_the_consent_screen(google: SandboxControl, home: Path) -> N
     assert not _token(home).exists()
 
 
+@pytest.mark.slow
 def test_leaving_the_gmail_permission_unticked(google: SandboxControl, home: Path) -> None:
     google.oauth(grant_scopes=["openid"])
     done = sign_in_without_browser()
@@ -134,6 +138,7 @@ def test_leaving_the_gmail_permission_unticked(google: SandboxControl, home: Pat
     assert not _token(home).exists()
 
 
+@pytest.mark.slow
 def test_pasting_something_else(google: SandboxControl, home: Path) -> None:
     done = sign_in_without_browser(paste="http://localhost:8085/?nothing=here")
     assert done.returncode == 1 and "has no sign-in code" in done.stderr
@@ -142,6 +147,7 @@ def test_pasting_something_else(google: SandboxControl, home: Path) -> None:
     assert not _token(home).exists()
 
 
+@pytest.mark.slow
 def test_signing_in_to_another_mailbox_than_the_accounts_is_refused(
     google: SandboxControl, home: Path
 ) -> None:
@@ -155,6 +161,7 @@ def test_signing_in_to_another_mailbox_than_the_accounts_is_refused(
     assert not _token(home).exists()
 
 
+@pytest.mark.slow
 def test_a_revoked_sign_in_stops_poll_with_the_next_step_and_keeps_state(
     google: SandboxControl, home: Path
 ) -> None:
@@ -170,6 +177,7 @@ def test_a_revoked_sign_in_stops_poll_with_the_next_step_and_keeps_state(
     assert _token(home).read_bytes() == before  # nothing thrown away
 
 
+@pytest.mark.slow
 def test_a_sign_in_google_ends_after_7_days_points_at_publishing_the_app(
     google: SandboxControl, home: Path
 ) -> None:
@@ -185,6 +193,7 @@ def test_a_sign_in_google_ends_after_7_days_points_at_publishing_the_app(
     assert "'Testing'" in result.stderr and "Publish the app" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_refreshed_access_token_is_saved(google: SandboxControl, home: Path) -> None:
     assert sign_in_without_browser().returncode == 0
     token = _token(home)
@@ -218,6 +227,7 @@ def test_without_a_sign_in_commands_say_how_to_get_one(home: Path) -> None:
     assert "Run `introbot auth --account work`" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_running_daemon_waits_out_a_revocation_and_picks_up_the_new_sign_in(
     google: SandboxControl, home: Path, tmp_path: Path
 ) -> None:

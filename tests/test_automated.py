@@ -302,6 +302,7 @@ def test_automated_mail_never_gets_a_yes_or_a_no(raw: bytes) -> None:
 
 
 # ------------------------------------------------------------------------------ caps
+@pytest.mark.slow
 def test_a_huge_body_is_read_in_bounded_time() -> None:
     body = ("out of office " * 40 + "\n") * 20_000  # ~11 MB of text, many phrase hits
     raw = bounce("Mailer <mailer-daemon-ish@example.com>", "Hello", body)

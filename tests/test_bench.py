@@ -7,6 +7,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts introbot as a process
+
 
 def test_the_benchmark_runs_and_reports_every_scenario() -> None:
     done = subprocess.run(
@@ -27,7 +31,7 @@ def test_the_benchmark_runs_and_reports_every_scenario() -> None:
     assert result["burst"]["requests"] == 20 and result["burst"]["rate_limited"] == 0
     assert [g["finished"] for g in result["growth"]] == [10, 50]
     table = subprocess.run(
-        [sys.executable, "-m", "introbot.bench", "--quick"],
+        [sys.executable, "-m", "introbot.cli.bench", "--quick"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -18,6 +18,8 @@ from introbot import __version__
 from introbot.sandbox.control import SandboxControl
 from tests.mail import make_mail
 
+pytestmark = pytest.mark.slow  # starts introbot as a process
+
 INTROBOT = [sys.executable, "-m", "introbot"]
 
 

@@ -15,6 +15,8 @@ import pytest
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, seed_messages
 
+pytestmark = pytest.mark.slow  # starts introbot as a process
+
 
 @pytest.fixture
 def sandbox_url() -> Iterator[str]:

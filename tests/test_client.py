@@ -57,6 +57,7 @@ def test_list_and_read_messages(client: GmailClient, control: SandboxControl) ->
     assert client.find_messages("<m2@x>")[0].id == delivered[2]["id"]
 
 
+@pytest.mark.slow
 def test_batches_hold_at_most_50_calls(client: GmailClient, control: SandboxControl) -> None:
     delivered = deliver_many(control, 120)
     control.reset_stats()
@@ -115,6 +116,7 @@ def test_the_client_has_no_way_to_send() -> None:
 
 
 # ---------------------------------------------------------------------------- history
+@pytest.mark.slow
 def test_history_returns_typed_events_across_pages(
     client: GmailClient, control: SandboxControl
 ) -> None:
@@ -237,6 +239,7 @@ def test_a_draft_that_failed_before_acting_is_created_on_retry(
 
 
 # ----------------------------------------------------------------------------- pacing
+@pytest.mark.slow
 def test_token_bucket_keeps_a_burst_under_the_rate_limit(
     sandbox: SandboxServer, control: SandboxControl
 ) -> None:

@@ -21,6 +21,7 @@ def requests() -> RequestScore:
     return score_requests()
 
 
+@pytest.mark.slow
 def test_corpus_is_large_enough(replies: ReplyScore, requests: RequestScore) -> None:
     assert replies.total >= 150
     assert requests.total >= 40
@@ -48,6 +49,7 @@ def test_request_pairs_and_problems(requests: RequestScore) -> None:
     assert requests.unusable_reported == requests.unusable, requests.mistakes
 
 
+@pytest.mark.slow
 def test_corpus_files_match_their_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The committed .eml files are exactly what the hand-written cases render to."""
     monkeypatch.setattr(build, "HERE", tmp_path)

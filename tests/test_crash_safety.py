@@ -228,12 +228,13 @@ def test_the_clean_run_is_what_we_think(clean: tuple[dict[str, Any], int]) -> No
     assert sorted(subjects) == sorted(
         [
             "Re: Could you introduce me to Dana Whitfield?",
-            "Would you like to meet Alex Kim (Tidepool)?",
-            "Intro: Alex Kim (Tidepool) <> Dana Whitfield (Northwind)",
+            "Would you like to meet Alex Kim?",
+            "Intro: Alex Kim <> Dana Whitfield",
         ]
     )
 
 
+@pytest.mark.slow
 def test_a_crash_at_any_request_changes_nothing_in_the_end(
     tmp_path: Path, clean: tuple[dict[str, Any], int], crash_at: int, after: bool
 ) -> None:

@@ -57,6 +57,7 @@ def test_backoff_is_capped_jittered_and_forgets_on_success() -> None:
     assert backoff.failed() <= 5
 
 
+@pytest.mark.slow
 def test_run_started_while_gmail_is_down_keeps_trying_and_carries_on(tmp_path: Path) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -83,6 +84,7 @@ def test_run_started_while_gmail_is_down_keeps_trying_and_carries_on(tmp_path: P
     assert "Traceback" not in text
 
 
+@pytest.mark.slow
 def test_run_started_with_a_refused_sign_in_waits_for_a_new_one(
     google: SandboxControl, home: Path, tmp_path: Path
 ) -> None:
@@ -104,6 +106,7 @@ def test_run_started_with_a_refused_sign_in_waits_for_a_new_one(
     assert log.read_text().count("no longer accepts") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_second_signal_stops_a_poll_stuck_in_retries(
     tmp_path: Path, signum: int, code: int

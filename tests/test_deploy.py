@@ -35,6 +35,7 @@ def test_the_systemd_unit_runs_the_account_and_restarts_only_when_that_can_help(
     assert _unit()["Install"]["WantedBy"] == "default.target"
 
 
+@pytest.mark.slow
 def test_the_systemd_unit_as_the_readme_installs_it_passes_systemd_analyze(
     tmp_path: Path,
 ) -> None:

@@ -41,6 +41,7 @@ def lines(result: Result) -> dict[str, list[str]]:
     return found
 
 
+@pytest.mark.slow
 def test_a_ready_account_passes_and_fix_creates_the_labels(
     ready: Account, google: SandboxControl
 ) -> None:
@@ -48,9 +49,10 @@ def test_a_ready_account_passes_and_fix_creates_the_labels(
     assert first.exit_code == 0, first.stdout
     checks = lines(first)
     assert set(checks) == {
-        "config", "rules", "credentials", "sign-in", "gmail", "labels", "mailbox",
+        "config", "name", "rules", "credentials", "sign-in", "gmail", "labels", "mailbox",
         "database", "daemon",
     }  # fmt: skip
+    assert checks["name"] == ["ok drafts are from Sam Rivera, signed 'Sam'"]
     assert checks["labels"][0].startswith("warn missing: intro-request")  # not a tty: ask not
     fixed = invoke("doctor", "--fix")
     assert fixed.exit_code == 0
@@ -142,6 +144,7 @@ def test_a_sign_in_nearing_the_7_day_testing_limit_is_a_warning(ready: Account) 
     assert f"{made + timedelta(days=7):%Y-%m-%d}" in sign_in
 
 
+@pytest.mark.slow
 def test_gmail_unreachable(ready: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -171,6 +174,7 @@ def test_a_database_from_a_newer_introbot(ready: Account) -> None:
     assert "written by a newer introbot" in lines(result)["database"][0]
 
 
+@pytest.mark.slow
 def test_the_running_daemon_and_a_second_one_on_the_mailbox(
     ready: Account, sandbox: SandboxServer, tmp_path: Path
 ) -> None:

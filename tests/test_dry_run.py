@@ -77,6 +77,7 @@ def test_first_run_shows_the_consent_drafts_and_changes_nothing(
     assert len(subjects) == 2
 
 
+@pytest.mark.slow
 def test_mid_intro_it_shows_the_joint_draft_and_leaves_the_database_alone(
     saved: tuple[World, Path],
 ) -> None:

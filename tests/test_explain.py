@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CORPUS = Path(__file__).parent / "corpus"
 SEED = Path(__file__).parent.parent / "introbot" / "sandbox" / "seed"
 
@@ -20,6 +22,7 @@ def _explain(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow
 def test_reply_json_is_exactly_one_object_of_the_documented_shape() -> None:
     done = _explain("reply", str(CORPUS / "replies/yes/001-happy-to.eml"), "--json")
     assert done.returncode == 0, done.stderr
@@ -32,6 +35,7 @@ def test_reply_json_is_exactly_one_object_of_the_documented_shape() -> None:
     }
 
 
+@pytest.mark.slow
 def test_reply_report_for_people() -> None:
     path = next((CORPUS / "replies/bounce").glob("*gmail-address-not-found.eml"))
     done = _explain("reply", str(path))
@@ -41,6 +45,7 @@ def test_reply_report_for_people() -> None:
     assert "failed:    dana@northwind.example" in out
 
 
+@pytest.mark.slow
 def test_reply_from_stdin_and_exit_zero_whatever_the_verdict() -> None:
     path = next((CORPUS / "replies/unclear").glob("*forged-yes.eml"))
     done = _explain("reply", "-", "--json", stdin=path.read_bytes())
@@ -50,6 +55,7 @@ def test_reply_from_stdin_and_exit_zero_whatever_the_verdict() -> None:
     assert answer["sender"]["authenticated"] is False
 
 
+@pytest.mark.slow
 def test_request_json() -> None:
     done = _explain(
         "request",
@@ -69,6 +75,7 @@ def test_request_json() -> None:
     assert answer["problems"] == []
 
 
+@pytest.mark.slow
 def test_request_problems_in_the_report() -> None:
     done = _explain("request", str(SEED / "04-newsletter.eml"), "--me", "connector@example.com")
     out = done.stdout.decode()
@@ -77,6 +84,7 @@ def test_request_problems_in_the_report() -> None:
     assert "problem:   this looks like a newsletter" in out
 
 
+@pytest.mark.slow
 def test_not_mail_is_a_clear_error_with_exit_2(tmp_path: Path) -> None:
     picture = tmp_path / "photo.png"
     picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
@@ -89,12 +97,14 @@ def test_not_mail_is_a_clear_error_with_exit_2(tmp_path: Path) -> None:
     assert b"cannot read" in missing.stderr
 
 
+@pytest.mark.slow
 def test_request_needs_me() -> None:
     done = _explain("request", str(SEED / "01-alex-asks-for-dana.eml"))
     assert done.returncode == 2
     assert b"--me" in done.stderr
 
 
+@pytest.mark.slow
 def test_broken_rules_are_reported(tmp_path: Path) -> None:
     (tmp_path / "phrases").mkdir()
     (tmp_path / "phrases" / "en.toml").write_text("language = 'en'\n[consent]\nyes = 1\n")
@@ -103,6 +113,7 @@ def test_broken_rules_are_reported(tmp_path: Path) -> None:
     assert b"en.toml" in done.stderr and b"consent.yes" in done.stderr
 
 
+@pytest.mark.slow
 def test_sent_message_lines_are_not_read_as_the_reply(tmp_path: Path) -> None:
     path = next((CORPUS / "replies/yes").glob("*pasted-prompt.eml"))
     cases = json.loads((CORPUS / "replies.json").read_text())
@@ -135,6 +146,7 @@ def test_an_account_brings_its_own_phrases_and_addresses(home: Path) -> None:
     assert all("alex.kim@tidepool.io" not in json.dumps(p["requester"]) for p in parties)
 
 
+@pytest.mark.slow
 def test_reply_report_explains_every_clause_and_reads_a_requester_in_parts() -> None:
     raw = (
         b"Authentication-Results: mx.google.com; dmarc=pass header.from=tidepool.io\r\n"

@@ -42,6 +42,7 @@ def test_a_persistent_fault_stops_the_pass_and_the_next_one_resumes(world: World
     assert len(world.intros()) == 1
 
 
+@pytest.mark.slow
 def test_expired_history_means_a_full_resync_and_nothing_twice(world: World) -> None:
     world.asked()
     world.reply(ALEX, "Yes please.")
@@ -57,6 +58,7 @@ def test_expired_history_means_a_full_resync_and_nothing_twice(world: World) -> 
     assert len(world.drafts()) == 1
 
 
+@pytest.mark.slow
 def test_a_label_deleted_in_gmail_comes_back(world: World) -> None:
     request = world.request(REQUEST)
     world.poll()
@@ -92,6 +94,7 @@ def test_a_renamed_label_keeps_working(world: World) -> None:
     assert "introbot/ready" in labels and "Intros/waiting" not in labels
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["trash", "delete"])
 def test_a_request_thread_thrown_away_cancels_its_intro(world: World, how: str) -> None:
     request = world.asked()
@@ -139,6 +142,7 @@ def test_a_deleted_reply_thread_still_lets_introbot_answer(world: World) -> None
 
 
 # ------------------------------------------------------------------- sign-in
+@pytest.mark.slow
 def test_a_revoked_sign_in_stops_the_poll_and_keeps_the_state(world: World) -> None:
     world.asked()
     cursor = world.store.cursor()
@@ -178,6 +182,7 @@ def test_a_revoked_sign_in_stops_the_poll_and_keeps_the_state(world: World) -> N
         endpoint.server_close()
 
 
+@pytest.mark.slow
 def test_the_daemon_waits_slowly_after_a_revoked_sign_in(caplog: pytest.LogCaptureFixture) -> None:
     calls = []
 
@@ -195,6 +200,7 @@ def test_the_daemon_waits_slowly_after_a_revoked_sign_in(caplog: pytest.LogCaptu
 
 
 # -------------------------------------------------------------- two copies
+@pytest.mark.slow
 def test_a_second_copy_on_the_same_mailbox_refuses(world: World, tmp_path: Path) -> None:
     world.request(REQUEST)
     args = [

@@ -55,6 +55,7 @@ def test_the_corpus_feeds_every_kind_of_mutation() -> None:
     assert [m.raw for m in mutants(SEED, 5)] == [m.raw for m in made[:5]]  # seeded
 
 
+@pytest.mark.slow
 def test_the_readers_never_raise_on_mutants() -> None:
     for mutant in mutants(SEED + 1, ROUNDS * PER_ROUND * 2):
         mail = read_mail(mutant.raw)
@@ -127,6 +128,7 @@ def _finish(world: World, requester: str, contact: str, thread_id: str) -> None:
     assert intro.stage is Stage.INTRODUCED
 
 
+@pytest.mark.slow
 def test_mutants_through_real_polls_stop_nothing(world: World) -> None:
     ordinary = world.request(ORDINARY_REQUEST, sender=KAI, subject="Intro to Noor Haddad?")
     decoy = world.request(DECOY_REQUEST, sender=BEA, subject="Intro to Lee?")

@@ -33,6 +33,7 @@ ALLOWED_HEADERS = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_corpus_is_big_enough_and_matches_its_cases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,6 +71,7 @@ def test_each_hostile_message_is_read_without_harm(case: Hostile) -> None:
     _check_reading(case)
 
 
+@pytest.mark.slow
 def test_the_huge_ones_too() -> None:
     for case in huge_cases():
         _check_reading(case)
@@ -120,6 +122,7 @@ def _assert_drafts_are_clean(world: World) -> None:
             assert markup not in text.lower(), (markup, draft["subject"])
 
 
+@pytest.mark.slow
 def test_every_hostile_request_through_a_real_poll(world: World) -> None:
     threads = _deliver_all(world, small_cases())
     world.poll()
@@ -133,6 +136,7 @@ def test_every_hostile_request_through_a_real_poll(world: World) -> None:
         )
 
 
+@pytest.mark.slow
 def test_the_huge_ones_through_a_real_poll(world: World) -> None:
     threads = _deliver_all(world, list(huge_cases()))
     world.poll()

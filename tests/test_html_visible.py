@@ -94,6 +94,7 @@ STYLESHEET = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hidden", HIDDEN.values(), ids=HIDDEN.keys())
 def test_hidden_consent_is_not_read_and_is_flagged(hidden: str) -> None:
     mail = read_mail(_reply(_body(hidden)))
@@ -207,6 +208,7 @@ def test_an_external_stylesheet_is_flagged() -> None:
     assert html_hides_text(html)
 
 
+@pytest.mark.slow
 def test_hidden_consent_deep_in_nested_styled_boxes() -> None:
     depth = 4000  # as deep as fits in the text kept from one body part
     html = (

@@ -23,12 +23,14 @@ from introbot.store import Store
 from tests.test_crash_safety import _request_bytes
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.slow  # starts introbot as a process
+
 RUNS = int(os.environ.get("INTROBOT_KILL_RUNS", "3"))
 EXPECTED_SENT = sorted(
     [
         "Re: Could you introduce me to Dana Whitfield?",
-        "Would you like to meet Alex Kim (Tidepool)?",
-        "Intro: Alex Kim (Tidepool) <> Dana Whitfield (Northwind)",
+        "Would you like to meet Alex Kim?",
+        "Intro: Alex Kim <> Dana Whitfield",
     ]
 )
 

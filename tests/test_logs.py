@@ -30,6 +30,7 @@ def _poll(world: World, *options: str) -> str:
     return str(result.stderr)
 
 
+@pytest.mark.slow
 def test_info_lines_carry_decisions_but_no_address_body_or_declined_words(world: World) -> None:
     world.request(REQUEST, sender=ALEX)
     log = _poll(world, "-v")
@@ -69,6 +70,7 @@ def test_json_lines_for_log_shippers(world: World) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", decision["time"])
 
 
+@pytest.mark.slow
 def test_quiet_and_default_levels(world: World) -> None:
     world.request(REQUEST, sender=ALEX)
     assert _poll(world, "-q") == ""

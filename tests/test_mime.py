@@ -92,6 +92,7 @@ def test_attachments_are_not_text() -> None:
     assert mail.attachments == ("notes.txt",)
 
 
+@pytest.mark.slow
 def test_deep_nesting_is_capped() -> None:
     depth = 1000
     head = b"".join(

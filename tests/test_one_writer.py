@@ -14,11 +14,15 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from introbot.model import Consent, Stage
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, authentication_results, compose_reply
 from introbot.store import Store
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.slow  # starts introbot as a process
 
 INTROBOT = [sys.executable, "-m", "introbot"]
 ALEX = "Alex Kim <alex.kim@tidepool.io>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +36,7 @@ def messages(draw: st.DrawFn) -> bytes:
     return head.encode("utf-8", "surrogatepass") + b"\r\n" + body
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(messages())
 def test_structured_garbage_never_raises(raw: bytes) -> None:

@@ -11,6 +11,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from introbot.sandbox.control import SandboxControl
 from tests.cli import INTROBOT, fake_browser
 
@@ -24,6 +26,7 @@ def setup_commands() -> list[str]:
     return [line for line in block[1].splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_the_readme_setup_reaches_a_working_doctor(
     google: SandboxControl, home: Path, tmp_path: Path
 ) -> None:

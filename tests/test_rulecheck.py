@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from introbot.rulecheck import check, sample_drafts
+from introbot.cli.rulecheck import check, sample_drafts
 from introbot.rules import TEMPLATE_NAMES, default_rules_dir
 from introbot.settings import Settings
 from tests.cli import invoke
@@ -39,7 +39,7 @@ def test_the_shipped_rules_pass_and_every_template_is_rendered() -> None:
 
 @pytest.mark.parametrize("order", ["parallel", "requester_first"])
 def test_the_samples_come_from_the_workflow_in_either_order(order: str) -> None:
-    from introbot.rulecheck import _workflow_rules
+    from introbot.cli.rulecheck import _workflow_rules
 
     settings = Settings.of("Sam", workflow={"order": order})
     specs = sample_drafts(_workflow_rules(settings))
@@ -56,6 +56,7 @@ def test_the_samples_come_from_the_workflow_in_either_order(order: str) -> None:
         (1, "Subject: {{ nothing }}", "line 1: 'nothing' is undefined"),
     ],
 )
+@pytest.mark.slow
 def test_a_template_mistake_is_pointed_at(rules: Path, line: int, text: str, expected: str) -> None:
     template = rules / "templates" / "reminder.txt"
     _edit_line(template, line, text)
@@ -77,6 +78,7 @@ def test_a_missing_template(rules: Path) -> None:
     assert problem is not None and "joint.txt: missing template" in problem
 
 
+@pytest.mark.slow
 def test_the_command(rules: Path, home: Path) -> None:
     good = invoke("rules", "check", "--rules", str(rules))
     assert good.exit_code == 0 and "All rules are fine." in good.stdout

@@ -15,6 +15,7 @@ def _rules(tmp_path: Path, content: str) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_the_shipped_rules_load() -> None:
     phrases = load_phrases(default_rules_dir())
     assert set(phrases.languages) >= {"en", "fr", "de", "es"}

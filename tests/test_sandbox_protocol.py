@@ -221,6 +221,7 @@ def test_reset_empties_the_mailbox(control: SandboxControl) -> None:
 @pytest.mark.parametrize(
     ("status", "reason"), [(429, "rateLimitExceeded"), (403, "userRateLimitExceeded")]
 )
+@pytest.mark.slow
 def test_rate_limit_answers_like_gmail(
     service: Any, control: SandboxControl, status: int, reason: str
 ) -> None:

@@ -128,6 +128,7 @@ def test_the_clock_moves_forward_only_and_can_be_frozen() -> None:
             ctl.advance_clock(-1)
 
 
+@pytest.mark.slow
 def test_sandbox_serve_takes_a_realism_profile() -> None:
     proc = subprocess.Popen(
         [
@@ -415,6 +416,7 @@ def _batch_of_gets(real: SandboxServer, gmail: Any, ids: list[str]) -> list[int]
     return [statuses[str(n)] for n in range(len(ids))]
 
 
+@pytest.mark.slow
 def test_the_concurrency_limit_counts_batch_parts(
     real: SandboxServer, gmail: Any, ctl: SandboxControl
 ) -> None:
@@ -426,6 +428,7 @@ def test_the_concurrency_limit_counts_batch_parts(
     assert ctl.stats()["rate_limited"] == 100 - limit
 
 
+@pytest.mark.slow
 def test_a_request_beside_a_full_batch_answers_429(
     real: SandboxServer, gmail: Any, ctl: SandboxControl
 ) -> None:

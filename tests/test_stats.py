@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from introbot.cli.stats import compute, duration, report
 from introbot.model import Consent, Intro, Order, Party, Person, RequestRef, Role, Stage
-from introbot.stats import compute, duration, report
 from tests.cli import invoke
 from tests.world import World
 

@@ -15,7 +15,7 @@ from introbot.writing import MAX_NAME, WritingError, write_draft
 TEMPLATES = load_templates()
 SAM = Person("Sam Rivera", "connector@example.com")
 FIELDS = {
-    "connector": {"name": "Sam Rivera", "first": "Sam", "greeting": "Sam", "org": None},
+    "connector": {"name": "Sam Rivera", "first": "Sam", "greeting": "Sam", "signature": "Sam"},
     "requester": {"name": "Alex Kim", "first": "Alex", "greeting": "Alex", "org": "Tidepool"},
     "contact": {"name": "Dana Whitfield", "first": "Dana", "greeting": "Dana", "org": "Northwind"},
     "context": "We build sensors.",

@@ -3,6 +3,7 @@ database, and helpers that play the connector (sending drafts) and the parties (
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from googleapiclient.discovery import build
 from introbot.engine import Engine, PollReport
 from introbot.gmail.client import GmailClient
 from introbot.model import Intro
-from introbot.rules import load_rules
+from introbot.rules import Rules, load_rules
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, authentication_results, compose_reply
 from introbot.sandbox.realism import Realism
@@ -44,6 +45,13 @@ def _names(text: bytes, address: str) -> bool:
     return re.search(whole, text) is not None
 
 
+@functools.cache
+def _shipped_rules() -> Rules:
+    """The shipped rules, read once for all worlds (a folder of a test's own is read each
+    time: the test may have just edited it)."""
+    return load_rules()
+
+
 @dataclass
 class World:
     server: SandboxServer
@@ -64,9 +72,9 @@ class World:
             client_options={"api_endpoint": self.server.url},
         ).users()
         self.store = Store(self.db)
-        self.engine = Engine(
-            self.client, self.store, self.settings, load_rules(self.settings.paths.rules)
-        )
+        folder = self.settings.paths.rules
+        rules = _shipped_rules() if folder is None else load_rules(folder)
+        self.engine = Engine(self.client, self.store, self.settings, rules)
 
     def close(self) -> None:
         self.client.close()

@@ -1,17 +1,130 @@
 """The ``introbot`` command line: parse arguments, call into the rest, report errors plainly.
 
-One module per family of commands; this one holds the group and its logging options."""
+One module per family of commands; this one holds the group and its logging options.
+Commands are loaded when they run (``introbot --help`` and ``--version`` import click and
+little else): :data:`COMMANDS` names where each lives and its one-line summary for the help.
+"""
 
 from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
 
 import click
 
 from introbot import __version__, logs
-from introbot.cli import explain, intros, setup, tools
 from introbot.logs import LogFormat
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@dataclass(frozen=True)
+class LazyCommand:
+    """Where a command lives (``module:attribute``) and the first paragraph of its help,
+    which ``introbot --help`` shows without importing the module (a test checks that it
+    matches the command's own help)."""
+
+    where: str
+    summary: str
+
+    def load(self) -> click.Command:
+        module, _, attribute = self.where.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):  # a bug in COMMANDS, never input
+            raise TypeError(f"{self.where} is not a click command")
+        return command
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "demo": LazyCommand(
+        "introbot.cli.tools:demo",
+        "Show introbot at work on a built-in sandbox mailbox (no Google account needed).",
+    ),
+    "init": LazyCommand(
+        "introbot.cli.setup:init",
+        "Create the account's config.toml and an editable copy of the rules.",
+    ),
+    "auth": LazyCommand(
+        "introbot.cli.setup:auth",
+        "Sign in to Gmail (Google's own sign-in page; introbot only ever sees a token).",
+    ),
+    "doctor": LazyCommand(
+        "introbot.cli.setup:doctor",
+        "Check config, rules, sign-in, Gmail, labels, database and daemon; say how to fix each.",
+    ),
+    "rules": LazyCommand("introbot.cli.setup:rules", "Your phrases and templates."),
+    "explain": LazyCommand(
+        "introbot.cli.explain:explain", "Show what introbot reads in a message, and why."
+    ),
+    "poll": LazyCommand(
+        "introbot.cli.intros:poll",
+        "Run one pass over Gmail and exit (for cron or a systemd timer).",
+    ),
+    "run": LazyCommand(
+        "introbot.cli.intros:run",
+        "Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes.",
+    ),
+    "list": LazyCommand(
+        "introbot.cli.intros:list_intros",
+        "Your intros: who, where they stand, and what happens next.",
+    ),
+    "show": LazyCommand(
+        "introbot.cli.intros:show", "One intro's timeline, with the evidence for every decision."
+    ),
+    "cancel": LazyCommand(
+        "introbot.cli.intros:cancel", "Cancel an intro: its unsent drafts are deleted."
+    ),
+    "decide": LazyCommand(
+        "introbot.cli.intros:decide",
+        "Decide for a party yourself (after an unclear reply, a call, ...).",
+    ),
+    "stats": LazyCommand(
+        "introbot.cli.intros:stats",
+        "How your intros go: by state, acceptance per side, time to a yes and to the intro.",
+    ),
+    "bench": LazyCommand(
+        "introbot.cli.bench:command",
+        "Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller.",
+    ),
+    "sandbox": LazyCommand(
+        "introbot.cli.tools:sandbox", "A local Gmail API server for trying introbot and for tests."
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when one is run (Click's "lazy loading"
+    pattern); the help lists them from their summaries, importing none."""
+
+    def __init__(self, *args: object, lazy: dict[str, LazyCommand], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.add_command(self.lazy[cmd_name].load(), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def _listed(self, name: str) -> click.Command:
+        """The command as the help lists it: itself if loaded, else its summary."""
+        if name in self.commands:
+            return self.commands[name]
+        return click.Command(name, help=self.lazy[name].summary)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Click's own layout (Group.format_commands), without importing a command.
+        commands = [(name, self._listed(name)) for name in self.list_commands(ctx)]
+        commands = [(name, command) for name, command in commands if not command.hidden]
+        if not commands:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+        rows = [(name, command.get_short_help_str(limit)) for name, command in commands]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="introbot")
 @click.option("-v", "--verbose", count=True, help="More detail in the log (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Log errors only.")
@@ -25,23 +138,3 @@ from introbot.logs import LogFormat
 def main(verbose: int, quiet: bool, log_format: LogFormat) -> None:
     """introbot drafts double opt-in introductions in your Gmail; you send them."""
     logs.setup(-1 if quiet else verbose, log_format)
-
-
-for command in (
-    tools.demo,
-    setup.init,
-    setup.auth,
-    setup.doctor,
-    setup.rules,
-    explain.explain,
-    intros.poll,
-    intros.run,
-    intros.list_intros,
-    intros.show,
-    intros.cancel,
-    intros.decide,
-    intros.stats,
-    tools.bench,
-    tools.sandbox,
-):
-    main.add_command(command)

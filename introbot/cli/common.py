@@ -17,11 +17,31 @@ from typing import Any, NoReturn
 import click
 
 from introbot.app import App, open_app
-from introbot.config import Account, ConfigError, Flags, Loaded
+from introbot.config import Account, ConfigError, Flags, Loaded, database_for
 from introbot.config import load as load_config
 from introbot.model import Intro
 from introbot.settings import Settings
 from introbot.store import Store
+
+
+def email_addresses(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A click callback: the option's value (one or, with multiple=True, several) must be
+    email addresses that can receive mail; refused at once, with the reason, before the
+    command does anything. Returns them lower-cased."""
+    from introbot.reading.mime import undeliverable
+
+    def check(raw: str) -> str:
+        text = raw.strip()
+        why = undeliverable(text) if "@" in text else "there is no @ and domain"
+        if why:
+            raise click.BadParameter(f"{text!r} is not an email address: {why}", ctx, param)
+        return text.lower()
+
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(check(v) for v in value)
+    return check(str(value))
 
 
 def fail(message: str) -> NoReturn:
@@ -51,7 +71,8 @@ class Target:
 
     @property
     def database(self) -> Path:
-        return self.account.database(self.settings)
+        """The account's database; with --sandbox, the sandbox's own (unless --db)."""
+        return database_for(self.account, self.settings, self.sandbox, self.flags)
 
 
 def target_of(
@@ -70,6 +91,34 @@ ACCOUNT_OPTION = click.option(
     envvar="INTROBOT_ACCOUNT",
     metavar="NAME",
     help="Which of your accounts (mailboxes) to work on; default: 'default'.",
+)
+
+
+def settings_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The options of a command that uses an account's settings but neither Gmail nor the
+    database (``rules check``): --account, --name, --rules; no --sandbox or --db to ignore."""
+
+    @functools.wraps(f)
+    def command(
+        account_name: str | None, rules_dir: Path | None, connector_name: str | None, **rest: Any
+    ) -> None:
+        flags = {
+            "paths.rules": ("--rules", rules_dir),
+            "connector.name": ("--name", connector_name),
+        }
+        f(target_of(account_name, None, flags), **rest)
+
+    for option in (_NAME_OPTION, _RULES_DIR_OPTION, ACCOUNT_OPTION):
+        command = option(command)
+    return command
+
+
+_NAME_OPTION = click.option("--name", "connector_name", help="Your name, as drafts sign it.")
+_RULES_DIR_OPTION = click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Your rules folder (phrases and templates).",
 )
 
 
@@ -93,22 +142,19 @@ def account_options(f: Callable[..., None]) -> Callable[..., None]:
         f(target_of(account_name, sandbox, flags), **rest)
 
     for option in (
-        click.option("--name", "connector_name", help="Your name, as drafts sign it."),
-        click.option(
-            "--rules",
-            "rules_dir",
-            type=click.Path(file_okay=False, exists=True, path_type=Path),
-            help="Your rules folder (phrases and templates).",
-        ),
+        _NAME_OPTION,
+        _RULES_DIR_OPTION,
         click.option(
             "--db",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="The database (default: introbot.db in the account's folder).",
+            help="The database (default: introbot.db in the account's folder; with --sandbox, "
+            "the sandbox's own).",
         ),
         click.option(
             "--sandbox",
             metavar="URL",
-            help="Work against a sandbox Gmail server at URL instead of Gmail.",
+            help="Work against a sandbox Gmail server at URL instead of Gmail, with a database "
+            "of its own (`introbot sandbox forget` removes it).",
         ),
         ACCOUNT_OPTION,
     ):
@@ -123,7 +169,7 @@ def account_app(target: Target) -> Iterator[App]:
     from introbot.store import StoreError
 
     try:
-        app = open_app(target.account, target.settings, target.sandbox)
+        app = open_app(target.account, target.settings, target.sandbox, database=target.database)
     except (RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:
@@ -143,8 +189,9 @@ def store_only(target: Target) -> Iterator[Store]:
     from introbot.store import StoreError
 
     if not target.database.exists():
+        first = f"poll --sandbox {target.sandbox}" if target.sandbox else "poll"
         fail(
-            f"no introbot database at {target.database} yet: the first `introbot poll` "
+            f"no introbot database at {target.database} yet: the first `introbot {first}` "
             "(or `introbot run`) for this account creates it"
         )
     try:

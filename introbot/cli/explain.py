@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from introbot.cli.common import ACCOUNT_OPTION, fail, target_of
+from introbot.cli.common import ACCOUNT_OPTION, email_addresses, fail, target_of
 from introbot.config import Account
 from introbot.settings import Settings
 
@@ -86,7 +86,7 @@ def explain_reply(
     account_name: str | None,
 ) -> None:
     """The verdict on a reply to a consent message: yes, no, unclear, auto_reply or bounce."""
-    from introbot import explain as render
+    from introbot.cli import explain_text as render
     from introbot.model import Role
     from introbot.reading.mime import looks_like_mail, read_mail
     from introbot.reading.replies import read_reply
@@ -116,6 +116,7 @@ def explain_reply(
     "me",
     multiple=True,
     metavar="ADDRESS",
+    callback=email_addresses,
     help="Your own address (repeat for each); never made a party. Default: the account's.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -136,7 +137,7 @@ def explain_request(
     account_name: str | None,
 ) -> None:
     """The introductions an intro-request message asks for, or what is missing."""
-    from introbot import explain as render
+    from introbot.cli import explain_text as render
     from introbot.reading.mime import read_mail
     from introbot.reading.requests import read_request
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 def poll(target: Target, dry_run: bool) -> None:
     """Run one pass over Gmail and exit (for cron or a systemd timer)."""
     from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
-    from introbot.store import StoreError
+    from introbot.store import StoreError, WrongMailbox
 
     if dry_run:
         _dry_run(target)
@@ -51,6 +51,8 @@ def poll(target: Target, dry_run: bool) -> None:
                 mailbox_lock(app.mailbox(), "poll", wait),
             ):
                 report = app.engine.poll()
+        except WrongMailbox as exc:
+            fail(_sandbox_hint(target, str(exc)))
         except (AlreadyRunning, StoreError) as exc:
             fail(str(exc))
         click.echo(
@@ -60,19 +62,36 @@ def poll(target: Target, dry_run: bool) -> None:
         )
         for line in report.decisions:
             click.echo(f"  {line}")
+        if report.drafts_created and app.settings.connector.name is None:
+            click.echo(
+                "Note: no name is set, so the drafts are signed without one; set [connector] "
+                "name (`introbot doctor` says where) or pass --name.",
+                err=True,
+            )
         warning = app.sign_in_ending()
         if warning:
             click.echo(f"Warning: {warning}", err=True)
 
 
+def _sandbox_hint(target: Target, message: str) -> str:
+    """A sandbox session's own database of another mailbox (the sandbox restarted with
+    another --user): the way out is to forget it."""
+    if not target.sandbox or target.database != target.account.sandbox_database(target.sandbox):
+        return message
+    return (
+        f"{message} This is introbot's database for the sandbox at {target.sandbox}: "
+        f"`{target.account.command('sandbox forget')} {target.sandbox}` removes it."
+    )
+
+
 def _dry_run(target: Target) -> None:
-    from introbot import dryrun
+    from introbot.cli import dryrun
     from introbot.gmail.errors import GmailError
     from introbot.rules import RulesError
     from introbot.store import StoreError
 
     try:
-        plan = dryrun.run(target.account, target.settings, target.sandbox)
+        plan = dryrun.run(target.account, target.settings, target.sandbox, target.database)
     except (dryrun.DryRunError, RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:
@@ -163,7 +182,7 @@ def _poll_logged(app: App, warned_on: set[str], held: _Held) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_intros(target: Target, stage: str | None, as_json: bool) -> None:
     """Your intros: who, where they stand, and what happens next."""
-    from introbot import views
+    from introbot.cli import views
 
     with store_only(target) as store:
         intros = store.intros(stage=Stage(stage) if stage else None)
@@ -184,15 +203,17 @@ def list_intros(target: Target, stage: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(target: Target, intro_id: str, as_json: bool) -> None:
     """One intro's timeline, with the evidence for every decision."""
-    from introbot import views
+    from introbot.cli import views
 
+    guess = target.settings.drafts.guess_organisation
     with store_only(target) as store:
         intro = one_intro(store, intro_id)
         lines = store.timeline(intro.id)
     if as_json:
-        click.echo(json.dumps(views.intro_detail(intro, lines), indent=1, ensure_ascii=False))
+        detail = views.intro_detail(intro, lines, guess)
+        click.echo(json.dumps(detail, indent=1, ensure_ascii=False))
     else:
-        click.echo(views.detail(intro, lines))
+        click.echo(views.detail(intro, lines, guess))
 
 
 @click.command()
@@ -297,7 +318,7 @@ def _act_now(app: App, intro_id: str, observation: Observation) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(target: Target, since: datetime | None, as_json: bool) -> None:
     """How your intros go: by state, acceptance per side, time to a yes and to the intro."""
-    from introbot import stats as figures
+    from introbot.cli import stats as figures
 
     with store_only(target) as store:
         intros = store.intros()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 from pathlib import Path
@@ -9,8 +10,16 @@ from pathlib import Path
 import click
 
 from introbot.app import gmail_endpoint
-from introbot.cli.common import ACCOUNT_OPTION, Target, account_options, fail, target_of
-from introbot.config import Account, ConfigError, render_config
+from introbot.cli.common import (
+    ACCOUNT_OPTION,
+    Target,
+    account_options,
+    email_addresses,
+    fail,
+    settings_options,
+    target_of,
+)
+from introbot.config import Account, ConfigError, check_flags, render_config
 from introbot.config import load as load_config
 from introbot.paths import credentials_file
 from introbot.rules import default_rules_dir
@@ -21,15 +30,24 @@ from introbot.rules import default_rules_dir
 @ACCOUNT_OPTION
 @click.option("--name", help="Your name, as the drafts sign it.")
 @click.option(
+    "--signature",
+    help='What the drafts put under "Best," (default: the first word of your name).',
+)
+@click.option(
     "--address",
     "addresses",
     multiple=True,
     metavar="ADDRESS",
+    callback=email_addresses,
     help="Another address of yours (an alias); repeat for each.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing config.toml (rules are kept).")
 def init(
-    account_name: str | None, name: str | None, addresses: tuple[str, ...], force: bool
+    account_name: str | None,
+    name: str | None,
+    signature: str | None,
+    addresses: tuple[str, ...],
+    force: bool,
 ) -> None:
     """Create the account's config.toml and an editable copy of the rules."""
     account = target_of(account_name).account
@@ -41,37 +59,44 @@ def init(
     interactive = sys.stdin.isatty()
     if name is None and interactive:
         name = click.prompt("Your name, as the drafts sign it", default="", show_default=False)
+    if signature is None and interactive and name:
+        signature = click.prompt(
+            'How the drafts sign off under "Best,"',
+            default=name.split()[0],
+            show_default=True,
+        )
     if not addresses and interactive:
         typed = click.prompt(
             "Other addresses of yours (aliases), comma-separated; Enter for none",
             default="",
             show_default=False,
         )
-        addresses = tuple(a.strip() for a in typed.split(",") if a.strip())
-    text = render_config(name or None, list(addresses), "rules")
-    account.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    copied = not account.rules_copy.exists()
-    if copied:
-        shutil.copytree(
-            default_rules_dir(),
-            account.rules_copy,
-            ignore=shutil.ignore_patterns("__pycache__", "__init__.py", "*.pyc"),
+        given = tuple(a.strip() for a in typed.split(",") if a.strip())
+        addresses = email_addresses(click.get_current_context(), _ADDRESS_PARAM, given)
+    name, signature = (name or "").strip() or None, (signature or "").strip() or None
+    if signature and name and signature == name.split()[0]:
+        signature = None  # the default: it follows the name if the name is changed
+    try:  # everything checked before anything is written: a mistake leaves no file behind
+        check_flags(
+            {
+                "connector.name": ("--name", name),
+                "connector.signature": ("--signature", signature),
+                "connector.addresses": ("--address", list(addresses)),
+            }
         )
-    from introbot.gmail.auth import write_private
-
-    previous = account.config_file.read_bytes() if account.config_file.exists() else None
-    write_private(account.config_file, text)
-    try:
-        load_config(account)
-    except ConfigError as exc:  # a bad --name or --address: put things back as they were
-        if previous is None:
-            account.config_file.unlink()
-        else:
-            account.config_file.write_bytes(previous)
+    except ConfigError as exc:
         fail(str(exc))
+    text = render_config(name, list(addresses), "rules", signature)
+    created = _write_account(account, text)
     click.echo(f"Wrote {account.config_file}")
-    verb = "Copied the rules to" if copied else "Kept your rules at"
+    verb = "Copied the rules to" if created else "Kept your rules at"
     click.echo(f"{verb} {account.rules_copy} (edit freely; `introbot rules check` checks them)")
+    if not name:
+        click.echo(
+            "No name given: drafts will be signed without one (never with a name made from "
+            f'your address). Set [connector] name in {account.config_file}, or `--name "Your '
+            'Name"` on a command.'
+        )
     steps = []
     if not credentials_file().exists():
         steps.append(
@@ -84,6 +109,41 @@ def init(
     click.echo("Next:")
     for number, step in enumerate(steps, 1):
         click.echo(f"  {number}. {step}")
+
+
+_ADDRESS_PARAM = click.Option(["--address"])
+
+
+def _write_account(account: Account, text: str) -> bool:
+    """Write config.toml (and copy the rules if there is no copy yet); on any failure put
+    things back as they were: no half-made account is left behind. True: rules copied."""
+    from introbot.gmail.auth import write_private
+
+    made = [p for p in (account.folder, *account.folder.parents) if not p.exists()]
+    previous = account.config_file.read_bytes() if account.config_file.exists() else None
+    copied = not account.rules_copy.exists()
+    try:
+        account.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if copied:
+            shutil.copytree(
+                default_rules_dir(),
+                account.rules_copy,
+                ignore=shutil.ignore_patterns("__pycache__", "__init__.py", "*.pyc"),
+            )
+        write_private(account.config_file, text)
+        load_config(account)  # what was written reads back as it was meant
+    except (OSError, ConfigError) as exc:
+        if copied:
+            shutil.rmtree(account.rules_copy, ignore_errors=True)
+        if previous is None:
+            account.config_file.unlink(missing_ok=True)
+        else:
+            account.config_file.write_bytes(previous)
+        for folder in made:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        fail(str(exc) if isinstance(exc, ConfigError) else f"cannot write {account.folder}: {exc}")
+    return copied
 
 
 # ------------------------------------------------------------------------------ auth
@@ -161,12 +221,14 @@ def auth(
         return
     finally:
         client.close()
-    known = _database_address(account)
+    database, known = _database_address(account)
     if known and known != address:
         click.echo(
             f"Error: you signed in as {address}, but the account '{account.name}' keeps the "
-            f"intros of {known}. Nothing was saved. Sign in as {known}, or give the new mailbox "
-            "its own account: `introbot auth --account NAME`.",
+            f"intros of {known} (in {database}). Nothing was saved. Either sign in as {known}; "
+            f"or give {address} its own account: `introbot auth --account NAME`; or, if "
+            f"{known}'s intros are not wanted (a trial, say), move {database} aside and run "
+            f"`{account.command('auth')}` again.",
             err=True,
         )
         sys.exit(1)
@@ -175,15 +237,15 @@ def auth(
     click.echo(f"Next: `{account.command('doctor')}` checks everything.")
 
 
-def _database_address(account: Account) -> str | None:
-    """The mailbox an existing database belongs to, if any."""
+def _database_address(account: Account) -> tuple[Path, str | None]:
+    """The account's database, and the mailbox it belongs to if it exists and says."""
     from introbot.store import mailbox_of
 
     try:
         database = account.database(load_config(account).settings)
     except ConfigError:
         database = account.folder / "introbot.db"
-    return mailbox_of(database)
+    return database, mailbox_of(database)
 
 
 # ---------------------------------------------------------------------------- doctor
@@ -192,7 +254,7 @@ def _database_address(account: Account) -> str | None:
 @click.option("--fix", is_flag=True, help="Create missing labels without asking.")
 def doctor(target: Target, fix: bool) -> None:
     """Check config, rules, sign-in, Gmail, labels, database and daemon; say how to fix each."""
-    from introbot import doctor as checks
+    from introbot.cli import doctor as checks
 
     def offer(missing: list[str]) -> bool:
         if fix:
@@ -215,10 +277,10 @@ def rules() -> None:
 
 
 @rules.command("check")
-@account_options
+@settings_options
 def rules_check(target: Target) -> None:
     """Load every phrase file and render every template with sample data."""
-    from introbot.rulecheck import check
+    from introbot.cli.rulecheck import check
 
     folder = target.settings.paths.rules or default_rules_dir()
     if not folder.is_dir():

@@ -1,13 +1,13 @@
-"""Commands around introbot rather than of it: the demo, the benchmark, the sandbox."""
+"""Commands around introbot rather than of it: the demo and the sandbox (the benchmark's
+command is in cli/bench.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from introbot.cli.common import until_stopped
+from introbot.cli.common import ACCOUNT_OPTION, email_addresses, fail, target_of, until_stopped
 from introbot.gmail.errors import GmailError
 from introbot.sandbox import DEFAULT_USER, SandboxServer
 from introbot.sandbox.accounting import RateLimitSettings
@@ -19,7 +19,7 @@ from introbot.sandbox.server import CONTROL_ENDPOINTS
 @click.option("--serve", is_flag=True, help="Keep the sandbox running afterwards to explore it.")
 def demo(serve: bool) -> None:
     """Show introbot at work on a built-in sandbox mailbox (no Google account needed)."""
-    from introbot.demo import run_demo
+    from introbot.cli.demo import run_demo
 
     server = SandboxServer().start()
     try:
@@ -34,31 +34,24 @@ def demo(serve: bool) -> None:
         server.stop()
 
 
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--quick", is_flag=True, help="Tiny sizes (seconds, not minutes): to check it runs.")
-def bench(as_json: bool, quick: bool) -> None:
-    """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
-    from introbot import bench as benchmark
-
-    click.echo(
-        "Running the benchmark (a sandbox on 127.0.0.1; minutes unless --quick)...", err=True
-    )
-    result = (
-        benchmark.run(burst_size=20, sizes=(10, 50), big=2 * 2**20) if quick else benchmark.run()
-    )
-    click.echo(json.dumps(result, indent=1) if as_json else benchmark.table(result))
-
-
 @click.group()
 def sandbox() -> None:
     """A local Gmail API server for trying introbot and for tests."""
 
 
+DEFAULT_PORT = 8765
+
+
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--user", default=DEFAULT_USER, show_default=True, help="The mailbox's address.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--user",
+    callback=email_addresses,
+    default=DEFAULT_USER,
+    show_default=True,
+    help="The mailbox's address.",
+)
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -104,7 +97,51 @@ def sandbox_serve(
             click.echo("Controls:")
             for line in CONTROL_ENDPOINTS:
                 click.echo(f"  {line}")
+            click.echo(
+                f"Try it: `introbot poll --sandbox {server.url}` (a database of its own, never "
+                f"an account's; `introbot sandbox forget {server.url}` removes it)."
+            )
             wait()
         finally:
             server.stop()
             click.echo("Sandbox stopped.")
+
+
+@sandbox.command("forget")
+@click.argument("url", required=False, default=f"http://127.0.0.1:{DEFAULT_PORT}/")
+@click.option("--all", "everything", is_flag=True, help="Every sandbox database of the account.")
+@ACCOUNT_OPTION
+def sandbox_forget(url: str, everything: bool, account_name: str | None) -> None:
+    """Remove the database introbot keeps for a sandbox (default: the one `sandbox serve`
+    starts), so the next `--sandbox` session starts afresh. Your account's is never touched."""
+    from introbot.daemon import AlreadyRunning, single_instance
+
+    account = target_of(account_name).account
+    if everything:
+        databases = sorted(account.sandbox_database(url).parent.glob("*.db"))
+    else:
+        databases = [account.sandbox_database(url)]
+    removed = []
+    for database in databases:
+        if not database.exists():
+            continue
+        try:
+            with single_instance(database, "forget"):
+                for path in _database_files(database):
+                    path.unlink(missing_ok=True)
+        except AlreadyRunning as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"cannot remove {database}: {exc.strerror}")
+        removed.append(database)
+    if not removed:
+        which = "any sandbox" if everything else f"the sandbox at {url}"
+        click.echo(f"No database for {which} (account '{account.name}'): nothing to remove.")
+    for database in removed:
+        click.echo(f"Removed {database}")
+
+
+def _database_files(database: Path) -> list[Path]:
+    """A SQLite database and what lives beside it: its journal files and its lock."""
+    endings = ("", "-wal", "-shm", "-journal", ".lock")
+    return [database.with_name(database.name + ending) for ending in endings]

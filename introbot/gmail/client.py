@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import google_auth_httplib2
 import httplib2
@@ -35,6 +35,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 from introbot.gmail.auth import refusal
 from introbot.gmail.errors import (
     AuthExpired,
+    GmailError,
     GmailRejected,
     GmailUnavailable,
     HistoryExpired,
@@ -62,6 +63,8 @@ BATCH_SIZE = 50  # Gmail allows 100 calls per batch and recommends at most 50
 MODIFY_CHUNK = 1000  # messages.batchModify takes at most 1,000 ids
 PAGE_SIZE = 500
 _TRANSPORT_ERRORS = (TimeoutError, ConnectionError, OSError, httplib2.HttpLib2Error, TransportError)
+# Everything a call can fail with that is Gmail's or the network's doing, not a bug.
+_FAILURES = (HttpError, RefreshError, *_TRANSPORT_ERRORS)
 
 T = TypeVar("T")
 
@@ -79,64 +82,6 @@ class ClientStats:
         self.calls[method] += calls
         self.units[method] += units(method) * calls
 
-    @property
-    def total_units(self) -> int:
-        return sum(self.units.values())
-
-
-# Every Gmail method that changes the mailbox. A client in dry-run mode never lets one
-# through: the typed methods below record what they would have done instead.
-WRITE_METHODS = frozenset(
-    {
-        "labels.create",
-        "labels.update",
-        "labels.patch",
-        "labels.delete",
-        "messages.modify",
-        "messages.batchModify",
-        "messages.insert",
-        "messages.import",
-        "messages.send",
-        "messages.trash",
-        "messages.untrash",
-        "messages.delete",
-        "messages.batchDelete",
-        "threads.modify",
-        "threads.trash",
-        "threads.untrash",
-        "threads.delete",
-        "drafts.create",
-        "drafts.update",
-        "drafts.delete",
-        "drafts.send",
-    }
-)
-
-
-@dataclass
-class PlannedWrites:
-    """What a dry-run client was asked to change, in order; nothing of it reached Gmail."""
-
-    labels_created: list[str] = field(default_factory=list)
-    drafts_created: list[tuple[bytes, str | None]] = field(default_factory=list)
-    drafts_updated: list[str] = field(default_factory=list)
-    drafts_deleted: list[str] = field(default_factory=list)
-    # (message or thread ids, label ids added, label ids removed)
-    relabeled: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = field(
-        default_factory=list
-    )
-    label_names: dict[str, str] = field(default_factory=dict)  # label id -> name
-
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.labels_created
-            or self.drafts_created
-            or self.drafts_updated
-            or self.drafts_deleted
-            or self.relabeled
-        )
-
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii")
@@ -153,11 +98,51 @@ def _error_details(exc: HttpError) -> tuple[str | None, str]:
     return reason, str(exc.reason or "")
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """A failed call, classified: the one place that reads an error (``pacing.classify``
+    decides what an HTTP answer means; no answer at all is a transient fault)."""
+
+    outcome: Outcome
+    status: int  # the HTTP status; 0 when no answer came
+    reason: str | None  # Gmail's reason, like userRateLimitExceeded
+    message: str
+    why: str  # for the retry log
+    hint: float | None = None  # seconds the server asked to wait
+
+    @property
+    def transient(self) -> bool:
+        return self.outcome in (Outcome.RETRY, Outcome.RETRY_UNCERTAIN)
+
+
+def _failure(exc: BaseException) -> _Failure:
+    """What one of the :data:`_FAILURES` means."""
+    if isinstance(exc, HttpError):
+        reason, message = _error_details(exc)
+        hint = retry_after_seconds(exc.resp.get("retry-after"), message)
+        status = exc.status_code
+        return _Failure(
+            classify(status, reason), status, reason, message, f"{status} {reason}", hint
+        )
+    if isinstance(exc, RefreshError):  # the sign-in was refused when refreshed
+        return _Failure(Outcome.AUTH, 0, None, refusal(exc), "refused sign-in")
+    # A timeout or a lost connection: the call may have taken effect.
+    return _Failure(Outcome.RETRY_UNCERTAIN, 0, None, str(exc), f"{type(exc).__name__}: {exc}")
+
+
 def message_id_header(raw: bytes) -> str | None:
     """The Message-ID of an RFC 822 message, read from its header block only."""
     headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
     value = headers.get("Message-ID")
     return str(value).strip() if value else None
+
+
+def draft_key(raw: bytes) -> str:
+    """The Message-ID a draft is found again by; a draft without one is a bug."""
+    key = message_id_header(raw)
+    if not key:
+        raise ValueError("a draft needs a Message-ID header: it is how introbot finds it again")
+    return key
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -193,12 +178,6 @@ class GmailClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self.stats = ClientStats()
-        self.planned: PlannedWrites | None = None  # set: dry run, nothing is changed
-
-    def dry_run(self) -> PlannedWrites:
-        """From now on, change nothing in Gmail: reads go through, writes are recorded."""
-        self.planned = PlannedWrites()
-        return self.planned
 
     def _connect(
         self, credentials: Credentials, endpoint: str, signed_in_at: datetime | None
@@ -228,22 +207,28 @@ class GmailClient:
         self._connect(credentials, self.endpoint, signed_in_at)
 
     @classmethod
-    def for_sandbox(cls, url: str, **options: Any) -> GmailClient:
+    def for_sandbox(cls, url: str, **options: Any) -> Self:
         """A client for a sandbox server: same code path, anonymous credentials."""
         return cls(AnonymousCredentials(), url, **options)  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         self._service.close()
 
-    def __enter__(self) -> GmailClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------------ the plumbing
-    def _auth_failed(self, detail: str) -> AuthExpired:
-        return AuthExpired(detail, self._signed_in_at)
+    def _error(self, method: str, failure: _Failure) -> GmailError:
+        """The exception for a failure that retrying cannot mend."""
+        if failure.outcome is Outcome.AUTH:
+            return AuthExpired(failure.message, self._signed_in_at)
+        if failure.outcome is Outcome.NOT_FOUND and method != "batch":
+            # (a 404 for a whole batch is no object gone: the batch endpoint refused)
+            return NotFound(method, failure.status, failure.reason, failure.message)
+        return GmailRejected(method, failure.status, failure.reason, failure.message)
 
     def _pause(self, method: str, attempt: int, why: str, hint: float | None) -> None:
         if attempt >= self.retry.max_attempts:
@@ -271,8 +256,6 @@ class GmailClient:
         have taken effect (5xx, timeout) it is asked first and may return the result
         that the earlier attempt produced, instead of doing the call again.
         """
-        if self.planned is not None and method in WRITE_METHODS:
-            raise RuntimeError(f"dry run: {method} must not reach Gmail")  # a bug, never input
         attempt = 0
         uncertain = False
         while True:
@@ -286,23 +269,12 @@ class GmailClient:
             self.stats.http_requests += 1
             try:
                 return make_request().execute(num_retries=0)
-            except HttpError as exc:
-                reason, message = _error_details(exc)
-                outcome = classify(exc.status_code, reason)
-                if outcome is Outcome.NOT_FOUND:
-                    raise NotFound(method, 404, reason, message) from None
-                if outcome is Outcome.AUTH:
-                    raise self._auth_failed(message) from None
-                if outcome is Outcome.FAIL:
-                    raise GmailRejected(method, exc.status_code, reason, message) from None
-                uncertain = uncertain or outcome is Outcome.RETRY_UNCERTAIN
-                hint = retry_after_seconds(exc.resp.get("retry-after"), message)
-                self._pause(method, attempt, f"{exc.status_code} {reason}", hint)
-            except RefreshError as exc:
-                raise self._auth_failed(refusal(exc)) from None
-            except _TRANSPORT_ERRORS as exc:
-                uncertain = True
-                self._pause(method, attempt, f"{type(exc).__name__}: {exc}", None)
+            except _FAILURES as exc:
+                failure = _failure(exc)
+                if not failure.transient:
+                    raise self._error(method, failure) from None
+                uncertain = uncertain or failure.outcome is Outcome.RETRY_UNCERTAIN
+                self._pause(method, attempt, failure.why, failure.hint)
 
     def _batch(
         self, method: str, make_request: Callable[[str], HttpRequest], keys: Iterable[str]
@@ -310,8 +282,6 @@ class GmailClient:
         """Run one idempotent call per key in batches of 50; parts that fail transiently are
         retried alone. Returns each key's answer; keys whose object is gone (404) or that
         Gmail refuses for good (400) are left out."""
-        if self.planned is not None and method in WRITE_METHODS:
-            raise RuntimeError(f"dry run: {method} must not reach Gmail")
         results: dict[str, Any] = {}
         pending = list(dict.fromkeys(keys))
         attempt = 0
@@ -343,43 +313,32 @@ class GmailClient:
                 self.stats.http_requests += 1
                 try:
                     batch.execute()
-                except HttpError as exc:  # the whole batch failed
-                    reason, message = _error_details(exc)
-                    outcome = classify(exc.status_code, reason)
-                    if outcome is Outcome.AUTH:
-                        raise self._auth_failed(message) from None
-                    if outcome in (Outcome.FAIL, Outcome.NOT_FOUND):
-                        raise GmailRejected("batch", exc.status_code, reason, message) from None
+                except _FAILURES as exc:  # the whole batch failed
+                    failure = _failure(exc)
+                    if not failure.transient:
+                        raise self._error("batch", failure) from None
                     again += chunk
-                    why = f"batch {exc.status_code} {reason}"
-                    hint = retry_after_seconds(exc.resp.get("retry-after"), message)
-                    continue
-                except RefreshError as exc:
-                    raise self._auth_failed(refusal(exc)) from None
-                except _TRANSPORT_ERRORS as exc:
-                    again += chunk
-                    why = f"batch {type(exc).__name__}"
+                    why, hint = f"batch {failure.why}", failure.hint
                     continue
                 for key, error in failures.items():
-                    reason, message = _error_details(error)
-                    outcome = classify(error.status_code, reason)
-                    if outcome is Outcome.AUTH:
-                        raise self._auth_failed(message)
-                    if outcome in (Outcome.NOT_FOUND, Outcome.FAIL):
+                    failure = _failure(error)
+                    if failure.outcome is Outcome.AUTH:
+                        raise self._error(method, failure) from None
+                    if not failure.transient:
                         # Gone, or refused for good (400): this one is left out, the
                         # others are answered; one message never fails the whole read.
-                        if outcome is Outcome.FAIL:
+                        if failure.outcome is Outcome.FAIL:
                             log.warning(
                                 "gmail_refused method=%s id=%s status=%d reason=%s",
                                 method,
                                 key,
-                                error.status_code,
-                                reason,
+                                failure.status,
+                                failure.reason,
                             )
                         continue
                     again.append(key)
-                    why = f"{error.status_code} {reason}"
-                    hint = retry_after_seconds(error.resp.get("retry-after"), message) or hint
+                    why = failure.why
+                    hint = failure.hint or hint
             if again:
                 self._pause(method, attempt, f"{why}, {len(again)} part(s) to redo", hint)
             pending = again
@@ -409,16 +368,9 @@ class GmailClient:
     def labels(self) -> list[Label]:
         data = self._call("labels.list", lambda: self._labels.list(userId="me"))
         found = [Label(d["id"], d["name"], d.get("type", "user")) for d in data.get("labels", [])]
-        if self.planned is not None:
-            self.planned.label_names.update((label.id, label.name) for label in found)
-            found += [Label(f"(new) {n}", n, "user") for n in self.planned.labels_created]
         return found
 
     def create_label(self, name: str) -> Label:
-        if self.planned is not None:
-            self.planned.labels_created.append(name)
-            self.planned.label_names[f"(new) {name}"] = name
-            return Label(f"(new) {name}", name, "user")
         body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
         data = self._call("labels.create", lambda: self._labels.create(userId="me", body=body))
         return Label(data["id"], data["name"], data.get("type", "user"))
@@ -510,9 +462,6 @@ class GmailClient:
         """Add and remove label ids on messages (messages.batchModify, 1,000 at a time)."""
         if not ids or not (add or remove):
             return
-        if self.planned is not None:
-            self.planned.relabeled.append((tuple(ids), tuple(add), tuple(remove)))
-            return
         for chunk in _chunks(list(ids), MODIFY_CHUNK):
             body = {"ids": list(chunk), "addLabelIds": list(add), "removeLabelIds": list(remove)}
             self._call(
@@ -524,9 +473,6 @@ class GmailClient:
         self, message_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> bool:
         """Add and remove label ids on one message (5 units). False if it is gone."""
-        if self.planned is not None:
-            self.planned.relabeled.append(((message_id,), tuple(add), tuple(remove)))
-            return True
         body = {"addLabelIds": list(add), "removeLabelIds": list(remove)}
         try:
             self._call(
@@ -567,9 +513,6 @@ class GmailClient:
         self, thread_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> bool:
         """Add and remove label ids on a whole conversation. False if the thread is gone."""
-        if self.planned is not None:
-            self.planned.relabeled.append(((f"thread {thread_id}",), tuple(add), tuple(remove)))
-            return True
         body = {"addLabelIds": list(add), "removeLabelIds": list(remove)}
         try:
             self._call(
@@ -585,13 +528,7 @@ class GmailClient:
         """Create a draft. Safe to repeat: the raw message must carry a Message-ID, and
         after a failure that may have created the draft anyway, the draft is looked up by
         that Message-ID instead of being created twice."""
-        key = message_id_header(raw)
-        if not key:
-            raise ValueError("a draft needs a Message-ID header: it is how introbot finds it again")
-        if self.planned is not None:
-            self.planned.drafts_created.append((raw, thread_id))
-            number = len(self.planned.drafts_created)
-            return Draft(f"(new) {number}", key, thread_id or f"(new thread) {number}")
+        key = draft_key(raw)
         message: dict[str, Any] = {"raw": _b64(raw)}
         if thread_id:
             message["threadId"] = thread_id
@@ -615,9 +552,6 @@ class GmailClient:
 
     def update_draft(self, draft_id: str, raw: bytes, thread_id: str | None = None) -> Draft | None:
         """Replace a draft's content (its id stays, its message id changes). None if gone."""
-        if self.planned is not None:
-            self.planned.drafts_updated.append(draft_id)
-            return Draft(draft_id, message_id_header(raw) or draft_id, thread_id or "")
         message: dict[str, Any] = {"raw": _b64(raw)}
         if thread_id:
             message["threadId"] = thread_id
@@ -678,9 +612,6 @@ class GmailClient:
 
     def delete_draft(self, draft_id: str) -> bool:
         """Delete a draft; False if it was already gone."""
-        if self.planned is not None:
-            self.planned.drafts_deleted.append(draft_id)
-            return True
         try:
             self._call("drafts.delete", lambda: self._drafts.delete(userId="me", id=draft_id))
         except NotFound:

@@ -47,10 +47,6 @@ _UNITS: dict[str, int] = {
     "threads.untrash": 10,
 }
 
-#: Methods that put mail on the wire. introbot never calls them; the sandbox counts them
-#: so that tests can prove it.
-SEND_METHODS = frozenset({"drafts.send", "messages.send"})
-
 
 def short_method_name(discovery_id: str) -> str:
     """``gmail.users.messages.get`` -> ``messages.get``."""

@@ -30,6 +30,7 @@ from introbot.model import (
     Verdict,
 )
 from introbot.rules import (
+    NEWER_TEMPLATES,
     TEMPLATE_LANGUAGE,
     TEMPLATE_NAMES,
     RulesError,
@@ -41,7 +42,14 @@ from introbot.rules import (
     load_templates,
 )
 from introbot.settings import Settings
-from introbot.workflow import InvalidTransition, WorkflowRules, open_intro, problem_note, step
+from introbot.workflow import (
+    InvalidTransition,
+    WorkflowRules,
+    open_intro,
+    open_intros,
+    problem_note,
+    step,
+)
 from introbot.writing import WritingError, write_draft
 
 CONNECTOR = Person("Sam Rivera", "sam@example.com")
@@ -80,6 +88,15 @@ def check(folder: Path, settings: Settings | None = None) -> list[Check]:
         results += list(_missing_lists(folder))
     except RulesError as exc:
         results.append(Check("phrases", str(exc)))
+    results += [
+        Check(
+            f"templates/{name}.txt",
+            f"missing: introbot uses the shipped one ({default_rules_dir() / 'templates'}); "
+            "copy it to change it",
+        )
+        for name in NEWER_TEMPLATES
+        if not (folder / "templates" / f"{name}.txt").is_file()
+    ]
     try:
         templates = load_templates(folder)
         results.append(Check(f"templates: {len(templates)} loaded", None))
@@ -192,7 +209,7 @@ def _missing_lists(folder: Path) -> Iterator[Check]:
         mine, theirs = load_language_file(path), load_language_file(shipped)
         missing = [
             f"[{section}] {key}"
-            for section in ("consent", "automated", "quotes", "requests")
+            for section in ("consent", "automated", "quotes", "requests", "per_contact")
             for key, value in getattr(theirs, section)
             if value and not getattr(getattr(mine, section), key)
         ]
@@ -211,6 +228,8 @@ def _workflow_rules(settings: Settings) -> WorkflowRules:
         order=wf.order,
         remind_after=timedelta(days=wf.remind_after_days),
         expire_after=timedelta(days=wf.expire_after_days),
+        guess_organisation=settings.drafts.guess_organisation,
+        signature=settings.connector.signature,
     )
 
 
@@ -280,13 +299,24 @@ class _Sample:
 def sample_drafts(
     rules: WorkflowRules, people: tuple[Person, Person] = (REQUESTER, CONTACT)
 ) -> dict[str, DraftSpec]:
-    """A DraftSpec for every template the workflow writes: from sample intros in the
-    configured order first, then in parallel order for what that order never reaches (a
-    requester cannot withdraw before the contact is asked when asking one by one)."""
+    """A DraftSpec for every template the workflow writes: from sample intros (between
+    ``people``, requester and contact) in the configured order first, then in parallel order
+    for what that order never reaches (a requester cannot withdraw before the contact is
+    asked when asking one by one)."""
     specs: dict[str, DraftSpec] = {}
     for order in dict.fromkeys((rules.order, Order.PARALLEL)):
         _play(replace(rules, order=order), specs, people)
     specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
+    requester, contact = people
+    second = Person("Bob Lee" if contact.name else None, "bob@lee.example")
+    opened = [("several1", contact, CONTEXT, SECRET), ("several2", second, CONTEXT, SECRET)]
+    request = replace(REQUEST, author=requester)
+    for transition in open_intros(
+        opened, request, requester, datetime(2026, 1, 5, tzinfo=UTC), rules
+    ):
+        for action in transition.actions:
+            if isinstance(action, CreateDraft):
+                specs.setdefault(action.spec.template, action.spec)
     return specs
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from introbot.cli.views import table
 from introbot.engine import Engine, PollReport
 from introbot.gmail.client import GmailClient
 from introbot.model import Stage
@@ -24,7 +25,6 @@ from introbot.sandbox import DEFAULT_USER, SandboxServer
 from introbot.sandbox.control import SandboxControl, compose_reply, seed_messages
 from introbot.settings import Settings
 from introbot.store import Store
-from introbot.views import table
 
 Echo = Callable[[str], None]
 

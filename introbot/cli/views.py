@@ -7,6 +7,9 @@ from typing import Any
 
 from introbot.model import Consent, DraftKind, DraftState, Intro, Stage
 from introbot.store import AuditLine
+from introbot.workflow import organisation
+
+GUESS_SETTING = "[drafts] guess_organisation"
 
 
 def next_step(intro: Intro) -> str:
@@ -62,7 +65,27 @@ def table(intros: list[Intro], now: datetime) -> str:
     )
 
 
-def intro_detail(intro: Intro, lines: list[AuditLine]) -> dict[str, Any]:
+def guesses(intro: Intro, in_drafts: bool) -> list[str]:
+    """What introbot guessed about the parties rather than read in what they wrote, each
+    marked as a guess, with whether drafts use it."""
+    out = []
+    for party in (intro.requester, intro.contact):
+        org = organisation(party.person)
+        if org:
+            use = (
+                f"drafts name it ({GUESS_SETTING} = true)"
+                if in_drafts
+                else f"drafts leave it out ({GUESS_SETTING} = true puts it in)"
+            )
+            out.append(
+                f"{party.role.value}'s organisation: {org} (guessed from the address); {use}"
+            )
+    return out
+
+
+def intro_detail(
+    intro: Intro, lines: list[AuditLine], guess_organisation: bool = False
+) -> dict[str, Any]:
     summary = intro_summary(intro)
     summary["context"] = intro.context
     summary["request"] = {"thread_id": intro.request.thread_id, "subject": intro.request.subject,
@@ -71,6 +94,10 @@ def intro_detail(intro: Intro, lines: list[AuditLine]) -> dict[str, Any]:
         party = intro.requester if role == "requester" else intro.contact
         summary[role]["evidence"] = party.evidence
         summary[role]["words"] = party.words
+        org = organisation(party.person)
+        summary[role]["organisation"] = (
+            {"value": org, "guessed": True, "in_drafts": guess_organisation} if org else None
+        )
     summary["drafts"] = [
         {
             "kind": d.kind.value,
@@ -86,7 +113,7 @@ def intro_detail(intro: Intro, lines: list[AuditLine]) -> dict[str, Any]:
     return summary
 
 
-def detail(intro: Intro, lines: list[AuditLine]) -> str:
+def detail(intro: Intro, lines: list[AuditLine], guess_organisation: bool = False) -> str:
     out = [
         f"intro {intro.id}: {intro.requester.person} -> {intro.contact.person}",
         f"state:     {intro.stage.value}"
@@ -97,6 +124,10 @@ def detail(intro: Intro, lines: list[AuditLine]) -> str:
     for party in (intro.requester, intro.contact):
         said = f" - {party.evidence}" if party.evidence else ""
         out.append(f"{party.role.value + ':':10} {party.consent.value}{said}")
+    guessed = guesses(intro, guess_organisation)
+    if guessed:
+        out.append("guessed, not written by anyone:")
+        out += [f"  {line}" for line in guessed]
     drafts = [
         d for d in intro.drafts if d.state is not DraftState.WITHDRAWN or d.kind is DraftKind.JOINT
     ]

@@ -12,7 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from introbot.app import gmail_endpoint
-from introbot.config import Account, ConfigError, Flags, Loaded
+from introbot.cli.rulecheck import check as check_rules
+from introbot.config import Account, ConfigError, Flags, Loaded, database_for
 from introbot.config import load as load_config
 from introbot.daemon import AlreadyRunning, mailbox_lock, single_instance
 from introbot.gmail.auth import (
@@ -26,7 +27,6 @@ from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import AuthExpired, GmailError
 from introbot.gmail.pacing import RetryPolicy
 from introbot.paths import credentials_file
-from introbot.rulecheck import check as check_rules
 from introbot.rules import default_rules_dir
 from introbot.store import SCHEMA_VERSION, Store, StoreError, mailbox_of
 
@@ -73,9 +73,10 @@ class Doctor:
             yield Finding("config", Status.FAIL, str(exc))
             return
         yield self._config(loaded)
+        yield self._name(loaded)
         yield from self._rules(loaded)
         client = yield from self._connection()
-        database = self.account.database(loaded.settings)
+        database = database_for(self.account, loaded.settings, self.sandbox, self.flags)
         if client is not None:
             with contextlib.closing(client):
                 address, finding = self._gmail(client, database)
@@ -115,6 +116,23 @@ class Doctor:
                 f"`{self.account.command('init')}` creates the file",
             )
         return Finding("config", Status.OK, f"{self.account.config_file} is valid")
+
+    def _name(self, loaded: Loaded) -> Finding:
+        connector = loaded.settings.connector
+        if connector.name is None:
+            where = (
+                f"[connector] name in {self.account.config_file}"
+                if loaded.file_found
+                else f"`{self.account.command('init')}`"
+            )
+            return Finding(
+                "name",
+                Status.WARN,
+                "no name set: drafts are signed without one (never with a name made from your "
+                f"address). Set it: {where}, or --name",
+            )
+        sign = connector.signature or connector.name.split()[0]
+        return Finding("name", Status.OK, f"drafts are from {connector.name}, signed {sign!r}")
 
     def _rules(self, loaded: Loaded) -> Iterator[Finding]:
         folder = loaded.settings.paths.rules or default_rules_dir()
@@ -201,6 +219,15 @@ class Doctor:
             return None, Finding("gmail", Status.FAIL, f"cannot reach Gmail: {exc}")
         address = profile.email.lower()
         known = mailbox_of(database)
+        if known and known != address and self.sandbox:
+            return None, Finding(
+                "gmail",
+                Status.FAIL,
+                f"the sandbox at {self.sandbox} serves {address}, but introbot's database for it "
+                f"({database}) belongs to {known}: "
+                f"`{self.account.command('sandbox forget')} {self.sandbox}` "
+                "removes it, or pass --db NEW-FILE",
+            )
         if known and known != address:
             return None, Finding(
                 "gmail",

@@ -12,7 +12,7 @@ from pathlib import Path
 from introbot.app import open_app
 from introbot.config import Account
 from introbot.engine import PollReport
-from introbot.gmail.client import PlannedWrites
+from introbot.gmail.dryrun import DryRunClient, PlannedWrites
 from introbot.reading.mime import read_mail
 from introbot.settings import Settings
 
@@ -32,15 +32,20 @@ class Plan:
     labels: dict[str, frozenset[str]]  # message id -> its label ids now
 
 
-def run(account: Account, settings: Settings, sandbox: str | None) -> Plan:
-    live = account.database(settings)
+def run(
+    account: Account, settings: Settings, sandbox: str | None, database: Path | None = None
+) -> Plan:
+    """``database``: the live one to copy (default: the account's)."""
+    live = database or account.database(settings)
     with tempfile.TemporaryDirectory(prefix="introbot-dry-run-") as folder:
         copy = Path(folder) / "introbot.db"
         if live.exists():
             _snapshot(live, copy)
-        app = open_app(account, settings, sandbox, database=copy)
+        app = open_app(account, settings, sandbox, database=copy, gmail=DryRunClient)
         try:
-            writes = app.client.dry_run()
+            if not isinstance(app.client, DryRunClient):  # a bug, never input
+                raise RuntimeError("a dry run needs the dry-run client")
+            writes = app.client.planned
             app.client.labels()  # their names, for the report
             report = app.engine.poll()
             ids = [i for ids, _, _ in writes.relabeled for i in ids if not i.startswith("thread ")]
