@@ -155,7 +155,7 @@ def run_forever(
     signed_in_again: Callable[[], bool] | None = None,
     fatal: tuple[type[Exception], ...] = (),
     backoff: Backoff | None = None,
-) -> None:
+) -> int | None:
     """Call ``poll`` every ``interval`` seconds until SIGINT/SIGTERM (or ``stop``).
 
     Gmail unreachable, DNS failing, a poll that fails: logged once, then retried with capped
@@ -164,7 +164,8 @@ def run_forever(
     minutes), never in a tight loop, or as soon as ``signed_in_again`` says the user signed
     in anew. An exception of a ``fatal`` type stops the daemon and is raised here. A second
     SIGINT/SIGTERM ends the process at once (exit 130, or 143 for SIGTERM): whatever the poll
-    was doing is resumed safely by the next start, as after a crash."""
+    was doing is resumed safely by the next start, as after a crash. Returns the signal that
+    stopped it cleanly (None when ``stop`` did)."""
     stop = stop or threading.Event()
     backoff = backoff or Backoff()
     retry_at = [0.0]
@@ -229,9 +230,11 @@ def run_forever(
             log.warning("gmail_reachable again after %d failed poll(s)", failures)
 
     signals = [0]
+    stopped_on: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         signals[0] += 1
+        stopped_on.append(signum)
         if signals[0] > 1:
             log.warning("stopping now on a second signal %d; the next start resumes", signum)
             os._exit(130 if signum == signal.SIGINT else 128 + signum)
@@ -264,3 +267,4 @@ def run_forever(
             signal.signal(signum, handler)
     if stopped_by:
         raise stopped_by[0]
+    return stopped_on[0] if stopped_on else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from introbot.cli.output import local_time
 from introbot.model import Consent, DraftKind, DraftState, Intro, Stage
 from introbot.store import AuditLine
 from introbot.workflow import organisation
@@ -137,7 +138,7 @@ def detail(intro: Intro, lines: list[AuditLine], guess_organisation: bool = Fals
             f"  {d.kind.value} to {d.to.value if d.to else 'both'}: {d.state.value}" for d in drafts
         ]
     out.append("timeline:")
-    out += [f"  {a.at:%Y-%m-%d %H:%M}  {a.kind:8}  {a.detail}" for a in lines]
+    out += [f"  {local_time(a.at)}  {a.kind:8}  {a.detail}" for a in lines]  # local zone
     return "\n".join(out)
 
 
