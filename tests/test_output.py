@@ -298,3 +298,29 @@ def test_the_demo_shows_a_decline_note_and_what_to_try_next() -> None:
     assert all(len(line) <= 100 for line in shown.splitlines()), max(shown.splitlines(), key=len)
     assert not re.search(r": '[^']*'$", shown, re.MULTILINE)  # no Python quoting
     assert "you send: 'Re:" not in shown
+
+
+@pytest.mark.slow
+def test_run_on_a_terminal_tells_each_poll_as_poll_does(sandbox_url: str, tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    daemon = subprocess.Popen(
+        [*INTROBOT, "run", *_on(sandbox_url, tmp_path / "introbot.db"), "--interval", "60"],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "TZ": "UTC"},
+        text=True,
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and b"intro opened" not in seen:
+        seen += os.read(leader, 65536)
+    daemon.send_signal(signal.SIGINT)
+    _, err = daemon.communicate(timeout=30)
+    os.close(leader)
+    text = seen.decode()
+    assert "introbot is watching Gmail every 60 s" in text
+    assert re.search(r"Polled Gmail at [\d-]+ [\d:]+ UTC: 1 new request, 0 changes", text), text
+    assert "decision intro=" not in text + err  # prose, not log lines
+    assert daemon.returncode == 130
