@@ -324,3 +324,28 @@ def test_run_on_a_terminal_tells_each_poll_as_poll_does(sandbox_url: str, tmp_pa
     assert re.search(r"Polled Gmail at [\d-]+ [\d:]+ UTC: 1 new request, 0 changes", text), text
     assert "decision intro=" not in text + err  # prose, not log lines
     assert daemon.returncode == 130
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_auth_waits_for_the_browser_exits_130(
+    google: SandboxControl, home: Path
+) -> None:
+    waiting = subprocess.Popen(
+        [*INTROBOT, "auth"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BROWSER": "true"},  # a browser that never comes back
+    )
+    assert waiting.stdout is not None
+    printed = ""
+    for line in waiting.stdout:  # the address is printed once it waits for the browser
+        printed += line
+        if "http://127.0.0.1:" in line:
+            break
+    time.sleep(0.5)
+    waiting.send_signal(signal.SIGINT)
+    _, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130, printed + err
+    assert "Sign-in cancelled; nothing was saved." in err
+    assert not (home / "accounts" / "default" / "token.json").exists()

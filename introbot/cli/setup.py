@@ -205,7 +205,10 @@ def auth(
     except SignInError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    except (KeyboardInterrupt, click.Abort):
+    except KeyboardInterrupt:
+        click.echo("\nSign-in cancelled; nothing was saved.", err=True)
+        sys.exit(output.EXIT_INTERRUPTED)
+    except click.Abort:  # no answer to the prompt (end of input)
         click.echo("\nSign-in cancelled; nothing was saved.", err=True)
         sys.exit(1)
     saved = new_sign_in(granted, account.token_file)
