@@ -10,6 +10,15 @@ from introbot.model import Consent, DraftKind, DraftState, Intro, Stage
 from introbot.store import AuditLine
 from introbot.workflow import organisation
 
+#: A draft's kind in words (JSON keeps the names).
+_KIND_WORDS = {
+    DraftKind.JOINT: "introduction",
+    DraftKind.DECLINE_NOTE: "decline note",
+    DraftKind.THANKS_NOTE: "thank-you note",
+    DraftKind.EXPIRY_NOTE: "expiry note",
+    DraftKind.PROBLEM_NOTE: "note to you",
+}
+
 GUESS_SETTING = "[drafts] guess_organisation"
 
 
@@ -135,7 +144,9 @@ def detail(intro: Intro, lines: list[AuditLine], guess_organisation: bool = Fals
     if drafts:
         out.append("drafts:")
         out += [
-            f"  {d.kind.value} to {d.to.value if d.to else 'both'}: {d.state.value}" for d in drafts
+            f"  {_KIND_WORDS.get(d.kind, d.kind.value)} to {d.to.value if d.to else 'both'}: "
+            f"{d.state.value}"
+            for d in drafts
         ]
     out.append("timeline:")
     out += [f"  {local_time(a.at)}  {a.kind:8}  {a.detail}" for a in lines]  # local zone
