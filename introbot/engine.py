@@ -23,12 +23,14 @@ from datetime import UTC, datetime, timedelta
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
 from introbot.gmail.sync import LabelIds, RequestSeen, Sync
+from introbot.languages import NAMES, Drafting, drafting
 from introbot.model import (
     Action,
     CreateDraft,
     DeleteDraft,
     DraftCreated,
     DraftFailed,
+    FinishedInGmail,
     Intro,
     Note,
     Observation,
@@ -44,14 +46,16 @@ from introbot.settings import Settings
 from introbot.store import Store, WrongMailbox
 from introbot.workflow import (
     ATTENTION_LABEL,
+    FINISHED_SHOWN,
     STAGE_LABELS,
     InvalidTransition,
     WorkflowRules,
     already_standing,
-    open_intro,
+    open_intros,
     problem_note,
     rebuilt_from_gmail,
     request_thread_labels,
+    settle_shared_ask,
     step,
 )
 from introbot.writing import WritingError, write_draft
@@ -158,6 +162,7 @@ class Engine:
             self.me(),
             self.rules.phrases,
         )
+        sync.known_names = tuple(n for n in (self.connector().name,) if n)
         result = sync.run(now)
         report.full_sync = result.full
         for key, text in result.draft_texts.items():
@@ -165,6 +170,7 @@ class Engine:
         for key, text in result.sent_texts.items():
             self.store.save_sent_body(key, text)
         self._shown = self.stages_in_gmail(labels) if result.full else {}
+        self.close_finished_in_gmail(now, report)
         rules = self.workflow_rules()
         for seen in result.requests:
             report.requests += 1
@@ -206,9 +212,23 @@ class Engine:
         if transition.intro == intro and not transition.actions:
             return intro
         observed = f"{type(observation).__name__}" + (f" ({why})" if why else "")
-        self.store.save(transition.intro, transition.actions, now, observed)
-        self._log(intro, transition.intro, type(observation).__name__, transition.actions, report)
-        return transition.intro
+        with self.store.transaction():  # the step and what it means for a shared draft
+            self.store.save(transition.intro, transition.actions, now, observed)
+            self._log(
+                intro, transition.intro, type(observation).__name__, transition.actions, report
+            )
+            self._settle_shared(transition.intro, now, report)
+        return self.store.load(intro_id) or transition.intro
+
+    def _settle_shared(self, intro: Intro, now: datetime, report: PollReport | None) -> None:
+        """An intro that stopped waiting for a consent draft it shares with the other intros
+        of its request: the draft is rewritten for the others, or left to the connector."""
+        for shared in {d.shared for d in intro.drafts if d.shared}:
+            members = [m for m in map(self.store.load, self.store.sharing(shared)) if m]
+            for transition in settle_shared_ask(members, shared, now, self.workflow_rules()):
+                before = next(m for m in members if m.id == transition.intro.id)
+                self.store.save(transition.intro, transition.actions, now, "the shared draft")
+                self._log(before, transition.intro, "shared", transition.actions, report)
 
     def _log(
         self,
@@ -249,26 +269,23 @@ class Engine:
             return
         request = _request_ref(seen)
         opened = 0
+        # The contacts asked for by one requester get one consent draft to them together.
+        together: dict[str, tuple[Person, list[tuple[str, Person, str, str]]]] = {}
         for wanted in seen.reading.intros:
             requester = Person(wanted.requester.name, wanted.requester.email)
             contact = Person(wanted.contact.name, wanted.contact.email)
             if already_standing(existing, requester, contact):
                 continue
-            transition = open_intro(
-                self.store.new_intro_id(),
-                request,
-                requester,
-                contact,
-                wanted.context,
-                now,
-                rules,
-                secret=secrets.token_hex(16),
-            )
-            self.store.save(
-                transition.intro, transition.actions, now, f"request in thread {thread_id}"
-            )
-            self._log(None, transition.intro, "request", transition.actions, report)
-            opened += 1
+            new = (self.store.new_intro_id(), contact, wanted.context, secrets.token_hex(16))
+            together.setdefault(requester.key, (requester, []))[1].append(new)
+        with self.store.transaction():  # all of a request's intros, or none (a crash)
+            for requester, asked in together.values():
+                for transition in open_intros(asked, request, requester, now, rules):
+                    self.store.save(
+                        transition.intro, transition.actions, now, f"request in thread {thread_id}"
+                    )
+                    self._log(None, transition.intro, "request", transition.actions, report)
+                    opened += 1
         problems = seen.reading.problems
         if existing and not opened:
             # Labeled again, or a later message in it: its intros already stand.
@@ -304,6 +321,33 @@ class Engine:
                 shown[ref.thread_id].add(stage)
                 self._marked[ref.thread_id] = ref.id  # newest first: the oldest stays
         return {thread_id: frozenset(stages) for thread_id, stages in shown.items()}
+
+    def close_finished_in_gmail(self, now: datetime, report: PollReport) -> None:
+        """After a full sync: an open intro whose request thread Gmail's labels show as
+        finished (introduced, declined, cancelled, expired), in a way this database's own
+        intros there do not account for, closes as Gmail says: another database or a
+        restored backup went on without this one. Nothing is reopened or asked again; a
+        thread that still shows a stage under way is left as it is."""
+        for thread_id, shown in self._shown.items():
+            if any(not stage.closed for stage in shown):
+                continue
+            intros = self.store.intros(thread_id=thread_id)
+            under_way = [i for i in intros if not i.stage.closed]
+            ours = {i.stage for i in intros if i.stage.closed}
+            endings = [s for s in FINISHED_SHOWN if s in shown and s not in ours]
+            if not under_way or not endings:
+                continue
+            names = ", ".join(STAGE_LABELS[s] for s in endings)
+            for n, intro in enumerate(under_way):
+                stage = endings[min(n, len(endings) - 1)]
+                attention = (
+                    None
+                    if len(endings) == 1
+                    else f"Gmail labels this request {names}: introbot cannot tell which "
+                    f"intro ended how, and closed this one as {stage.value}"
+                )
+                why = f"Gmail labels the request {STAGE_LABELS[stage]}"
+                self.apply(intro.id, FinishedInGmail(stage, attention), now, why, report)
 
     def _rebuild(
         self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
@@ -373,15 +417,17 @@ class Engine:
         log.error("action set aside id=%d kind=%s why=%s", action_id, type(action).__name__, reason)
         self.store.mark_attempt(action_id, reason)
         if isinstance(action, CreateDraft) and action.intro_id:
-            failed = DraftFailed(action.spec.key, reason)
-            self.apply(action.intro_id, failed, now, "Gmail refused the draft")
+            for intro_id, key in self._sharing(action):
+                self.apply(intro_id, DraftFailed(key, reason), now, "Gmail refused the draft")
         elif isinstance(action, CreateDraft):
             kind = action.spec.kind.value
             self.store.audit(now, None, "failed", f"cannot create {kind} draft: {reason}")
         else:
-            self.store.audit(
-                now, action.intro_id or None, "failed", f"cannot delete a draft: {reason}"
-            )
+            if action.intro_id:
+                refused = DraftFailed(action.key, reason, deleting=True)
+                self.apply(action.intro_id, refused, now, "Gmail refused to delete the draft")
+            else:
+                self.store.audit(now, None, "failed", f"cannot delete a draft: {reason}")
         self.store.mark_done(action_id, now)
 
     def _create(
@@ -397,14 +443,16 @@ class Engine:
         after Gmail created it, before we heard)."""
         spec = action.spec
         try:
-            raw = write_draft(spec, self.rules.templates, self.connector())
+            written = self._drafting(action, attempts, now)
+            raw = write_draft(written.spec, written.templates, self.connector())
         except Exception as exc:  # WritingError, or any surprise of the email package
             if not isinstance(exc, WritingError):
                 exc = WritingError(f"{type(exc).__name__}: {exc}")
             log.error("cannot write draft key=%s why=%s", spec.key, exc)
             self.store.mark_attempt(action_id, str(exc))
             if action.intro_id:
-                self.apply(action.intro_id, DraftFailed(spec.key, str(exc)), now, "writing failed")
+                for intro_id, key in self._sharing(action):
+                    self.apply(intro_id, DraftFailed(key, str(exc)), now, "writing failed")
             else:
                 self.store.audit(
                     now, None, "failed", f"cannot write {spec.kind.value} draft: {exc}"
@@ -430,10 +478,40 @@ class Engine:
                 draft = self.client.create_draft(raw, None)
             if report is not None:
                 report.drafts_created += 1
-        if action.intro_id:
-            created = DraftCreated(spec.key, draft.id, draft.message_id, draft.thread_id)
-            self.apply(action.intro_id, created, now, f"draft {draft.id}")
-        self.store.mark_done(action_id, now)
+        with self.store.transaction():  # every intro sharing the draft learns of it at once
+            for intro_id, key in self._sharing(action):
+                created = DraftCreated(key, draft.id, draft.message_id, draft.thread_id)
+                self.store.save_body(key, self.store.body(spec.key) or "")
+                self.apply(intro_id, created, now, f"draft {draft.id}")
+            self.store.mark_done(action_id, now)
+
+    def _sharing(self, action: CreateDraft) -> list[tuple[str, str]]:
+        """(intro id, its key for the draft) of every intro the draft is for: the one that
+        asked for it and, for a shared consent draft, each other intro recording it."""
+        if not action.intro_id:
+            return []
+        found = [(action.intro_id, action.spec.key)]
+        for intro_id in self.store.sharing(action.spec.key):
+            intro = self.store.load(intro_id)
+            for d in intro.drafts if intro and intro_id != action.intro_id else ():
+                if d.shared == action.spec.key:
+                    found.append((intro_id, d.key))
+        return found
+
+    def _drafting(self, action: CreateDraft, attempts: int, now: datetime) -> Drafting:
+        """The draft's language and templates (introbot.languages); anything but the plain
+        default (a language chosen, an English fallback) is said in the timeline, once."""
+        languages = self.settings.languages
+        written = drafting(action.spec, self.rules, languages.people, languages.default)
+        if not attempts and written.worth_saying(languages.default):
+            self.store.audit(
+                now,
+                action.intro_id or None,
+                "language",
+                f"{action.spec.template} in {NAMES.get(written.language, written.language)}: "
+                f"{written.why}",
+            )
+        return written
 
     def _delete(self, action_id: int, action: DeleteDraft, now: datetime) -> None:
         intro = self.store.load(action.intro_id)

@@ -22,8 +22,11 @@ name that sent copy's *real* Message-ID (Gmail writes its own on send); when it 
 after that send (Gmail's date and, allowing for clock skew, its own Date header); and when
 it is not the connector's, not a request message, not in SENT or DRAFT. A message that could
 answer more than one open intro is claimed by all of them *with a doubt*: it goes to the
-connector and counts for none. So does one not addressed to the connector. Whether the
-sender is the party, and authenticated, is the workflow's to judge (it sees both).
+connector and counts for none; unless they all share the one consent message it answers (a
+request for several contacts asks the requester once): then it is claimed by all of them
+as ``shared``, and read per contact (``reading/per_contact.py``). One not addressed to the
+connector goes to the connector too. Whether the sender is the party, and authenticated, is
+the workflow's to judge (it sees both).
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ class Awaited:
     thread_id: str  # the thread the sent copy is in
     rfc822_id: str | None  # the sent copy's real Message-ID
     sent_at: datetime
+    shared: str | None = None  # one consent message about several intros: its draft's key
 
     @property
     def owner(self) -> Owner:
@@ -121,6 +125,7 @@ class Claim:
     message_id: str
     owners: tuple[Owner, ...]
     doubt: str | None = None
+    shared: str | None = None  # the owners share one consent message: read it per intro
 
 
 # ------------------------------------------------------------------------- text
@@ -242,6 +247,13 @@ def claim_reply(
     owners = tuple(dict.fromkeys(a.owner for a in candidates))
     if not owners:
         return None
+    shared = {a.shared for a in candidates}
+    together = next(iter(shared)) if len(shared) == 1 and len(owners) > 1 else None
+    if together is not None:  # the answer to one ask about several contacts: all of them
+        if me and not (message.recipients & me):
+            why = "this message was not addressed to the connector"
+            return Claim(message.id, owners, why, together)
+        return Claim(message.id, owners, shared=together)
     if len(owners) > 1:
         listed = ", ".join(f"{intro_id} ({role.value})" for intro_id, role in owners)
         return Claim(message.id, owners, f"this message could answer several intros: {listed}")

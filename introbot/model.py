@@ -131,6 +131,10 @@ class Draft:
     sent_at: datetime | None = None
     gone_at: datetime | None = None  # when it left Drafts with no sent copy (PENDING)
     edited: bool = False  # the connector changed it in Gmail
+    # A request for several contacts has one consent draft to the requester: each intro
+    # keeps its own record of it, all naming the key of the first one (the Gmail draft's
+    # Message-ID). Its fate is each intro's; None for a draft of one intro only.
+    shared: str | None = None
 
     @property
     def open(self) -> bool:
@@ -228,10 +232,22 @@ class DraftGone:
 
 @dataclass(frozen=True, slots=True)
 class DraftFailed:
-    """introbot could not write a draft it decided on."""
+    """introbot could not write a draft it decided on (or, ``deleting``, Gmail refused for
+    good to delete one it no longer wants)."""
 
     key: str
     reason: str
+    deleting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedInGmail:
+    """Gmail's introbot/* labels show the intro's request finished (``stage``) while this
+    database still has it open: another database or a restored backup went on without it.
+    ``attention``: why the connector should look (Gmail shows more than one ending)."""
+
+    stage: Stage
+    attention: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +320,7 @@ Observation = (
     | Decision
     | Cancel
     | Tick
+    | FinishedInGmail
 )
 
 

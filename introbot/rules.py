@@ -150,6 +150,9 @@ class ConsentPhrases(_Strict):
     pleasantries: list[str] = _phrases()
     preferences: list[str] = _phrases()
     remarks: list[str] = _phrases()
+    likes: list[str] = _phrases()
+    appraisals: list[str] = _phrases()
+    approvals: list[str] = _phrases()
     filler: list[str] = _phrases()
     blurb_markers: list[str] = _phrases()
     withdrawals: list[str] = _phrases()
@@ -196,6 +199,16 @@ class RequestPhrases(_Strict):
     self_reference: list[str] = _phrases()
 
 
+class PerContactPhrases(_Strict):
+    """How a requester answers for each of several contacts ("yes to both", "skip Bob",
+    "only Dana please"): read by ``reading/per_contact.py``."""
+
+    everyone: list[str] = _phrases()  # names every contact asked about: "both", "all of them"
+    skip: list[str] = _phrases()  # leaves the contact named beside it out: "skip", "not"
+    only: list[str] = _phrases()  # the contact named beside it and nobody else: "only"
+    joiners: list[str] = _phrases()  # join two answers in one clause: "yes to X and no to Y"
+
+
 class LanguageFile(_Strict):
     language: str = Field(min_length=2, max_length=12)
     markers: list[str] = _phrases()  # common words that tell a text is in this language
@@ -203,6 +216,7 @@ class LanguageFile(_Strict):
     automated: AutomatedPhrases = AutomatedPhrases()
     quotes: QuotePhrases = QuotePhrases()
     requests: RequestPhrases = RequestPhrases()
+    per_contact: PerContactPhrases = PerContactPhrases()
 
 
 def _where(error: Any) -> str:
@@ -249,6 +263,9 @@ class ConsentSets:
     pleasantries: PhraseSet
     preferences: PhraseSet
     remarks: PhraseSet
+    likes: PhraseSet
+    appraisals: PhraseSet
+    approvals: PhraseSet
     filler: PhraseSet
     blurb_markers: PhraseSet
     withdrawals: PhraseSet
@@ -300,12 +317,15 @@ CONSENT_ORDER = (
     "present",
     "alternatives",
     "yes",
+    "likes",
+    "appraisals",
     "negations",
     "fit",
     "busy",
     "apologies",
     "preferences",
     "remarks",
+    "approvals",
     "filler",
 )
 _EDGES = re.compile(r"^[^\w']+|[^\w']+$")
@@ -315,6 +335,19 @@ def phrase_words(phrase: str) -> str:
     """A phrase or a matched text reduced to its words: "^pass$" and " Pass" -> "pass"."""
     core = normalize(phrase).strip().strip("*^$")
     return _EDGES.sub("", " ".join(core.split()))
+
+
+_PER_CONTACT = ("everyone", "skip", "only", "joiners")
+
+
+@dataclass(frozen=True)
+class PerContactSets:
+    """One language's per-contact phrases (with English's), compiled."""
+
+    everyone: PhraseSet
+    skip: PhraseSet
+    only: PhraseSet
+    joiners: PhraseSet
 
 
 @dataclass(frozen=True)
@@ -347,6 +380,10 @@ class Phrases:
     assistant: PhraseSet
     self_reference: PhraseSet
     consent_cache: dict[str, ConsentSets] = field(default_factory=dict, compare=False, repr=False)
+    per_contact_files: dict[str, tuple[PerContactPhrases, ...]] = field(default_factory=dict)
+    per_contact_cache: dict[str, PerContactSets] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def detect_language(self, text: str) -> str:
         """The language whose marker words occur most in ``text`` (English on a tie)."""
@@ -365,6 +402,18 @@ class Phrases:
             if language != FALLBACK_LANGUAGE:
                 files += self.consent_files.get(FALLBACK_LANGUAGE, ())
             cache[language] = ConsentSets.compile(language, files)
+        return cache[language]
+
+    def per_contact(self, language: str) -> PerContactSets:
+        """The per-contact phrases of ``language`` plus English's, compiled once."""
+        cache = self.per_contact_cache
+        if language not in cache:
+            files = [*self.per_contact_files.get(language, ())]
+            if language != FALLBACK_LANGUAGE:
+                files += self.per_contact_files.get(FALLBACK_LANGUAGE, ())
+            cache[language] = PerContactSets(
+                *(PhraseSet([p for f in files for p in getattr(f, key)]) for key in _PER_CONTACT)
+            )
         return cache[language]
 
     @classmethod
@@ -395,6 +444,8 @@ class Phrases:
                             *f.consent.yes,
                             *f.consent.no,
                             *f.consent.pleasantries,
+                            *f.consent.likes,
+                            *f.consent.appraisals,
                         ]
                     ]
                 )
@@ -424,6 +475,10 @@ class Phrases:
             introduce=phrase_set("requests", "introduce"),
             assistant=phrase_set("requests", "assistant"),
             self_reference=phrase_set("requests", "self_reference"),
+            per_contact_files={
+                lang: tuple(f.per_contact for f in files if f.language == lang)
+                for lang in dict.fromkeys(f.language for f in files)
+            },
         )
 
 
@@ -443,6 +498,7 @@ def default_phrases() -> Phrases:
 # ------------------------------------------------------------------------ templates
 TEMPLATE_NAMES = (
     "consent_requester",
+    "consent_requester_several",
     "consent_contact",
     "reminder",
     "joint",
@@ -451,6 +507,9 @@ TEMPLATE_NAMES = (
     "expiry_note",
     "problem_note",
 )
+#: Templates added after rules folders were first copied: a copy without one uses the
+#: shipped one (``introbot rules check`` says so), rather than refusing to start.
+NEWER_TEMPLATES = ("consent_requester_several",)
 
 
 @dataclass(frozen=True)
@@ -478,11 +537,21 @@ def _compile(env: jinja2.Environment, source: str, path: Path, first_line: int) 
 
 
 def load_templates(rules_dir: Path | None = None) -> dict[str, Template]:
-    folder = (rules_dir or default_rules_dir()) / "templates"
+    """The English templates (``templates/*.txt``): every one is needed."""
+    return load_template_folder((rules_dir or default_rules_dir()) / "templates")
+
+
+def load_template_folder(folder: Path, complete: bool = True) -> dict[str, Template]:
+    """The templates in one folder; ``complete=False`` (a language set, see
+    :mod:`introbot.languages`): a missing one is left out, not an error."""
     env = _template_env()
     templates: dict[str, Template] = {}
     for name in TEMPLATE_NAMES:
         path = folder / f"{name}.txt"
+        if not complete and not path.exists():
+            continue  # a language set lacking it: the English one writes it
+        if name in NEWER_TEMPLATES and not path.is_file():
+            path = default_rules_dir() / "templates" / f"{name}.txt"
         try:
             text = path.read_text(encoding="utf-8")
         except OSError:
@@ -508,9 +577,24 @@ class Rules:
 
     folder: Path
     phrases: Phrases
-    templates: dict[str, Template]
+    templates: dict[str, Template]  # English: templates/*.txt
+    # Other languages: templates/<language>/*.txt, each possibly partial (introbot.languages)
+    translations: dict[str, dict[str, Template]] = field(default_factory=dict)
+
+
+def load_translations(rules_dir: Path | None = None) -> dict[str, dict[str, Template]]:
+    """Every language set in ``templates/``: a sub-folder named by its language code."""
+    folder = (rules_dir or default_rules_dir()) / "templates"
+    return {
+        sub.name: load_template_folder(sub, complete=False)
+        for sub in sorted(folder.iterdir() if folder.is_dir() else [])
+        if sub.is_dir() and TEMPLATE_LANGUAGE.fullmatch(sub.name)
+    }
+
+
+TEMPLATE_LANGUAGE = re.compile(r"[a-z]{2}")  # the name of a language set's folder
 
 
 def load_rules(rules_dir: Path | None = None) -> Rules:
     folder = rules_dir or default_rules_dir()
-    return Rules(folder, load_phrases(folder), load_templates(folder))
+    return Rules(folder, load_phrases(folder), load_templates(folder), load_translations(folder))

@@ -154,6 +154,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX commands_pending ON commands (done_at);
     """,
+    # 6: one consent draft to the requester shared by the intros of one request: each
+    # intro's record of it names the shared draft's key.
+    """
+    ALTER TABLE drafts ADD COLUMN shared TEXT;
+    CREATE INDEX drafts_shared ON drafts (shared);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -420,20 +426,21 @@ class Store:
             self.db.execute(
                 """INSERT INTO drafts (key, intro_id, seq, kind, recipient, state, draft_id,
                        message_id, thread_id, subject, sent_message_id, sent_rfc822_id, sent_at,
-                       gone_at, edited)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       gone_at, edited, shared)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, state = excluded.state,
                        draft_id = excluded.draft_id, message_id = excluded.message_id,
                        thread_id = excluded.thread_id, subject = excluded.subject,
                        sent_message_id = excluded.sent_message_id,
                        sent_rfc822_id = excluded.sent_rfc822_id, sent_at = excluded.sent_at,
-                       gone_at = excluded.gone_at, edited = excluded.edited""",
+                       gone_at = excluded.gone_at, edited = excluded.edited,
+                       shared = excluded.shared""",
                 (
                     draft.key, intro.id, seq, draft.kind.value,
                     draft.to.value if draft.to else None, draft.state.value, draft.draft_id,
                     draft.message_id, draft.thread_id,
                     draft.subject, draft.sent_message_id, draft.sent_rfc822_id, _iso(draft.sent_at),
-                    _iso(draft.gone_at), int(draft.edited),
+                    _iso(draft.gone_at), int(draft.edited), draft.shared,
                 ),
             )  # fmt: skip
 
@@ -531,6 +538,14 @@ class Store:
             (DraftState.CREATED.value, DraftState.PENDING.value),
         ).fetchall()
         return [(row["intro_id"], _draft(row)) for row in rows]
+
+    def sharing(self, shared: str) -> list[str]:
+        """The intros whose records name the shared draft ``shared`` (one request, several
+        contacts, one consent draft to the requester)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT intro_id FROM drafts WHERE shared = ? ORDER BY intro_id", (shared,)
+        )
+        return [str(row[0]) for row in rows]
 
     def sent_copies(self) -> frozenset[str]:
         """Gmail ids of messages already recorded as some draft's sent copy."""
@@ -765,6 +780,7 @@ def _draft(d: sqlite3.Row) -> Draft:
         sent_at=_dt(d["sent_at"]),
         gone_at=_dt(d["gone_at"]),
         edited=bool(d["edited"]),
+        shared=d["shared"],
     )
 
 

@@ -50,6 +50,7 @@ from introbot.model import (
     DraftSent,
     DraftSpec,
     DraftState,
+    FinishedInGmail,
     Intro,
     Note,
     Observation,
@@ -144,7 +145,7 @@ def _connector(rules: WorkflowRules) -> dict[str, Any]:
     return who
 
 
-def _who(person: Person, unnamed: str = "", rules: WorkflowRules | None = None) -> dict[str, Any]:
+def _who(person: Person, unnamed: str, rules: WorkflowRules) -> dict[str, Any]:
     """What a template may say about someone: never the address, nor a local part for a
     name (``unnamed`` stands in; ``greeting`` is "there" for "Hi there,"), nor a guessed
     organisation unless ``rules.guess_organisation``."""
@@ -154,7 +155,7 @@ def _who(person: Person, unnamed: str = "", rules: WorkflowRules | None = None) 
         "name": name or unnamed,
         "first": first or unnamed,
         "greeting": first or "there",
-        "org": organisation(person) if rules and rules.guess_organisation else None,
+        "org": organisation(person) if rules.guess_organisation else None,
     }
 
 
@@ -245,7 +246,8 @@ def _withdraw_open(intro: Intro, keep: Iterable[str] = ()) -> tuple[Intro, list[
     for draft in intro.drafts:
         if draft.open and draft.key not in kept:
             intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
-            actions.append(DeleteDraft(intro.id, draft.key))
+            if draft.shared is None:  # a shared ask is settled for all: settle_shared_ask
+                actions.append(DeleteDraft(intro.id, draft.key))
     return intro, actions
 
 
@@ -346,6 +348,173 @@ def problem_note(request: RequestRef, problems: Iterable[str], rules: WorkflowRu
         fields={"connector": _connector(rules), "problems": listed},
         **_request_routing(request),
     )
+
+
+# ------------------------------------------------ one request for several contacts
+def open_intros(
+    opened: Sequence[tuple[str, Person, str, str]],
+    request: RequestRef,
+    requester: Person,
+    now: datetime,
+    rules: WorkflowRules,
+) -> list[Transition]:
+    """The intros of one request for several contacts, ``opened`` as (intro id, contact,
+    context, secret). The requester gets **one** consent draft about all of them (a request
+    thread holds at most one introbot draft at a time); each contact their own, as ever.
+    The first intro writes the shared draft; every intro keeps its own record of it, all
+    naming its key (``Draft.shared``), so each intro's requester consent follows its fate."""
+    if len(opened) == 1:
+        ((intro_id, contact, context, secret),) = opened
+        return [
+            open_intro(intro_id, request, requester, contact, context, now, rules, secret=secret)
+        ]
+    intros: list[Intro] = []
+    actions: list[list[Action]] = []
+    for intro_id, contact, context, secret in opened:
+        intro = Intro(
+            id=intro_id,
+            request=request,
+            requester=Party(Role.REQUESTER, requester),
+            contact=Party(Role.CONTACT, contact),
+            context=context,
+            order=rules.order,
+            stage=Stage.ASKING,
+            created_at=now,
+            secret=secret,
+        )
+        mine: list[Action] = [
+            _note(
+                intro,
+                f"intro opened: {requester} -> {contact} ({request.form}, one of {len(opened)})",
+            )
+        ]
+        if rules.order is Order.PARALLEL:
+            intro, action = _ask(intro, Role.CONTACT, rules)
+            mine.append(action)
+        intros.append(intro)
+        actions.append(mine)
+    together = _ask_together(intros, rules)
+    return [
+        Transition(intro, (*mine, *more))
+        for (intro, more), mine in zip(together, actions, strict=True)
+    ]
+
+
+def _ask_together(
+    intros: Sequence[Intro], rules: WorkflowRules
+) -> list[tuple[Intro, list[Action]]]:
+    """One consent draft to the requester about the contacts of all ``intros``: written by
+    the first, recorded by each. Each contact is named only as their own request named them."""
+    lead = intros[0]
+    requester = lead.requester
+    routing: dict[str, Any] = {}
+    if lead.request.author.key == requester.person.key:
+        routing = _request_routing(lead.request)  # answer them in their own thread
+    spec = DraftSpec(
+        key=_key(lead, DraftKind.CONSENT, Role.REQUESTER, rules),
+        kind=DraftKind.CONSENT,
+        template="consent_requester_several",
+        to=(requester.person,),
+        fields=_fields(
+            lead,
+            rules,
+            order=lead.order.value,
+            blurb="",
+            contacts=[_who(i.contact.person, UNNAMED["contact"], rules) for i in intros],
+        ),
+        **routing,
+    )
+    named = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i in intros)
+    out: list[tuple[Intro, list[Action]]] = []
+    for n, intro in enumerate(intros):
+        key = spec.key if n == 0 else _key(intro, DraftKind.CONSENT, Role.REQUESTER, rules)
+        record = Draft(
+            key=key,
+            kind=DraftKind.CONSENT,
+            to=Role.REQUESTER,
+            thread_id=spec.thread_id,
+            subject=spec.subject or "",
+            shared=spec.key,
+        )
+        intro = intro.with_draft(record)
+        intro = intro.with_party(replace(intro.requester, consent=Consent.DRAFTING))
+        mine: list[Action] = [_note(intro, f"one consent draft to the requester about {named}")]
+        if n == 0:
+            mine.append(CreateDraft(intro.id, spec))
+        out.append((intro, mine))
+    return out
+
+
+def settle_shared_ask(
+    members: Sequence[Intro], shared: str, now: datetime, rules: WorkflowRules
+) -> list[Transition]:
+    """After an intro stopped waiting for a shared consent draft not yet sent (cancelled,
+    declined, decided by the connector): the draft must not ask the requester about that
+    contact any more. Unedited, it is rewritten for the contacts still asked about (the
+    draft as the connector would have written it; nothing of theirs is lost); edited or on
+    its way out (pending), it is theirs: the intros still waiting need attention. Nobody
+    waiting: it is deleted. ``members``: every intro with a record of ``shared``."""
+    records = [(i, d) for i in members for d in i.drafts if d.shared == shared]
+    decided = (DraftState.SENT, DraftState.DISCARDED, DraftState.FAILED)  # each intro's fate
+    if not records or any(d.state in decided for _, d in records):
+        return []
+    left = [(i, d) for i, d in records if d.state is DraftState.WITHDRAWN]
+    staying = [(i, d) for i, d in records if d.open]
+    if not left:
+        return []
+    carriers = sorted(((i, d) for i, d in records if d.draft_id), key=lambda r: r[1].key != shared)
+    delete = [DeleteDraft(carriers[0][0].id, carriers[0][1].key)] if carriers else []
+    gone = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i, _ in left)
+    out: dict[str, tuple[Intro, list[Action]]] = {}
+
+    def apart(intro: Intro, draft: Draft, state: DraftState | None = None) -> None:
+        intro, actions = out.get(intro.id, (intro, []))
+        current = intro.draft(draft.key) or draft
+        intro = intro.with_draft(replace(current, state=state or current.state, shared=None))
+        out[intro.id] = (intro, actions)
+
+    def add(intro: Intro, *actions: Action) -> None:
+        intro_now, mine = out.get(intro.id, (intro, []))
+        out[intro.id] = (intro_now, [*mine, *actions])
+
+    if not staying:
+        for intro, draft in left:
+            apart(intro, draft)
+        lead = left[0][0]
+        add(lead, *delete, _note(lead, "nobody waits for the shared consent draft: deleted"))
+    elif all(d.state is not DraftState.PENDING and not d.edited for _, d in staying):
+        for intro, draft in records:
+            apart(intro, draft, DraftState.WITHDRAWN)
+        first = out[staying[0][0].id][0]
+        add(first, *delete)
+        waiting = [out[i.id][0] for i, _ in staying]
+        if len(waiting) == 1:
+            intro, action = _ask(waiting[0], Role.REQUESTER, rules)
+            out[intro.id] = (intro, out[intro.id][1])
+            add(intro, action)
+            asked = [intro]
+        else:
+            asked = []
+            for intro, actions in _ask_together(waiting, rules):
+                out[intro.id] = (intro, out[intro.id][1])
+                add(intro, *actions)
+                asked.append(intro)
+        for intro in asked:
+            why = f"the consent draft to the requester is written again, without {gone}"
+            add(intro, _note(intro, why))
+    else:
+        for intro, draft in left:
+            apart(intro, draft)
+        for intro, _ in staying:
+            intro = out.get(intro.id, (intro, []))[0]
+            why = (
+                f"the consent draft to the requester still asks about {gone}, whose intro "
+                "ended; you edited it or it is being sent, so introbot left it to you"
+            )
+            intro = replace(intro, attention=why)
+            out[intro.id] = (intro, out.get(intro.id, (intro, []))[1])
+            add(intro, _note(intro, why))
+    return [Transition(intro, tuple(actions)) for intro, actions in out.values()]
 
 
 # ----------------------------------------------------------------- consent outcomes
@@ -484,7 +653,7 @@ def _draft_created(
         if party.consent is Consent.DRAFTING:
             intro = intro.with_party(replace(party, consent=Consent.DRAFTED))
     actions: tuple[Action, ...] = (_note(intro, f"{draft.kind.value} draft ready in Gmail"),)
-    if state is DraftState.WITHDRAWN:  # the intro moved on while it was being written
+    if state is DraftState.WITHDRAWN and draft.shared is None:  # moved on while it was written
         actions = (DeleteDraft(intro.id, draft.key),)
     return Transition(intro, actions)
 
@@ -703,9 +872,10 @@ def _asking_decision(
     actions: list[Action] = []
     if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
         for draft in intro.drafts_of(DraftKind.CONSENT, obs.role):
-            if draft.open:  # no need to ask any more
+            if draft.open:  # no need to ask any more (a shared ask: settle_shared_ask)
                 intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
-                actions.append(DeleteDraft(intro.id, draft.key))
+                if draft.shared is None:
+                    actions.append(DeleteDraft(intro.id, draft.key))
     result = _consent_yes(intro, obs.role, evidence, party.words, party.assistant, now, rules)
     return Transition(result.intro, (*actions, *result.actions))
 
@@ -727,6 +897,11 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
             return _expire(intro, role, now, rules)
         if waited >= rules.remind_after and not party.reminded:
             intro = intro.with_party(replace(party, reminded=True))
+            sent = _sent_consent(intro, role)
+            if sent is not None and sent.shared is not None and sent.key != sent.shared:
+                # One ask about several contacts: the intro that drafted it reminds.
+                actions.append(_note(intro, "the reminder for the shared ask is the first's"))
+                continue
             intro, action = _reply_to(
                 intro,
                 DraftKind.REMINDER,
@@ -908,11 +1083,33 @@ def _draft_failed(
     """A draft could not be written (an address that cannot be encoded, a template error):
     the connector must look; the intro waits where it is."""
     draft = _known_draft(intro, obs)
+    if obs.deleting:  # the draft stays in Gmail: the connector must delete it there
+        why = f"Gmail refused to delete the {draft.kind.value} draft ({obs.reason}): delete it"
+        intro = replace(intro, attention=why + " in Gmail, unsent")
+        return Transition(intro, (_note(intro, intro.attention or ""),))
     if draft.state is DraftState.FAILED:
         return Transition(intro)
     intro = intro.with_draft(replace(draft, state=DraftState.FAILED))
     intro = replace(intro, attention=f"could not write the {draft.kind.value} draft: {obs.reason}")
     return Transition(intro, (_note(intro, intro.attention or ""),))
+
+
+def _finished_in_gmail(
+    intro: Intro, obs: FinishedInGmail, now: datetime, rules: WorkflowRules
+) -> Transition:
+    """Gmail is the ground truth for what is finished: an open intro whose request Gmail
+    labels finished closes as Gmail says, its unsent drafts withdrawn. Nobody is asked
+    again; a closed intro is never opened by this."""
+    if not obs.stage.closed:
+        raise InvalidTransition(intro, obs, f"{obs.stage.value} is not an ending")
+    intro, actions = _withdraw_open(intro)
+    said = f"Gmail labels the request {STAGE_LABELS[obs.stage]}: closed as {obs.stage.value}"
+    if obs.stage is Stage.INTRODUCED:  # both agreed, or the introduction was not sent
+        for party in (intro.requester, intro.contact):
+            intro = intro.with_party(replace(party, consent=Consent.YES, evidence=said))
+    intro = replace(_close(intro, obs.stage, now), attention=obs.attention)
+    notes = [_note(intro, said)] + ([_note(intro, obs.attention)] if obs.attention else [])
+    return Transition(intro, (*actions, *notes))
 
 
 def _nothing(intro: Intro, obs: Any, now: datetime, rules: WorkflowRules) -> Transition:
@@ -930,6 +1127,7 @@ _OPEN: dict[type, Handler] = {
     DraftFailed: _draft_failed,
     DraftGone: _draft_gone,
     Cancel: _cancel,
+    FinishedInGmail: _finished_in_gmail,
 }
 _CLOSED: dict[type, Handler] = {
     DraftCreated: _closed_draft_created,
@@ -939,6 +1137,7 @@ _CLOSED: dict[type, Handler] = {
     DraftSent: _closed_draft_sent,
     DraftDiscarded: _closed_draft_discarded,
     ReplyReceived: _late_reply,
+    FinishedInGmail: _nothing,  # closed already: Gmail's label never reopens or moves it
     Decision: _closed_refuses,
     Cancel: _closed_refuses,
     Tick: _nothing,

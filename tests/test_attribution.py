@@ -82,7 +82,7 @@ def test_a_discarded_consent_draft_never_takes_a_later_mail_to_her(world: World)
     assert consent(world, Role.CONTACT).state is DraftState.DISCARDED
 
 
-def test_two_contacts_of_one_request_one_reply_counts_for_neither(world: World) -> None:
+def test_two_contacts_of_one_request_one_ask_one_answer_for_each(world: World) -> None:
     body = (
         "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example) and "
         "Bob Lee (bob@lee.example)? We build cold-chain sensors.\n\nThanks,\nAlex"
@@ -90,25 +90,21 @@ def test_two_contacts_of_one_request_one_reply_counts_for_neither(world: World) 
     world.request(body)
     world.poll()
     first, second = world.intros()
-    # Both consent drafts to Alex wait in the request thread; the connector sends one.
+    # One consent draft to Alex waits in the request thread, about both (issue 11: a
+    # request thread holds at most one introbot draft); sending it asks Alex in each intro.
     bob = next(i for i in (first, second) if i.contact.person.email == "bob@lee.example")
     dana = first if bob is second else second
-    to_alex = [d for d in world.drafts() if ALEX_ADDRESS in (d["to"] or "")]
-    assert len(to_alex) == 2 and to_alex[0]["threadId"] == to_alex[1]["threadId"]
-    bob_draft = consent(world, Role.REQUESTER, bob.id)
-    world.control.send_draft(bob_draft.draft_id)
+    (to_alex,) = [d for d in world.drafts() if ALEX_ADDRESS in (d["to"] or "")]
+    world.control.send_draft(to_alex["id"])
     world.poll()
     assert consent(world, Role.REQUESTER, bob.id).state is DraftState.SENT
-    assert consent(world, Role.REQUESTER, dana.id).state is DraftState.CREATED  # not marked
-    world.control.send_draft(consent(world, Role.REQUESTER, dana.id).draft_id)
+    assert consent(world, Role.REQUESTER, dana.id).state is DraftState.SENT
+    world.reply(ALEX, "Happy to meet Dana; not Bob right now.")
     world.poll()
-    world.reply(ALEX, "Yes please!")
-    world.poll()
-    for intro_id in (dana.id, bob.id):
-        intro = world.store.load(intro_id)
-        assert intro is not None
-        assert intro.requester.consent is Consent.UNCLEAR  # the connector says which
-        assert intro.attention and "several intros" in intro.attention
+    dana_now, bob_now = world.store.load(dana.id), world.store.load(bob.id)
+    assert dana_now is not None and bob_now is not None
+    assert dana_now.requester.consent is Consent.YES  # the answer is read per contact
+    assert bob_now.requester.consent is Consent.NO
 
 
 def test_the_same_contact_in_two_intros_answers_one(world: World) -> None:

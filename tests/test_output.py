@@ -137,12 +137,14 @@ def test_poll_tells_people_in_their_time_zone_and_programs_in_json(
 def test_decide_cancel_and_doctor_speak_json(sandbox_url: str, tmp_path: Path) -> None:
     db = tmp_path / "introbot.db"
     invoke("poll", *_on(sandbox_url, db))
-    (intro,) = json.loads(invoke("list", "--json", *_on(sandbox_url, db)).stdout)
+    (intro,) = json.loads(invoke("list", "--json", *_on(sandbox_url, db)).stdout)["intros"]
     decided = invoke("decide", intro["id"], "contact", "yes", "--json", *_on(sandbox_url, db))
     assert decided.exit_code == 0, decided.stderr
     assert json.loads(decided.stdout) == {
         "intro": intro["id"],
-        "state": json.loads(invoke("list", "--json", *_on(sandbox_url, db)).stdout)[0]["state"],
+        "state": json.loads(invoke("list", "--json", *_on(sandbox_url, db)).stdout)["intros"][0][
+            "state"
+        ],
         "queued": False,
     }
     cancelled = json.loads(invoke("cancel", intro["id"], "--json", *_on(sandbox_url, db)).stdout)

@@ -6,7 +6,9 @@ import pytest
 
 from introbot.model import Person
 from introbot.redaction import holds_address, redact_addresses
-from introbot.workflow import _who
+from introbot.workflow import WorkflowRules, _who
+
+RULES = WorkflowRules(connector=Person("Sam Rivera", "sam@example.com"), guess_organisation=True)
 
 SPELLINGS = [
     "dana.whitfield@northwind.example",
@@ -58,9 +60,12 @@ def test_wrappers_go_with_the_address() -> None:
 
 def test_a_display_name_that_is_an_address_is_no_name() -> None:
     for name in ("dana@northwind.example", "dana [at] northwind [dot] example", "x@y"):
-        who = _who(Person(name, "dana@northwind.example"))
+        who = _who(Person(name, "dana@northwind.example"), "your contact", RULES)
         assert "northwind" not in str(who["name"]).lower() + str(who["first"]).lower()
-    assert _who(Person("Dana Whitfield", "dana@northwind.example"))["name"] == "Dana Whitfield"
+    assert (
+        _who(Person("Dana Whitfield", "dana@northwind.example"), "", RULES)["name"]
+        == "Dana Whitfield"
+    )
 
 
 def test_a_party_without_a_name_is_never_named_by_their_address() -> None:

@@ -139,6 +139,8 @@ def test_an_upgrade_keeps_every_intro_and_adds_what_is_new(tmp_path: Path) -> No
     store.close()
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE parties DROP COLUMN answered_at")
+        db.execute("DROP INDEX drafts_shared")  # schema 6: a shared consent draft
+        db.execute("ALTER TABLE drafts DROP COLUMN shared")
         for table, column in (("intros", "secret"), ("drafts", "gone_at"), ("drafts", "edited")):
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # the attribution schema
         db.execute("DROP TABLE sent_bodies")

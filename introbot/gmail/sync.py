@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from introbot.gmail.client import GmailClient
@@ -54,6 +54,7 @@ from introbot.model import (
 from introbot.reading.automated import delivery_report_sender
 from introbot.reading.automated import detect as detect_automated
 from introbot.reading.mime import Mail, read_mail, unreadable_mail
+from introbot.reading.per_contact import Contact, read_shared_reply
 from introbot.reading.replies import read_reply_as
 from introbot.reading.requests import RequestReading, read_request
 from introbot.rules import Phrases
@@ -114,6 +115,7 @@ class Sync:
         self.labels = labels
         self.me = {address_key(address) for address in me}
         self.phrases = phrases
+        self.known_names: tuple[str, ...] = ()  # the connector's name, as replies may use it
 
     def run(self, now: datetime | None = None) -> SyncResult:
         now = now or datetime.now(UTC)
@@ -181,7 +183,7 @@ class Sync:
     ) -> None:
         """Did the connector send, edit or discard one of our drafts? Gmail traffic only:
         what each change means is :func:`introbot.matching.draft_fates`'s to say."""
-        tracked = self.store.drafts_awaiting_fate()
+        tracked, sharing = _one_per_draft(self.store.drafts_awaiting_fate())
         if not tracked:
             return
         sent_added = [e.message.id for e in added.values() if "SENT" in e.label_ids]
@@ -224,6 +226,7 @@ class Sync:
             for intro_id, draft in check
             if (intro := intros[intro_id]) is not None
         ]
+        before = len(result.observations)
         for fate in draft_fates(wanted, present, copies):
             draft = next(d for _, d in check if d.key == fate.key)
             if fate.fate is Fate.EDITED and fate.current is not None:
@@ -248,6 +251,26 @@ class Sync:
             elif fate.fate is Fate.GONE and draft.state is DraftState.CREATED:
                 gone_obs = DraftGone(draft.key, result.now)
                 result.observe(fate.intro_id, gone_obs, "draft gone, no sent copy yet")
+        self._share_fates(result, before, sharing)
+
+    @staticmethod
+    def _share_fates(
+        result: SyncResult, since: int, sharing: dict[str, list[tuple[str, Draft]]]
+    ) -> None:
+        """A consent draft shared by the intros of one request: what became of it (sent,
+        edited, gone, back) is each intro's, observed for each under its own key."""
+        for intro_id, observation, why in list(result.observations[since:]):
+            if not isinstance(observation, DraftEdited | DraftSent | DraftGone):
+                continue
+            key = observation.key
+            for other_id, record in sharing.get(key, ()):
+                if isinstance(observation, DraftGone) and record.state is not DraftState.CREATED:
+                    continue
+                mine: DraftEdited | DraftSent | DraftGone = replace(observation, key=record.key)
+                result.observe(other_id, mine, f"{why} (the draft it shares with {intro_id})")
+                for texts in (result.sent_texts, result.draft_texts):
+                    if key in texts:
+                        texts[record.key] = texts[key]
 
     def _thread_sent(self, thread_id: str) -> list[str]:
         thread = self.client.get_thread(thread_id, ("From",))
@@ -287,7 +310,11 @@ class Sync:
                 else:
                     continue
                 party = intro.party(draft.to).person.key
-                awaited.append(Awaited(intro.id, draft.to, party, thread_id, rfc822_id, at))
+                shared = next(  # a reminder of a shared ask is as shared as the ask
+                    (d.shared for d in intro.drafts_of(DraftKind.CONSENT, draft.to) if d.shared),
+                    None,
+                )
+                awaited.append(Awaited(intro.id, draft.to, party, thread_id, rfc822_id, at, shared))
         return awaited
 
     def _requests(self) -> frozenset[str]:
@@ -372,6 +399,9 @@ class Sync:
         result.seen.append(raw.id)
         owners = list(claim.owners)
         sent = self._sent_text(owners[-1])
+        if claim.shared is not None and claim.doubt is None:
+            self._shared_reply(raw, mail, owners, sent, result)
+            return
         by_role = read_reply_as(mail, self.phrases, sent, (role for _, role in owners))
         for intro_id, role in owners:
             reading = by_role[role]  # a requester's reply is read in parts
@@ -393,6 +423,60 @@ class Sync:
                 blurb=reading.blurb if claim.doubt is None else "",
             )
             result.observe(intro_id, observation, f"reply {raw.id}")
+
+    def _shared_reply(
+        self,
+        raw: RawMessage,
+        mail: Mail,
+        owners: list[Owner],
+        sent: str | None,
+        result: SyncResult,
+    ) -> None:
+        """The requester's answer to one ask about several contacts, read per contact
+        (``reading/per_contact.py``): each intro gets its own contact's answer."""
+        intros = {intro_id: self.store.load(intro_id) for intro_id, _ in owners}
+        contacts = [
+            Contact(intro_id, intro.contact.person.name)
+            for intro_id, intro in intros.items()
+            if intro is not None
+        ]
+        whole, split = read_shared_reply(mail, self.phrases, sent, contacts, self.known_names)
+        for intro_id, role in owners:
+            verdict, evidence = whole.verdict, whole.evidence
+            blurb, preference = whole.blurb, whole.preference
+            if split is not None:
+                answer = split.answers.get(intro_id)
+                intro = intros.get(intro_id)
+                answered = intro is not None and intro.requester.consent in (
+                    Consent.YES,
+                    Consent.NO,
+                )
+                if answer is not None and not answer.mentioned and answered:
+                    continue  # a later word about the others: not about this contact
+                verdict, evidence = (
+                    (answer.verdict, answer.evidence)
+                    if answer
+                    else (
+                        Verdict.UNCLEAR,
+                        "the contact of this intro is not in the answer",
+                    )
+                )
+                blurb, preference = split.blurb, split.preference
+            observation = ReplyReceived(
+                role=role,
+                message_id=raw.id,
+                verdict=verdict,
+                evidence=evidence,
+                text=whole.text,
+                authenticated=whole.sender.authenticated,
+                sender=whole.sender.email or "",
+                at=_at(raw.internal_date),
+                assistant=whole.assistant,
+                failed_recipients=whole.failed_recipients,
+                preference=preference,
+                blurb=blurb,
+            )
+            result.observe(intro_id, observation, f"reply {raw.id} (one answer, per contact)")
 
     def _sent_text(self, owner: Owner) -> str | None:
         """The consent message this party got, as sent (the connector may have edited it),
@@ -547,6 +631,28 @@ class Sync:
                 )
                 added[meta.id] = event
         self._replies(added, result)
+
+
+def _one_per_draft(
+    tracked: list[tuple[str, Draft]],
+) -> tuple[list[tuple[str, Draft]], dict[str, list[tuple[str, Draft]]]]:
+    """One record per Gmail draft: a consent draft shared by several intros is looked at
+    once (by the record that wrote it, if it still waits), its fate then shared with the
+    others (key of the record looked at -> the other intros' records)."""
+    groups: dict[str, list[tuple[str, Draft]]] = {}
+    alone: list[tuple[str, Draft]] = []
+    for intro_id, draft in tracked:
+        if draft.shared:
+            groups.setdefault(draft.shared, []).append((intro_id, draft))
+        else:
+            alone.append((intro_id, draft))
+    sharing: dict[str, list[tuple[str, Draft]]] = {}
+    for shared, records in groups.items():
+        records.sort(key=lambda r: r[1].key != shared)
+        (head, *rest) = records
+        alone.append(head)
+        sharing[head[1].key] = rest
+    return alone, sharing
 
 
 def _draft_recipients(intro: Intro, draft: Draft) -> set[str]:

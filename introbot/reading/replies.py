@@ -6,7 +6,9 @@ The rules, in the order they decide:
 2. The new text is split into sentences and clauses (``sentences.py``) and read with the
    phrases of its own language plus English (``Phrases.detect_language``).
 3. Each clause is accounted for as one of: an agreeing answer (a yes phrase, no negation in
-   the clause), a refusal (a decline phrase; a negated willingness, ability or fit, "I don't
+   the clause; or, with nothing else in the clause, liking the very thing the question asks
+   about, "I love hiking" to "Do you want to go hiking?", or praising the idea, "That
+   would be ideal"), a refusal (a decline phrase; a negated willingness, ability or fit, "I don't
    think I'm the right person"; wanting something else instead), being busy or bound
    elsewhere, thanks or a greeting, a preference about how to be reached, warm words about
    the other person ("sounds like a great company", never a yes by themselves), or only
@@ -41,7 +43,7 @@ from introbot.reading.mime import Mail
 from introbot.reading.quotes import html_new_text, new_text, plain_new_text
 from introbot.reading.requests import mentions
 from introbot.reading.senders import SenderCheck, check_sender
-from introbot.reading.sentences import Sentence, sentences
+from introbot.reading.sentences import MAX_SENTENCES, Sentence, sentences
 from introbot.rules import ConsentSets, Phrases, normalize
 
 _QUESTION = re.compile(r"\?(?=\s|$|[\"')\]])|¿")
@@ -119,28 +121,105 @@ def named_assistant(text: str, phrases: Phrases) -> str | None:
 def _names(original: str, alone: bool) -> set[str]:
     """Words written with a capital inside a clause, as names are ("happy to meet Alex");
     the first word too when the clause is only a name or a greeting ("Dana", "Hi Sam")."""
-    words = _WORD.findall(original)
+    words = _WORD.findall(_THE_NAME.sub(" ", original))
     return {normalize(w) for w in (words if alone else words[1:]) if w[:1].isupper()}
 
 
+# "the" before a capital names a place or a thing ("the Met", "the Ritz"), not a person
+_THE_NAME = re.compile(r"\b[Tt]he\s+[A-Z][\w'’-]*")
+
+
+# Words that stand for the thing asked about: "I love it", "I could use one".
+_STANDS_FOR_IT = {"it", "that", "this", "one", "them", "those", "these", "it's", "that's"}
+_LIKING = {"likes", "filler", "approvals", "pleasantries"}  # nothing else beside a liking
 ECHO_PREFIX = 5  # a word echoes the ask when its first five letters match a word there
 
 
+_ENDINGS = ("ing", "ed", "es", "s")
+
+
+def _stems(word: str) -> set[str]:
+    """A word without the endings English adds to it: "walking" -> "walk", "shopping" ->
+    "shop", "drinks" -> "drink" (at least three letters are kept)."""
+    found = {word}
+    for ending in _ENDINGS:
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and len(stem) >= 3:
+            found.add(stem)
+            if len(stem) >= 4 and stem[-1] == stem[-2]:  # "shopp" -> "shop"
+                found.add(stem[:-1])
+    return found
+
+
 def ask_words(ask: str | None) -> frozenset[str]:
-    """The words of the message a reply answers, and their first letters (``ECHO_PREFIX``),
-    so an answer may echo its question ("I'd love a coffee" to "Want to grab a coffee?")."""
-    words = {w for w in _WORD.findall(normalize(ask or "")[:MAX_ASK_CHARS]) if len(w) > 2}
-    return frozenset(words | {w[:ECHO_PREFIX] for w in words if len(w) >= ECHO_PREFIX})
+    """The words of the message a reply answers, their stems and their first letters
+    (``ECHO_PREFIX``), so an answer may echo its question ("I'd love a coffee" to "Want
+    to grab a coffee?", "I'd love to go" to "Want to go?")."""
+    words = set(_WORD.findall(normalize(ask or "")[:MAX_ASK_CHARS]))
+    stems = {stem for w in words if len(w) > 2 for stem in _stems(w)}
+    return frozenset(words | stems | {w[:ECHO_PREFIX] for w in words if len(w) >= ECHO_PREFIX})
 
 
 def _echoes(word: str, ask: frozenset[str]) -> bool:
-    return word in ask or (len(word) >= ECHO_PREFIX and word[:ECHO_PREFIX] in ask)
+    return (
+        word in ask
+        or (len(word) >= ECHO_PREFIX and word[:ECHO_PREFIX] in ask)
+        or any(stem in ask for stem in _stems(word))
+    )
 
 
-def read_clause(original: str, sets: ConsentSets, ask: frozenset[str] = frozenset()) -> Clause:
+_ASKING = re.compile(r"[^.!?\n]*\?")
+# A question typed without its mark: a line that opens as one ("Are you free Friday").
+_ASKING_UNMARKED = re.compile(
+    r"^(?:(?:would|do|are|can|could|shall|should|will|is|did) you|(?:do you )?want to|wanna"
+    r"|how about|fancy|interested in|shall we|should we|can we|are we)\b[^.!\n]*$",
+    re.MULTILINE,
+)
+QUESTION_WORD = 3  # shorter words of a question ("go", "up") name nothing
+
+
+def question_words(ask: str | None) -> frozenset[str]:
+    """The words of the questions the message asks ("Do you want to go hiking?") and their
+    stems: what an answer that only names the thing asked for ("I love hiking") echoes."""
+    text = normalize(ask or "")[:MAX_ASK_CHARS]
+    asked = " ".join(_ASKING.findall(text) or _ASKING_UNMARKED.findall(text))
+    words = [w for w in _WORD.findall(asked) if len(w) >= QUESTION_WORD]
+    return frozenset(stem for w in words for stem in _stems(w))
+
+
+def _names_the_question(words: tuple[str, ...], question: frozenset[str]) -> bool:
+    """There are words, and every one echoes the question (perhaps with another ending:
+    "walking" for "walk")."""
+    return bool(words) and all(_stems(w) & question for w in words)
+
+
+# Contractions typed without their apostrophe, as on a phone ("thats", "dont", "im").
+_APOSTROPHE_LESS = re.compile(
+    r"(?<![\w'-])(?:(that|what|there|let|it)s|(i)m|(i|you|we|they)ve|(you|they)re"
+    r"|(do|does|did|is|are|was|were|would|could|should|have|has|had|ca|wo)nt)(?![\w'-])"
+)
+
+
+def _with_apostrophe(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if word.endswith("nt"):
+        return word[:-2] + "n't"
+    cut = 1 if word[-1] in "sm" else 2
+    return word[:-cut] + "'" + word[-cut:]
+
+
+def read_clause(
+    original: str,
+    sets: ConsentSets,
+    ask: frozenset[str] = frozenset(),
+    question: frozenset[str] = frozenset(),
+) -> Clause:
     """What one clause does: agree, refuse, thank, state a preference, or none of these.
-    An agreeing clause may echo the words of the message it answers (``ask``)."""
-    text = normalize(original)
+    An agreeing clause may echo the words of the message it answers (``ask``); a clause
+    that likes or wants something agrees when what it names is the thing the message's
+    question asks about (``question``: "I love hiking" to "Do you want to go hiking?"), and
+    one that praises the idea when it has nothing else in it ("That would be ideal")."""
+    text = _APOSTROPHE_LESS.sub(_with_apostrophe, normalize(original))
     rest = _CONTACT_DETAIL.sub(" ", text)
     hits: dict[str, tuple[str, ...]] = {}
     if rest != text:
@@ -151,15 +230,34 @@ def read_clause(original: str, sets: ConsentSets, ask: frozenset[str] = frozense
     words = _WORD.findall(rest)
     get = hits.get
     alone = len(_WORD.findall(original)) <= 3 and not (get("yes") or get("no"))
-    names = _names(original, alone)
+    # A name is explained when the message answered names it too ("happy to meet Alex" to an
+    # ask about Alex); "I'd love to meet Jordan" to an ask about Alex is not an answer to it.
+    # A name beside contact details is whom they belong to ("my EA Morgan (morgan@...)").
+    names = {n for n in _names(original, alone) if not ask or n in ask or "preferences" in hits}
     leftover = tuple(w for w in words if w not in names)
     negated = bool(get("negations"))
     wants_else = get("alternatives") and not get("preferences")
-    if get("no") or (negated and (get("yes") or get("fit"))) or wants_else:
+    likes = (
+        get("likes")
+        and hits.keys() <= _LIKING
+        and "some" not in (get("filler") or ())  # liking some of it is liking a part
+        and (
+            _names_the_question(tuple(words), question)  # names too
+            or (  # "I love it"; not "I could use one", which is only maybe
+                not words
+                and bool(_STANDS_FOR_IT.intersection(get("filler") or ()))
+                and not any("could" in p for p in get("likes") or ())
+            )
+        )
+    )
+    praises = get("approvals") and get("appraisals")
+    if get("no") or (negated and (get("yes") or get("fit") or likes or praises)) or wants_else:
         kind = Kind.REFUSAL
-    elif get("yes") or get("yes_idioms"):
-        kind = Kind.YES
+    elif (get("yes") or get("yes_idioms") or praises) and not get("alternatives"):
+        kind = Kind.YES  # not with something else instead ("Great, but tomorrow instead")
         leftover = tuple(w for w in leftover if not _echoes(w, ask))
+    elif likes:
+        kind, leftover = Kind.YES, ()
     elif get("busy") and not negated:
         kind = Kind.BUSY
     elif get("preferences") or get("alternatives"):
@@ -191,6 +289,8 @@ def _all(clauses: list[Clause], category: str) -> list[str]:
 
 
 MAX_NEGATIVE_WORDS = 25
+_INSTEAD = {"instead", "instead of", "rather than"}  # another thing or time than the one asked
+_AGREEING = ("yes", "yes_idioms", "likes", "appraisals", "approvals")
 
 
 def _only_negative(clauses: list[Clause], negative: list[Clause]) -> bool:
@@ -213,7 +313,7 @@ def _verdict(clauses: list[Clause], questions: bool) -> tuple[Verdict, str]:
     hedges = _all(clauses, "hedges")
     deferrals = _all(clauses, "deferrals")
     present = _all(clauses, "present")
-    yes_words = _all(yes, "yes") + _all(yes, "yes_idioms")
+    yes_words = [p for c in yes for k in _AGREEING for p in c.found(k)]
     if refusals:
         refused = [p for c in refusals for p in (c.found("no") or c.found("alternatives"))]
         said = _quote(refused) if refused else _snippet(refusals[0].text)
@@ -241,8 +341,10 @@ def _verdict(clauses: list[Clause], questions: bool) -> tuple[Verdict, str]:
         return Verdict.UNCLEAR, "no clear yes or no"
     said = f"yes ({_quote(yes_words)})"
     stray = [p for c in clauses for p in c.found("negations")]
+    instead = [p for p in _all(clauses, "alternatives") if p in _INSTEAD]
     for found, kind in (
         (stray, "a negation"),
+        (instead, "something else instead"),
         (hedges, "a hedge"),
         (conditions, "a condition"),
         (deferrals + present, "a deferral in time"),
@@ -281,10 +383,13 @@ def understand(
         return Understanding(Verdict.UNCLEAR, why, language)
     sets = phrases.consent(language)
     found = sentences(text)
+    if len(found) >= MAX_SENTENCES:  # the rest is not read: it could take the answer back
+        why = f"the new text has {len(found)} sentences or more: too long to read as an answer"
+        return Understanding(Verdict.UNCLEAR, why, language)
     if not found:
         return Understanding(Verdict.UNCLEAR, "no new text in the reply", language)
-    echo = ask_words(ask)
-    readings = [[read_clause(c, sets, echo) for c in s.clauses] for s in found]
+    echo, question = ask_words(ask), question_words(ask)
+    readings = [[read_clause(c, sets, echo, question) for c in s.clauses] for s in found]
     split = _split_blurb(found, readings, sets) if role is Role.REQUESTER else len(found)
     answer, note = found[:split], found[split:]
     clauses = [c for sentence in readings[:split] for c in sentence]
@@ -332,7 +437,7 @@ def _html_disagrees(
 ) -> str:
     """Why the HTML part cannot be trusted to say what the plain part says, or ""."""
     if mail.html_hidden_text:
-        return "its HTML hides text from the reader"
+        return mail.html_unchecked or "its HTML hides text from the reader"
     if mail.plain is None or mail.html is None:
         return ""
     signer = mail.sender.name if mail.sender else None
@@ -403,3 +508,14 @@ def read_reply(
     """Read a reply. ``sent_text`` is the consent message it answers, if known; ``role``
     says whose reply it is (a requester's is read in parts)."""
     return read_reply_as(mail, phrases, sent_text, (role,))[role]
+
+
+# ------------------------------------------------------- for readers that group clauses
+def verdict_of(clauses: Iterable[Clause], questions: bool) -> tuple[Verdict, str]:
+    """The answer of clauses read by :func:`read_clause` (rule 4 of the module docstring),
+    for a reader that groups a reply's clauses itself (``per_contact.py``)."""
+    return _verdict(list(clauses), questions)
+
+
+def asks_question(text: str) -> bool:
+    return _QUESTION.search(text) is not None
