@@ -245,10 +245,15 @@ def _explain(exc: ValidationError, sources: dict[str, str]) -> str:
             message = f"unknown key; [{loc[0]}] takes {allowed}"
         if len(loc) >= 2:
             where = sources.get(key, key)
-        else:  # a rule across several keys: name every place that set one of them
+        else:  # a rule across several keys: name the places that set the keys it names
             prefix = f"{loc[0]}." if loc else ""
             places = [place for k, place in sources.items() if k.startswith(prefix)]
-            where = "; ".join(places) or "the defaults"
+            named = [
+                place
+                for k, place in sources.items()
+                if k.startswith(prefix) and k.removeprefix(prefix) in message
+            ]
+            where = "; ".join(named or places) or "the defaults"
         problems.append(f"{where}: {message}")
     if len(problems) == 1:
         return f"invalid setting: {problems[0]}"

@@ -4,7 +4,7 @@ SIGINT/SIGTERM that lets the running poll finish (a second signal stops at once)
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import hashlib
 import logging
 import os
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO
 
+import portalocker
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from introbot.gmail.errors import AuthExpired, GmailError
@@ -45,27 +45,34 @@ class AlreadyRunning(Exception):
         return self.role == DAEMON
 
 
-def _holder(handle: IO[str]) -> tuple[str, str]:
-    handle.seek(0)
-    pid, _, role = handle.read().strip().partition(" ")
+def _holder(path: Path) -> tuple[str, str]:
+    """Who holds the lock at ``path``: the pid and command its holder wrote beside it."""
+    try:
+        pid, _, role = path.read_text(encoding="utf-8").strip().partition(" ")
+    except (OSError, UnicodeDecodeError):  # not written yet, or just removed
+        return "?", "?"
     return pid or "?", role or "?"
 
 
 @contextmanager
 def _exclusive(path: Path, what: str, role: str = "poll", wait: float = 0.0) -> Iterator[None]:
-    """An exclusive flock on ``path``. The kernel drops it when the process dies, so a crash
-    can never leave it stuck; the holder's pid and command are written inside, for the
-    error message and for the next comer to know whether waiting can help. A holder that
-    is not a daemon is waited for up to ``wait`` seconds."""
+    """An exclusive lock on ``path`` from the operating system (``flock`` on Linux and
+    macOS, ``LockFileEx``/``msvcrt.locking`` on Windows, through portalocker). The system
+    drops it when the process dies, so a crash can never leave it stuck. The holder's pid and
+    command are written beside it (``path`` + ``.holder``: Windows locks are mandatory, so
+    the locked file itself cannot be read by others), for the error message and for the next
+    comer to know whether waiting can help. A holder that is not a daemon is waited for up
+    to ``wait`` seconds."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    holder_file = path.with_name(path.name + ".holder")
     handle = path.open("a+")
     deadline = time.monotonic() + wait
     while True:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            portalocker.lock(handle, portalocker.LOCK_EX | portalocker.LOCK_NB)
             break
-        except BlockingIOError:
-            pid, holder = _holder(handle)
+        except portalocker.AlreadyLocked:
+            pid, holder = _holder(holder_file)
             if holder == DAEMON or time.monotonic() >= deadline:
                 handle.close()
                 command = f", `introbot {holder}`" if holder != "?" else ""
@@ -76,14 +83,14 @@ def _exclusive(path: Path, what: str, role: str = "poll", wait: float = 0.0) -> 
                     holder,
                 ) from None
             time.sleep(0.05)
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()} {role}")
-    handle.flush()
+    holder_file.write_text(f"{os.getpid()} {role}", encoding="utf-8")
     try:
         yield
     finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
+        # Removed while still held: the next holder's own note is never the one removed.
+        with contextlib.suppress(OSError):
+            holder_file.unlink()
+        portalocker.unlock(handle)
         handle.close()
 
 
@@ -148,7 +155,7 @@ def run_forever(
     signed_in_again: Callable[[], bool] | None = None,
     fatal: tuple[type[Exception], ...] = (),
     backoff: Backoff | None = None,
-) -> None:
+) -> int | None:
     """Call ``poll`` every ``interval`` seconds until SIGINT/SIGTERM (or ``stop``).
 
     Gmail unreachable, DNS failing, a poll that fails: logged once, then retried with capped
@@ -157,7 +164,8 @@ def run_forever(
     minutes), never in a tight loop, or as soon as ``signed_in_again`` says the user signed
     in anew. An exception of a ``fatal`` type stops the daemon and is raised here. A second
     SIGINT/SIGTERM ends the process at once (exit 130, or 143 for SIGTERM): whatever the poll
-    was doing is resumed safely by the next start, as after a crash."""
+    was doing is resumed safely by the next start, as after a crash. Returns the signal that
+    stopped it cleanly (None when ``stop`` did)."""
     stop = stop or threading.Event()
     backoff = backoff or Backoff()
     retry_at = [0.0]
@@ -222,9 +230,11 @@ def run_forever(
             log.warning("gmail_reachable again after %d failed poll(s)", failures)
 
     signals = [0]
+    stopped_on: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         signals[0] += 1
+        stopped_on.append(signum)
         if signals[0] > 1:
             log.warning("stopping now on a second signal %d; the next start resumes", signum)
             os._exit(130 if signum == signal.SIGINT else 128 + signum)
@@ -257,3 +267,4 @@ def run_forever(
             signal.signal(signum, handler)
     if stopped_by:
         raise stopped_by[0]
+    return stopped_on[0] if stopped_on else None

@@ -73,7 +73,7 @@ def test_sign_in_without_a_browser_then_poll_with_the_saved_token(
 
     polled = invoke("poll")  # the real signed-in path: Bearer token, refreshed as needed
     assert polled.exit_code == 0, polled.stderr
-    assert "(full sync)" in polled.stdout
+    assert "(a full sync)" in polled.stdout
     assert google.stats()["requests"] > 0  # calls passed the access-token check
 
 

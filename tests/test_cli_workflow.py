@@ -53,7 +53,7 @@ def test_poll_list_show_cancel(sandbox_url: str, tmp_path: Path) -> None:
     db = tmp_path / "introbot.db"
     polled = _introbot("poll", db=db, url=sandbox_url)
     assert polled.returncode == 0, polled.stderr
-    assert "poll: 1 request(s)" in polled.stdout and "(full sync)" in polled.stdout
+    assert "1 new request, 0 changes" in polled.stdout and "(a full sync)" in polled.stdout
     assert "intro opened: Alex Kim" in polled.stdout
 
     listed = _introbot("list", "--json", db=db, url=sandbox_url)

@@ -133,7 +133,7 @@ def test_a_sandbox_session_has_its_own_database_honoured_by_every_command(home: 
         _deliver_request(SandboxControl(url), "trial@example.com")
         polled = invoke("poll", "--sandbox", url)
         assert polled.exit_code == 0, polled.output
-        assert "2 draft(s) written" in polled.stdout
+        assert "2 drafts written" in polled.stdout
         assert "no name is set, so the drafts are signed without one" in polled.stderr
         dry = invoke("poll", "--dry-run", "--sandbox", url)
         assert dry.exit_code == 0, dry.output

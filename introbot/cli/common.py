@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import functools
 import signal
+import socket
 import sys
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any, NoReturn
 import click
 
 from introbot.app import App, open_app
+from introbot.cli import output
 from introbot.config import Account, ConfigError, Flags, Loaded, database_for
 from introbot.config import load as load_config
 from introbot.model import Intro
@@ -45,8 +48,47 @@ def email_addresses(ctx: click.Context, param: click.Parameter, value: Any) -> A
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)
+    """A mistake in the command line, the config or the rules (or a mailbox taken): exit 2."""
+    output.error(message)
+    sys.exit(output.EXIT_USAGE)
+
+
+def gmail_failed(message: str) -> NoReturn:
+    """Gmail (or the sandbox standing in for it) or the sign-in failed: exit 1."""
+    output.error(message)
+    sys.exit(output.EXIT_GMAIL)
+
+
+def sandbox_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: --sandbox must be an http address with a host and port."""
+    if value is None:
+        return None
+    parts = urllib.parse.urlsplit(value.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        raise click.BadParameter(
+            f"{value!r} is not a sandbox address: give it as `introbot sandbox serve` prints "
+            "it, e.g. http://127.0.0.1:8765/",
+            ctx,
+            param,
+        )
+    return value.strip()
+
+
+def sandbox_answers(url: str) -> None:
+    """Fail at once (exit 1) if nothing listens at the sandbox's address, rather than
+    retrying for seconds as for Gmail."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=3).close()
+    except OSError as exc:
+        gmail_failed(
+            f"no sandbox answers at {url} ({exc.strerror or exc}): start one with "
+            "`introbot sandbox serve` (it prints its address), or check --sandbox"
+        )
 
 
 @dataclass(frozen=True)
@@ -153,6 +195,7 @@ def account_options(f: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--sandbox",
             metavar="URL",
+            callback=sandbox_url,
             help="Work against a sandbox Gmail server at URL instead of Gmail, with a database "
             "of its own (`introbot sandbox forget` removes it).",
         ),
@@ -163,23 +206,25 @@ def account_options(f: Callable[..., None]) -> Callable[..., None]:
 
 
 @contextmanager
-def account_app(target: Target) -> Iterator[App]:
+def account_app(target: Target, sandbox_first: bool = True) -> Iterator[App]:
+    """The account's app; a command fails at once if the sandbox it names is not there
+    (``sandbox_first``; a daemon does not: it waits for Gmail, or a sandbox, to answer)."""
     from introbot.gmail.errors import GmailError
     from introbot.rules import RulesError
     from introbot.store import StoreError
 
+    if target.sandbox and sandbox_first:
+        sandbox_answers(target.sandbox)
     try:
         app = open_app(target.account, target.settings, target.sandbox, database=target.database)
     except (RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        gmail_failed(str(exc))
     try:
         yield app
     except GmailError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        gmail_failed(str(exc))
     finally:
         app.close()
 

@@ -10,6 +10,7 @@ the demo ends with the drafts introbot wrote and where each intro stands.
 from __future__ import annotations
 
 import tempfile
+import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,7 +82,7 @@ class Demo:
         report = self.engine.poll(self.now)
         self.echo(f"\n--> introbot polls ({title})")
         for line in report.decisions:
-            self.echo(f"    {line}")
+            self.echo(_wrapped(line, "    ", "        "))
         if not report.decisions:
             self.echo("    nothing new")
         return report
@@ -93,7 +94,8 @@ class Demo:
         for draft in self.drafts():
             if which(draft):
                 self.control.send_draft(draft["id"])
-                self.echo(f"    you send: {draft['subject']!r} to {draft['to']}")
+                sent = f'you send: "{draft["subject"]}" to {draft["to"]}'
+                self.echo(_wrapped(sent, "    ", "        "))
 
     def sent_to(self, address: str) -> dict[str, Any] | None:
         sent = [
@@ -117,14 +119,14 @@ class Demo:
             delivered = self.control.deliver(raw, labels=labels)
             self.control.label_thread(delivered["threadId"], add=("intro-request",))
         for message in self.control.mailbox()["messages"]:
-            echo(f"    - {message['headers'].get('From')}: {message['headers'].get('Subject')}")
+            arrived = f"- {message['headers'].get('From')}: {message['headers'].get('Subject')}"
+            echo(_wrapped(arrived, "    ", "      "))
         echo("    (the newsletter got the label by mistake)")
 
         self.poll("it reads each labeled thread once")
         echo(f"\n    {len(self.drafts())} drafts wait in your Gmail. One of them:")
         contact_draft = next(d for d in self.drafts() if "dana@" in (d["to"] or ""))
-        echo(f"    To: {contact_draft['to']}\n    Subject: {contact_draft['subject']}")
-        echo("\n".join(f"    | {line}" for line in contact_draft["text"].strip().splitlines()))
+        self.show_draft(contact_draft)
 
         echo("\n2. You read the consent drafts and send them from Gmail:")
         self.send_drafts(lambda d: d["to"] != "Sam Rivera <connector@example.com>")
@@ -141,8 +143,16 @@ class Demo:
                 original, sender, text, at=self.now, subject=subject, headers=headers
             )
             self.control.deliver(raw)
-            echo(f"    {sender.split(' <')[0]}: {text!r}")
+            echo(f'    {sender.split(" <")[0]}: "{text}"')
         self.poll("it reads the replies")
+
+        echo(
+            "\n    Jordan said no. The note to Maria tells her so, and nothing more: "
+            "Jordan's reply\n    and reasons stay with you (the privacy promise). "
+            "The draft, for you to send:"
+        )
+        note = next(d for d in self.drafts() if "maria@" in (d["to"] or ""))
+        self.show_draft(note)
 
         echo("\n4. Tom's reply was unclear, so you decide: you label it 'introbot/yes' in Gmail.")
         tom = next(
@@ -158,11 +168,16 @@ class Demo:
         self.poll("it closes what is done")
 
         echo("\n6. Where everything stands (`introbot list`):")
-        echo("\n".join(f"    {line}" for line in table(self.store.intros(), self.now).splitlines()))
+        echo(
+            "\n".join(
+                f"    {line}"
+                for line in table(self.store.intros(), self.now, width=96).splitlines()
+            )
+        )
         left = self.drafts()
         echo(f"\n    Drafts still waiting for you in Gmail: {len(left)}")
         for draft in left:
-            echo(f"    - {draft['subject']!r} to {draft['to']}")
+            echo(f'    - "{draft["subject"]}" to {draft["to"]}')
         stats = self.control.stats()
         sends = stats["by_method"].get("drafts.send", 0) + stats["by_method"].get(
             "messages.send", 0
@@ -170,9 +185,32 @@ class Demo:
         done = len(self.store.intros(stage=Stage.INTRODUCED))
         echo(
             f"\n{done} introductions made. Gmail API use: {stats['requests']} calls, "
-            f"{stats['quota_units']} quota units. Messages sent by introbot: {sends} - "
+            f"{stats['quota_units']} quota units.\nMessages sent by introbot: {sends} - "
             "you sent every one yourself."
         )
+        echo(
+            "\nWhat to try next:\n"
+            "    introbot explain reply FILE.eml   how introbot reads a reply of your own\n"
+            "    introbot sandbox serve            a sandbox of your own, then\n"
+            "    introbot poll --sandbox URL       poll it, and `introbot list --sandbox URL`\n"
+            "    introbot init, then introbot auth to use it on your Gmail (README: "
+            "'Use it on your Gmail')"
+        )
+
+    def show_draft(self, draft: dict[str, Any]) -> None:
+        self.echo(f"    To: {draft['to']}\n    Subject: {draft['subject']}")
+        for line in str(draft["text"]).strip().splitlines():
+            self.echo(_wrapped(line, "    | ", "    | ") if line.strip() else "    |")
+
+
+def _wrapped(text: str, first: str, rest: str) -> str:
+    """A line of the story, wrapped to stay short (quoted mail keeps its indent)."""
+    indent = text[: len(text) - len(text.lstrip())]
+    return "\n".join(
+        textwrap.wrap(
+            text.strip(), width=92, initial_indent=first + indent, subsequent_indent=rest + indent
+        )
+    )
 
 
 def run_demo(echo: Echo, server: SandboxServer) -> None:

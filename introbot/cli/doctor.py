@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import textwrap
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -317,3 +318,50 @@ def report(findings: list[Finding]) -> str:
         else "Everything introbot needs is in place."
     )
     return "\n".join(lines)
+
+
+_STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "bold red", Status.SKIP: "dim"}
+
+
+def print_report(findings: list[Finding]) -> None:
+    """The report for people: a line per check, in colour on a terminal, where the fix is
+    wrapped under it; a file or a pipe gets each check whole on its line."""
+    from rich.text import Text
+
+    from introbot.cli import output
+
+    width = max(len(f.check) for f in findings)
+    console = output.console()
+    indent = " " * (width + 8)
+    for f in findings:
+        detail = f.detail
+        if console.is_terminal:
+            detail = textwrap.fill(
+                detail,
+                width=min(console.width, 100),
+                initial_indent=indent,
+                subsequent_indent=indent,
+            ).lstrip()
+        line = Text()
+        line.append(f"{f.status.value:<4}", style=_STYLE[f.status])
+        line.append(f"  {f.check:<{width}}  {detail}")
+        console.print(line)
+    failed = sum(f.status is Status.FAIL for f in findings)
+    console.print()
+    console.print(
+        f"{failed} problem(s): fix them and run `introbot doctor` again."
+        if failed
+        else "Everything introbot needs is in place.",
+        markup=False,
+    )
+
+
+def document(findings: list[Finding]) -> dict[str, object]:
+    """The report for programs (``doctor --json``)."""
+    return {
+        "ok": not any(f.status is Status.FAIL for f in findings),
+        "checks": [
+            {"check": f.check, "status": f.status.value.lower(), "detail": f.detail}
+            for f in findings
+        ],
+    }

@@ -127,3 +127,45 @@ def _draft(number: int, raw: bytes, thread_id: str | None) -> list[str]:
     if len(body) > BODY_LINES:
         out.append(f"      | ... ({len(body) - BODY_LINES} more lines)")
     return out
+
+
+def document(plan: Plan) -> dict[str, object]:
+    """The plan for programs (``poll --dry-run --json``): what would be written, nothing
+    written."""
+    writes, report = plan.writes, plan.report
+    drafts = []
+    for raw, thread_id in writes.drafts_created:
+        mail = read_mail(raw)
+        drafts.append(
+            {
+                "thread": thread_id,
+                "to": mail.header("To"),
+                "cc": mail.header("Cc") or None,
+                "subject": mail.subject,
+                "text": mail.text,
+            }
+        )
+    labels = []
+    for ids, add, remove in writes.relabeled:
+        for target in ids:
+            labels.append(
+                {
+                    "id": target,
+                    "subject": plan.subjects.get(target),
+                    "add": [writes.label_names.get(i, i) for i in add],
+                    "remove": [writes.label_names.get(i, i) for i in remove],
+                }
+            )
+    return {
+        "dry_run": True,
+        "mailbox": plan.mailbox,
+        "full_sync": report.full_sync,
+        "requests": report.requests,
+        "changes": report.observations,
+        "decisions": list(report.decisions),
+        "drafts_to_write": drafts,
+        "drafts_to_rewrite": list(writes.drafts_updated),
+        "drafts_to_delete": list(writes.drafts_deleted),
+        "labels_to_create": list(writes.labels_created),
+        "labels_to_change": labels,
+    }

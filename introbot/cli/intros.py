@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import signal
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -14,18 +15,27 @@ from typing import TYPE_CHECKING
 import click
 
 from introbot.app import App
+from introbot.cli import output
 from introbot.cli.common import (
     Target,
     account_app,
     account_options,
     fail,
+    gmail_failed,
     one_intro,
+    sandbox_answers,
     store_only,
 )
 from introbot.model import Cancel, Decision, Observation, address_key
 
 if TYPE_CHECKING:
     from introbot.daemon import AlreadyRunning
+    from introbot.engine import PollReport
+
+
+JSON_OPTION = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON for programs instead of prose."
+)
 
 
 @click.command()
@@ -35,13 +45,14 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Read Gmail and print what would be drafted and labeled; change nothing.",
 )
-def poll(target: Target, dry_run: bool) -> None:
+@JSON_OPTION
+def poll(target: Target, dry_run: bool, as_json: bool) -> None:
     """Run one pass over Gmail and exit (for cron or a systemd timer)."""
     from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
     from introbot.store import StoreError, WrongMailbox
 
     if dry_run:
-        _dry_run(target)
+        _dry_run(target, as_json)
         return
     wait = COMMAND_WAIT_SECONDS
     with account_app(target) as app:
@@ -55,22 +66,58 @@ def poll(target: Target, dry_run: bool) -> None:
             fail(_sandbox_hint(target, str(exc)))
         except (AlreadyRunning, StoreError) as exc:
             fail(str(exc))
-        click.echo(
-            f"poll: {report.requests} request(s), {report.observations} change(s), "
-            f"{report.drafts_created} draft(s) written"
-            + (" (full sync)" if report.full_sync else "")
-        )
-        for line in report.decisions:
-            click.echo(f"  {line}")
+        at = datetime.now(UTC)
+        warnings = []
         if report.drafts_created and app.settings.connector.name is None:
-            click.echo(
-                "Note: no name is set, so the drafts are signed without one; set [connector] "
-                "name (`introbot doctor` says where) or pass --name.",
-                err=True,
+            warnings.append(
+                "no name is set, so the drafts are signed without one; set [connector] "
+                "name (`introbot doctor` says where) or pass --name."
             )
-        warning = app.sign_in_ending()
-        if warning:
-            click.echo(f"Warning: {warning}", err=True)
+        ending = app.sign_in_ending()
+        if ending:
+            warnings.append(ending)
+        if as_json:
+            output.emit_json({**poll_document(report, at), "warnings": warnings})
+        else:
+            for line in poll_prose(report, at):
+                output.say(line)
+        for warning in warnings:
+            output.warn(warning)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def poll_prose(report: PollReport, at: datetime) -> list[str]:
+    """What one poll did, for people: a line, then one per decision."""
+    lines = [
+        f"Polled Gmail at {output.local_time(at)}: "
+        f"{_plural(report.requests, 'new request')}, {_plural(report.observations, 'change')}, "
+        f"{_plural(report.drafts_created, 'draft')} written"
+        + (" (a full sync)." if report.full_sync else ".")
+    ]
+    # A line each, whole (greppable); a terminal wraps them at its width.
+    return lines + [f"  {decision}" for decision in report.decisions]
+
+
+def poll_document(report: PollReport, at: datetime) -> dict[str, object]:
+    """What one poll did, for programs (``poll --json``)."""
+    decisions: list[dict[str, str]] = []
+    for line in report.decisions:
+        subject, _, text = line.partition(": ")
+        if subject.startswith("thread "):
+            decisions.append({"thread": subject.removeprefix("thread "), "text": text})
+        else:
+            decisions.append({"intro": subject, "text": text})
+    return {
+        "polled_at": at.isoformat(),
+        "full_sync": report.full_sync,
+        "requests": report.requests,
+        "changes": report.observations,
+        "drafts_written": report.drafts_created,
+        "decisions": decisions,
+    }
 
 
 def _sandbox_hint(target: Target, message: str) -> str:
@@ -84,20 +131,24 @@ def _sandbox_hint(target: Target, message: str) -> str:
     )
 
 
-def _dry_run(target: Target) -> None:
+def _dry_run(target: Target, as_json: bool) -> None:
     from introbot.cli import dryrun
     from introbot.gmail.errors import GmailError
     from introbot.rules import RulesError
     from introbot.store import StoreError
 
+    if target.sandbox:
+        sandbox_answers(target.sandbox)
     try:
         plan = dryrun.run(target.account, target.settings, target.sandbox, target.database)
     except (dryrun.DryRunError, RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
-    click.echo(dryrun.describe(plan))
+        gmail_failed(str(exc))
+    if as_json:
+        output.emit_json(dryrun.document(plan))
+    else:
+        output.say(dryrun.describe(plan))
 
 
 @click.command()
@@ -108,28 +159,37 @@ def _dry_run(target: Target) -> None:
     help="Seconds between polls (default: daemon.poll_interval_seconds, 60).",
 )
 def run(target: Target, interval: int | None) -> None:
-    """Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes."""
+    """Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes.
+
+    On a terminal each poll that finds something is told as `introbot poll` tells it;
+    elsewhere (a service) as log lines. Ctrl-C stops after the poll in progress (exit 130,
+    as for any interrupted command; a second Ctrl-C stops at once); SIGTERM, a service
+    manager's ordinary stop, the same way with exit 0.
+    """
     from introbot.daemon import DAEMON, AlreadyRunning, run_forever, single_instance
     from introbot.store import StoreError
 
-    with account_app(target) as app:
+    on_terminal = sys.stdout.isatty()
+    with account_app(target, sandbox_first=False) as app:
         try:
             # A short-lived writer (poll, decide, cancel) is waited for; another daemon not.
             with single_instance(app.store.path, DAEMON, wait=float("inf")), ExitStack() as held:
                 seconds = interval or app.settings.daemon.poll_interval_seconds
-                click.echo(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
+                output.say(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
                 decisions = logging.getLogger("introbot")
-                if decisions.getEffectiveLevel() == logging.WARNING:  # neither -q nor -v
+                if not on_terminal and decisions.getEffectiveLevel() == logging.WARNING:
                     decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
-                run_forever(
-                    functools.partial(_poll_logged, app, set(), _Held(held)),
+                stopped_on = run_forever(
+                    functools.partial(_poll_logged, app, set(), _Held(held), on_terminal),
                     seconds,
                     signed_in_again=app.signed_in_again,
                     fatal=(AlreadyRunning, StoreError),
                 )
         except (AlreadyRunning, StoreError) as exc:
             fail(str(exc))
-        click.echo("introbot stopped.")
+        output.say("introbot stopped.")
+    if stopped_on == signal.SIGINT:
+        sys.exit(output.EXIT_INTERRUPTED)
 
 
 @dataclass
@@ -140,7 +200,7 @@ class _Held:
     mailbox: bool = False
 
 
-def _poll_logged(app: App, warned_on: set[str], held: _Held) -> None:
+def _poll_logged(app: App, warned_on: set[str], held: _Held, prose: bool = False) -> None:
     """One poll of the daemon; a sign-in about to end is warned of once a day. The first
     that reaches Gmail takes the mailbox's lock (which mailbox it is may need Gmail) and
     keeps it until the daemon stops; a short-lived command holding it is waited out."""
@@ -162,7 +222,10 @@ def _poll_logged(app: App, warned_on: set[str], held: _Held) -> None:
     if warning and today not in warned_on:
         warned_on.add(today)
         logging.getLogger("introbot").warning("sign_in_ending why=%r", warning)
-    if report.requests or report.observations:
+    if prose and (report.requests or report.observations or report.decisions):
+        for line in poll_prose(report, datetime.now(UTC)):
+            output.say(line)
+    elif report.requests or report.observations:
         logging.getLogger("introbot").info(
             "poll requests=%d changes=%d drafts=%d",
             report.requests,
@@ -241,11 +304,12 @@ def show(target: Target, intro_id: str, as_json: bool) -> None:
 @click.command()
 @account_options
 @click.argument("intro_id")
-def cancel(target: Target, intro_id: str) -> None:
+@JSON_OPTION
+def cancel(target: Target, intro_id: str, as_json: bool) -> None:
     """Cancel an intro: its unsent drafts are deleted."""
     with account_app(target) as app:
         intro = one_intro(app.store, intro_id)
-        _act(app, intro.id, Cancel("cancelled from the command line"))
+        _act(app, intro.id, Cancel("cancelled from the command line"), as_json)
 
 
 @click.command()
@@ -253,7 +317,8 @@ def cancel(target: Target, intro_id: str) -> None:
 @click.argument("intro_id")
 @click.argument("party", metavar="requester|contact|ADDRESS")
 @click.argument("answer", type=click.Choice(["yes", "no"]))
-def decide(target: Target, intro_id: str, party: str, answer: str) -> None:
+@JSON_OPTION
+def decide(target: Target, intro_id: str, party: str, answer: str, as_json: bool) -> None:
     """Decide for a party yourself (after an unclear reply, a call, ...)."""
     from introbot.model import Consent, Role
 
@@ -270,10 +335,10 @@ def decide(target: Target, intro_id: str, party: str, answer: str) -> None:
         )
         if role is None:
             fail(f"{party!r} is neither 'requester', 'contact' nor an address in intro {intro.id}")
-        _act(app, intro.id, Decision(role, Consent(answer), "cli"))
+        _act(app, intro.id, Decision(role, Consent(answer), "cli"), as_json)
 
 
-def _act(app: App, intro_id: str, observation: Decision | Cancel) -> None:
+def _act(app: App, intro_id: str, observation: Decision | Cancel, as_json: bool) -> None:
     """Act at once under the lock of the database and the mailbox (waiting briefly for a
     poll), or, while `introbot run` holds them, queue it for the daemon's next poll: never
     two writers on one mailbox (two would draft the same intro twice)."""
@@ -284,16 +349,18 @@ def _act(app: App, intro_id: str, observation: Decision | Cancel) -> None:
         with single_instance(app.store.path, "decide", wait):
             try:
                 with mailbox_lock(app.mailbox(), "decide", wait):
-                    _act_now(app, intro_id, observation)
+                    _act_now(app, intro_id, observation, as_json)
                     return
             except AlreadyRunning as exc:  # from another database: ours is not its queue
                 fail(f"{exc}; then run this again")
     except AlreadyRunning as exc:
-        _queue(app, intro_id, observation, exc)
+        _queue(app, intro_id, observation, exc, as_json)
 
 
-def _queue(app: App, intro_id: str, observation: Decision | Cancel, busy: AlreadyRunning) -> None:
-    from introbot.workflow import InvalidTransition, step
+def _queue(
+    app: App, intro_id: str, observation: Decision | Cancel, busy: AlreadyRunning, as_json: bool
+) -> None:
+    from introbot.workflow import STAGE_LABELS, InvalidTransition, step
 
     now = datetime.now(UTC)
     intro = app.store.load(intro_id)
@@ -307,13 +374,24 @@ def _queue(app: App, intro_id: str, observation: Decision | Cancel, busy: Alread
     app.store.queue_command(intro_id, observation, now)
     holder = str(busy).split(" is already")[0].removeprefix("another ")
     when = "its next poll" if busy.daemon else "the next `introbot poll` or `introbot run`"
-    click.echo(
+    if as_json:
+        output.emit_json(
+            {
+                "intro": intro_id,
+                "state": STAGE_LABELS[intro.stage],
+                "needs_attention": bool(intro.attention),
+                "queued": True,
+                "busy": holder,
+            }
+        )
+        return
+    output.say(
         f"intro {intro_id}: queued, since {holder} is working on this mailbox; {when} "
         f"acts on it (`introbot show {intro_id}` tells when)."
     )
 
 
-def _act_now(app: App, intro_id: str, observation: Observation) -> None:
+def _act_now(app: App, intro_id: str, observation: Observation, as_json: bool) -> None:
     now = datetime.now(UTC)
     before = app.store.load(intro_id)
     after = app.engine.apply(intro_id, observation, now, "command line")
@@ -328,8 +406,19 @@ def _act_now(app: App, intro_id: str, observation: Observation) -> None:
     app.engine.drain(now)
     app.engine.converge_labels()
     from introbot.cli.views import state
+    from introbot.workflow import STAGE_LABELS
 
-    click.echo(f"intro {intro_id}: {state(after)}")
+    if as_json:
+        output.emit_json(
+            {
+                "intro": intro_id,
+                "state": STAGE_LABELS[after.stage],
+                "needs_attention": bool(after.attention),
+                "queued": False,
+            }
+        )
+    else:
+        output.say(f"intro {intro_id}: {state(after)}")
 
 
 @click.command()
@@ -337,6 +426,7 @@ def _act_now(app: App, intro_id: str, observation: Observation) -> None:
 @click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
     help="Only intros requested on or after this day (YYYY-MM-DD).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -347,7 +437,7 @@ def stats(target: Target, since: datetime | None, as_json: bool) -> None:
     with store_only(target) as store:
         intros = store.intros()
         requests = len(store.problem_threads())
-    result = figures.compute(intros, since.replace(tzinfo=UTC) if since else None, requests)
+    result = figures.compute(intros, since.astimezone() if since else None, requests)  # local day
     click.echo(json.dumps(result, indent=1) if as_json else figures.report(result))
 
 
@@ -360,7 +450,6 @@ def ask_again(target: Target, thread_id: str) -> None:
     introbot asks nobody twice without your say: a request for two people already being
     introduced or introduced, or to someone who declined, is set aside with the reason and
     its thread id (`introbot list --attention`). This reads it again and asks, once.
-    Example: introbot ask-again 19a0f3c2d4e5b6a7
     """
     from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
     from introbot.store import StoreError, WrongMailbox

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from introbot.app import gmail_endpoint
+from introbot.cli import output
 from introbot.cli.common import (
     ACCOUNT_OPTION,
     Target,
@@ -204,7 +205,10 @@ def auth(
     except SignInError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    except (KeyboardInterrupt, click.Abort):
+    except KeyboardInterrupt:
+        click.echo("\nSign-in cancelled; nothing was saved.", err=True)
+        sys.exit(output.EXIT_INTERRUPTED)
+    except click.Abort:  # no answer to the prompt (end of input)
         click.echo("\nSign-in cancelled; nothing was saved.", err=True)
         sys.exit(1)
     saved = new_sign_in(granted, account.token_file)
@@ -252,20 +256,24 @@ def _database_address(account: Account) -> tuple[Path, str | None]:
 @click.command()
 @account_options
 @click.option("--fix", is_flag=True, help="Create missing labels without asking.")
-def doctor(target: Target, fix: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for programs instead of prose.")
+def doctor(target: Target, fix: bool, as_json: bool) -> None:
     """Check config, rules, sign-in, Gmail, labels, database and daemon; say how to fix each."""
     from introbot.cli import doctor as checks
 
     def offer(missing: list[str]) -> bool:
         if fix:
             return True
-        if not sys.stdin.isatty():
+        if as_json or not sys.stdin.isatty():
             return False
         return click.confirm(f"Create the missing labels {', '.join(missing)} now?", default=True)
 
     # Not target.loaded: a mistake in the config is one of the doctor's findings.
     findings = list(checks.Doctor(target.account, target.flags, target.sandbox, offer).run())
-    click.echo(checks.report(findings))
+    if as_json:
+        output.emit_json(checks.document(findings))
+    else:
+        checks.print_report(findings)
     if any(f.status is checks.Status.FAIL for f in findings):
         sys.exit(1)
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from introbot.cli.output import local_time
 from introbot.model import Consent, DraftKind, DraftState, Intro, Person, Stage
 from introbot.store import AuditLine
 from introbot.workflow import ATTENTION_LABEL, STAGE_LABELS, organisation
+
+#: A draft's kind in words (JSON keeps the names).
+_KIND_WORDS = {
+    DraftKind.JOINT: "introduction",
+    DraftKind.DECLINE_NOTE: "decline note",
+    DraftKind.THANKS_NOTE: "thank-you note",
+    DraftKind.EXPIRY_NOTE: "expiry note",
+    DraftKind.PROBLEM_NOTE: "note to you",
+}
 
 GUESS_SETTING = "[drafts] guess_organisation"
 
@@ -136,7 +147,11 @@ def intro_summary(intro: Intro) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def table(intros: list[Intro], now: datetime) -> str:
+TABLE_WIDTH = 100  # the next step wraps beneath itself to keep lines short
+MIN_STEP_WIDTH = 30
+
+
+def table(intros: list[Intro], now: datetime, width: int = TABLE_WIDTH) -> str:
     if not intros:
         return "No intros yet. Label an email 'intro-request' in Gmail, then run `introbot poll`."
     rows = [("ID", "PARTIES", "STATE", "AGE", "NEXT STEP")]
@@ -144,10 +159,13 @@ def table(intros: list[Intro], now: datetime) -> str:
         parties = f"{named(intro.requester.person)} -> {named(intro.contact.person)}"
         rows.append((intro.id, parties, state(intro), _age(intro, now), next_step(intro).text))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
-        for row in rows
-    )
+    indent = sum(widths) + 2 * 4
+    lines = []
+    for row in rows:
+        start = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  "
+        step = textwrap.wrap(row[4], max(width - indent, MIN_STEP_WIDTH)) or [""]
+        lines += [start + step[0], *(" " * indent + more for more in step[1:])]
+    return "\n".join(lines)
 
 
 def legend(intros: list[Intro], requests: int = 0) -> str:
@@ -229,10 +247,12 @@ def detail(intro: Intro, lines: list[AuditLine], guess_organisation: bool = Fals
     if drafts:
         out.append("drafts:")
         out += [
-            f"  {d.kind.value} to {d.to.value if d.to else 'both'}: {d.state.value}" for d in drafts
+            f"  {_KIND_WORDS.get(d.kind, d.kind.value)} to {d.to.value if d.to else 'both'}: "
+            f"{d.state.value}"
+            for d in drafts
         ]
     out.append("timeline:")
-    out += [f"  {a.at:%Y-%m-%d %H:%M}  {a.kind:8}  {a.detail}" for a in lines]
+    out += [f"  {local_time(a.at)}  {a.kind:8}  {a.detail}" for a in lines]  # local zone
     return "\n".join(out)
 
 

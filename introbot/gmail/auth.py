@@ -40,8 +40,8 @@ def read_client_file(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise SignInError(
             f"No OAuth client file at {path}. In Google Cloud Console create an OAuth client "
-            f"of type 'Desktop app', download its JSON and save it as {path} (or pass "
-            f"--credentials FILE); {CREDENTIALS_HELP}."
+            f"of type 'Desktop app', download its JSON and save it as {path} (or give "
+            f"`introbot auth --credentials FILE`); {CREDENTIALS_HELP}."
         ) from None
     except OSError as exc:
         raise SignInError(f"cannot read {path}: {exc.strerror}") from None
