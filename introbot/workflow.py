@@ -1,6 +1,10 @@
 """THE state machine of an introduction: ``step(intro, observation, now, rules)`` returns the
 new intro and the actions to take. No I/O: no Gmail, no database, no clock (``now`` is an
-argument). Every transition is in the table at the bottom of this file.
+argument). Three machines live here, each a table of edges (state, event) -> next state just
+below: the intro's stage, each party's consent, each draft's state. Only their helpers
+(``_move_stage``, ``_set_consent``, ``_set_draft``) change those states, and an edge not in a
+table raises :class:`InvalidTransition`; ``TRANSITIONS`` at the bottom says which handler
+reads an observation in each stage.
 
 The rules it keeps:
 
@@ -31,7 +35,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from introbot.model import (
     Action,
@@ -102,10 +106,101 @@ class Transition:
 class InvalidTransition(Exception):
     """An observation that cannot happen to an intro in its current state."""
 
-    def __init__(self, intro: Intro, observation: Observation, why: str) -> None:
-        super().__init__(f"intro {intro.id} ({intro.stage}): {type(observation).__name__}: {why}")
+    def __init__(self, intro: Intro, observation: Observation | None, why: str) -> None:
+        what = type(observation).__name__ if observation is not None else "edge"
+        super().__init__(f"intro {intro.id} ({intro.stage}): {what}: {why}")
         self.intro = intro
         self.observation = observation
+        self.why = why
+
+
+# ------------------------------------------------------------------ the three machines
+# Each machine is a table of edges, (state, event) -> next state, and one helper per machine
+# is the only code that changes that state (``_move_stage``, ``_set_consent``,
+# ``_set_draft``): an edge not in its table raises :class:`InvalidTransition`. The handlers
+# below decide *which* event happened; the tables say where it leads.
+S = TypeVar("S", Stage, Consent, DraftState)
+
+
+def _edges(*rows: tuple[Iterable[S], str, S]) -> dict[tuple[S, str], S]:
+    """A table from rows of (the states it may start from, the event, the next state)."""
+    table: dict[tuple[S, str], S] = {}
+    for sources, event, to in rows:
+        for source in sources:
+            if (source, event) in table:
+                raise ValueError(f"two edges for {source} on {event!r}")
+            table[(source, event)] = to
+    return table
+
+
+_OPEN_STAGES = (Stage.ASKING, Stage.READY)
+STAGE_EDGES: dict[tuple[Stage, str], Stage] = _edges(
+    ((Stage.ASKING,), "both said yes", Stage.READY),
+    ((Stage.READY,), "a reply in doubt after both said yes", Stage.ASKING),
+    ((Stage.READY,), "the introduction was sent", Stage.INTRODUCED),
+    (_OPEN_STAGES, "a party said no", Stage.DECLINED),
+    ((Stage.ASKING,), "no reply in expire_after", Stage.EXPIRED),
+    ((Stage.ASKING,), "a consent draft was discarded", Stage.CANCELLED),
+    ((Stage.READY,), "the introduction draft was discarded", Stage.CANCELLED),
+    (_OPEN_STAGES, "cancel", Stage.CANCELLED),
+)
+
+_C = Consent
+_ANSWERABLE = (_C.ASKED, _C.UNCLEAR, _C.YES, _C.NO)  # a reply may come (see _asking_reply)
+CONSENT_EDGES: dict[tuple[Consent, str], Consent] = _edges(
+    ((_C.NOT_ASKED,), "consent draft queued", _C.DRAFTING),
+    ((_C.DRAFTING, _C.DRAFTED, _C.ASKED, _C.UNCLEAR), "shared ask rewritten", _C.DRAFTING),
+    ((_C.DRAFTING,), "consent draft in Gmail", _C.DRAFTED),
+    ((_C.DRAFTING, _C.DRAFTED), "consent message sent", _C.ASKED),
+    ((_C.DRAFTING, _C.DRAFTED, *_ANSWERABLE), "consent message sent to others", _C.UNCLEAR),
+    (_ANSWERABLE, "a reply in doubt", _C.UNCLEAR),
+    ((_C.ASKED, _C.UNCLEAR, _C.NO), "an authenticated yes", _C.YES),
+    (_ANSWERABLE, "a no", _C.NO),
+    (tuple(c for c in Consent if c is not _C.YES), "the connector decides yes", _C.YES),
+    (tuple(Consent), "the connector decides no", _C.NO),
+)
+
+_D = DraftState
+DRAFT_EDGES: dict[tuple[DraftState, str], DraftState] = _edges(
+    ((_D.QUEUED,), "written in Gmail", _D.CREATED),
+    ((_D.CREATED,), "left Drafts", _D.PENDING),
+    ((_D.PENDING,), "back in Drafts", _D.CREATED),
+    ((_D.CREATED, _D.PENDING, _D.DISCARDED, _D.WITHDRAWN, _D.FAILED), "sent", _D.SENT),
+    ((_D.CREATED, _D.PENDING, _D.FAILED), "discarded", _D.DISCARDED),
+    ((_D.QUEUED, _D.CREATED, _D.PENDING, _D.WITHDRAWN), "withdrawn", _D.WITHDRAWN),
+    (tuple(d for d in DraftState if d is not _D.FAILED), "could not be written", _D.FAILED),
+)
+
+MACHINES: dict[str, dict[Any, Any]] = {
+    "stage": STAGE_EDGES,
+    "consent": CONSENT_EDGES,
+    "draft": DRAFT_EDGES,
+}
+
+
+def _edge(intro: Intro, machine: str, table: dict[tuple[S, str], S], at: S, event: str) -> S:
+    to = table.get((at, event))
+    if to is None:
+        raise InvalidTransition(intro, None, f"no {machine} edge from {at} on {event!r}")
+    return to
+
+
+def _move_stage(intro: Intro, event: str) -> Intro:
+    """The intro in the stage ``event`` leads to from its own."""
+    return replace(intro, stage=_edge(intro, "stage", STAGE_EDGES, intro.stage, event))
+
+
+def _set_consent(intro: Intro, role: Role, event: str, **changes: Any) -> Intro:
+    """The intro with ``role``'s consent where ``event`` leads (and ``changes`` to the party)."""
+    party = intro.party(role)
+    to = _edge(intro, "consent", CONSENT_EDGES, party.consent, event)
+    return intro.with_party(replace(party, consent=to, **changes))
+
+
+def _set_draft(intro: Intro, draft: Draft, event: str, **changes: Any) -> Intro:
+    """The intro with ``draft`` in the state ``event`` leads to (and ``changes`` to it)."""
+    to = _edge(intro, "draft", DRAFT_EDGES, draft.state, event)
+    return intro.with_draft(replace(draft, state=to, **changes))
 
 
 # ------------------------------------------------------------------- small helpers
@@ -244,7 +339,7 @@ def _withdraw_open(intro: Intro, keep: Iterable[str] = ()) -> tuple[Intro, list[
     kept = set(keep)
     for draft in intro.drafts:
         if draft.open and draft.key not in kept:
-            intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
+            intro = _set_draft(intro, draft, "withdrawn")
             if draft.shared is None:  # a shared ask is settled for all: settle_shared_ask
                 actions.append(DeleteDraft(intro.id, draft.key))
     return intro, actions
@@ -257,8 +352,8 @@ def _attention(intro: Intro) -> str | None:
     return "; ".join(f"{p.role.value} {p.person.email}: {p.evidence}" for p in unclear)
 
 
-def _close(intro: Intro, stage: Stage, now: datetime) -> Intro:
-    return replace(intro, stage=stage, closed_at=now, attention=None)
+def _close(intro: Intro, event: str, now: datetime) -> Intro:
+    return replace(_move_stage(intro, event), closed_at=now, attention=None)
 
 
 def _note(intro: Intro, text: str) -> Note:
@@ -331,7 +426,8 @@ def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]
         ),
         **routing,
     )
-    intro = intro.with_party(replace(party, consent=Consent.DRAFTING))
+    event = "consent draft queued" if party.consent is Consent.NOT_ASKED else "shared ask rewritten"
+    intro = _set_consent(intro, role, event)
     return _queue(intro, spec, role)
 
 
@@ -436,7 +532,12 @@ def _ask_together(
             shared=spec.key,
         )
         intro = intro.with_draft(record)
-        intro = intro.with_party(replace(intro.requester, consent=Consent.DRAFTING))
+        event = (
+            "consent draft queued"
+            if intro.requester.consent is Consent.NOT_ASKED
+            else "shared ask rewritten"
+        )
+        intro = _set_consent(intro, Role.REQUESTER, event)
         mine: list[Action] = [_note(intro, f"one consent draft to the requester about {named}")]
         if n == 0:
             mine.append(CreateDraft(intro.id, spec))
@@ -466,10 +567,13 @@ def settle_shared_ask(
     gone = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i, _ in left)
     out: dict[str, tuple[Intro, list[Action]]] = {}
 
-    def apart(intro: Intro, draft: Draft, state: DraftState | None = None) -> None:
+    def apart(intro: Intro, draft: Draft, withdraw: bool = False) -> None:
         intro, actions = out.get(intro.id, (intro, []))
         current = intro.draft(draft.key) or draft
-        intro = intro.with_draft(replace(current, state=state or current.state, shared=None))
+        if withdraw:
+            intro = _set_draft(intro, current, "withdrawn", shared=None)
+        else:
+            intro = intro.with_draft(replace(current, shared=None))
         out[intro.id] = (intro, actions)
 
     def add(intro: Intro, *actions: Action) -> None:
@@ -483,7 +587,7 @@ def settle_shared_ask(
         add(lead, *delete, _note(lead, "nobody waits for the shared consent draft: deleted"))
     elif all(d.state is not DraftState.PENDING and not d.edited for _, d in staying):
         for intro, draft in records:
-            apart(intro, draft, DraftState.WITHDRAWN)
+            apart(intro, draft, withdraw=True)
         first = out[staying[0][0].id][0]
         add(first, *delete)
         waiting = [out[i.id][0] for i, _ in staying]
@@ -520,6 +624,7 @@ def settle_shared_ask(
 def _consent_yes(
     intro: Intro,
     role: Role,
+    event: str,
     evidence: str,
     words: str,
     assistant: str | None,
@@ -527,21 +632,20 @@ def _consent_yes(
     rules: WorkflowRules,
 ) -> Transition:
     party = intro.party(role)
-    intro = intro.with_party(
-        replace(
-            party,
-            consent=Consent.YES,
-            evidence=evidence,
-            words=words or party.words,
-            assistant=assistant,
-            answered_at=now,
-        )
+    intro = _set_consent(
+        intro,
+        role,
+        event,
+        evidence=evidence,
+        words=words or party.words,
+        assistant=assistant,
+        answered_at=now,
     )
     actions: list[Action] = [_note(intro, f"{role.value} said yes ({evidence})")]
     # The party answered: a reminder not yet sent is moot.
     for draft in intro.drafts_of(DraftKind.REMINDER, role):
         if draft.open:
-            intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
+            intro = _set_draft(intro, draft, "withdrawn")
             actions.append(DeleteDraft(intro.id, draft.key))
     if role is Role.REQUESTER and intro.contact.consent is Consent.NOT_ASKED:
         intro, action = _ask(intro, Role.CONTACT, rules)
@@ -549,7 +653,7 @@ def _consent_yes(
     intro = replace(intro, attention=_attention(intro))
     if intro.requester.consent is Consent.YES and intro.contact.consent is Consent.YES:
         intro, withdrawn = _withdraw_open(intro)
-        intro = replace(intro, stage=Stage.READY, attention=None)
+        intro = replace(_move_stage(intro, "both said yes"), attention=None)
         intro, action = _queue(intro, _joint_spec(intro, rules), None)
         actions += [*withdrawn, action, _note(intro, "both said yes: the introduction is drafted")]
     return Transition(intro, tuple(actions))
@@ -576,21 +680,21 @@ def _joint_spec(intro: Intro, rules: WorkflowRules) -> DraftSpec:
 
 
 def _consent_no(
-    intro: Intro, role: Role, evidence: str, now: datetime, rules: WorkflowRules, words: str = ""
+    intro: Intro,
+    role: Role,
+    event: str,
+    evidence: str,
+    now: datetime,
+    rules: WorkflowRules,
+    words: str = "",
 ) -> Transition:
     """A no. Their words are kept for the connector's record only: no template gets them."""
     party = intro.party(role)
-    intro = intro.with_party(
-        replace(
-            party,
-            consent=Consent.NO,
-            evidence=evidence,
-            words=words or party.words,
-            answered_at=now,
-        )
+    intro = _set_consent(
+        intro, role, event, evidence=evidence, words=words or party.words, answered_at=now
     )
     intro, actions = _withdraw_open(intro)
-    intro = _close(intro, Stage.DECLINED, now)
+    intro = _close(intro, "a party said no", now)
     actions.append(_note(intro, f"{role.value} said no ({evidence})"))
     other = intro.party(role.other)
     if role is Role.CONTACT and _requester_waiting(intro):
@@ -613,9 +717,7 @@ def _requester_waiting(intro: Intro) -> bool:
 def _unclear(intro: Intro, role: Role, reason: str, message_id: str | None = None) -> Transition:
     party = intro.party(role)
     ids = (*party.reply_ids, message_id) if message_id else party.reply_ids
-    intro = intro.with_party(
-        replace(party, consent=Consent.UNCLEAR, evidence=reason, reply_ids=ids)
-    )
+    intro = _set_consent(intro, role, "a reply in doubt", evidence=reason, reply_ids=ids)
     intro = replace(intro, attention=_attention(intro))
     return Transition(intro, (_note(intro, f"needs attention: {role.value}: {reason}"),))
 
@@ -637,22 +739,22 @@ def _draft_created(
     draft = _known_draft(intro, obs)
     if draft.draft_id == obs.draft_id:
         return Transition(intro)  # a replay
-    state = DraftState.CREATED if draft.state is DraftState.QUEUED else draft.state
-    intro = intro.with_draft(
-        replace(
-            draft,
-            state=state,
-            draft_id=obs.draft_id,
-            message_id=obs.message_id,
-            thread_id=obs.thread_id,
-        )
-    )
-    if draft.kind is DraftKind.CONSENT and draft.to is not None:
-        party = intro.party(draft.to)
-        if party.consent is Consent.DRAFTING:
-            intro = intro.with_party(replace(party, consent=Consent.DRAFTED))
+    ids: dict[str, Any] = {
+        "draft_id": obs.draft_id,
+        "message_id": obs.message_id,
+        "thread_id": obs.thread_id,
+    }
+    if draft.state is DraftState.QUEUED:
+        intro = _set_draft(intro, draft, "written in Gmail", **ids)
+    else:
+        intro = intro.with_draft(replace(draft, **ids))
+    to = draft.to if draft.kind is DraftKind.CONSENT else None
+    if to is not None and intro.party(to).consent is Consent.DRAFTING:
+        intro = _set_consent(intro, to, "consent draft in Gmail")
     actions: tuple[Action, ...] = (_note(intro, f"{draft.kind.value} draft ready in Gmail"),)
-    if state is DraftState.WITHDRAWN and draft.shared is None:  # moved on while it was written
+    if (
+        draft.state is DraftState.WITHDRAWN and draft.shared is None
+    ):  # moved on while it was written
         actions = (DeleteDraft(intro.id, draft.key),)
     return Transition(intro, actions)
 
@@ -663,17 +765,16 @@ def _draft_edited(
     draft = _known_draft(intro, obs)
     if draft.message_id == obs.message_id and draft.state is not DraftState.PENDING:
         return Transition(intro)
-    state = DraftState.CREATED if draft.state is DraftState.PENDING else draft.state
-    intro = intro.with_draft(
-        replace(
-            draft,
-            state=state,
-            gone_at=None,
-            message_id=obs.message_id,
-            thread_id=obs.thread_id,
-            edited=draft.edited or draft.message_id != obs.message_id,
-        )
-    )
+    changes: dict[str, Any] = {
+        "gone_at": None,
+        "message_id": obs.message_id,
+        "thread_id": obs.thread_id,
+        "edited": draft.edited or draft.message_id != obs.message_id,
+    }
+    if draft.state is DraftState.PENDING:
+        intro = _set_draft(intro, draft, "back in Drafts", **changes)
+    else:
+        intro = intro.with_draft(replace(draft, **changes))
     notes = [_note(intro, f"the connector edited the {draft.kind.value} draft")]
     if draft.state is DraftState.PENDING:
         notes = [_note(intro, f"the {draft.kind.value} draft is back in Drafts")]
@@ -707,7 +808,7 @@ def _draft_gone(intro: Intro, obs: DraftGone, now: datetime, rules: WorkflowRule
     draft = _known_draft(intro, obs)
     if draft.state is not DraftState.CREATED:
         return Transition(intro)  # a replay, or already decided
-    intro = intro.with_draft(replace(draft, state=DraftState.PENDING, gone_at=obs.at))
+    intro = _set_draft(intro, draft, "left Drafts", gone_at=obs.at)
     days = rules.pending_grace.days
     why = f"the {draft.kind.value} draft left Drafts, no sent copy yet: waiting up to {days} days"
     return Transition(intro, (_note(intro, why),))
@@ -728,17 +829,16 @@ def _pending_expired(intro: Intro, now: datetime, rules: WorkflowRules) -> Trans
 
 
 def _record_sent(intro: Intro, draft: Draft, obs: DraftSent) -> Intro:
-    return intro.with_draft(
-        replace(
-            draft,
-            state=DraftState.SENT,
-            thread_id=obs.thread_id,
-            sent_message_id=obs.message_id,
-            sent_rfc822_id=obs.rfc822_id,
-            sent_at=obs.at,
-            subject=obs.subject or draft.subject,
-            gone_at=None,
-        )
+    return _set_draft(
+        intro,
+        draft,
+        "sent",
+        thread_id=obs.thread_id,
+        sent_message_id=obs.message_id,
+        sent_rfc822_id=obs.rfc822_id,
+        sent_at=obs.at,
+        subject=obs.subject or draft.subject,
+        gone_at=None,
     )
 
 
@@ -761,7 +861,7 @@ def _discarding(intro: Intro, obs: DraftDiscarded) -> tuple[Intro, Draft] | None
         raise InvalidTransition(intro, obs, "a sent draft cannot be discarded")
     if draft.state is DraftState.QUEUED:
         raise InvalidTransition(intro, obs, "a draft cannot be discarded before it was created")
-    return intro.with_draft(replace(draft, state=DraftState.DISCARDED)), draft
+    return _set_draft(intro, draft, "discarded"), draft
 
 
 def _asking_draft_sent(
@@ -795,14 +895,15 @@ def _asking_draft_sent(
             # Someone added or in place of several: who was asked is the connector's to say,
             # not ours to guess. The party's answer waits for their decision.
             reason = f"the consent message was sent to {', '.join(sorted(sent_to))}"
-            intro = intro.with_party(
-                replace(party, consent=Consent.UNCLEAR, evidence=reason, asked_at=obs.at)
+            intro = intro.with_party(party)
+            intro = _set_consent(
+                intro, draft.to, "consent message sent to others", evidence=reason, asked_at=obs.at
             )
             intro = replace(intro, attention=_attention(intro))
             return Transition(intro, (*notes, _note(intro, f"needs attention: {reason}")))
-        if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
-            party = replace(party, consent=Consent.ASKED, asked_at=obs.at)
         intro = intro.with_party(party)
+        if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
+            intro = _set_consent(intro, draft.to, "consent message sent", asked_at=obs.at)
         return Transition(intro, tuple(notes))
     return Transition(intro, (_note(intro, f"{draft.kind.value} sent"),))
 
@@ -820,7 +921,7 @@ def _asking_draft_discarded(
     if draft.kind is DraftKind.REMINDER:
         return Transition(intro, (_note(intro, "the connector discarded the reminder"),))
     intro, actions = _withdraw_open(intro)
-    intro = _close(intro, Stage.CANCELLED, now)
+    intro = _close(intro, "a consent draft was discarded", now)
     to = draft.to.value if draft.to else "?"
     why = f"cancelled: the connector discarded the consent draft to the {to}"
     return Transition(intro, (*actions, _note(intro, why)))
@@ -851,9 +952,18 @@ def _asking_reply(
     if obs.verdict is Verdict.YES and obs.authenticated is not True:
         return _unclear(intro, obs.role, f"a yes Gmail did not authenticate ({obs.evidence})")
     if obs.verdict is Verdict.YES:
-        return _consent_yes(intro, obs.role, obs.evidence, obs.words, obs.assistant, now, rules)
+        return _consent_yes(
+            intro,
+            obs.role,
+            "an authenticated yes",
+            obs.evidence,
+            obs.words,
+            obs.assistant,
+            now,
+            rules,
+        )
     if obs.verdict is Verdict.NO:
-        return _consent_no(intro, obs.role, obs.evidence, now, rules, obs.text)
+        return _consent_no(intro, obs.role, "a no", obs.evidence, now, rules, obs.text)
     return _unclear(intro, obs.role, obs.evidence)
 
 
@@ -867,21 +977,30 @@ def _asking_decision(
         return Transition(intro)
     evidence = f"decided by the connector ({obs.source})"
     if obs.consent is Consent.NO:
-        return _consent_no(intro, obs.role, evidence, now, rules)
+        return _consent_no(intro, obs.role, "the connector decides no", evidence, now, rules)
     actions: list[Action] = []
     if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
         for draft in intro.drafts_of(DraftKind.CONSENT, obs.role):
             if draft.open:  # no need to ask any more (a shared ask: settle_shared_ask)
-                intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
+                intro = _set_draft(intro, draft, "withdrawn")
                 if draft.shared is None:
                     actions.append(DeleteDraft(intro.id, draft.key))
-    result = _consent_yes(intro, obs.role, evidence, party.words, party.assistant, now, rules)
+    result = _consent_yes(
+        intro,
+        obs.role,
+        "the connector decides yes",
+        evidence,
+        party.words,
+        party.assistant,
+        now,
+        rules,
+    )
     return Transition(result.intro, (*actions, *result.actions))
 
 
 def _cancel(intro: Intro, obs: Cancel, now: datetime, rules: WorkflowRules) -> Transition:
     intro, actions = _withdraw_open(intro)
-    intro = _close(intro, Stage.CANCELLED, now)
+    intro = _close(intro, "cancel", now)
     return Transition(intro, (*actions, _note(intro, f"cancelled: {obs.reason}")))
 
 
@@ -920,7 +1039,7 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
 
 def _expire(intro: Intro, silent: Role, now: datetime, rules: WorkflowRules) -> Transition:
     intro, actions = _withdraw_open(intro)
-    intro = _close(intro, Stage.EXPIRED, now)
+    intro = _close(intro, "no reply in expire_after", now)
     actions.append(
         _note(intro, f"expired: no reply from the {silent.value} in {rules.expire_after.days} days")
     )
@@ -942,7 +1061,7 @@ def _ready_draft_sent(
         if missing:
             intro = replace(intro, attention=f"the introduction was sent without {missing}")
             return Transition(intro, (_note(intro, intro.attention or ""),))
-        intro = _close(intro, Stage.INTRODUCED, now)
+        intro = _close(intro, "the introduction was sent", now)
         return Transition(intro, (_note(intro, "introduced: the connector sent the introduction"),))
     return _sent_after_moving_on(intro, draft)
 
@@ -966,7 +1085,7 @@ def _ready_draft_discarded(
     if draft.kind is not DraftKind.JOINT:
         why = f"the connector discarded a {draft.kind.value} draft"
         return Transition(intro, (_note(intro, why),))
-    intro = _close(intro, Stage.CANCELLED, now)
+    intro = _close(intro, "the introduction draft was discarded", now)
     why = "cancelled: the connector discarded the introduction draft"
     return Transition(intro, (_note(intro, why),))
 
@@ -1000,13 +1119,12 @@ def _ready_reply(
     joint = [d for d in intro.drafts_of(DraftKind.JOINT) if d.open]
     untouched = all(d.state is not DraftState.PENDING and not d.edited for d in joint)
     if declined and untouched:
-        return _consent_no(intro, obs.role, evidence, now, rules, obs.text)
-    party = intro.party(obs.role)
-    consent = Consent.NO if declined else Consent.UNCLEAR
-    intro = intro.with_party(replace(party, consent=consent, evidence=evidence, answered_at=now))
+        return _consent_no(intro, obs.role, "a no", evidence, now, rules, obs.text)
+    event = "a no" if declined else "a reply in doubt"
+    intro = _set_consent(intro, obs.role, event, evidence=evidence, answered_at=now)
     if untouched:
         intro, actions = _withdraw_open(intro)
-        intro = replace(intro, stage=Stage.ASKING)
+        intro = _move_stage(intro, "a reply in doubt after both said yes")
         intro = replace(intro, attention=_attention(intro))
         why = f"the {obs.role.value} wrote again after both said yes: the joint draft is withdrawn"
         return Transition(
@@ -1029,12 +1147,13 @@ def _ready_decision(intro: Intro, obs: Decision, now: datetime, rules: WorkflowR
         if party.consent is Consent.YES:
             return Transition(intro)
         evidence = f"decided by the connector ({obs.source})"
-        intro = intro.with_party(replace(party, consent=Consent.YES, evidence=evidence))
+        intro = _set_consent(intro, obs.role, "the connector decides yes", evidence=evidence)
         intro = replace(intro, attention=_attention(intro))
         return Transition(intro, (_note(intro, f"{obs.role.value} said yes ({evidence})"),))
     if obs.consent is not Consent.NO:
         raise InvalidTransition(intro, obs, "a decision is yes or no")
-    return _consent_no(intro, obs.role, f"decided by the connector ({obs.source})", now, rules)
+    evidence = f"decided by the connector ({obs.source})"
+    return _consent_no(intro, obs.role, "the connector decides no", evidence, now, rules)
 
 
 def _late_reply(
@@ -1084,7 +1203,7 @@ def _draft_failed(
     draft = _known_draft(intro, obs)
     if draft.state is DraftState.FAILED:
         return Transition(intro)
-    intro = intro.with_draft(replace(draft, state=DraftState.FAILED))
+    intro = _set_draft(intro, draft, "could not be written")
     intro = replace(intro, attention=f"could not write the {draft.kind.value} draft: {obs.reason}")
     return Transition(intro, (_note(intro, intro.attention or ""),))
 
@@ -1147,11 +1266,16 @@ def step(intro: Intro, observation: Observation, now: datetime, rules: WorkflowR
     handler = TRANSITIONS[intro.stage].get(type(observation))
     if handler is None:
         raise InvalidTransition(intro, observation, "no such transition")
-    if isinstance(observation, Tick):
-        expired = _pending_expired(intro, now, rules)
-        ticked = TRANSITIONS[expired.intro.stage][Tick](expired.intro, observation, now, rules)
-        return Transition(ticked.intro, (*expired.actions, *ticked.actions))
-    return handler(intro, observation, now, rules)
+    try:
+        if isinstance(observation, Tick):
+            expired = _pending_expired(intro, now, rules)
+            ticked = TRANSITIONS[expired.intro.stage][Tick](expired.intro, observation, now, rules)
+            return Transition(ticked.intro, (*expired.actions, *ticked.actions))
+        return handler(intro, observation, now, rules)
+    except InvalidTransition as exc:
+        if exc.intro is intro and exc.observation is observation:
+            raise
+        raise InvalidTransition(intro, observation, exc.why) from exc
 
 
 # --------------------------------------------------------------------- thread labels
