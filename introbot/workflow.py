@@ -4,7 +4,9 @@ argument). Three machines live here, each a table of edges (state, event) -> nex
 below: the intro's stage, each party's consent, each draft's state. Only their helpers
 (``_move_stage``, ``_set_consent``, ``_set_draft``) change those states, and an edge not in a
 table raises :class:`InvalidTransition`; ``TRANSITIONS`` at the bottom says which handler
-reads an observation in each stage.
+reads an observation in each stage. ``python -m introbot.workflow`` prints the three
+machines as Mermaid diagrams drawn from the tables (the README's architecture section shows
+them).
 
 The rules it keeps:
 
@@ -1367,3 +1369,27 @@ def rebuilt_from_gmail(
         )
         transitions.append(Transition(intro, (note,)))
     return Rebuilt(tuple(transitions))
+
+
+# ------------------------------------------------------------------- the diagram
+def mermaid() -> str:
+    """The three machines as Mermaid state diagrams, drawn from the tables of edges (the
+    README's architecture section shows this text; ``python -m introbot.workflow`` prints
+    it). Edges between the same two states are one arrow with every event on it."""
+    initial = {"stage": Stage.ASKING, "consent": Consent.NOT_ASKED, "draft": DraftState.QUEUED}
+    blocks = []
+    for name, table in MACHINES.items():
+        arrows: dict[tuple[str, str], list[str]] = {}
+        for (source, event), to in table.items():
+            arrows.setdefault((str(source), str(to)), []).append(event)
+        lines = ["```mermaid", "stateDiagram-v2", f"    %% {name}", f"    [*] --> {initial[name]}"]
+        lines += [
+            f"    {source} --> {to} : {' / '.join(events)}"
+            for (source, to), events in arrows.items()
+        ]
+        blocks.append("\n".join([*lines, "```"]))
+    return "\n\n".join(blocks) + "\n"
+
+
+if __name__ == "__main__":
+    print(mermaid(), end="")

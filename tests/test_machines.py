@@ -4,6 +4,9 @@ their helpers change those states: an edge not in a table raises."""
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,3 +60,24 @@ def test_every_event_in_the_tables_is_one_that_the_code_names() -> None:
     assert len(events) == len(set(events))
     unused = sorted(e for e in events if counts.get(e, 0) < 2)
     assert not unused, f"events no code names: {unused}"
+
+
+def test_the_readme_shows_the_machines_as_the_tables_draw_them() -> None:
+    readme = (Path(workflow.__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = re.search(
+        r"<!-- workflow-diagram[^>]*-->\n(.*?)<!-- /workflow-diagram -->", readme, re.S
+    )
+    assert shown, "the README's diagram is marked with <!-- workflow-diagram -->"
+    assert shown[1] == workflow.mermaid()  # regenerate: python -m introbot.workflow
+
+
+@pytest.mark.slow  # starts a process
+def test_the_diagram_is_printed_by_the_module() -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "introbot.workflow"], capture_output=True, text=True, check=True
+    )
+    assert printed.stdout == workflow.mermaid()
+    drawn = workflow.mermaid()
+    assert drawn.count("stateDiagram-v2") == 3
+    assert "    ready --> introduced : the introduction was sent\n" in drawn
+    assert "    queued --> created : written in Gmail\n" in drawn
