@@ -32,13 +32,12 @@ The rules it keeps:
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from introbot import compose
 from introbot.model import (
     Action,
     Cancel,
@@ -70,13 +69,6 @@ from introbot.model import (
     Verdict,
     address_key,
 )
-from introbot.redaction import holds_address, redact_addresses
-
-_FREE_MAIL = {
-    "gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com",
-    "icloud.com", "me.com", "proton.me", "protonmail.com", "aol.com", "gmx.de", "gmx.net",
-    "web.de", "orange.fr", "free.fr", "laposte.net", "yahoo.fr", "hotmail.fr", "t-online.de",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -206,80 +198,6 @@ def _set_draft(intro: Intro, draft: Draft, event: str, **changes: Any) -> Intro:
 
 
 # ------------------------------------------------------------------- small helpers
-def organisation(person: Person) -> str | None:
-    """'Tidepool' from alex@tidepool.io; None for free-mail addresses."""
-    domain = person.email.rpartition("@")[2].lower()
-    if domain in _FREE_MAIL or not domain:
-        return None
-    labels = domain.split(".")
-    core = labels[-2] if len(labels) >= 2 else labels[0]
-    if len(labels) >= 3 and labels[-2] in ("co", "com", "org", "ac", "gov"):
-        core = labels[-3]
-    return core.replace("-", " ").title()
-
-
-def reply_subject(subject: str) -> str:
-    clean = " ".join(subject.split())
-    return clean if re.match(r"^(re|aw|sv|antw)\s*:", clean, re.I) else f"Re: {clean}"
-
-
-def _display_name(person: Person) -> str | None:
-    """The person's name, if they gave one: a "name" that holds an address is none."""
-    name = " ".join((person.name or "").split())
-    return None if not name or holds_address(name) else name
-
-
-# How a draft speaks of someone who gave no name: never by their address or its local part.
-UNNAMED = {"requester": "someone I know", "contact": "your contact"}
-
-
-def _connector(rules: WorkflowRules) -> dict[str, Any]:
-    """The connector signs their own drafts: their signature, else their first name, else
-    nothing (never a name made from their address)."""
-    who = _who(rules.connector, "", rules)
-    who["signature"] = (rules.signature or who["first"]).strip()
-    return who
-
-
-def _who(person: Person, unnamed: str, rules: WorkflowRules) -> dict[str, Any]:
-    """What a template may say about someone: never the address, nor a local part for a
-    name (``unnamed`` stands in; ``greeting`` is "there" for "Hi there,"), nor a guessed
-    organisation unless ``rules.guess_organisation``."""
-    name = _display_name(person)
-    first = name.split()[0] if name else None
-    return {
-        "name": name or unnamed,
-        "first": first or unnamed,
-        "greeting": first or "there",
-        "org": organisation(person) if rules.guess_organisation else None,
-    }
-
-
-def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:
-    return {
-        "connector": _connector(rules),
-        "requester": _who(intro.requester.person, UNNAMED["requester"], rules),
-        "contact": _who(intro.contact.person, UNNAMED["contact"], rules),
-        "context": redact_addresses(intro.context),
-        "remind_days": rules.remind_after.days,
-        **extra,
-    }
-
-
-def _key(intro: Intro, kind: DraftKind, to: Role | None, rules: WorkflowRules) -> str:
-    """A Message-ID that is unique to this draft and known before it exists (the outbox
-    finds a draft by it after a crash), yet unguessable from outside: it is derived from the
-    intro's random ``secret``, never from its id alone. A reply naming a predicted id must
-    not count as an answer."""
-    if len(intro.secret) < 16:
-        raise ValueError(f"intro {intro.id} has no secret to derive Message-IDs from")
-    n = len([d for d in intro.drafts if d.kind is kind and d.to is to]) + 1
-    who = to.value if to else "all"
-    seed = f"{intro.secret}\x00{intro.id}\x00{kind.value}\x00{who}\x00{n}"
-    token = hashlib.sha256(seed.encode()).hexdigest()[:32]
-    return f"<introbot.{token}@{rules.domain}>"
-
-
 def _queue(intro: Intro, spec: DraftSpec, to: Role | None) -> tuple[Intro, Action]:
     draft = Draft(
         key=spec.key, kind=spec.kind, to=to, thread_id=spec.thread_id, subject=spec.subject or ""
@@ -288,51 +206,10 @@ def _queue(intro: Intro, spec: DraftSpec, to: Role | None) -> tuple[Intro, Actio
 
 
 def _reply_to(
-    intro: Intro, kind: DraftKind, role: Role, rules: WorkflowRules, **fields: Any
+    intro: Intro, kind: DraftKind, role: Role, rules: WorkflowRules
 ) -> tuple[Intro, Action]:
-    """A draft of ``kind`` (its template has the same name) to one party, in the thread of
-    the consent message they got."""
-    spec = DraftSpec(
-        key=_key(intro, kind, role, rules),
-        kind=kind,
-        template=kind.value,
-        to=(intro.party(role).person,),
-        fields=_fields(intro, rules, **fields),
-        **_reply_routing(intro, role),
-    )
-    return _queue(intro, spec, role)
-
-
-def _sent_consent(intro: Intro, role: Role) -> Draft | None:
-    sent = [d for d in intro.drafts_of(DraftKind.CONSENT, role) if d.state is DraftState.SENT]
-    return sent[-1] if sent else None
-
-
-def _reply_routing(intro: Intro, role: Role) -> dict[str, Any]:
-    """Answer in the thread of the consent message sent to ``role``, if there is one."""
-    sent = _sent_consent(intro, role)
-    if sent is not None and sent.thread_id:
-        refs = (sent.sent_rfc822_id,) if sent.sent_rfc822_id else ()
-        return {
-            "thread_id": sent.thread_id,
-            "in_reply_to": sent.sent_rfc822_id,
-            "references": refs,
-            "subject": reply_subject(sent.subject) if sent.subject else None,
-        }
-    request = intro.request
-    if role is Role.REQUESTER and request.author.key == intro.requester.person.key:
-        return _request_routing(request)
-    return {}
-
-
-def _request_routing(request: RequestRef) -> dict[str, Any]:
-    refs = (request.rfc822_id,) if request.rfc822_id else ()
-    return {
-        "thread_id": request.thread_id,
-        "in_reply_to": request.rfc822_id,
-        "references": refs,
-        "subject": reply_subject(request.subject),
-    }
+    """Queue a draft of ``kind`` to one party, in the thread of the consent message they got."""
+    return _queue(intro, compose.reply_spec(intro, kind, role, rules), role)
 
 
 def _withdraw_open(intro: Intro, keep: Iterable[str] = ()) -> tuple[Intro, list[Action]]:
@@ -412,22 +289,7 @@ def open_intro(
 def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]:
     """Queue the consent draft to one party."""
     party = intro.party(role)
-    routing: dict[str, Any] = {}
-    if role is Role.REQUESTER and intro.request.author.key == party.person.key:
-        routing = _request_routing(intro.request)  # answer them in their own thread
-    spec = DraftSpec(
-        key=_key(intro, DraftKind.CONSENT, role, rules),
-        kind=DraftKind.CONSENT,
-        template=f"consent_{role.value}",
-        to=(party.person,),
-        fields=_fields(
-            intro,
-            rules,
-            order=intro.order.value,
-            blurb=redact_addresses(intro.requester.words) if role is Role.CONTACT else "",
-        ),
-        **routing,
-    )
+    spec = compose.consent_spec(intro, role, rules)
     event = "consent draft queued" if party.consent is Consent.NOT_ASKED else "shared ask rewritten"
     intro = _set_consent(intro, role, event)
     return _queue(intro, spec, role)
@@ -435,16 +297,7 @@ def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]
 
 def problem_note(request: RequestRef, problems: Iterable[str], rules: WorkflowRules) -> DraftSpec:
     """A draft to the connector, in the request thread, saying what is missing."""
-    listed = list(problems)
-    digest = hashlib.sha256("\n".join(listed).encode()).hexdigest()[:10]
-    return DraftSpec(
-        key=f"<introbot.problem.{request.thread_id}.{digest}@{rules.domain}>",
-        kind=DraftKind.PROBLEM_NOTE,
-        template="problem_note",
-        to=(rules.connector,),
-        fields={"connector": _connector(rules), "problems": listed},
-        **_request_routing(request),
-    )
+    return compose.problem_spec(request, problems, rules)
 
 
 # ------------------------------------------------ one request for several contacts
@@ -502,29 +355,15 @@ def _ask_together(
 ) -> list[tuple[Intro, list[Action]]]:
     """One consent draft to the requester about the contacts of all ``intros``: written by
     the first, recorded by each. Each contact is named only as their own request named them."""
-    lead = intros[0]
-    requester = lead.requester
-    routing: dict[str, Any] = {}
-    if lead.request.author.key == requester.person.key:
-        routing = _request_routing(lead.request)  # answer them in their own thread
-    spec = DraftSpec(
-        key=_key(lead, DraftKind.CONSENT, Role.REQUESTER, rules),
-        kind=DraftKind.CONSENT,
-        template="consent_requester_several",
-        to=(requester.person,),
-        fields=_fields(
-            lead,
-            rules,
-            order=lead.order.value,
-            blurb="",
-            contacts=[_who(i.contact.person, UNNAMED["contact"], rules) for i in intros],
-        ),
-        **routing,
-    )
-    named = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i in intros)
+    spec = compose.several_consent_spec(intros, rules)
+    named = compose.contact_names(intros, rules)
     out: list[tuple[Intro, list[Action]]] = []
     for n, intro in enumerate(intros):
-        key = spec.key if n == 0 else _key(intro, DraftKind.CONSENT, Role.REQUESTER, rules)
+        key = (
+            spec.key
+            if n == 0
+            else compose.draft_key(intro, DraftKind.CONSENT, Role.REQUESTER, rules)
+        )
         record = Draft(
             key=key,
             kind=DraftKind.CONSENT,
@@ -566,7 +405,7 @@ def settle_shared_ask(
         return []
     carriers = sorted(((i, d) for i, d in records if d.draft_id), key=lambda r: r[1].key != shared)
     delete = [DeleteDraft(carriers[0][0].id, carriers[0][1].key)] if carriers else []
-    gone = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i, _ in left)
+    gone = compose.contact_names((i for i, _ in left), rules)
     out: dict[str, tuple[Intro, list[Action]]] = {}
 
     def apart(intro: Intro, draft: Draft, withdraw: bool = False) -> None:
@@ -656,29 +495,9 @@ def _consent_yes(
     if intro.requester.consent is Consent.YES and intro.contact.consent is Consent.YES:
         intro, withdrawn = _withdraw_open(intro)
         intro = replace(_move_stage(intro, "both said yes"), attention=None)
-        intro, action = _queue(intro, _joint_spec(intro, rules), None)
+        intro, action = _queue(intro, compose.joint_spec(intro, rules), None)
         actions += [*withdrawn, action, _note(intro, "both said yes: the introduction is drafted")]
     return Transition(intro, tuple(actions))
-
-
-def _joint_spec(intro: Intro, rules: WorkflowRules) -> DraftSpec:
-    requester, contact = intro.requester, intro.contact
-    cc = tuple(Person(None, p.assistant) for p in (requester, contact) if p.assistant is not None)
-    return DraftSpec(
-        key=_key(intro, DraftKind.JOINT, None, rules),
-        kind=DraftKind.JOINT,
-        template="joint",
-        to=(requester.person, contact.person),
-        cc=cc,
-        fields=_fields(
-            intro,
-            rules,
-            requester_words=requester.words,
-            contact_words=contact.words,
-            requester_email=requester.person.email,  # both agreed: addresses may be shared
-            contact_email=contact.person.email,
-        ),
-    )
 
 
 def _consent_no(
@@ -1017,19 +836,12 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
             return _expire(intro, role, now, rules)
         if waited >= rules.remind_after and not party.reminded:
             intro = intro.with_party(replace(party, reminded=True))
-            sent = _sent_consent(intro, role)
+            sent = compose.sent_consent(intro, role)
             if sent is not None and sent.shared is not None and sent.key != sent.shared:
                 # One ask about several contacts: the intro that drafted it reminds.
                 actions.append(_note(intro, "the reminder for the shared ask is the first's"))
                 continue
-            intro, action = _reply_to(
-                intro,
-                DraftKind.REMINDER,
-                role,
-                rules,
-                to=_who(party.person, UNNAMED[role.value], rules),
-                to_role=role.value,
-            )
+            intro, action = _queue(intro, compose.reminder_spec(intro, role, rules), role)
             actions += [
                 action,
                 _note(

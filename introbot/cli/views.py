@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from introbot.compose import organisation
 from introbot.model import Consent, DraftKind, DraftState, Intro, Stage
 from introbot.store import AuditLine
-from introbot.workflow import organisation
 
 GUESS_SETTING = "[drafts] guess_organisation"
 
