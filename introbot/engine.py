@@ -29,6 +29,7 @@ from introbot.model import (
     DeleteDraft,
     DraftCreated,
     DraftFailed,
+    FinishedInGmail,
     Intro,
     Note,
     Observation,
@@ -44,6 +45,7 @@ from introbot.settings import Settings
 from introbot.store import Store, WrongMailbox
 from introbot.workflow import (
     ATTENTION_LABEL,
+    FINISHED_SHOWN,
     STAGE_LABELS,
     InvalidTransition,
     WorkflowRules,
@@ -167,6 +169,7 @@ class Engine:
         for key, text in result.sent_texts.items():
             self.store.save_sent_body(key, text)
         self._shown = self.stages_in_gmail(labels) if result.full else {}
+        self.close_finished_in_gmail(now, report)
         rules = self.workflow_rules()
         for seen in result.requests:
             report.requests += 1
@@ -318,6 +321,33 @@ class Engine:
                 self._marked[ref.thread_id] = ref.id  # newest first: the oldest stays
         return {thread_id: frozenset(stages) for thread_id, stages in shown.items()}
 
+    def close_finished_in_gmail(self, now: datetime, report: PollReport) -> None:
+        """After a full sync: an open intro whose request thread Gmail's labels show as
+        finished (introduced, declined, cancelled, expired), in a way this database's own
+        intros there do not account for, closes as Gmail says: another database or a
+        restored backup went on without this one. Nothing is reopened or asked again; a
+        thread that still shows a stage under way is left as it is."""
+        for thread_id, shown in self._shown.items():
+            if any(not stage.closed for stage in shown):
+                continue
+            intros = self.store.intros(thread_id=thread_id)
+            under_way = [i for i in intros if not i.stage.closed]
+            ours = {i.stage for i in intros if i.stage.closed}
+            endings = [s for s in FINISHED_SHOWN if s in shown and s not in ours]
+            if not under_way or not endings:
+                continue
+            names = ", ".join(STAGE_LABELS[s] for s in endings)
+            for n, intro in enumerate(under_way):
+                stage = endings[min(n, len(endings) - 1)]
+                attention = (
+                    None
+                    if len(endings) == 1
+                    else f"Gmail labels this request {names}: introbot cannot tell which "
+                    f"intro ended how, and closed this one as {stage.value}"
+                )
+                why = f"Gmail labels the request {STAGE_LABELS[stage]}"
+                self.apply(intro.id, FinishedInGmail(stage, attention), now, why, report)
+
     def _rebuild(
         self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
     ) -> bool:
@@ -392,9 +422,11 @@ class Engine:
             kind = action.spec.kind.value
             self.store.audit(now, None, "failed", f"cannot create {kind} draft: {reason}")
         else:
-            self.store.audit(
-                now, action.intro_id or None, "failed", f"cannot delete a draft: {reason}"
-            )
+            if action.intro_id:
+                refused = DraftFailed(action.key, reason, deleting=True)
+                self.apply(action.intro_id, refused, now, "Gmail refused to delete the draft")
+            else:
+                self.store.audit(now, None, "failed", f"cannot delete a draft: {reason}")
         self.store.mark_done(action_id, now)
 
     def _create(

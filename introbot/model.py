@@ -232,10 +232,22 @@ class DraftGone:
 
 @dataclass(frozen=True, slots=True)
 class DraftFailed:
-    """introbot could not write a draft it decided on."""
+    """introbot could not write a draft it decided on (or, ``deleting``, Gmail refused for
+    good to delete one it no longer wants)."""
 
     key: str
     reason: str
+    deleting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedInGmail:
+    """Gmail's introbot/* labels show the intro's request finished (``stage``) while this
+    database still has it open: another database or a restored backup went on without it.
+    ``attention``: why the connector should look (Gmail shows more than one ending)."""
+
+    stage: Stage
+    attention: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +320,7 @@ Observation = (
     | Decision
     | Cancel
     | Tick
+    | FinishedInGmail
 )
 
 

@@ -55,6 +55,7 @@ from introbot.model import (
     DraftSent,
     DraftSpec,
     DraftState,
+    FinishedInGmail,
     Intro,
     Note,
     Observation,
@@ -1015,11 +1016,33 @@ def _draft_failed(
     """A draft could not be written (an address that cannot be encoded, a template error):
     the connector must look; the intro waits where it is."""
     draft = _known_draft(intro, obs)
+    if obs.deleting:  # the draft stays in Gmail: the connector must delete it there
+        why = f"Gmail refused to delete the {draft.kind.value} draft ({obs.reason}): delete it"
+        intro = replace(intro, attention=why + " in Gmail, unsent")
+        return Transition(intro, (_note(intro, intro.attention or ""),))
     if draft.state is DraftState.FAILED:
         return Transition(intro)
     intro = _set_draft(intro, draft, "could not be written")
     intro = replace(intro, attention=f"could not write the {draft.kind.value} draft: {obs.reason}")
     return Transition(intro, (_note(intro, intro.attention or ""),))
+
+
+def _finished_in_gmail(
+    intro: Intro, obs: FinishedInGmail, now: datetime, rules: WorkflowRules
+) -> Transition:
+    """Gmail is the ground truth for what is finished: an open intro whose request Gmail
+    labels finished closes as Gmail says, its unsent drafts withdrawn. Nobody is asked
+    again; a closed intro is never opened by this."""
+    if not obs.stage.closed:
+        raise InvalidTransition(intro, obs, f"{obs.stage.value} is not an ending")
+    intro, actions = _withdraw_open(intro)
+    said = f"Gmail labels the request {STAGE_LABELS[obs.stage]}: closed as {obs.stage.value}"
+    if obs.stage is Stage.INTRODUCED:  # both agreed, or the introduction was not sent
+        for party in (intro.requester, intro.contact):
+            intro = intro.with_party(replace(party, consent=Consent.YES, evidence=said))
+    intro = replace(_close(intro, obs.stage, now), attention=obs.attention)
+    notes = [_note(intro, said)] + ([_note(intro, obs.attention)] if obs.attention else [])
+    return Transition(intro, (*actions, *notes))
 
 
 def _nothing(intro: Intro, obs: Any, now: datetime, rules: WorkflowRules) -> Transition:
@@ -1037,6 +1060,7 @@ _OPEN: dict[type, Handler] = {
     DraftFailed: _draft_failed,
     DraftGone: _draft_gone,
     Cancel: _cancel,
+    FinishedInGmail: _finished_in_gmail,
 }
 _CLOSED: dict[type, Handler] = {
     DraftCreated: _closed_draft_created,
@@ -1046,6 +1070,7 @@ _CLOSED: dict[type, Handler] = {
     DraftSent: _closed_draft_sent,
     DraftDiscarded: _closed_draft_discarded,
     ReplyReceived: _late_reply,
+    FinishedInGmail: _nothing,  # closed already: Gmail's label never reopens or moves it
     Decision: _closed_refuses,
     Cancel: _closed_refuses,
     Tick: _nothing,

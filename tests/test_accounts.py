@@ -91,6 +91,6 @@ def test_two_accounts_run_side_by_side_without_touching_each_other(home: Path) -
         assert account.sandbox_database(url).exists()
         assert not (account.folder / "introbot.db").exists()
         listed = invoke("list", "--account", name, "--sandbox", url, "--json")
-        (intro,) = json.loads(listed.stdout)
+        (intro,) = json.loads(listed.stdout)["intros"]
         assert intro["requester"]["email"] == requester
     assert not Account.named("gamma").config_file.exists()

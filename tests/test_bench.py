@@ -38,3 +38,14 @@ def test_the_benchmark_runs_and_reports_every_scenario() -> None:
     )
     assert "| idle poll | 1 request, 2 units |" in table.stdout
     assert "| a 2 MB request of short lines |" in table.stdout
+
+
+def test_the_reading_part_runs_alone() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "introbot", "bench", "--reading", "--quick"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "reading hostile mail and issue 12's shapes" in done.stdout
+    assert "CPU p99" in done.stdout and "just within the caps" in done.stdout
+    assert "one introduction" not in done.stdout  # no sandbox scenario was run

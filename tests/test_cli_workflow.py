@@ -57,7 +57,7 @@ def test_poll_list_show_cancel(sandbox_url: str, tmp_path: Path) -> None:
     assert "intro opened: Alex Kim" in polled.stdout
 
     listed = _introbot("list", "--json", db=db, url=sandbox_url)
-    (intro,) = json.loads(listed.stdout)
+    (intro,) = json.loads(listed.stdout)["intros"]
     assert intro["state"] == "asking"
     assert intro["contact"]["email"] == "dana@northwind.example"
     assert intro["next_step"].startswith("send the consent draft")
@@ -82,7 +82,8 @@ def test_unknown_ids_and_parties_are_clear_errors(sandbox_url: str, tmp_path: Pa
     _introbot("poll", db=db, url=sandbox_url)
     missing = _introbot("show", "zzzz", db=db, url=sandbox_url)
     assert missing.returncode == 2 and "no intro with an id starting 'zzzz'" in missing.stderr
-    intro_id = json.loads(_introbot("list", "--json", db=db, url=sandbox_url).stdout)[0]["id"]
+    listed = json.loads(_introbot("list", "--json", db=db, url=sandbox_url).stdout)
+    intro_id = listed["intros"][0]["id"]
     bad = _introbot("decide", intro_id, "someone@else.example", "yes", db=db, url=sandbox_url)
     assert bad.returncode == 2 and "neither 'requester', 'contact'" in bad.stderr
 

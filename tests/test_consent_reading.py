@@ -377,8 +377,9 @@ AS_PEOPLE_WRITE = [
 def test_replies_as_people_write_them(verdict: str, body: str) -> None:
     quote = (
         "\n\nOn Tue, Nov 24, 2026 at 9:12 AM Sam Rivera <connector@example.com> wrote:\n"
+        "> Hi Dana,\n>\n> Alex Kim asked me for an introduction to you.\n>\n"
         "> Would you be open to it? If yes, just reply yes and tell me how you prefer to be\n"
-        "> reached. If not, reply no - no explanation needed.\n"
+        "> reached. If not, reply no - no explanation needed.\n>\n> Sam\n"
     )
     raw = AUTH.encode() + make_mail(
         sender="Dana Whitfield <dana@northwind.example>",

@@ -4,6 +4,7 @@ show as finished, nor asks anyone a second time (issue 12)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -199,3 +200,77 @@ def test_a_stage_under_way_sets_the_thread_aside() -> None:
     rebuilt = rebuilt_from_gmail(shown, REQUEST_REF, WANTED, NOW, WorkflowRules(SAM))
     assert rebuilt is not None and rebuilt.transitions == ()
     assert rebuilt.problem and "awaiting-consent" in rebuilt.problem
+
+
+def _restore(world: World, backup: Path) -> None:
+    """The connector restores an older copy of the database (or runs a stale copy)."""
+    world.store.close()
+    world.db = backup
+    world.store = Store(world.db)
+    world.engine = Engine(
+        world.client, world.store, world.settings, load_rules(world.settings.paths.rules)
+    )
+
+
+@pytest.mark.parametrize(
+    ("finish", "stage"),
+    [
+        (_introduced, Stage.INTRODUCED),
+        (_declined, Stage.DECLINED),
+        (_cancelled, Stage.CANCELLED),
+        (_expired, Stage.EXPIRED),
+    ],
+)
+def test_a_stale_database_closes_what_gmail_shows_finished(
+    world: World,
+    finish: Callable[[World], None],
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    backup = tmp_path / "backup.db"
+    asked = world.asked
+
+    def asked_then_backed_up(body: str = REQUEST) -> dict[str, str]:
+        request = asked(body)
+        world.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copy(world.db, backup)  # the intro is under way in this copy
+        return request
+
+    monkeypatch.setattr(world, "asked", asked_then_backed_up)
+    finish(world)
+    assert world.only_intro().stage is stage
+    drafts_before = world.drafts()
+    labels_before = world.thread_labels(world.only_intro().request.thread_id)
+    _restore(world, backup)
+    assert world.only_intro().stage is Stage.ASKING
+    world.control.expire_history()  # the stale cursor is long gone: a full sync
+    world.control.reset_stats()
+    report = world.poll()
+    assert report.full_sync and report.drafts_created == 0
+    assert "drafts.create" not in world.control.stats()["by_method"]
+    (intro,) = world.intros()
+    assert intro.stage is stage, [line.detail for line in world.store.timeline(intro.id)]
+    assert world.drafts() == drafts_before  # nobody is asked again
+    labels = world.thread_labels(intro.request.thread_id)
+    if stage is Stage.EXPIRED:  # the requester's yes, read now, is taken for a late one
+        assert intro.attention == "the requester said yes after the intro expired"
+        labels -= {"introbot/needs-attention"}
+    else:
+        assert intro.attention is None
+    assert labels == labels_before
+    assert any("Gmail labels the request" in line.detail for line in world.store.timeline(intro.id))
+    world.poll(after=timedelta(days=30))  # reminders and expiry have nothing to act on
+    assert world.drafts() == drafts_before
+    assert world.only_intro().stage is stage
+
+
+def test_a_stale_database_leaves_a_thread_gmail_shows_under_way(world: World) -> None:
+    world.request(REQUEST)
+    world.poll()
+    world.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    world.control.expire_history()
+    report = world.poll()
+    assert report.full_sync
+    assert world.only_intro().stage is Stage.ASKING  # Gmail shows it awaiting consent too
+    assert len(world.drafts()) == 2

@@ -11,8 +11,10 @@ from email.message import EmailMessage
 
 import pytest
 
-from introbot.reading.mime import html_hides_text, html_to_text, read_mail
+from introbot.model import Verdict
+from introbot.reading.mime import MAX_TAGS, html_hides_text, html_to_text, read_mail
 from introbot.reading.quotes import new_text
+from introbot.reading.replies import read_reply
 from introbot.rules import default_phrases
 from tests.mail import make_mail
 
@@ -208,19 +210,32 @@ def test_an_external_stylesheet_is_flagged() -> None:
     assert html_hides_text(html)
 
 
-@pytest.mark.slow
-def test_hidden_consent_deep_in_nested_styled_boxes() -> None:
-    depth = 4000  # as deep as fits in the text kept from one body part
-    html = (
+def _nested(depth: int) -> str:
+    return (
         '<div style="color:#333; font-size:14px">' * depth
         + f'<p>{SHOWN}</p><span style="color:#FFFFFF">{CONSENT}</span>'
         + "</div>" * depth
     )
-    mail = read_mail(_reply(html, plain=None))
-    assert mail.html_hidden_text
+
+
+def test_hidden_consent_deep_in_nested_styled_boxes() -> None:
+    mail = read_mail(_reply(_nested(MAX_TAGS // 2 - 5), plain=None))  # within the caps: checked
+    assert mail.html_hidden_text and not mail.html_unchecked
     assert new_text(mail, PHRASES) == SHOWN
-    deeper = '<div style="font-size:15px">' * 12_000 + f'<p style="opacity:0">{CONSENT}</p>'
+    deeper = '<div style="font-size:15px">' * (MAX_TAGS - 5) + f'<p style="opacity:0">{CONSENT}</p>'
     assert html_to_text(deeper + SHOWN) == SHOWN
+
+
+@pytest.mark.parametrize("depth", [MAX_TAGS // 2 + 5, 4000, 14_000])
+def test_html_too_big_or_deep_to_check_is_never_a_yes(depth: int) -> None:
+    # More tags than are checked, or more HTML than is read (the rest is cut): read
+    # roughly, the hidden consent too, and flagged: never a yes.
+    mail = read_mail(_reply(_nested(depth), plain=None))
+    assert mail.html_hidden_text and mail.html_unchecked
+    reading = read_reply(mail, PHRASES)
+    assert reading.verdict is not Verdict.YES
+    with_plain = read_reply(read_mail(_reply(_nested(depth), plain=CONSENT)), PHRASES)
+    assert with_plain.verdict is Verdict.UNCLEAR  # the plain part says yes; the HTML is unchecked
 
 
 def test_html_the_parser_rejects_or_too_heavy_to_check_reads_and_is_flagged() -> None:

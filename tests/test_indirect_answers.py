@@ -254,3 +254,20 @@ def test_arranging_it_and_being_free_whenever(answer: str, verdict: Verdict) -> 
 def test_a_question_typed_without_its_mark_is_still_the_question() -> None:
     assert _reply("I love coffee.", "Would you like to grab a coffee with her") is Verdict.YES
     assert _reply("I love tea.", "Would you like to grab a coffee with her") is Verdict.UNCLEAR
+
+
+# ------------------------------------------- a name the message did not name
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        ("Happy to meet Priya.", Verdict.YES),
+        ("Yes, glad to help Priya, Sam.", Verdict.YES),
+        ("Sure - my assistant Noor (noor@northwind.example) keeps my calendar.", Verdict.YES),
+        # another person than the one asked about: not an answer to this ask
+        ("I'd love to meet Jordan.", Verdict.UNCLEAR),
+        ("Happy to, Jordan is the one to talk to.", Verdict.UNCLEAR),
+        ("Yes, Marcus and I would both join.", Verdict.UNCLEAR),
+    ],
+)
+def test_only_the_names_the_message_named_are_explained(answer: str, verdict: Verdict) -> None:
+    assert _reply(answer) is verdict

@@ -9,13 +9,14 @@ attention), the poll carries on and the cursor moves; every other intro complete
 
 from __future__ import annotations
 
+import json
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
 
 from introbot.gmail.client import GmailClient
-from introbot.model import Person, RequestRef, Stage
+from introbot.model import Cancel, Person, RequestRef, Stage
 from introbot.reading.automated import delivery_report_sender
 from introbot.reading.mime import parse_addresses, read_addresses, read_mail, undeliverable
 from introbot.reading.requests import read_request
@@ -279,3 +280,46 @@ def test_list_names_the_request_threads_set_aside(world: World) -> None:
     assert listed.exit_code == 0, listed.output
     assert f"thread {delivered['threadId']}: " in listed.output
     assert "dana@northwind..io cannot receive mail" in listed.output
+
+
+def test_list_json_names_the_request_threads_set_aside(world: World) -> None:
+    delivered = world.control.deliver(BAD_REQUESTS["cc"], labels=("INBOX", "intro-request"))
+    world.request(REQUEST)
+    world.poll()
+    world.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    listed = invoke("list", "--db", str(world.db), "--sandbox", world.server.url, "--json")
+    assert listed.exit_code == 0, listed.output
+    found = json.loads(listed.output)
+    assert [i["contact"]["email"] for i in found["intros"]] == ["dana@northwind.example"]
+    (thread,) = found["request_threads"]
+    assert thread["thread_id"] == delivered["threadId"]
+    assert "dana@northwind..io cannot receive mail" in thread["needs_attention"]
+
+
+@pytest.mark.parametrize("status", [400])
+def test_a_draft_gmail_refuses_to_delete_makes_the_intro_need_attention(
+    world: World, status: int
+) -> None:
+    world.request(REQUEST)
+    world.poll()
+    assert len(world.drafts()) == 2  # the consent drafts, not sent yet
+    (intro,) = world.intros()
+    world.control.add_faults({"method": "drafts.delete", "status": status, "count": 1})
+    world.engine.apply(intro.id, Cancel("cancelled from the command line"), world.now, "test")
+    world.poll()  # does not raise; the other deletion goes on
+    assert world.store.pending_actions() == []
+    after = world.only_intro()
+    assert after.stage is Stage.CANCELLED
+    assert (
+        after.attention
+        and "refused to delete" in after.attention
+        and str(status) in after.attention
+    )
+    assert len(world.drafts()) == 1  # the one Gmail kept: the connector deletes it
+    assert "introbot/needs-attention" in world.thread_labels(after.request.thread_id)
+    world.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    target = ("--db", str(world.db), "--sandbox", world.server.url)
+    listed = invoke("list", *target)
+    assert listed.exit_code == 0 and "refused to delete" in listed.output, listed.output
+    shown = invoke("show", after.id, *target)
+    assert shown.exit_code == 0 and "refused to delete" in shown.output, shown.output

@@ -188,9 +188,9 @@ def list_intros(target: Target, stage: str | None, as_json: bool) -> None:
         intros = store.intros(stage=Stage(stage) if stage else None)
         problems = store.problem_threads()
     if as_json:
-        click.echo(
-            json.dumps([views.intro_summary(i) for i in intros], indent=1, ensure_ascii=False)
-        )
+        threads = [] if stage else [{"thread_id": t, "needs_attention": why} for t, why in problems]
+        listed = {"intros": [views.intro_summary(i) for i in intros], "request_threads": threads}
+        click.echo(json.dumps(listed, indent=1, ensure_ascii=False))
     else:
         click.echo(views.table(intros, datetime.now(UTC)))
         if problems and not stage:

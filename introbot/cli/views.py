@@ -14,7 +14,7 @@ GUESS_SETTING = "[drafts] guess_organisation"
 
 def next_step(intro: Intro) -> str:
     if intro.stage.closed:
-        return "-"
+        return f"look: {intro.attention}" if intro.attention else "-"
     if intro.attention:
         return f"decide: introbot decide {intro.id} requester|contact yes|no"
     if intro.stage is Stage.READY:

@@ -29,11 +29,13 @@ Everything scanned is capped (characters, lines, line length) and every pattern 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Literal
 
 from introbot.reading.mime import EMAIL_IN_TEXT, Mail, parse_addresses
+from introbot.reading.quotes import may_hold_attribution
 from introbot.rules import Phrases, PhraseSet, normalize
 
 MAX_SCAN_CHARS = 12_000  # of the body text read for content signals
@@ -114,14 +116,35 @@ def _starts_history(line: str, markers: tuple[str, ...], phrases: Phrases) -> bo
     if line.startswith(">"):
         return True
     lowered = normalize(line)
-    if any(lowered.startswith(m) for m in markers if m):
+    if lowered.startswith(markers):  # a tuple of non-empty phrases
         return True
-    return any(p.search(line[:300]) for p in phrases.attribution)
+    head = line[:300]
+    return may_hold_attribution(head, phrases) and _any_of(phrases.attribution)(head)
+
+
+_ANY_OF: dict[int, tuple[tuple[re.Pattern[str], ...], Callable[[str], bool]]] = {}
+
+
+def _any_of(patterns: tuple[re.Pattern[str], ...]) -> Callable[[str], bool]:
+    """Does any of ``patterns`` occur in a text: one search of one joined pattern (not
+    sixty), kept per tuple of rules by identity (hashing sixty patterns costs more)."""
+    known = _ANY_OF.get(id(patterns))
+    if known is None or known[0] is not patterns:
+        test: Callable[[str], bool]
+        try:
+            joined = re.compile("|".join(f"(?:{p.pattern})" for p in patterns) or r"(?!)", re.I)
+            test = lambda text: joined.search(text) is not None  # noqa: E731
+        except re.error:  # each compiles alone (rules.py checks); together they may not
+            test = lambda text: any(p.search(text) for p in patterns)  # noqa: E731
+        if len(_ANY_OF) > 16:
+            _ANY_OF.clear()
+        known = _ANY_OF[id(patterns)] = (patterns, test)
+    return known[1]
 
 
 def _view(mail: Mail, phrases: Phrases) -> _View:
     lines = mail.text[:MAX_SCAN_CHARS].split("\n", MAX_SCAN_LINES)[:MAX_SCAN_LINES]
-    markers = phrases.original_message + phrases.forwarded
+    markers = tuple(m for m in phrases.original_message + phrases.forwarded if m)
     kept: list[str] = []
     quoted = False
     for line in lines:

@@ -14,6 +14,7 @@ import email
 import email.errors
 import email.header
 import email.message
+import email.parser
 import email.policy
 import email.utils
 import functools
@@ -32,10 +33,13 @@ from email_validator import EmailNotValidError, validate_email
 from introbot.model import Person, ascii_lower
 from introbot.reading.visible import readable, strip_hidden
 
-#: What is parsed of one message. Gmail takes about 25 MB of attachments (~35 MB encoded);
-#: the words to read come first, and parsing is linear but not cheap (~40 ms a MB), so a
-#: bigger message is read from its first 8 MB and says so.
-MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+#: What is looked at of one message (Gmail takes about 25 MB of attachments, ~35 MB
+#: encoded). Before parsing, the message is shrunk (see :func:`shrink`): the bodies of
+#: attachments are dropped and a text part is kept to its first ``MAX_PART_BYTES``, because
+#: the email parser costs about a microsecond a line and nothing reads further than that.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_PART_BYTES = 128 * 1024  # of one text part's body handed to the parser
+MAX_PARSED_BYTES = 512 * 1024  # of the whole shrunk message handed to the parser
 MAX_HEADER_BYTES = 256 * 1024  # the whole header block
 MAX_HEADER_VALUE = 8 * 1024  # one header, decoded
 MAX_HEADERS = 400
@@ -44,6 +48,12 @@ MAX_DEPTH = 40
 MAX_TEXT_CHARS = 200_000  # text kept from one body part
 MAX_HTML_CHARS = 400_000  # HTML handed to the HTML parser
 MAX_DISPLAY_NAME = 120
+#: Said at the end of a text whose end was not read, so that no reader takes what it did
+#: read for the whole message (a yes needs the whole reply explained).
+NOT_READ = "[introbot stopped reading here; the message goes on]"
+#: The header :func:`shrink` puts on a part whose body it cut (a sender who writes it
+#: only makes their own text read as cut: never a yes).
+CUT_HEADER = "X-Introbot-Not-Read"
 MAX_ADDRESSES = 200  # addresses read from one header value
 
 #: Charsets that can smuggle markup or that no one sends in good faith.
@@ -66,32 +76,32 @@ _BLOCKS = {
 
 
 # ------------------------------------------------------------------------ cleaning
+def _format_chars() -> str:
+    """Every invisible formatting character (Unicode category Cf: zero-width, bidi
+    overrides, soft hyphen, tags). They live in planes 0, 1 and 14 only."""
+    ranges = (range(0x10000), range(0x10000, 0x20000), range(0xE0000, 0xE1000))
+    return "".join(chr(c) for r in ranges for c in r if unicodedata.category(chr(c)) == "Cf")
+
+
+_CF = _format_chars()
+_CC = "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))  # category Cc
+_LINE_TABLE = {**dict.fromkeys(map(ord, _CF)), **dict.fromkeys(map(ord, _CC + "\u2028\u2029"), " ")}
+_TEXT_TABLE = {
+    **dict.fromkeys(map(ord, _CF + _CC.replace("\t", "").replace("\n", ""))),
+    0xA0: " ",
+}
+
+
 def clean_line(value: str, limit: int | None = None) -> str:
     """One line of plain text: controls, line breaks and invisible formatting characters
     (zero-width, bidi overrides) become spaces or vanish; runs of spaces collapse."""
-    out = []
-    for ch in value:
-        category = unicodedata.category(ch)
-        if category == "Cf":
-            continue  # zero-width and direction-changing characters
-        out.append(" " if category in ("Cc", "Zl", "Zp") else ch)
-    cleaned = " ".join("".join(out).split())
+    cleaned = " ".join(value.translate(_LINE_TABLE).split())
     return cleaned[:limit] if limit is not None else cleaned
 
 
 def clean_text(value: str) -> str:
     """Multi-line text: keeps line breaks, drops other controls and invisible formatting."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    kept = []
-    for ch in value:
-        category = unicodedata.category(ch)
-        if ch in "\n\t":
-            kept.append(ch)
-        elif category == "Cf" or (category == "Cc"):
-            continue
-        else:
-            kept.append(" " if ch == "\u00a0" else ch)
-    return "".join(kept)
+    return value.replace("\r\n", "\n").replace("\r", "\n").translate(_TEXT_TABLE)
 
 
 def _utf8(value: str) -> str:
@@ -240,6 +250,12 @@ class Mail:
         rule that cannot be resolved (see reading/visible.py). False without HTML."""
         return self.html is not None and html_hides_text(self.html)
 
+    @functools.cached_property
+    def html_unchecked(self) -> str:
+        """Why the HTML body's visible text could not be worked out ("" when it was, or
+        without HTML): too many tags, cut short, or rejected by the parser."""
+        return html_unchecked(self.html) if self.html is not None else ""
+
 
 class _Collector:
     def __init__(self) -> None:
@@ -268,9 +284,11 @@ def _decode_payload(part: email.message.Message, found: _Collector) -> str:
         found.problem(f"malformed MIME part ({', '.join(names)})")
     charset = (part.get_content_charset() or "utf-8").strip().lower()
     text = _decode_bytes(payload[: MAX_TEXT_CHARS * 4], charset, found)
-    if len(text) > MAX_TEXT_CHARS:
-        found.problem(f"body longer than {MAX_TEXT_CHARS} characters: the rest was not read")
-        text = text[:MAX_TEXT_CHARS]
+    cut = part.get(CUT_HEADER) is not None or CUT_HEADER in text
+    if len(text) > MAX_TEXT_CHARS or cut:
+        found.problem("body too long: the rest was not read")
+        text = clean_text(text[: MAX_TEXT_CHARS - len(NOT_READ) - 2])
+        return text + "\n\n" + NOT_READ
     return clean_text(text)
 
 
@@ -391,6 +409,127 @@ def _read_broken_structure(raw: bytes, found: _Collector) -> None:
         found.plain.append(text[:MAX_TEXT_CHARS])
 
 
+# ------------------------------------------------------------------ shrinking
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_HEADERS_ONLY = email.parser.BytesParser(policy=email.policy.compat32)
+#: Parts whose bodies no reader looks at (attachments are listed by name only).
+_NOT_READ_TYPES = ("application/", "image/", "audio/", "video/", "font/", "model/")
+_MAX_PREAMBLE = 1024  # of a multipart's preamble copied (the parser drops it)
+
+
+class _Shrinker:
+    """One pass over the raw message that finds its MIME structure as the email parser
+    will (each header block read by the parser itself, the boundary it declares, the
+    delimiter lines found with ``bytes.find``), and copies it with attachment bodies
+    dropped and long text parts cut, each such part marked with :data:`CUT_HEADER`. Where
+    the structure is not plain (a header block the parser would end early, a multipart
+    without delimiters) the bytes are copied as they are and the total cap applies."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.out: list[bytes] = []
+        self.size = 0
+        self.entities = 0
+        self.cut = False  # some part was cut (and marked)
+        self.truncated = False  # the message was cut short (marked on nothing)
+
+    def emit(self, start: int, end: int) -> None:
+        self.out.append(self.raw[start:end])
+        self.size += end - start
+
+    def mark(self) -> None:
+        self.out.append(CUT_HEADER.encode() + b": yes\r\n")
+        self.cut = True
+
+    def entity(self, start: int, end: int, depth: int) -> None:
+        """Copy the entity at ``raw[start:end]``: headers, a blank line, a body."""
+        raw = self.raw
+        self.entities += 1
+        if raw.startswith((b"\n", b"\r\n"), start):
+            head_end = start  # no headers: a text/plain body
+            kind, boundary = "text/plain", None
+        else:
+            split = _HEAD_END.search(raw, start, end)
+            if split is None:
+                self.emit(start, end)  # headers only
+                return
+            head_end = split.end()
+            headers = _HEADERS_ONLY.parsebytes(raw[start:head_end], headersonly=True)
+            if headers.defects or str(headers.get_payload()).strip():
+                self.emit(start, end)  # the parser would see a body start earlier
+                return
+            kind, boundary = headers.get_content_type(), headers.get_boundary()
+        if kind.startswith("multipart/"):
+            self.multipart(start, head_end, end, boundary, depth)
+        elif end - head_end <= MAX_PART_BYTES:
+            self.emit(start, end)
+        elif kind.startswith(_NOT_READ_TYPES):
+            self.mark()
+            self.emit(start, head_end)
+        else:
+            cut = raw.rfind(b"\n", head_end, head_end + MAX_PART_BYTES) + 1
+            cut = cut if cut > head_end else head_end + MAX_PART_BYTES
+            self.mark()
+            self.emit(start, cut)
+            if raw[cut - 1 : cut] != b"\n":
+                self.out.append(b"\r\n")
+
+    def multipart(
+        self, start: int, head_end: int, end: int, boundary: str | None, depth: int
+    ) -> None:
+        mark = b"--" + boundary.encode("utf-8", "surrogateescape") if boundary else b""
+        found = self.delimiters(mark, head_end, end) if mark else []
+        if not found or depth >= MAX_DEPTH:
+            self.emit(start, end)  # the parser finds no parts here either: copied as it is
+            return
+        self.emit(start, min(found[0][0], head_end + _MAX_PREAMBLE))
+        if found[0][0] > head_end + _MAX_PREAMBLE:
+            self.out.append(b"\r\n")
+        for (line, line_end, closing), following in zip(
+            found, [*found[1:], (end, end, True)], strict=True
+        ):
+            self.emit(line, line_end)
+            if closing:
+                return  # the epilogue: dropped by the parser
+            if self.entities >= MAX_PARTS or self.size > MAX_PARSED_BYTES:
+                self.truncated = True
+                return
+            self.entity(line_end, following[0], depth + 1)
+
+    def delimiters(self, mark: bytes, start: int, end: int) -> list[tuple[int, int, bool]]:
+        """The delimiter lines ``--boundary`` and ``--boundary--`` (then only spaces) in
+        ``raw[start:end]``, as (start, end, closing), up to the closing one."""
+        raw, found = self.raw, []
+        line = start if raw.startswith(mark, start) else raw.find(b"\n" + mark, start, end) + 1
+        while line > 0:
+            newline = raw.find(b"\n", line, end)
+            line_end = end if newline < 0 else newline + 1
+            rest = raw[line + len(mark) : line_end].rstrip(b"\r\n")
+            closing = rest.startswith(b"--")
+            if not rest.removeprefix(b"--").strip(b" \t"):
+                found.append((line, line_end, closing))
+                if closing or len(found) > 2 * MAX_PARTS:
+                    break
+            if line_end >= end:
+                break
+            line = raw.find(b"\n" + mark, line_end - 1, end) + 1
+        return found
+
+
+def shrink(raw: bytes) -> tuple[bytes, bool]:
+    """The message with attachment bodies dropped and text parts cut to
+    ``MAX_PART_BYTES`` (see :class:`_Shrinker`: each such part is marked), at most
+    ``MAX_PARSED_BYTES`` long; and whether the whole was cut short (marked on nothing)."""
+    shrinker = _Shrinker(raw)
+    shrinker.entity(0, len(raw), 0)
+    out = b"".join(shrinker.out)
+    truncated = shrinker.truncated or len(out) > MAX_PARSED_BYTES
+    if len(out) > MAX_PARSED_BYTES:
+        out = out[: out.rfind(b"\n", 0, MAX_PARSED_BYTES) + 1 or MAX_PARSED_BYTES]
+    return out, truncated
+
+
 def _parse(raw: bytes, found: _Collector) -> email.message.Message:
     try:
         return email.message_from_bytes(raw, policy=email.policy.compat32)
@@ -416,7 +555,8 @@ def _cap_header_block(raw: bytes, found: _Collector) -> bytes:
 def _clean_headers(msg: email.message.Message, found: _Collector) -> list[tuple[str, str, str]]:
     """(name, decoded and cleaned value, undecoded but unfolded value) per header."""
     headers = []
-    for index, (name, value) in enumerate(msg.raw_items()):
+    items = [(n, v) for n, v in msg.raw_items() if str(n).lower() != CUT_HEADER.lower()]
+    for index, (name, value) in enumerate(items):
         if index >= MAX_HEADERS:
             found.problem(f"more than {MAX_HEADERS} headers: the rest were not read")
             break
@@ -460,12 +600,15 @@ def unreadable_mail(exc: BaseException) -> Mail:
 
 def _read_mail(raw: bytes) -> Mail:
     found = _Collector()
-    if len(raw) > MAX_MESSAGE_BYTES:
-        found.problem(
-            f"message larger than {MAX_MESSAGE_BYTES // 2**20} MB: only its start was read"
-        )
-        raw = raw[:MAX_MESSAGE_BYTES]
+    truncated = len(raw) > MAX_MESSAGE_BYTES
+    raw = raw[:MAX_MESSAGE_BYTES] if truncated else raw
+    # A lone CR ends a line for the parser: in the headers, or just before a delimiter.
+    if _LONE_CR.search(raw, 0, MAX_HEADER_BYTES) or b"\r--" in raw:
+        raw = _LONE_CR.sub(b"\n", raw)
     raw = _cap_header_block(raw, found)
+    raw, cut_short = shrink(raw)
+    if truncated or cut_short:
+        found.problem("message too large: only its start was read")
     msg = _parse(raw, found)
     read_headers = _clean_headers(msg, found)
     headers = [(name, value) for name, value, _ in read_headers]
@@ -528,14 +671,27 @@ def _read_mail(raw: bytes) -> Mail:
         references=tuple(_MSGID.findall(" ".join(every("references")))),
         date=date,
         content_type=content_type,
-        plain="\n\n".join(found.plain) if found.plain else None,
-        html="\n".join(found.html)[:MAX_HTML_CHARS] if found.html else None,
+        plain=_with_end_unread(found.plain, truncated or cut_short),
+        html=_with_end_unread(found.html, truncated or cut_short, "\n", MAX_HTML_CHARS),
         reports=tuple(found.reports),
         attachments=tuple(found.attachments),
         problems=tuple(found.problems),
         raw_headers=tuple((name, raw) for name, _, raw in read_headers),
         bad_addresses=tuple(bad),
     )
+
+
+def _with_end_unread(
+    texts: list[str], cut_short: bool, joiner: str = "\n\n", limit: int | None = None
+) -> str | None:
+    """The parts of one kind as one text; when the message was cut short, saying so at
+    the end (the parts read may not be all of them)."""
+    if not texts:
+        return None
+    text = joiner.join(texts)[:limit]
+    if cut_short and not text.endswith(NOT_READ):
+        text += "\n\n" + NOT_READ
+    return text
 
 
 def looks_like_mail(raw: bytes) -> bool:
@@ -556,10 +712,12 @@ def looks_like_mail(raw: bytes) -> bool:
 
 
 # ---------------------------------------------------------------------- HTML to text
-MAX_TAGS = 20_000  # beyond this, an HTML body is read roughly rather than parsed
+MAX_TAGS = 2_000  # beyond this, an HTML body is read roughly rather than parsed
 _NOT_TEXT_OPEN = re.compile(r"<(script|style|head|title|template|noscript)\b[^<>]{0,2000}>", re.I)
 _BREAKS = re.compile(r"<(?:br|/p|/div|/li|/tr|/h\d)\b[^<>]{0,2000}>", re.I)
 _TAGS = re.compile(r"<[^<>]{0,2000}>")
+_UNCLOSED_TAG = re.compile(r"<[^<>]{0,2000}$")
+_BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+")
 
 
 def _without_html_comments(source: str) -> str:
@@ -599,8 +757,10 @@ def _rough_soup(source: str) -> BeautifulSoup:
     """A body too heavy to parse (an HTML bomb), or one the parser rejects: tags stripped
     by pattern, the text kept as lines."""
     text = _BREAKS.sub("\n", _without_not_text(_without_html_comments(source)))
+    text = _UNCLOSED_TAG.sub(" ", _TAGS.sub(" ", text))  # a tag cut off at the end too
+    text = _BLANK_LINES.sub("\n\n", text)  # ten thousand closing divs: not as many lines
     soup = BeautifulSoup("", "html.parser")
-    for index, line in enumerate(html.unescape(_TAGS.sub(" ", text)).split("\n")):
+    for index, line in enumerate(html.unescape(text).split("\n")):
         if index:
             soup.append(soup.new_tag("br"))
         soup.append(NavigableString(line))
@@ -608,21 +768,29 @@ def _rough_soup(source: str) -> BeautifulSoup:
 
 
 @functools.lru_cache(maxsize=2)
-def _visible_soup(source: str) -> tuple[BeautifulSoup, bool]:
+def _visible_soup(source: str) -> tuple[BeautifulSoup, bool, str]:
     """The parsed body with what a reader would not see taken out (see reading/visible.py),
-    and whether that hid any words. A body too heavy to check, or one html.parser rejects,
-    is read roughly, and counts as possibly hiding words.
+    whether that hid any words, and why the body could not be checked ("" when it was). A
+    body too heavy to check (more than ``MAX_TAGS`` tags: parsing costs tens of
+    microseconds a tag), one cut short, or one html.parser rejects, is read roughly (hidden
+    text and all) and counts as possibly hiding words.
 
     Parsed once per body: its text, whether it hides words and its new text (quotes.py)
     are all read from this one tree, which therefore no reader changes."""
     source = source[:MAX_HTML_CHARS]
-    if source.count("<") <= MAX_TAGS:
-        try:
-            soup = BeautifulSoup(source, "html.parser")
-            return soup, strip_hidden(soup)
-        except Exception:  # e.g. ParserRejectedMarkup on "<![foo": the body must still read
-            pass
-    return _rough_soup(source), True
+    if source.endswith(NOT_READ):
+        return _rough_soup(source), True, "its HTML is too long to read whole"
+    if source.count("<") > MAX_TAGS:
+        return (
+            _rough_soup(source),
+            True,
+            f"its HTML is too big to check what a reader sees (over {MAX_TAGS:,} tags)",
+        )
+    try:
+        soup = BeautifulSoup(source, "html.parser")
+        return soup, strip_hidden(soup), ""
+    except Exception:  # e.g. ParserRejectedMarkup on "<![foo": the body must still read
+        return _rough_soup(source), True, "its HTML cannot be parsed"
 
 
 def parse_html(source: str) -> BeautifulSoup:
@@ -635,6 +803,12 @@ def parse_html(source: str) -> BeautifulSoup:
 def html_hides_text(source: str) -> bool:
     """Does this HTML body hold words its reader does not see (or might not)?"""
     return _visible_soup(source)[1]
+
+
+def html_unchecked(source: str) -> str:
+    """Why what a reader of this HTML body sees could not be worked out ("" when it
+    was): its text is then read roughly, hidden words included."""
+    return _visible_soup(source)[2]
 
 
 def _mailto_text(link: Tag) -> str | None:

@@ -29,11 +29,19 @@ from typing import Any, TypeVar
 from bs4 import BeautifulSoup, Tag
 from bs4.element import CData, NavigableString, PageElement
 
-from introbot.reading.mime import Mail, parse_html, soup_to_text
+from introbot.reading.mime import NOT_READ, Mail, parse_html, soup_to_text
 from introbot.rules import Phrases, normalize
 
-MAX_LINES = 4000
-MAX_READ_CHARS = 60_000
+# What a person types is never longer: a reply is read from its first MAX_LINES lines and
+# MAX_READ_CHARS characters. What follows counts as unread (no yes can be taken from the
+# reply) only where it could still be the writer's: after a top-posted reply's quoted
+# history nothing is, and below ">" quotes only unquoted lines are.
+MAX_LINES = 500
+MAX_READ_CHARS = 20_000
+#: Lines that may open an attribution whose patterns are tried in one text: each try costs
+#: tens of microseconds, so a text of thousands of such lines (a hostile one) is read up to
+#: the last one tried, and the rest counts as unread.
+MAX_ATTRIBUTION_TRIES = 60
 MAX_LINE_CHARS = 4_000
 _MAX_DEPTH = 3  # nested bottom-posted replies followed
 _MAX_CUTS = 8  # places tried on one line for an attribution after typed text
@@ -172,6 +180,7 @@ _DATE_LED = re.compile(
 )
 _GMT = re.compile(r"\b(?:GMT|UTC)\s?[+-]\d{1,2}:?\d{2}|\b[AaPp]\.?[Mm]\.?\b")
 _GMT_NAME = re.compile(r"(?:GMT|UTC)\s?[+-]\d{1,2}:?\d{2}\s+[^\W\d_][^,.;!?]{0,60}$")
+_DIGIT_OR_AT = re.compile(r"[\d@]")
 _SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f]\s*$")
 _PLAIN_WORD = re.compile(r"^[\"'(\[]?[^\W\d_]+(?:['’-][^\W\d_]+)*[\"')\].,;:!?]*$")
 # A sentence end, then what may start an attribution (not a lowercase continuation).
@@ -395,10 +404,36 @@ def _may_start_attribution(lines: list[str], index: int, phrases: Phrases) -> bo
     words = _start_words(phrases.attribution)
     if words is None or _combined(phrases.attribution)[1].pattern != r"(?!)":
         return True
-    if any(_ATTRIBUTION_HINT.search(line) for line in lines[index : index + 6]):
+    if _hint_within(lines, index):
         return True
     start = _undecorated(_bare(lines[index]))[0].lower()
     return start.startswith(words)
+
+
+_hints: tuple[list[str], list[int]] | None = None  # the last lines looked at, their hints
+
+
+def _hint_within(lines: list[str], index: int) -> bool:
+    """Does one of the six lines from ``index`` hold an attribution hint? The positions of
+    the hints in the last list of lines asked about are kept: the test is asked for
+    every line of a text in turn, and must not cost six searches a line."""
+    global _hints
+    known = _hints
+    if known is None or known[0] is not lines or len(known[1]) != len(lines) + 1:
+        following, at = [len(lines) + 6] * (len(lines) + 1), len(lines) + 6
+        for position in range(len(lines) - 1, -1, -1):  # the next hint at or after each line
+            if _ATTRIBUTION_HINT.search(lines[position]):
+                at = position
+            following[position] = at
+        known = _hints = (lines, following)
+    return index < len(lines) and known[1][index] < index + 6
+
+
+def may_hold_attribution(line: str, phrases: Phrases) -> bool:
+    """False when no attribution pattern can match anywhere in ``line`` (patterns tied to
+    the start of a line need a hint or one of their start words there): a cheap test that
+    spares most lines the patterns."""
+    return _may_start_attribution([line], 0, phrases)
 
 
 def _span_end(lines: list[str], index: int, phrases: Phrases) -> int | None:
@@ -484,8 +519,8 @@ def _split_prefix(bare: str, phrases: Phrases) -> str:
     """Text typed before an attribution on the same line ("Sounds good! On Tue, ... Sam
     <sam@x> wrote:"), or "". The attribution is the shortest tail that reads as one; what
     is before it must read as typed text, not as a date."""
-    if len(bare) > 400 or _DATE_LED.match(bare):
-        return ""
+    if len(bare) > 400 or _DATE_LED.match(bare) or not _DIGIT_OR_AT.search(bare):
+        return ""  # both cuts below need a digit or an address in the attribution
     keyworded = _keyword_patterns(phrases.attribution)
     cuts = [cut for word, pattern in keyworded if (cut := _keyword_cut(bare, word, pattern))]
     lowered = bare.lower()
@@ -543,7 +578,14 @@ def _marker(lines: list[str], index: int, phrases: Phrases) -> _Marker | None:
 
 
 def _find_marker(lines: list[str], phrases: Phrases) -> _Marker | None:
+    """The first marker of quoted history, or an ``unread`` one where the tries allowed
+    (``MAX_ATTRIBUTION_TRIES``) ran out."""
+    tries = 0
     for index in range(len(lines)):
+        if lines[index].strip() and _may_start_attribution(lines, index, phrases):
+            tries += 1
+            if tries > MAX_ATTRIBUTION_TRIES:
+                return _Marker(index, len(lines), "unread")
         marker = _marker(lines, index, phrases)
         if marker is not None:
             return marker
@@ -551,9 +593,10 @@ def _find_marker(lines: list[str], phrases: Phrases) -> _Marker | None:
 
 
 def quote_start(lines: list[str], phrases: Phrases) -> int | None:
-    """The index of the line where quoted history starts, if any."""
-    marker = _find_marker(lines, phrases)
-    return marker.start if marker is not None else None
+    """The index of the line where quoted history starts, if any, in the first
+    ``MAX_LINES`` lines (what a person types before it is never longer)."""
+    marker = _find_marker(lines[:MAX_LINES], phrases)
+    return marker.start if marker is not None and marker.kind != "unread" else None
 
 
 def _has_content(lines: list[str]) -> bool:
@@ -576,22 +619,28 @@ def _unquoted(lines: list[str]) -> list[str]:
     return kept
 
 
-def _strip_history(lines: list[str], phrases: Phrases, depth: int = 0) -> list[str]:
-    """The lines the writer typed, before any signature handling."""
+def _strip_history(lines: list[str], phrases: Phrases, depth: int = 0) -> tuple[list[str], bool]:
+    """The lines the writer typed, before any signature handling; and whether unquoted
+    lines after these (ones not read) would count as typed too."""
     marker = _find_marker(lines, phrases) if depth < _MAX_DEPTH else None
     if marker is None:
-        return [line for line in lines if not _is_quoted(line)]
+        return [line for line in lines if not _is_quoted(line)], True
+    if marker.kind == "unread":
+        return [line for line in lines[: marker.start] if not _is_quoted(line)] + [
+            "",
+            NOT_READ,
+        ], False
     above = lines[: marker.start] + ([marker.prefix] if marker.prefix else [])
     below = lines[marker.end :]
     after = _skip_blank(below, 0, len(below))
     gmail_style = marker.kind == "attribution" and after < len(below) and _is_quoted(below[after])
     if gmail_style:  # "> " quotes: what is not quoted below them is typed (bottom, interleaved)
-        rest = _strip_history(_unquoted(below), phrases, depth + 1)
-        return [line for line in above if not _is_quoted(line)] + [""] + rest
+        rest, more = _strip_history(_unquoted(below), phrases, depth + 1)
+        return [line for line in above if not _is_quoted(line)] + [""] + rest, more
     if _has_content(above):
-        return [line for line in above if not _is_quoted(line)]
+        return [line for line in above if not _is_quoted(line)], False
     if marker.kind == "forward":
-        return []  # a forward with nothing added: the forwarded words are not the writer's
+        return [], False  # a forward with nothing added: the forwarded words are not the writer's
     unquoted = [line for line in below if not _is_quoted(line)]
     return _strip_history(unquoted, phrases, depth + 1)
 
@@ -822,21 +871,22 @@ def plain_new_text(
         return ""  # no new text reads as unclear
 
 
-#: Said in the new text of a message whose end was not read, so that no reader takes what
-#: it did read for the whole message (a yes needs the whole reply explained).
-NOT_READ = "[introbot did not read the rest of this message]"
+_TYPED_LINE = re.compile(r"^[^\S\n]*[^\s>]", re.MULTILINE)  # a line with text, not quoted
 
 
 def _plain_new_text(text: str, phrases: Phrases, sent_text: str | None, signer: str | None) -> str:
-    cut = len(text) > MAX_READ_CHARS and bool(text[MAX_READ_CHARS:].strip())
-    text = text[:MAX_READ_CHARS].translate(_INVISIBLE)  # what a person types is never longer
-    split = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    cut = cut or any(line.strip() for line in split[MAX_LINES:])
+    head = text[:MAX_READ_CHARS].translate(_INVISIBLE)  # what a person types is never longer
+    split = head.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines = [line[:MAX_LINE_CHARS] for line in split[:MAX_LINES]]
-    lines = _strip_history(lines, phrases)
+    lines, more = _strip_history(lines, phrases)
+    if more and (len(text) > MAX_READ_CHARS or len(split) > MAX_LINES):
+        unread = "\n".join(split[MAX_LINES:]) + "\n" + text[MAX_READ_CHARS:]
+        more = bool(_TYPED_LINE.search(unread.translate(_INVISIBLE)))
+    else:
+        more = False
     lines = cut_signature(lines, phrases, signer)
     lines = _without_sent_lines(lines, sent_text)
-    if cut:
+    if more and NOT_READ not in lines:
         lines += ["", NOT_READ]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
 

@@ -43,7 +43,7 @@ from introbot.reading.mime import Mail
 from introbot.reading.quotes import html_new_text, new_text, plain_new_text
 from introbot.reading.requests import mentions
 from introbot.reading.senders import SenderCheck, check_sender
-from introbot.reading.sentences import Sentence, sentences
+from introbot.reading.sentences import MAX_SENTENCES, Sentence, sentences
 from introbot.rules import ConsentSets, Phrases, normalize
 
 _QUESTION = re.compile(r"\?(?=\s|$|[\"')\]])|¿")
@@ -230,7 +230,10 @@ def read_clause(
     words = _WORD.findall(rest)
     get = hits.get
     alone = len(_WORD.findall(original)) <= 3 and not (get("yes") or get("no"))
-    names = _names(original, alone)
+    # A name is explained when the message answered names it too ("happy to meet Alex" to an
+    # ask about Alex); "I'd love to meet Jordan" to an ask about Alex is not an answer to it.
+    # A name beside contact details is whom they belong to ("my EA Morgan (morgan@...)").
+    names = {n for n in _names(original, alone) if not ask or n in ask or "preferences" in hits}
     leftover = tuple(w for w in words if w not in names)
     negated = bool(get("negations"))
     wants_else = get("alternatives") and not get("preferences")
@@ -380,6 +383,9 @@ def understand(
         return Understanding(Verdict.UNCLEAR, why, language)
     sets = phrases.consent(language)
     found = sentences(text)
+    if len(found) >= MAX_SENTENCES:  # the rest is not read: it could take the answer back
+        why = f"the new text has {len(found)} sentences or more: too long to read as an answer"
+        return Understanding(Verdict.UNCLEAR, why, language)
     if not found:
         return Understanding(Verdict.UNCLEAR, "no new text in the reply", language)
     echo, question = ask_words(ask), question_words(ask)
@@ -431,7 +437,7 @@ def _html_disagrees(
 ) -> str:
     """Why the HTML part cannot be trusted to say what the plain part says, or ""."""
     if mail.html_hidden_text:
-        return "its HTML hides text from the reader"
+        return mail.html_unchecked or "its HTML hides text from the reader"
     if mail.plain is None or mail.html is None:
         return ""
     signer = mail.sender.name if mail.sender else None

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from introbot.model import Person, address_key
 from introbot.reading.mime import (
     EMAIL_IN_TEXT,
+    NOT_READ,
     Mail,
     clean_line,
     parse_addresses,
@@ -439,6 +440,9 @@ class _Reader:
                     (), (f"the From address {address} cannot receive mail ({why})",), "none"
                 )
             return RequestReading((), ("the message has no usable From address",), "none")
+        if mail.plain is None and mail.html_unchecked:  # its hidden words would be read
+            why = f"{mail.html_unchecked}, so introbot cannot tell which words are shown"
+            return RequestReading((), (f"{why}: send it again as plain text",), "none")
         reading = self._read()
         for header, address, why in mail.bad_addresses:
             if header in ("To", "Cc"):
@@ -471,7 +475,8 @@ class _Reader:
             if result is not None:
                 return result
 
-        own = plain_new_text(mail.text[:MAX_READ_CHARS], self.phrases)
+        # a text too long to read whole is read from its start (the context is capped)
+        own = plain_new_text(mail.text[:MAX_READ_CHARS], self.phrases).removesuffix(NOT_READ)
         if from_me:
             lines = own.split("\n")
             for candidate in (mail.subject, *lines):
