@@ -138,7 +138,18 @@ STAGE_EDGES: dict[tuple[Stage, str], Stage] = _edges(
     ((Stage.ASKING,), "a consent draft was discarded", Stage.CANCELLED),
     ((Stage.READY,), "the introduction draft was discarded", Stage.CANCELLED),
     (_OPEN_STAGES, "cancel", Stage.CANCELLED),
+    (_OPEN_STAGES, "Gmail shows it introduced", Stage.INTRODUCED),
+    (_OPEN_STAGES, "Gmail shows it declined", Stage.DECLINED),
+    (_OPEN_STAGES, "Gmail shows it cancelled", Stage.CANCELLED),
+    (_OPEN_STAGES, "Gmail shows it expired", Stage.EXPIRED),
 )
+# Gmail's labels say how an intro ended (another database went on without this one).
+_GMAIL_SHOWS = {
+    Stage.INTRODUCED: "Gmail shows it introduced",
+    Stage.DECLINED: "Gmail shows it declined",
+    Stage.CANCELLED: "Gmail shows it cancelled",
+    Stage.EXPIRED: "Gmail shows it expired",
+}
 
 _C = Consent
 _ANSWERABLE = (_C.ASKED, _C.UNCLEAR, _C.YES, _C.NO)  # a reply may come (see _asking_reply)
@@ -153,6 +164,7 @@ CONSENT_EDGES: dict[tuple[Consent, str], Consent] = _edges(
     (_ANSWERABLE, "a no", _C.NO),
     (tuple(c for c in Consent if c is not _C.YES), "the connector decides yes", _C.YES),
     (tuple(Consent), "the connector decides no", _C.NO),
+    (tuple(Consent), "Gmail shows it introduced", _C.YES),
 )
 
 _D = DraftState
@@ -1038,9 +1050,9 @@ def _finished_in_gmail(
     intro, actions = _withdraw_open(intro)
     said = f"Gmail labels the request {STAGE_LABELS[obs.stage]}: closed as {obs.stage.value}"
     if obs.stage is Stage.INTRODUCED:  # both agreed, or the introduction was not sent
-        for party in (intro.requester, intro.contact):
-            intro = intro.with_party(replace(party, consent=Consent.YES, evidence=said))
-    intro = replace(_close(intro, obs.stage, now), attention=obs.attention)
+        for role in (Role.REQUESTER, Role.CONTACT):
+            intro = _set_consent(intro, role, _GMAIL_SHOWS[Stage.INTRODUCED], evidence=said)
+    intro = replace(_close(intro, _GMAIL_SHOWS[obs.stage], now), attention=obs.attention)
     notes = [_note(intro, said)] + ([_note(intro, obs.attention)] if obs.attention else [])
     return Transition(intro, (*actions, *notes))
 
