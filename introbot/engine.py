@@ -49,8 +49,8 @@ from introbot.workflow import (
     STAGE_LABELS,
     InvalidTransition,
     WorkflowRules,
-    already_standing,
     open_intros,
+    plan_request,
     problem_note,
     rebuilt_from_gmail,
     request_thread_labels,
@@ -267,37 +267,39 @@ class Engine:
         if not existing and self._rebuild(seen, now, rules, report):
             return
         request = _request_ref(seen)
-        opened = 0
-        # The contacts asked for by one requester get one consent draft to them together.
-        together: dict[str, tuple[Person, list[tuple[str, Person, str, str]]]] = {}
-        for wanted in seen.reading.intros:
-            requester = Person(wanted.requester.name, wanted.requester.email)
-            contact = Person(wanted.contact.name, wanted.contact.email)
-            if already_standing(existing, requester, contact):
-                continue
-            new = (self.store.new_intro_id(), contact, wanted.context, secrets.token_hex(16))
-            together.setdefault(requester.key, (requester, []))[1].append(new)
+        wanted = [
+            (
+                Person(w.requester.name, w.requester.email),
+                Person(w.contact.name, w.contact.email),
+                w.context,
+            )
+            for w in seen.reading.intros
+        ]
+        plan = plan_request(existing, wanted, seen.reading.problems, request, rules)
+        opening = [  # each new intro's id, and its secret (Message-IDs derive from it)
+            (
+                requester,
+                [(self.store.new_intro_id(), c, why, secrets.token_hex(16)) for c, why in asked],
+            )
+            for requester, asked in plan.opening
+        ]
         with self.store.transaction():  # all of a request's intros, or none (a crash)
-            for requester, asked in together.values():
-                for transition in open_intros(asked, request, requester, now, rules):
+            for requester, new in opening:
+                for transition in open_intros(new, request, requester, now, rules):
                     self.store.save(
                         transition.intro, transition.actions, now, f"request in thread {thread_id}"
                     )
                     self._log(None, transition.intro, "request", transition.actions, report)
-                    opened += 1
-        problems = seen.reading.problems
-        if existing and not opened:
-            # Labeled again, or a later message in it: its intros already stand.
+        if plan.read_again:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
             return
-        if problems:
-            self.store.set_problem(thread_id, " ".join(problems), now)
-            spec = problem_note(request, problems, rules)
-            self.store.queue([CreateDraft("", spec)], now)
-            report.decisions.append(f"thread {thread_id}: needs attention: {' '.join(problems)}")
-            log.info("needs_attention thread=%s problems=%d", thread_id, len(problems))
-            log.debug("problems thread=%s text=%r", thread_id, problems)
-        elif opened:
+        if plan.problem is not None:
+            self.store.set_problem(thread_id, plan.problem, now)
+            self.store.queue(list(plan.actions), now)
+            report.decisions.append(f"thread {thread_id}: needs attention: {plan.problem}")
+            log.info("needs_attention thread=%s problems=%d", thread_id, len(seen.reading.problems))
+            log.debug("problems thread=%s text=%r", thread_id, seen.reading.problems)
+        elif plan.clears_problem:
             self.store.set_problem(thread_id, None, now)
 
     def apply_commands(self, now: datetime, report: PollReport | None = None) -> None:

@@ -263,6 +263,43 @@ def already_standing(existing: Iterable[Intro], requester: Person, contact: Pers
     )
 
 
+@dataclass(frozen=True)
+class RequestPlan:
+    """What one reading of a request thread comes to; the engine carries it out."""
+
+    # Per requester, the (contact, context) of each intro to open: one consent ask to them.
+    opening: tuple[tuple[Person, tuple[tuple[Person, str], ...]], ...] = ()
+    read_again: bool = False  # its intros already stand: nothing new, nothing drafted
+    problem: str | None = None  # the thread needs attention, and why
+    clears_problem: bool = False  # intros opened: an earlier problem is gone
+    actions: tuple[CreateDraft, ...] = ()  # the problem note to the connector, if any
+
+
+def plan_request(
+    existing: Sequence[Intro],
+    wanted: Iterable[tuple[Person, Person, str]],
+    problems: Sequence[str],
+    request: RequestRef,
+    rules: WorkflowRules,
+) -> RequestPlan:
+    """A request thread read (``wanted``: the (requester, contact, context) it asks for;
+    ``existing``: its intros so far). Intros that stand are not opened again; the contacts
+    one requester asks for are asked about together. A thread whose intros all stand says
+    nothing new (labeled again, or a later message in it), even with problems; otherwise
+    problems get a note to the connector in the request thread."""
+    groups: dict[str, tuple[Person, list[tuple[Person, str]]]] = {}
+    for requester, contact, context in wanted:
+        if not already_standing(existing, requester, contact):
+            groups.setdefault(requester.key, (requester, []))[1].append((contact, context))
+    opening = tuple((requester, tuple(asked)) for requester, asked in groups.values())
+    if existing and not opening:
+        return RequestPlan(read_again=True)
+    if problems:
+        note = CreateDraft("", problem_note(request, problems, rules))  # "": no intro's
+        return RequestPlan(opening, problem=" ".join(problems), actions=(note,))
+    return RequestPlan(opening, clears_problem=bool(opening))
+
+
 def open_intro(
     intro_id: str,
     request: RequestRef,

@@ -1,0 +1,55 @@
+"""What a request thread read comes to is decided in workflow.plan_request; the engine only
+carries it out (issue 14): which intros open, asked together per requester, when a thread
+read again says nothing new, and when a problem note is drafted."""
+
+from __future__ import annotations
+
+from introbot.model import Cancel, CreateDraft, DraftKind, Person
+from introbot.workflow import RequestPlan, plan_request, step
+from tests.test_workflow import ALEX, CONTEXT, DANA, PARALLEL, REQUEST, T0, _open
+
+PRIYA = Person("Priya Natarajan", "priya@harbor.example")
+JO = Person("Jo Park", "jo@park.example")
+
+
+def test_new_intros_open_asked_together_per_requester() -> None:
+    wanted = [(ALEX, DANA, CONTEXT), (JO, PRIYA, "jo's"), (ALEX, PRIYA, "alex's")]
+    plan = plan_request([], wanted, [], REQUEST, PARALLEL)
+    assert plan == RequestPlan(
+        opening=((ALEX, ((DANA, CONTEXT), (PRIYA, "alex's"))), (JO, ((PRIYA, "jo's"),))),
+        clears_problem=True,
+    )
+
+
+def test_a_thread_whose_intros_stand_says_nothing_new_even_with_problems() -> None:
+    standing = _open()
+    for problems in ([], ["no contact address"]):
+        plan = plan_request([standing], [(ALEX, DANA, CONTEXT)], problems, REQUEST, PARALLEL)
+        assert plan == RequestPlan(read_again=True)
+    # One more contact in the same thread: only that one opens.
+    plan = plan_request(
+        [standing], [(ALEX, DANA, CONTEXT), (ALEX, PRIYA, "")], [], REQUEST, PARALLEL
+    )
+    assert plan.opening == ((ALEX, ((PRIYA, ""),)),) and not plan.read_again
+
+
+def test_an_intro_that_ended_without_an_introduction_may_be_asked_for_anew() -> None:
+    cancelled = step(_open(), Cancel("label removed"), T0, PARALLEL).intro
+    plan = plan_request([cancelled], [(ALEX, DANA, CONTEXT)], [], REQUEST, PARALLEL)
+    assert plan.opening == ((ALEX, ((DANA, CONTEXT),)),)
+
+
+def test_problems_get_one_note_to_the_connector_in_the_request_thread() -> None:
+    problems = ["the request names no contact", "who is the requester?"]
+    plan = plan_request([], [], problems, REQUEST, PARALLEL)
+    assert plan.opening == () and not plan.read_again and not plan.clears_problem
+    assert plan.problem == "the request names no contact who is the requester?"
+    (note,) = plan.actions
+    assert isinstance(note, CreateDraft) and note.intro_id == ""
+    assert note.spec.kind is DraftKind.PROBLEM_NOTE and note.spec.thread_id == REQUEST.thread_id
+    assert note.spec.to == (PARALLEL.connector,)
+    assert note.spec.fields["problems"] == problems
+
+
+def test_nothing_asked_and_no_problem_changes_nothing() -> None:
+    assert plan_request([], [], [], REQUEST, PARALLEL) == RequestPlan()
