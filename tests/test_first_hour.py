@@ -143,7 +143,7 @@ def test_a_sandbox_session_has_its_own_database_honoured_by_every_command(home: 
     assert not (account.folder / "introbot.db").exists()  # never the account's
     assert str(database) in doctor["database"][0]
 
-    listed = json.loads(invoke("list", "--sandbox", url, "--json").stdout)
+    listed = json.loads(invoke("list", "--sandbox", url, "--json").stdout)["intros"]
     assert [i["requester"]["email"] for i in listed] == ["alex.kim@tidepool.io"]
     shown = invoke("show", listed[0]["id"], "--sandbox", url)
     assert shown.exit_code == 0 and "alex.kim@tidepool.io" in shown.stdout
