@@ -53,9 +53,9 @@ from introbot.workflow import (
     plan_request,
     problem_note,
     rebuilt_from_gmail,
-    request_thread_labels,
     settle_shared_ask,
     step,
+    thread_labels,
 )
 from introbot.writing import WritingError, write_draft
 
@@ -573,14 +573,9 @@ class Engine:
         """A request thread shows its intros' stages; a consent thread shows attention
         while the reply in it waits for the connector's decision."""
         record = self.store.thread(thread_id)
-        labels = set(
-            request_thread_labels(
-                self.store.intros(thread_id=thread_id), bool(record and record.problem)
-            )
-        )
-        if self.store.awaiting_decision_in(thread_id):
-            labels.add(ATTENTION_LABEL)
-        return frozenset(labels)
+        intros = {i.id: i for i in self.store.intros(thread_id=thread_id)}
+        intros.update((i.id, i) for i in self.store.intros_with_drafts_in(thread_id))
+        return thread_labels(thread_id, intros.values(), bool(record and record.problem))
 
 
 def _request_ref(seen: RequestSeen) -> RequestRef:

@@ -1186,6 +1186,24 @@ def request_thread_labels(intros: Iterable[Intro], problem: bool) -> frozenset[s
     return frozenset(labels)
 
 
+def thread_labels(thread_id: str, intros: Iterable[Intro], problem: bool) -> frozenset[str]:
+    """The introbot labels any thread should carry (logical names). ``intros``: those whose
+    request is in it and those with a draft in it. A request thread shows its intros'
+    stages (and attention, for a problem or an intro that needs it); any thread shows
+    attention while a reply in it waits for the connector's decision (the consent of the
+    party a draft in it went to is unclear)."""
+    known = list(intros)
+    requested = [i for i in known if i.request.thread_id == thread_id]
+    labels = set(request_thread_labels(requested, problem))
+    if any(
+        d.thread_id == thread_id and d.to is not None and i.party(d.to).consent is Consent.UNCLEAR
+        for i in known
+        for d in i.drafts
+    ):
+        labels.add(ATTENTION_LABEL)
+    return frozenset(labels)
+
+
 # ---------------------------------------------------- Gmail as the ground truth
 FINISHED_SHOWN = (Stage.INTRODUCED, Stage.DECLINED, Stage.EXPIRED, Stage.CANCELLED)
 

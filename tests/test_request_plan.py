@@ -4,9 +4,9 @@ read again says nothing new, and when a problem note is drafted."""
 
 from __future__ import annotations
 
-from introbot.model import Cancel, CreateDraft, DraftKind, Person
-from introbot.workflow import RequestPlan, plan_request, step
-from tests.test_workflow import ALEX, CONTEXT, DANA, PARALLEL, REQUEST, T0, _open
+from introbot.model import Cancel, Consent, CreateDraft, DraftKind, Person, Role, Verdict
+from introbot.workflow import RequestPlan, plan_request, step, thread_labels
+from tests.test_workflow import ALEX, CONTEXT, DANA, PARALLEL, REQUEST, T0, _asked, _open, _reply
 
 PRIYA = Person("Priya Natarajan", "priya@harbor.example")
 JO = Person("Jo Park", "jo@park.example")
@@ -53,3 +53,23 @@ def test_problems_get_one_note_to_the_connector_in_the_request_thread() -> None:
 
 def test_nothing_asked_and_no_problem_changes_nothing() -> None:
     assert plan_request([], [], [], REQUEST, PARALLEL) == RequestPlan()
+
+
+def test_a_thread_shows_attention_while_a_reply_in_it_waits_for_the_connector() -> None:
+    """Labels for every thread are decided in workflow.thread_labels: the request thread
+    shows the stages; a consent thread shows attention while the party asked in it is
+    unclear, and nothing else."""
+    asked = _asked()
+    (sent,) = [d for d in asked.drafts if d.to is Role.CONTACT]
+    assert sent.thread_id and sent.thread_id != REQUEST.thread_id
+    assert thread_labels(sent.thread_id, [asked], False) == frozenset()
+    assert thread_labels(REQUEST.thread_id, [asked], False) == {"awaiting-consent"}
+    doubt = step(asked, _reply(Role.CONTACT, Verdict.UNCLEAR), T0, PARALLEL).intro
+    assert doubt.contact.consent is Consent.UNCLEAR
+    assert thread_labels(sent.thread_id, [doubt], False) == {"needs-attention"}
+    assert thread_labels(REQUEST.thread_id, [doubt], False) == {
+        "awaiting-consent",
+        "needs-attention",
+    }
+    assert thread_labels("elsewhere", [doubt], False) == frozenset()
+    assert thread_labels("elsewhere", [], True) == {"needs-attention"}  # a problem there
