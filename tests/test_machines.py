@@ -87,5 +87,5 @@ def test_the_diagram_is_printed_by_the_module() -> None:
     assert printed.stdout == workflow.mermaid()
     drawn = workflow.mermaid()
     assert drawn.count("stateDiagram-v2") == 3
-    assert "    ready --> introduced : the introduction was sent\n" in drawn
+    assert "    ready --> introduced : the introduction was sent" in drawn
     assert "    queued --> created : written in Gmail\n" in drawn
