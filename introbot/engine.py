@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
 from introbot.gmail.sync import LabelIds, RequestSeen, Sync
+from introbot.languages import NAMES, Drafting, drafting
 from introbot.model import (
     Action,
     CreateDraft,
@@ -444,7 +445,8 @@ class Engine:
         after Gmail created it, before we heard)."""
         spec = action.spec
         try:
-            raw = write_draft(spec, self.rules.templates, self.connector())
+            written = self._drafting(action, attempts, now)
+            raw = write_draft(written.spec, written.templates, self.connector())
         except Exception as exc:  # WritingError, or any surprise of the email package
             if not isinstance(exc, WritingError):
                 exc = WritingError(f"{type(exc).__name__}: {exc}")
@@ -497,6 +499,21 @@ class Engine:
                 if d.shared == action.spec.key:
                     found.append((intro_id, d.key))
         return found
+
+    def _drafting(self, action: CreateDraft, attempts: int, now: datetime) -> Drafting:
+        """The draft's language and templates (introbot.languages); anything but the plain
+        default (a language chosen, an English fallback) is said in the timeline, once."""
+        languages = self.settings.languages
+        written = drafting(action.spec, self.rules, languages.people, languages.default)
+        if not attempts and written.worth_saying(languages.default):
+            self.store.audit(
+                now,
+                action.intro_id or None,
+                "language",
+                f"{action.spec.template} in {NAMES.get(written.language, written.language)}: "
+                f"{written.why}",
+            )
+        return written
 
     def _delete(self, action_id: int, action: DeleteDraft, now: datetime) -> None:
         intro = self.store.load(action.intro_id)

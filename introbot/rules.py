@@ -537,11 +537,19 @@ def _compile(env: jinja2.Environment, source: str, path: Path, first_line: int) 
 
 
 def load_templates(rules_dir: Path | None = None) -> dict[str, Template]:
-    folder = (rules_dir or default_rules_dir()) / "templates"
+    """The English templates (``templates/*.txt``): every one is needed."""
+    return load_template_folder((rules_dir or default_rules_dir()) / "templates")
+
+
+def load_template_folder(folder: Path, complete: bool = True) -> dict[str, Template]:
+    """The templates in one folder; ``complete=False`` (a language set, see
+    :mod:`introbot.languages`): a missing one is left out, not an error."""
     env = _template_env()
     templates: dict[str, Template] = {}
     for name in TEMPLATE_NAMES:
         path = folder / f"{name}.txt"
+        if not complete and not path.exists():
+            continue  # a language set lacking it: the English one writes it
         if name in NEWER_TEMPLATES and not path.is_file():
             path = default_rules_dir() / "templates" / f"{name}.txt"
         try:
@@ -569,9 +577,24 @@ class Rules:
 
     folder: Path
     phrases: Phrases
-    templates: dict[str, Template]
+    templates: dict[str, Template]  # English: templates/*.txt
+    # Other languages: templates/<language>/*.txt, each possibly partial (introbot.languages)
+    translations: dict[str, dict[str, Template]] = field(default_factory=dict)
+
+
+def load_translations(rules_dir: Path | None = None) -> dict[str, dict[str, Template]]:
+    """Every language set in ``templates/``: a sub-folder named by its language code."""
+    folder = (rules_dir or default_rules_dir()) / "templates"
+    return {
+        sub.name: load_template_folder(sub, complete=False)
+        for sub in sorted(folder.iterdir() if folder.is_dir() else [])
+        if sub.is_dir() and TEMPLATE_LANGUAGE.fullmatch(sub.name)
+    }
+
+
+TEMPLATE_LANGUAGE = re.compile(r"[a-z]{2}")  # the name of a language set's folder
 
 
 def load_rules(rules_dir: Path | None = None) -> Rules:
     folder = rules_dir or default_rules_dir()
-    return Rules(folder, load_phrases(folder), load_templates(folder))
+    return Rules(folder, load_phrases(folder), load_templates(folder), load_translations(folder))

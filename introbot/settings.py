@@ -19,7 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from introbot.model import Order, Person
+from introbot.languages import LANGUAGES, Language
+from introbot.model import Order, Person, address_key
 
 LOGICAL_LABELS = (
     "awaiting-consent",
@@ -148,6 +149,34 @@ class PathsSection(_Section):
     """introbot's SQLite database; ``introbot.db`` in the account folder if unset."""
 
 
+class LanguagesSection(_Section):
+    """The language of the drafts (see introbot.languages): ``default``, and an address per
+    line for someone always written to in one language (``"dana@northwind.io" = "de"``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, Language] = Field(init=False)
+    default: Language = "en"
+    """Drafts to someone whose language introbot cannot tell, notes to you, and the
+    introduction when its two parties write in different languages."""
+
+    @model_validator(mode="after")
+    def _addresses(self) -> LanguagesSection:
+        for key in self.model_extra or {}:
+            local, at, domain = key.strip().rpartition("@")
+            if not (local and at and "." in domain) or any(c.isspace() for c in key.strip()):
+                raise ValueError(
+                    f"{key!r} is neither 'default' nor an email address (a person's language "
+                    f'is written "name@example.com" = "fr"; introbot writes '
+                    f"{', '.join(LANGUAGES)})"
+                )
+        return self
+
+    @property
+    def people(self) -> dict[str, str]:
+        """Address key -> the language that person is always written to in."""
+        return {address_key(k.strip()): str(v) for k, v in (self.model_extra or {}).items()}
+
+
 class Settings(_Section):
     connector: ConnectorSection = ConnectorSection()
     labels: LabelsSection = LabelsSection()
@@ -155,6 +184,7 @@ class Settings(_Section):
     drafts: DraftsSection = DraftsSection()
     daemon: DaemonSection = DaemonSection()
     paths: PathsSection = PathsSection()
+    languages: LanguagesSection = LanguagesSection()
 
     @model_validator(mode="after")
     def _labels_distinct(self) -> Settings:

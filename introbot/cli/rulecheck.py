@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from introbot.languages import LANGUAGES, NAMES, localized
 from introbot.model import (
     Action,
     CreateDraft,
@@ -30,11 +31,14 @@ from introbot.model import (
 )
 from introbot.rules import (
     NEWER_TEMPLATES,
+    TEMPLATE_LANGUAGE,
     TEMPLATE_NAMES,
     RulesError,
+    Template,
     default_rules_dir,
     load_language_file,
     load_phrases,
+    load_template_folder,
     load_templates,
 )
 from introbot.settings import Settings
@@ -59,6 +63,8 @@ REQUEST = RequestRef(
     author=REQUESTER,
     form="direct",
 )
+# The same intro between two people who gave no name: the templates' other branch.
+UNNAMED_PARTIES = (Person(None, "alex@tidepool.example"), Person(None, "dana@northwind.example"))
 SECRET = "0" * 32  # rule checks only: nothing is ever sent with these drafts
 CONTEXT = "Alex is raising a seed round for a climate-data startup; Dana invests in climate."
 
@@ -99,17 +105,95 @@ def check(folder: Path, settings: Settings | None = None) -> list[Check]:
         return results
     rules = _workflow_rules(settings or Settings())
     samples = sample_drafts(rules)
+    unnamed = sample_drafts(rules, UNNAMED_PARTIES)  # "someone I know", "Hi there,"
     for name in TEMPLATE_NAMES:
         spec = samples.get(name)
         if spec is None:  # the workflow never writes it: a bug in introbot, not the rules
             results.append(Check(f"template {name}", "no sample intro reaches this template"))
             continue
         try:
-            write_draft(spec, templates, CONNECTOR)
+            for sample in (spec, unnamed.get(name, spec)):
+                write_draft(sample, templates, CONNECTOR)
             results.append(Check(f"template {name}: renders", None))
         except (RulesError, WritingError) as exc:
             results.append(Check(f"template {name}", str(exc)))
+    for language in LANGUAGES:
+        if language != "en":
+            results += _language_set(folder, language, templates, samples, unnamed)
+    results += _unknown_sets(folder)
     return results
+
+
+def _language_set(
+    folder: Path,
+    language: str,
+    english: dict[str, Template],
+    samples: dict[str, DraftSpec],
+    unnamed: dict[str, DraftSpec],
+) -> list[Check]:
+    """One language's templates (``templates/<language>/``), rendered like the English
+    ones; what it lacks is written in English, which is said (a problem when the shipped
+    set has it: the copy was made by an older introbot)."""
+    name = f"{NAMES[language]} ({language})"
+    where = f"templates/{language}"
+    mine = folder / "templates" / language
+    shipped = default_rules_dir() / "templates" / language
+    is_shipped = folder.resolve() == default_rules_dir().resolve()
+    if not mine.is_dir():
+        return [
+            Check(
+                f"{where}",
+                f"no {name} templates in {folder}: drafts in {NAMES[language]} are written in "
+                f"English; copy {shipped} into {folder / 'templates'}",
+            )
+        ]
+    try:
+        translated = load_template_folder(mine, complete=False)
+    except RulesError as exc:
+        return [Check(where, str(exc))]
+    results: list[Check] = []
+    for path in sorted(mine.glob("*.txt")):
+        if path.stem not in TEMPLATE_NAMES:
+            results.append(
+                Check(
+                    f"{where}/{path.name}",
+                    f"{path}: not a template introbot writes (the names are "
+                    f"{', '.join(TEMPLATE_NAMES)})",
+                )
+            )
+    rendered = 0
+    for template in TEMPLATE_NAMES:
+        if template not in translated:
+            in_shipped = (shipped / f"{template}.txt").is_file() and not is_shipped
+            problem = f"{mine / (template + '.txt')}: missing, so those drafts are in English"
+            if in_shipped:
+                results.append(Check(where, f"{problem}; copy it from {shipped}"))
+            else:
+                results.append(Check(f"{where}: no {template}.txt yet: written in English", None))
+            continue
+        spec = samples.get(template)
+        if spec is None:
+            continue  # said once, for English
+        try:
+            for sample in (spec, unnamed.get(template, spec)):
+                write_draft(localized(sample, language), {**english, **translated}, CONNECTOR)
+            rendered += 1
+        except (RulesError, WritingError) as exc:
+            results.append(Check(f"{where}/{template}", str(exc)))
+    results.insert(0, Check(f"templates {language}: {rendered} {NAMES[language]} render", None))
+    return results
+
+
+def _unknown_sets(folder: Path) -> Iterator[Check]:
+    """A template folder named for a language introbot does not write is never used."""
+    templates = folder / "templates"
+    for sub in sorted(templates.iterdir() if templates.is_dir() else []):
+        if sub.is_dir() and TEMPLATE_LANGUAGE.fullmatch(sub.name) and sub.name not in LANGUAGES:
+            yield Check(
+                f"templates/{sub.name}",
+                f"{sub}: introbot writes drafts in {', '.join(LANGUAGES)} only; this set is "
+                "never used",
+            )
 
 
 def _missing_lists(folder: Path) -> Iterator[Check]:
@@ -223,10 +307,12 @@ def sample_drafts(
     for order in dict.fromkeys((rules.order, Order.PARALLEL)):
         _play(replace(rules, order=order), specs, people)
     specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
-    second = Person("Bob Lee", "bob@lee.example")
-    opened = [("several1", CONTACT, CONTEXT, SECRET), ("several2", second, CONTEXT, SECRET)]
+    requester, contact = people
+    second = Person("Bob Lee" if contact.name else None, "bob@lee.example")
+    opened = [("several1", contact, CONTEXT, SECRET), ("several2", second, CONTEXT, SECRET)]
+    request = replace(REQUEST, author=requester)
     for transition in open_intros(
-        opened, REQUEST, REQUESTER, datetime(2026, 1, 5, tzinfo=UTC), rules
+        opened, request, requester, datetime(2026, 1, 5, tzinfo=UTC), rules
     ):
         for action in transition.actions:
             if isinstance(action, CreateDraft):
