@@ -125,6 +125,7 @@ class Engine:
             remind_after=timedelta(days=wf.remind_after_days),
             expire_after=timedelta(days=wf.expire_after_days),
             pending_grace=timedelta(days=wf.pending_grace_days),
+            remember_declines=timedelta(days=wf.remember_declines_days),
             guess_organisation=self.settings.drafts.guess_organisation,
             signature=self.settings.connector.signature,
         )
@@ -175,6 +176,7 @@ class Engine:
         for seen in result.requests:
             report.requests += 1
             self._request(seen, now, rules, report)
+        self.ask_again(sync, now, rules, report)
         for intro_id, observation, why in result.observations:
             report.observations += 1
             self.apply(intro_id, observation, now, why, report)
@@ -261,8 +263,14 @@ class Engine:
             report.actions += len(actions) - len(notes)
 
     def _request(
-        self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
+        self,
+        seen: RequestSeen,
+        now: datetime,
+        rules: WorkflowRules,
+        report: PollReport,
+        ask_anyway: bool = False,
     ) -> None:
+        """``ask_anyway``: the connector said to ask although introbot remembers them."""
         thread_id = seen.thread_id
         existing = self.store.intros(thread_id=thread_id)
         if not existing and self._rebuild(seen, now, rules, report):
@@ -276,7 +284,10 @@ class Engine:
             )
             for w in seen.reading.intros
         ]
-        plan = plan_request(existing, wanted, seen.reading.problems, request, rules)
+        past = None  # ask anyway: what introbot remembers of the people does not hold it back
+        if not ask_anyway:  # what introbot remembers of each pair, from any request
+            past = {(r.key, c.key): self.store.intros_of((r.email, c.email)) for r, c, _ in wanted}
+        plan = plan_request(existing, wanted, seen.reading.problems, request, now, rules, past)
         opening = [  # each new intro's id, and its secret (Message-IDs derive from it)
             (
                 requester,
@@ -297,11 +308,30 @@ class Engine:
         if plan.problem is not None:
             self.store.set_problem(thread_id, plan.problem, now)
             self.store.queue(list(plan.actions), now)
-            report.decisions.append(f"thread {thread_id}: needs attention: {plan.problem}")
-            log.info("needs_attention thread=%s problems=%d", thread_id, len(seen.reading.problems))
-            log.debug("problems thread=%s text=%r", thread_id, seen.reading.problems)
+            for why in plan.attention:
+                report.decisions.append(f"thread {thread_id}: needs attention: {why}")
+            if seen.reading.problems:
+                problems = seen.reading.problems
+                log.info("needs_attention thread=%s problems=%d", thread_id, len(problems))
+                log.debug("problems thread=%s text=%r", thread_id, problems)
+            if plan.held:
+                log.info("remembered thread=%s pairs=%d", thread_id, len(plan.held))
         elif plan.clears_problem:
             self.store.set_problem(thread_id, None, now)
+
+    def ask_again(
+        self, sync: Sync, now: datetime, rules: WorkflowRules, report: PollReport
+    ) -> None:
+        """The request threads the connector said to ask again (`introbot ask-again`): read
+        again, their intros opened whatever introbot remembers of the people."""
+        for thread_id in self.store.asked_again():
+            seen = sync.read_request(thread_id)
+            if seen is not None:
+                report.requests += 1
+                self._request(seen, now, rules, report, ask_anyway=True)
+            else:
+                self.store.audit(now, None, "request", f"thread {thread_id}: gone, not asked")
+            self.store.asked_again_done(thread_id)
 
     def apply_commands(self, now: datetime, report: PollReport | None = None) -> None:
         """Decisions and cancels that `introbot decide`/`cancel` queued while this daemon

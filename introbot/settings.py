@@ -120,6 +120,9 @@ class WorkflowSection(_Section):
     """How long a draft that left Drafts with no sent copy counts as "maybe sent" before it
     counts as discarded. Undo send shows the copy seconds later; Schedule send at the time
     chosen, typically the next working morning, which after a weekend is 3 days away."""
+    remember_declines_days: int = Field(default=90, ge=0, le=3650)
+    """A contact who declined any intro this many days back is not asked again without your
+    say (`introbot ask-again`); one who declined the same requester, never. 0: only that."""
 
     @model_validator(mode="after")
     def _expire_after_remind(self) -> WorkflowSection:

@@ -37,6 +37,7 @@ from introbot.model import (
     RequestRef,
     Role,
     Stage,
+    address_key,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -162,6 +163,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+ASK_AGAIN = "ask-again:"  # meta key prefix: a request thread to ask again, at the connector's say
 
 
 class StoreError(Exception):
@@ -471,6 +473,19 @@ class Store:
         rows = self.db.execute(query + " ORDER BY created_at, id", args).fetchall()
         return [self._intro(row) for row in rows]
 
+    def intros_of(self, emails: Iterable[str]) -> list[Intro]:
+        """Every intro any of these addresses is a party to (up to ASCII case, as
+        :func:`~introbot.model.address_key` compares them): what introbot remembers of them."""
+        keys = sorted({address_key(e) for e in emails})
+        marks = ", ".join("?" * len(keys))
+        rows = self.db.execute(
+            "SELECT * FROM intros WHERE id IN "
+            f"(SELECT intro_id FROM parties WHERE lower(email) IN ({marks})) "
+            "ORDER BY created_at, id",
+            keys,
+        ).fetchall()
+        return [self._intro(row) for row in rows]
+
     def _intro(self, row: sqlite3.Row) -> Intro:
         parties = {
             p["role"]: Party(
@@ -695,6 +710,23 @@ class Store:
             )
             if problem:
                 self._audit(now, None, "problem", f"thread {thread_id}: {problem}")
+
+    def ask_again(self, thread_id: str, now: datetime) -> None:
+        """The connector's say: the request thread's intros are opened although introbot
+        remembers these people (the next poll reads the thread again)."""
+        self.set_meta(f"{ASK_AGAIN}{thread_id}", now.isoformat())
+        self.audit(now, None, "request", f"thread {thread_id}: ask again, at your say")
+
+    def asked_again(self) -> list[str]:
+        """Request threads the connector said to ask again, not yet read again."""
+        rows = self.db.execute(
+            "SELECT key FROM meta WHERE key LIKE ? ORDER BY value", (f"{ASK_AGAIN}%",)
+        ).fetchall()
+        return [str(row[0]).removeprefix(ASK_AGAIN) for row in rows]
+
+    def asked_again_done(self, thread_id: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM meta WHERE key = ?", (f"{ASK_AGAIN}{thread_id}",))
 
     def problem_threads(self) -> list[tuple[str, str]]:
         """(thread id, why) of every request thread set aside as needing attention."""

@@ -32,7 +32,7 @@ The rules it keeps:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -86,6 +86,9 @@ class WorkflowRules:
     guess_organisation: bool = False
     # What drafts put under the sign-off; None: the connector's first name, if they set one.
     signature: str | None = None
+    # A contact who declined any intro this recently is not asked again without the
+    # connector's say (one who declined the same requester, never); zero: only the latter.
+    remember_declines: timedelta = timedelta(days=90)
 
     @property
     def domain(self) -> str:
@@ -263,6 +266,62 @@ def already_standing(existing: Iterable[Intro], requester: Person, contact: Pers
     )
 
 
+def _day(when: datetime) -> str:
+    return f"{when.day} {when:%b %Y}"
+
+
+def _named(person: Person) -> str:
+    """Someone as the connector reads them in their own tools: the name, else the address."""
+    return person.name or person.email
+
+
+def remembered(
+    past: Iterable[Intro], requester: Person, contact: Person, now: datetime, rules: WorkflowRules
+) -> str | None:
+    """Before a new intro asks anyone: what introbot remembers of these two from other
+    requests. The same pair under way or introduced (in either direction), the contact
+    having declined this requester, or the contact having declined any intro within
+    ``rules.remember_declines``: the reason, for the connector to decide whether to ask
+    again; None when nothing stands in the way. ``past``: intros either person was in."""
+    pair = {requester.key, contact.key}
+    earlier = sorted(past, key=lambda i: i.created_at)
+    both = f"{_named(requester)} and {_named(contact)}"
+    for intro in earlier:
+        if {intro.requester.person.key, intro.contact.person.key} != pair:
+            continue
+        if not intro.stage.closed:
+            return (
+                f"{both} are already being introduced: intro {intro.id}, "
+                f"{STAGE_LABELS[intro.stage]} since {_day(intro.created_at)}"
+            )
+        if intro.stage is Stage.INTRODUCED:
+            when = intro.closed_at or intro.created_at
+            return f"{both} were already introduced on {_day(when)} (intro {intro.id})"
+    declines = [
+        (intro, party, intro.contact if party.role is Role.REQUESTER else intro.requester)
+        for intro in earlier
+        for party in (intro.requester, intro.contact)
+        if party.person.key == contact.key and party.consent is Consent.NO
+    ]
+    for intro, party, other in reversed(declines):
+        if other.person.key == requester.key:
+            when = party.answered_at or intro.closed_at or intro.created_at
+            return (
+                f"{_named(contact)} declined an intro to {_named(requester)} on {_day(when)} "
+                f"(intro {intro.id})"
+            )
+    for intro, party, other in reversed(declines):
+        when = party.answered_at or intro.closed_at or intro.created_at
+        if now - when <= rules.remember_declines:
+            days = rules.remember_declines.days
+            return (
+                f"{_named(contact)} declined an intro to {_named(other.person)} on {_day(when)} "
+                f"(intro {intro.id}), within the last {days} days "
+                "([workflow] remember_declines_days)"
+            )
+    return None
+
+
 @dataclass(frozen=True)
 class RequestPlan:
     """What one reading of a request thread comes to; the engine carries it out."""
@@ -273,6 +332,8 @@ class RequestPlan:
     problem: str | None = None  # the thread needs attention, and why
     clears_problem: bool = False  # intros opened: an earlier problem is gone
     actions: tuple[CreateDraft, ...] = ()  # the problem note to the connector, if any
+    held: tuple[str, ...] = ()  # pairs introbot remembers: not asked without the connector
+    attention: tuple[str, ...] = ()  # what the thread needs attention for, said once each
 
 
 def plan_request(
@@ -280,24 +341,53 @@ def plan_request(
     wanted: Iterable[tuple[Person, Person, str]],
     problems: Sequence[str],
     request: RequestRef,
+    now: datetime,
     rules: WorkflowRules,
+    past: Mapping[tuple[str, str], Sequence[Intro]] | None = None,
 ) -> RequestPlan:
     """A request thread read (``wanted``: the (requester, contact, context) it asks for;
-    ``existing``: its intros so far). Intros that stand are not opened again; the contacts
-    one requester asks for are asked about together. A thread whose intros all stand says
-    nothing new (labeled again, or a later message in it), even with problems; otherwise
-    problems get a note to the connector in the request thread."""
+    ``existing``: its intros so far). Intros that stand are not opened again; nor, unless
+    ``past`` is None (the connector said to ask anyway), a pair introbot remembers from the
+    intros ``past`` holds per (requester key, contact key): see :func:`remembered`. The
+    contacts one requester asks for are asked about together. A thread whose intros all
+    stand says nothing new (labeled again, or a later message in it), even with problems;
+    otherwise problems get a note to the connector in the request thread, and a pair held
+    back needs the connector's attention."""
     groups: dict[str, tuple[Person, list[tuple[Person, str]]]] = {}
+    held: list[str] = []
     for requester, contact, context in wanted:
-        if not already_standing(existing, requester, contact):
-            groups.setdefault(requester.key, (requester, []))[1].append((contact, context))
+        if already_standing(existing, requester, contact):
+            continue
+        if past is not None:
+            why = remembered(
+                past.get((requester.key, contact.key), ()), requester, contact, now, rules
+            )
+            if why is not None:
+                held.append(why)
+                continue
+        groups.setdefault(requester.key, (requester, []))[1].append((contact, context))
     opening = tuple((requester, tuple(asked)) for requester, asked in groups.values())
-    if existing and not opening:
+    if existing and not opening and not held:
         return RequestPlan(read_again=True)
+    problem = " ".join(problems) if problems else None
+    attention = (problem,) if problem else ()
+    actions: tuple[CreateDraft, ...] = ()
     if problems:
-        note = CreateDraft("", problem_note(request, problems, rules))  # "": no intro's
-        return RequestPlan(opening, problem=" ".join(problems), actions=(note,))
-    return RequestPlan(opening, clears_problem=bool(opening))
+        actions = (CreateDraft("", problem_note(request, problems, rules)),)  # "": no intro's
+    if held:
+        why = (
+            "; ".join(held) + ". Nobody is asked again without your say: to ask anyway, "
+            f"run `introbot ask-again {request.thread_id}`."
+        )
+        problem, attention = " ".join((*problems, why)), (*attention, why)
+    return RequestPlan(
+        opening,
+        problem=problem,
+        clears_problem=bool(opening) and problem is None,
+        actions=actions,
+        held=tuple(held),
+        attention=attention,
+    )
 
 
 def open_intro(

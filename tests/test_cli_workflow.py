@@ -58,7 +58,7 @@ def test_poll_list_show_cancel(sandbox_url: str, tmp_path: Path) -> None:
 
     listed = _introbot("list", "--json", db=db, url=sandbox_url)
     (intro,) = json.loads(listed.stdout)["intros"]
-    assert intro["state"] == "asking"
+    assert intro["state"] == "awaiting-consent"
     assert intro["contact"]["email"] == "dana@northwind.example"
     assert intro["next_step"].startswith("send the consent draft")
     table = _introbot("list", db=db, url=sandbox_url).stdout

@@ -89,10 +89,17 @@ def _deliver_all(world: World, cases: list[Hostile]) -> dict[str, Hostile]:
 
 def _assert_outcomes(world: World, threads: dict[str, Hostile]) -> None:
     drafts = world.drafts()
+    everywhere = {(i.requester.person.email, i.contact.person.email) for i in world.intros()}
     for thread_id, case in threads.items():
         intros = world.store.intros(thread_id=thread_id)
         pairs = sorted((i.requester.person.email, i.contact.person.email) for i in intros)
-        if case.outcome == "intro":
+        record = world.store.thread(thread_id)
+        problem = record.problem if record is not None else None
+        if case.outcome == "intro" and not pairs and problem is not None:
+            # The same two already asked for in another thread: set aside, not asked twice.
+            assert "are already being introduced: intro" in problem, case.slug
+            assert set(case.pairs) <= everywhere, case.slug
+        elif case.outcome == "intro":
             assert pairs == sorted(case.pairs), case.slug
         else:
             assert pairs == [], case.slug

@@ -14,7 +14,7 @@ JO = Person("Jo Park", "jo@park.example")
 
 def test_new_intros_open_asked_together_per_requester() -> None:
     wanted = [(ALEX, DANA, CONTEXT), (JO, PRIYA, "jo's"), (ALEX, PRIYA, "alex's")]
-    plan = plan_request([], wanted, [], REQUEST, PARALLEL)
+    plan = plan_request([], wanted, [], REQUEST, T0, PARALLEL)
     assert plan == RequestPlan(
         opening=((ALEX, ((DANA, CONTEXT), (PRIYA, "alex's"))), (JO, ((PRIYA, "jo's"),))),
         clears_problem=True,
@@ -24,24 +24,24 @@ def test_new_intros_open_asked_together_per_requester() -> None:
 def test_a_thread_whose_intros_stand_says_nothing_new_even_with_problems() -> None:
     standing = _open()
     for problems in ([], ["no contact address"]):
-        plan = plan_request([standing], [(ALEX, DANA, CONTEXT)], problems, REQUEST, PARALLEL)
+        plan = plan_request([standing], [(ALEX, DANA, CONTEXT)], problems, REQUEST, T0, PARALLEL)
         assert plan == RequestPlan(read_again=True)
     # One more contact in the same thread: only that one opens.
     plan = plan_request(
-        [standing], [(ALEX, DANA, CONTEXT), (ALEX, PRIYA, "")], [], REQUEST, PARALLEL
+        [standing], [(ALEX, DANA, CONTEXT), (ALEX, PRIYA, "")], [], REQUEST, T0, PARALLEL
     )
     assert plan.opening == ((ALEX, ((PRIYA, ""),)),) and not plan.read_again
 
 
 def test_an_intro_that_ended_without_an_introduction_may_be_asked_for_anew() -> None:
     cancelled = step(_open(), Cancel("label removed"), T0, PARALLEL).intro
-    plan = plan_request([cancelled], [(ALEX, DANA, CONTEXT)], [], REQUEST, PARALLEL)
+    plan = plan_request([cancelled], [(ALEX, DANA, CONTEXT)], [], REQUEST, T0, PARALLEL)
     assert plan.opening == ((ALEX, ((DANA, CONTEXT),)),)
 
 
 def test_problems_get_one_note_to_the_connector_in_the_request_thread() -> None:
     problems = ["the request names no contact", "who is the requester?"]
-    plan = plan_request([], [], problems, REQUEST, PARALLEL)
+    plan = plan_request([], [], problems, REQUEST, T0, PARALLEL)
     assert plan.opening == () and not plan.read_again and not plan.clears_problem
     assert plan.problem == "the request names no contact who is the requester?"
     (note,) = plan.actions
@@ -52,7 +52,7 @@ def test_problems_get_one_note_to_the_connector_in_the_request_thread() -> None:
 
 
 def test_nothing_asked_and_no_problem_changes_nothing() -> None:
-    assert plan_request([], [], [], REQUEST, PARALLEL) == RequestPlan()
+    assert plan_request([], [], [], REQUEST, T0, PARALLEL) == RequestPlan()
 
 
 def test_a_thread_shows_attention_while_a_reply_in_it_waits_for_the_connector() -> None:
@@ -73,3 +73,19 @@ def test_a_thread_shows_attention_while_a_reply_in_it_waits_for_the_connector() 
     }
     assert thread_labels("elsewhere", [doubt], False) == frozenset()
     assert thread_labels("elsewhere", [], True) == {"needs-attention"}  # a problem there
+
+
+def test_a_pair_introbot_remembers_is_held_back_unless_asked_anyway() -> None:
+    """An intro of the same pair under way in another request: not asked again without
+    the connector's say (the thread needs attention, with how to ask anyway)."""
+    elsewhere = _open()  # ALEX -> DANA, under way
+    past = {(ALEX.key, DANA.key): [elsewhere], (ALEX.key, PRIYA.key): []}
+    wanted = [(ALEX, DANA, CONTEXT), (ALEX, PRIYA, "")]
+    plan = plan_request([], wanted, [], REQUEST, T0, PARALLEL, past)
+    assert plan.opening == ((ALEX, ((PRIYA, ""),)),)
+    (held,) = plan.held
+    assert "already being introduced" in held and elsewhere.id in held
+    assert plan.problem and plan.problem.endswith(f"run `introbot ask-again {REQUEST.thread_id}`.")
+    assert plan.attention == (plan.problem,) and not plan.clears_problem and not plan.actions
+    anyway = plan_request([], wanted, [], REQUEST, T0, PARALLEL, None)
+    assert anyway.opening == ((ALEX, ((DANA, CONTEXT), (PRIYA, ""))),) and not anyway.held

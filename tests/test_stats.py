@@ -61,7 +61,7 @@ def test_the_figures() -> None:
     stats = compute(intros)
     assert stats["intros"] == 5
     assert stats["by_state"] == {
-        "asking": 1, "ready": 0, "introduced": 2, "declined": 1, "cancelled": 0, "expired": 1,
+        "awaiting-consent": 1, "ready": 0, "introduced": 2, "declined": 1, "cancelled": 0, "expired": 1,
     }  # fmt: skip
     assert stats["acceptance"]["requester"] == {"asked": 5, "yes": 4, "no": 0, "rate": 1.0}
     assert stats["acceptance"]["contact"] == {"asked": 5, "yes": 2, "no": 1, "rate": 0.667}

@@ -76,6 +76,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "introbot.cli.intros:decide",
         "Decide for a party yourself (after an unclear reply, a call, ...).",
     ),
+    "ask-again": LazyCommand(
+        "introbot.cli.intros:ask_again",
+        "Ask anyway for a request set aside (a past decline or intro).",
+    ),
     "stats": LazyCommand(
         "introbot.cli.intros:stats",
         "How your intros go: by state, acceptance per side, time to a yes and to the intro.",

@@ -22,7 +22,7 @@ from introbot.cli.common import (
     one_intro,
     store_only,
 )
-from introbot.model import Cancel, Decision, Observation, Stage, address_key
+from introbot.model import Cancel, Decision, Observation, address_key
 
 if TYPE_CHECKING:
     from introbot.daemon import AlreadyRunning
@@ -171,30 +171,52 @@ def _poll_logged(app: App, warned_on: set[str], held: _Held) -> None:
         )
 
 
+# The states are the Gmail labels' names (introbot/awaiting-consent...); "asking", their old
+# name, is still taken, for scripts (views.state_names() is the same list: a test checks).
+STATES = ("awaiting-consent", "ready", "introduced", "declined", "cancelled", "expired", "asking")
+
+
 @click.command("list")
 @account_options
 @click.option(
     "--state",
-    "stage",
-    type=click.Choice([s.value for s in Stage]),
-    help="Only intros in this state.",
+    "state",
+    type=click.Choice(STATES),
+    help="Only intros in this state, as the Gmail label names it ('asking': awaiting-consent).",
+)
+@click.option(
+    "--attention",
+    is_flag=True,
+    help="Only what waits for you: decisions, drafts to send, requests set aside.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_intros(target: Target, stage: str | None, as_json: bool) -> None:
+def list_intros(target: Target, state: str | None, attention: bool, as_json: bool) -> None:
     """Your intros: who, where they stand, and what happens next."""
     from introbot.cli import views
 
     with store_only(target) as store:
-        intros = store.intros(stage=Stage(stage) if stage else None)
-        problems = store.problem_threads()
+        intros = store.intros(stage=views.stage_for(state) if state else None)
+        problems = [] if state else store.problem_threads()
+    if attention:
+        intros = [i for i in intros if views.next_step(i).yours]
     if as_json:
-        threads = [] if stage else [{"thread_id": t, "needs_attention": why} for t, why in problems]
+        # The requests set aside (they have no intro) wait for you too.
+        threads = [{"thread_id": t, "needs_attention": why} for t, why in problems]
         listed = {"intros": [views.intro_summary(i) for i in intros], "request_threads": threads}
         click.echo(json.dumps(listed, indent=1, ensure_ascii=False))
-    else:
+        return
+    if attention and not intros and not problems:
+        click.echo("Nothing waits for you.")
+        return
+    if intros or not attention:
         click.echo(views.table(intros, datetime.now(UTC)))
-        if problems and not stage:
-            click.echo("\n" + views.problems_table(problems))
+    if problems:
+        click.echo(("\n" if intros or not attention else "") + views.problems_table(problems))
+    if intros or problems:
+        legend = views.legend(intros, len(problems))
+        click.echo(
+            "\nStates (the labels introbot puts on the request threads in Gmail):\n" + legend
+        )
 
 
 @click.command()
@@ -305,7 +327,9 @@ def _act_now(app: App, intro_id: str, observation: Observation) -> None:
         fail(reason)
     app.engine.drain(now)
     app.engine.converge_labels()
-    click.echo(f"intro {intro_id}: {after.stage.value}")
+    from introbot.cli.views import state
+
+    click.echo(f"intro {intro_id}: {state(after)}")
 
 
 @click.command()
@@ -322,5 +346,52 @@ def stats(target: Target, since: datetime | None, as_json: bool) -> None:
 
     with store_only(target) as store:
         intros = store.intros()
-    result = figures.compute(intros, since.replace(tzinfo=UTC) if since else None)
+        requests = len(store.problem_threads())
+    result = figures.compute(intros, since.replace(tzinfo=UTC) if since else None, requests)
     click.echo(json.dumps(result, indent=1) if as_json else figures.report(result))
+
+
+@click.command("ask-again")
+@account_options
+@click.argument("thread_id")
+def ask_again(target: Target, thread_id: str) -> None:
+    """Ask anyway for a request set aside (a past decline or intro).
+
+    introbot asks nobody twice without your say: a request for two people already being
+    introduced or introduced, or to someone who declined, is set aside with the reason and
+    its thread id (`introbot list --attention`). This reads it again and asks, once.
+    Example: introbot ask-again 19a0f3c2d4e5b6a7
+    """
+    from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
+    from introbot.store import StoreError, WrongMailbox
+
+    wait = COMMAND_WAIT_SECONDS
+    with account_app(target) as app:
+        record = app.store.thread(thread_id)
+        if record is None or not record.problem:
+            fail(
+                f"thread {thread_id} is not a request set aside; `introbot list --attention` "
+                "shows those that are"
+            )
+        before = len(app.store.intros(thread_id=thread_id))
+        app.store.ask_again(thread_id, datetime.now(UTC))
+        try:
+            with (
+                single_instance(app.store.path, "ask-again", wait),
+                mailbox_lock(app.mailbox(), "ask-again", wait),
+            ):
+                report = app.engine.poll()
+        except AlreadyRunning as busy:
+            holder = str(busy).split(" is already")[0].removeprefix("another ")
+            when = "its next poll" if busy.daemon else "the next `introbot poll` or `introbot run`"
+            click.echo(
+                f"thread {thread_id}: recorded, since {holder} is working on this mailbox; "
+                f"{when} asks again."
+            )
+            return
+        except (WrongMailbox, StoreError) as exc:
+            fail(str(exc))
+        for line in report.decisions:
+            click.echo(f"  {line}")
+        opened = len(app.store.intros(thread_id=thread_id)) - before
+        click.echo(f"thread {thread_id}: asked again, {opened} intro(s) opened.")

@@ -8,11 +8,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from introbot.model import Consent, Intro, Role, Stage
+from introbot.workflow import STAGE_LABELS
 
 
-def compute(intros: list[Intro], since: datetime | None = None) -> dict[str, Any]:
+def compute(
+    intros: list[Intro], since: datetime | None = None, requests_set_aside: int = 0
+) -> dict[str, Any]:
+    """``requests_set_aside``: request threads that need attention (they have no intro)."""
     chosen = [i for i in intros if since is None or i.created_at >= since]
-    by_state = Counter(i.stage.value for i in chosen)
+    by_state = Counter(STAGE_LABELS[i.stage] for i in chosen)
     acceptance: dict[str, dict[str, Any]] = {}
     to_yes: dict[str, float | None] = {}
     for role in Role:
@@ -40,19 +44,30 @@ def compute(intros: list[Intro], since: datetime | None = None) -> dict[str, Any
     return {
         "since": since.date().isoformat() if since else None,
         "intros": len(chosen),
-        "by_state": {stage.value: by_state.get(stage.value, 0) for stage in Stage},
+        "by_state": {name: by_state.get(name, 0) for name in STAGE_LABELS.values()},
+        "needs_attention": {
+            "intros": sum(bool(i.attention) for i in intros),
+            "requests": requests_set_aside,
+        },
         "acceptance": acceptance,
         "median_seconds_to_yes": to_yes,
         "median_seconds_to_introduction": statistics.median(introduced) if introduced else None,
-        "declined": by_state.get(Stage.DECLINED.value, 0),
-        "expired": by_state.get(Stage.EXPIRED.value, 0),
+        "declined": by_state.get(STAGE_LABELS[Stage.DECLINED], 0),
+        "expired": by_state.get(STAGE_LABELS[Stage.EXPIRED], 0),
     }
 
 
 def report(stats: dict[str, Any]) -> str:
     since = f" since {stats['since']}" if stats["since"] else ""
+    waiting = stats["needs_attention"]
+    attention = (
+        f"Needs attention: {waiting['intros']} intro(s), {waiting['requests']} request(s) set "
+        "aside (`introbot list --attention`)"
+        if waiting["intros"] or waiting["requests"]
+        else ""
+    )
     if not stats["intros"]:
-        return f"No intros{since} yet."
+        return f"No intros{since} yet." + (f"\n{attention}" if attention else "")
     states = " · ".join(f"{name} {count}" for name, count in stats["by_state"].items())
     lines = [f"Intros{since}: {stats['intros']}", f"  {states}", "", "Acceptance:"]
     for role, a in stats["acceptance"].items():
@@ -70,6 +85,8 @@ def report(stats: dict[str, Any]) -> str:
         f"{duration(stats['median_seconds_to_introduction'])}",
         f"Declined: {stats['declined']}   Expired: {stats['expired']}",
     ]
+    if attention:
+        lines += ["", attention]
     return "\n".join(lines)
 
 

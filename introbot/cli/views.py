@@ -2,41 +2,129 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from introbot.compose import organisation
-from introbot.model import Consent, DraftKind, DraftState, Intro, Stage
+from introbot.model import Consent, DraftKind, DraftState, Intro, Person, Stage
 from introbot.store import AuditLine
+from introbot.workflow import ATTENTION_LABEL, STAGE_LABELS
 
 GUESS_SETTING = "[drafts] guess_organisation"
 
 
-def next_step(intro: Intro) -> str:
-    if intro.stage.closed:
-        return f"look: {intro.attention}" if intro.attention else "-"
+# One vocabulary: an intro's state is the Gmail label introbot puts on its request thread.
+LEGEND = {
+    "awaiting-consent": "the consent asks are drafted or sent; waiting for the yeses",
+    "ready": "both said yes; the introduction draft is yours to send",
+    "introduced": "you sent the introduction",
+    "declined": "someone said no",
+    "cancelled": "cancelled (by you, or the request went away)",
+    "expired": "no answer in time",
+    ATTENTION_LABEL: "introbot needs you: the next step says what to do",
+}
+# The names `list --state` accepted before the states were the labels: scripts keep working.
+STATE_ALIASES = {stage.value: STAGE_LABELS[stage] for stage in Stage}
+DRAFT_WORDS = {
+    DraftKind.CONSENT: ("consent draft", "consent drafts"),
+    DraftKind.REMINDER: ("reminder draft", "reminder drafts"),
+    DraftKind.JOINT: ("introduction draft", "introduction drafts"),
+    DraftKind.DECLINE_NOTE: ("decline note", "decline notes"),
+    DraftKind.THANKS_NOTE: ("thank-you note", "thank-you notes"),
+    DraftKind.EXPIRY_NOTE: ("no-answer note", "no-answer notes"),
+    DraftKind.PROBLEM_NOTE: ("note to yourself", "notes to yourself"),
+}
+
+
+def stage_for(state: str) -> Stage:
+    """A state as `list --state` takes it: a label name, or its old name."""
+    name = STATE_ALIASES.get(state, state)
+    return next(stage for stage, label in STAGE_LABELS.items() if label == name)
+
+
+def state_names() -> list[str]:
+    return [*STAGE_LABELS.values(), *(a for a in STATE_ALIASES if a not in LEGEND)]
+
+
+def state(intro: Intro) -> str:
+    """The labels the intro puts on its request thread, as Gmail shows them."""
+    return STAGE_LABELS[intro.stage] + (f", {ATTENTION_LABEL}" if intro.attention else "")
+
+
+def named(person: Person) -> str:
+    """Someone as list, show and the next step name them: the name, else the address."""
+    return person.name or person.email
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@dataclass(frozen=True)
+class NextStep:
+    text: str
+    yours: bool  # it waits for you: a draft to send, a decision to make
+
+
+def next_step(intro: Intro) -> NextStep:
+    """Exactly who or what the intro waits for."""
+    parties = (intro.requester, intro.contact)
     if intro.attention:
-        return f"decide: introbot decide {intro.id} requester|contact yes|no"
-    if intro.stage is Stage.READY:
-        return "send the introduction draft"
-    waiting = []
-    for party in (intro.requester, intro.contact):
-        if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
-            waiting.append(f"send the consent draft to {party.person.name or party.person.email}")
-        elif party.consent is Consent.ASKED:
-            waiting.append(f"wait for {party.person.name or party.person.email}")
-    return "; ".join(waiting) or "wait"
+        unclear = [p for p in parties if p.consent is Consent.UNCLEAR]
+        if unclear:
+            replies = _and([f"{named(p.person)}'s reply" for p in unclear])
+            roles = "|".join(p.role.value for p in unclear)
+            return NextStep(
+                f"read {replies}, then `introbot decide {intro.id} {roles} yes|no`", True
+            )
+        return NextStep(f"{intro.attention} (`introbot show {intro.id}`)", True)
+    to_send: dict[DraftKind, list[str]] = {}
+    pending: list[str] = []
+    for draft in intro.drafts:
+        if draft.to is None:
+            whom = "both" if draft.kind is DraftKind.JOINT else "you"
+        else:
+            whom = named(intro.party(draft.to).person)
+        if draft.state in (DraftState.QUEUED, DraftState.CREATED):
+            to_send.setdefault(draft.kind, []).append(whom)
+        elif draft.state is DraftState.PENDING:
+            pending.append(f"the {DRAFT_WORDS[draft.kind][0]} to {whom}")
+    steps = [
+        f"send the {DRAFT_WORDS[kind][len(whom) > 1]} to {_and(whom)}"
+        for kind, whom in to_send.items()
+    ]
+    if steps:
+        return NextStep("; ".join(steps), True)
+    if pending:
+        return NextStep(
+            f"wait for the sent copy of {_and(pending)} (it left Drafts: Undo or Schedule send)",
+            False,
+        )
+    if intro.stage.closed:
+        return NextStep("-", False)
+    asked = [named(p.person) for p in parties if p.consent is Consent.ASKED]
+    later = [p for p in parties if p.consent is Consent.NOT_ASKED]
+    if asked:
+        one = len(asked) == 1
+        text = f"wait for {asked[0]}'s reply" if one else f"wait for replies from {_and(asked)}"
+        if later:
+            text += f" ({named(later[0].person)} is asked after that yes)"
+        return NextStep(text, False)
+    return NextStep("wait", False)
 
 
 def _age(intro: Intro, now: datetime) -> str:
-    days = (now - intro.created_at).days
+    days = max(0, (now - intro.created_at).days)
     return f"{days}d" if days else "today"
 
 
 def intro_summary(intro: Intro) -> dict[str, Any]:
+    step = next_step(intro)
     return {
         "id": intro.id,
-        "state": intro.stage.value,
+        "state": STAGE_LABELS[intro.stage],
+        "needs_attention": bool(intro.attention),
         "requester": {"name": intro.requester.person.name, "email": intro.requester.person.email,
                       "consent": intro.requester.consent.value},
         "contact": {"name": intro.contact.person.name, "email": intro.contact.person.email,
@@ -44,7 +132,8 @@ def intro_summary(intro: Intro) -> dict[str, Any]:
         "attention": intro.attention,
         "created_at": intro.created_at.isoformat(),
         "closed_at": intro.closed_at.isoformat() if intro.closed_at else None,
-        "next_step": next_step(intro),
+        "next_step": step.text,
+        "waiting_for_you": step.yours,
     }  # fmt: skip
 
 
@@ -53,15 +142,23 @@ def table(intros: list[Intro], now: datetime) -> str:
         return "No intros yet. Label an email 'intro-request' in Gmail, then run `introbot poll`."
     rows = [("ID", "PARTIES", "STATE", "AGE", "NEXT STEP")]
     for intro in intros:
-        parties = f"{intro.requester.person.name or intro.requester.person.email} -> " + (
-            intro.contact.person.name or intro.contact.person.email
-        )
-        state = intro.stage.value + ("!" if intro.attention else "")
-        rows.append((intro.id, parties, state, _age(intro, now), next_step(intro)))
+        parties = f"{named(intro.requester.person)} -> {named(intro.contact.person)}"
+        rows.append((intro.id, parties, state(intro), _age(intro, now), next_step(intro).text))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
         for row in rows
+    )
+
+
+def legend(intros: list[Intro], requests: int = 0) -> str:
+    """What each state shown means (the states are the Gmail labels, introbot/...)."""
+    shown = {STAGE_LABELS[i.stage] for i in intros}
+    if requests or any(i.attention for i in intros):
+        shown.add(ATTENTION_LABEL)
+    width = max(len(name) for name in shown) if shown else 0
+    return "\n".join(
+        f"  {name:<{width}}  {meaning}" for name, meaning in LEGEND.items() if name in shown
     )
 
 
@@ -116,10 +213,9 @@ def intro_detail(
 def detail(intro: Intro, lines: list[AuditLine], guess_organisation: bool = False) -> str:
     out = [
         f"intro {intro.id}: {intro.requester.person} -> {intro.contact.person}",
-        f"state:     {intro.stage.value}"
-        + (f" (needs attention: {intro.attention})" if intro.attention else ""),
+        f"state:     {state(intro)}" + (f" ({intro.attention})" if intro.attention else ""),
         f"request:   {intro.request.subject!r} ({intro.request.form})",
-        f"next step: {next_step(intro)}",
+        f"next step: {next_step(intro).text}",
     ]
     for party in (intro.requester, intro.contact):
         said = f" - {party.evidence}" if party.evidence else ""
@@ -142,8 +238,14 @@ def detail(intro: Intro, lines: list[AuditLine], guess_organisation: bool = Fals
 
 
 def problems_table(problems: list[tuple[str, str]]) -> str:
-    """Request threads introbot set aside, each with why (they carry the Gmail label
-    introbot/needs-attention and a note in the thread)."""
-    lines = ["Request threads that need attention (see the note in each thread):"]
-    lines += [f"  thread {thread_id}: {why}" for thread_id, why in problems]
+    """Request threads introbot set aside, each with why and the fix (they carry the Gmail
+    label introbot/needs-attention)."""
+    lines = [f"Requests that need attention (labeled {ATTENTION_LABEL} in Gmail):"]
+    for thread_id, why in problems:
+        lines.append(f"  thread {thread_id}: {why}")
+        if "introbot ask-again" not in why:  # the reason names its own fix
+            lines.append(
+                '    fix: correct the request (or write a note "Name <address> -> Name '
+                "<address>\") and label the thread again; introbot's note in it says more"
+            )
     return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""Memory of people: before a new intro asks anyone, introbot looks at the intros it made
+before. The same pair under way or introduced, or a contact who declined this requester (or
+any intro lately, ``[workflow] remember_declines_days``), and the request is set aside for
+you with the reason; nobody is asked again until you say so with ``introbot ask-again``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from introbot.daemon import DAEMON, single_instance
+from introbot.model import Consent, Intro, Party, Person, RequestRef, Role, Stage
+from introbot.workflow import WorkflowRules, remembered
+from tests.cli import invoke
+from tests.world import ALEX, DANA, REQUEST, World, make_world
+
+DANA_AGAIN = (
+    "Hi Sam,\n\nFollowing up from a different angle: could you introduce me to Dana Whitfield "
+    "(dana@northwind.example)? Our new sensor line might suit her team after all.\n\nAlex"
+)
+PRIYA_TO_DANA = (
+    "Hi Sam,\n\nCould you introduce me to Dana Whitfield (dana@northwind.example)? We make "
+    "routing software for cold storage.\n\nPriya"
+)
+
+
+def _cli(world: World, *args: str) -> str:
+    done = invoke(*args, "--db", str(world.db), "--sandbox", world.server.url, "--name", "Sam")
+    assert done.exit_code == 0, done.stderr
+    return done.stdout
+
+
+def _declined(world: World) -> None:
+    world.asked()
+    world.reply(ALEX, "Yes please.")
+    world.reply(DANA, "No thanks - we are not looking at new vendors this year.")
+    world.poll()
+    assert world.only_intro().stage is Stage.DECLINED
+
+
+def _to_dana(world: World) -> list[dict[str, object]]:
+    return [d for d in world.drafts() if "dana@northwind.example" in str(d["to"] or "")]
+
+
+def test_a_contact_who_declined_this_requester_is_not_asked_again_until_you_say(
+    world: World,
+) -> None:
+    _declined(world)
+    again = world.request(DANA_AGAIN, subject="Dana again?")
+    report = world.poll()
+    assert len(world.intros()) == 1  # no second intro, no consent draft to Dana
+    assert _to_dana(world) == []
+    thread = again["threadId"]
+    assert "introbot/needs-attention" in world.thread_labels(thread)
+    (line,) = [d for d in report.decisions if d.startswith(f"thread {thread}")]
+    assert "Dana Whitfield declined an intro to Alex Kim on" in line
+    assert f"introbot ask-again {thread}" in line
+
+    # list --attention and stats show it, with the fix; the thread is named.
+    attention = _cli(world, "list", "--attention")
+    assert f"thread {thread}: Dana Whitfield declined an intro to Alex Kim" in attention
+    assert f"`introbot ask-again {thread}`" in attention
+    assert "needs-attention" in attention  # and the legend says what that is
+    listed = json.loads(_cli(world, "list", "--attention", "--json"))
+    assert [r["thread_id"] for r in listed["request_threads"]] == [thread]
+    stats = json.loads(_cli(world, "stats", "--json"))
+    assert stats["needs_attention"] == {"intros": 0, "requests": 1}
+    assert "1 request(s) set aside" in _cli(world, "stats")
+
+    # Labeling the thread again is no say: it stays set aside.
+    world.control.label_thread(thread, remove=(world.settings.labels.request,))
+    world.poll()
+    world.control.label_thread(thread, add=(world.settings.labels.request,))
+    world.poll()
+    assert len(world.intros()) == 1 and _to_dana(world) == []
+
+    # Your say, in one step: the intro opens, Dana's consent draft is written.
+    asked = _cli(world, "ask-again", thread)
+    assert f"thread {thread}: asked again, 1 intro(s) opened." in asked
+    world.check_invariants()
+    fresh = [i for i in world.store.intros() if i.request.thread_id == thread]
+    assert len(fresh) == 1 and fresh[0].stage is Stage.ASKING
+    assert len(_to_dana(world)) == 1
+    assert "introbot/needs-attention" not in world.thread_labels(thread)
+    assert world.store.problem_threads() == []
+    world.poll()  # and the say is used once: nothing more is drafted
+    assert len(_to_dana(world)) == 1
+
+
+def test_ask_again_while_the_daemon_runs_is_done_by_its_next_poll(world: World) -> None:
+    _declined(world)
+    thread = world.request(DANA_AGAIN, subject="Dana again?")["threadId"]
+    world.poll()
+    not_set_aside = invoke(
+        "ask-again", "19a0000000000000", "--db", str(world.db), "--sandbox", world.server.url
+    )
+    assert not_set_aside.exit_code == 2 and "list --attention" in not_set_aside.stderr
+    with single_instance(world.db, DAEMON):  # `introbot run` holds the database
+        asked = _cli(world, "ask-again", thread)
+    assert "recorded, since introbot (pid" in asked and "its next poll asks again" in asked
+    assert _to_dana(world) == []
+    world.poll()  # the daemon's next poll
+    assert len(world.intros()) == 2 and len(_to_dana(world)) == 1
+
+
+def test_the_same_pair_in_a_second_thread_is_not_a_second_intro(world: World) -> None:
+    world.request(REQUEST)
+    world.poll()
+    second = world.request(DANA_AGAIN, subject="Intro to Dana?")
+    report = world.poll()
+    assert len(world.intros()) == 1 and len(_to_dana(world)) == 1
+    (line,) = [d for d in report.decisions if d.startswith(f"thread {second['threadId']}")]
+    intro = world.only_intro()
+    assert f"Alex Kim and Dana Whitfield are already being introduced: intro {intro.id}" in line
+    assert "awaiting-consent since" in line
+
+
+@pytest.fixture
+def forgetful(tmp_path: Path) -> Iterator[World]:
+    yield from make_world(tmp_path, workflow={"remember_declines_days": 0})
+
+
+def _dana_declined_someone_else(world: World) -> dict[str, str]:
+    _declined(world)
+    return world.request(PRIYA_TO_DANA, sender="Priya Natarajan <priya@lumen.dev>", subject="Dana")
+
+
+def test_a_contact_who_declined_lately_is_not_asked_by_another_requester(world: World) -> None:
+    request = _dana_declined_someone_else(world)
+    report = world.poll()
+    assert len(world.intros()) == 1 and _to_dana(world) == []
+    (line,) = [d for d in report.decisions if d.startswith(f"thread {request['threadId']}")]
+    assert "Dana Whitfield declined an intro to Alex Kim on" in line
+    assert "within the last 90 days ([workflow] remember_declines_days)" in line
+
+
+def test_remember_declines_days_zero_asks_another_requester(forgetful: World) -> None:
+    _dana_declined_someone_else(forgetful)
+    forgetful.poll()
+    assert len(forgetful.intros()) == 2 and len(_to_dana(forgetful)) == 1
+
+
+# ------------------------------------------------------------- the decision, pure
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+A, D, P = Person("Alex", "alex@a.io"), Person(None, "dana@d.io"), Person("Priya", "p@p.io")
+
+
+def _past(requester: Person, contact: Person, stage: Stage, said: Consent, ago: int) -> Intro:
+    at = NOW - timedelta(days=ago)
+    ref = RequestRef("t", "m", None, "s", requester, "direct")
+    return Intro(
+        id=f"i{ago}",
+        request=ref,
+        requester=Party(Role.REQUESTER, requester, Consent.YES),
+        contact=Party(Role.CONTACT, contact, said, answered_at=at),
+        context="",
+        order=WorkflowRules(A).order,
+        stage=stage,
+        created_at=at,
+        closed_at=at if stage.closed else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("past", "requester", "reason"),
+    [
+        ([], A, None),
+        ([_past(A, D, Stage.ASKING, Consent.ASKED, 3)], A, "already being introduced"),
+        ([_past(D, A, Stage.INTRODUCED, Consent.YES, 300)], A, "were already introduced on"),
+        ([_past(A, D, Stage.DECLINED, Consent.NO, 400)], A, "dana@d.io declined an intro to Alex"),
+        ([_past(A, D, Stage.DECLINED, Consent.NO, 40)], P, "within the last 90 days"),
+        ([_past(A, D, Stage.DECLINED, Consent.NO, 91)], P, None),
+        ([_past(A, D, Stage.EXPIRED, Consent.ASKED, 5)], A, None),
+        ([_past(A, D, Stage.CANCELLED, Consent.ASKED, 5)], A, None),
+        ([_past(D, P, Stage.DECLINED, Consent.YES, 5)], A, None),  # Priya said no, not Dana
+    ],
+)
+def test_what_introbot_remembers(past: list[Intro], requester: Person, reason: str | None) -> None:
+    why = remembered(past, requester, D, NOW, WorkflowRules(A))
+    assert why is None if reason is None else reason in (why or "")
+
+
+def test_a_declined_request_labeled_again_is_set_aside_not_silent(world: World) -> None:
+    request = world.asked()
+    world.reply(ALEX, "Yes please.")
+    world.reply(DANA, "No thanks - we are not looking at new vendors this year.")
+    world.poll()
+    thread = request["threadId"]
+    world.control.label_thread(thread, remove=(world.settings.labels.request,))
+    world.poll()
+    world.control.label_thread(thread, add=(world.settings.labels.request,))
+    report = world.poll()
+    assert len(world.intros()) == 1 and _to_dana(world) == []
+    (line,) = [d for d in report.decisions if d.startswith(f"thread {thread}")]
+    assert "Dana Whitfield declined an intro to Alex Kim" in line
+    assert [t for t, _ in world.store.problem_threads()] == [thread]
