@@ -50,14 +50,13 @@ from introbot.workflow import (
     STAGE_LABELS,
     InvalidTransition,
     WorkflowRules,
-    already_standing,
     open_intros,
+    plan_request,
     problem_note,
     rebuilt_from_gmail,
-    remembered,
-    request_thread_labels,
     settle_shared_ask,
     step,
+    thread_labels,
 )
 from introbot.writing import WritingError, write_draft
 
@@ -277,53 +276,48 @@ class Engine:
         if not existing and self._rebuild(seen, now, rules, report):
             return
         request = _request_ref(seen)
-        opened = 0
-        # The contacts asked for by one requester get one consent draft to them together.
-        together: dict[str, tuple[Person, list[tuple[str, Person, str, str]]]] = {}
-        held: list[str] = []  # pairs introbot remembers: not asked without the connector's say
-        for wanted in seen.reading.intros:
-            requester = Person(wanted.requester.name, wanted.requester.email)
-            contact = Person(wanted.contact.name, wanted.contact.email)
-            if already_standing(existing, requester, contact):
-                continue
-            if not ask_anyway:
-                past = self.store.intros_of((requester.email, contact.email))
-                why = remembered(past, requester, contact, now, rules)
-                if why is not None:
-                    held.append(why)
-                    continue
-            new = (self.store.new_intro_id(), contact, wanted.context, secrets.token_hex(16))
-            together.setdefault(requester.key, (requester, []))[1].append(new)
+        wanted = [
+            (
+                Person(w.requester.name, w.requester.email),
+                Person(w.contact.name, w.contact.email),
+                w.context,
+            )
+            for w in seen.reading.intros
+        ]
+        past = None  # ask anyway: what introbot remembers of the people does not hold it back
+        if not ask_anyway:  # what introbot remembers of each pair, from any request
+            past = {(r.key, c.key): self.store.intros_of((r.email, c.email)) for r, c, _ in wanted}
+        plan = plan_request(existing, wanted, seen.reading.problems, request, now, rules, past)
+        opening = [  # each new intro's id, and its secret (Message-IDs derive from it)
+            (
+                requester,
+                [(self.store.new_intro_id(), c, why, secrets.token_hex(16)) for c, why in asked],
+            )
+            for requester, asked in plan.opening
+        ]
         with self.store.transaction():  # all of a request's intros, or none (a crash)
-            for requester, asked in together.values():
-                for transition in open_intros(asked, request, requester, now, rules):
+            for requester, new in opening:
+                for transition in open_intros(new, request, requester, now, rules):
                     self.store.save(
                         transition.intro, transition.actions, now, f"request in thread {thread_id}"
                     )
                     self._log(None, transition.intro, "request", transition.actions, report)
-                    opened += 1
-        problems = seen.reading.problems
-        if existing and not opened and not held:
-            # Labeled again, or a later message in it: its intros already stand.
+        if plan.read_again:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
             return
-        if problems:
-            self.store.set_problem(thread_id, " ".join(problems), now)
-            spec = problem_note(request, problems, rules)
-            self.store.queue([CreateDraft("", spec)], now)
-            report.decisions.append(f"thread {thread_id}: needs attention: {' '.join(problems)}")
-            log.info("needs_attention thread=%s problems=%d", thread_id, len(problems))
-            log.debug("problems thread=%s text=%r", thread_id, problems)
-        elif opened and not held:
+        if plan.problem is not None:
+            self.store.set_problem(thread_id, plan.problem, now)
+            self.store.queue(list(plan.actions), now)
+            for why in plan.attention:
+                report.decisions.append(f"thread {thread_id}: needs attention: {why}")
+            if seen.reading.problems:
+                problems = seen.reading.problems
+                log.info("needs_attention thread=%s problems=%d", thread_id, len(problems))
+                log.debug("problems thread=%s text=%r", thread_id, problems)
+            if plan.held:
+                log.info("remembered thread=%s pairs=%d", thread_id, len(plan.held))
+        elif plan.clears_problem:
             self.store.set_problem(thread_id, None, now)
-        if held:
-            why = (
-                "; ".join(held) + ". Nobody is asked again without your say: to ask anyway, "
-                f"run `introbot ask-again {thread_id}`."
-            )
-            self.store.set_problem(thread_id, " ".join((*problems, why)), now)
-            report.decisions.append(f"thread {thread_id}: needs attention: {why}")
-            log.info("remembered thread=%s pairs=%d", thread_id, len(held))
 
     def ask_again(
         self, sync: Sync, now: datetime, rules: WorkflowRules, report: PollReport
@@ -626,14 +620,9 @@ class Engine:
         """A request thread shows its intros' stages; a consent thread shows attention
         while the reply in it waits for the connector's decision."""
         record = self.store.thread(thread_id)
-        labels = set(
-            request_thread_labels(
-                self.store.intros(thread_id=thread_id), bool(record and record.problem)
-            )
-        )
-        if self.store.awaiting_decision_in(thread_id):
-            labels.add(ATTENTION_LABEL)
-        return frozenset(labels)
+        intros = {i.id: i for i in self.store.intros(thread_id=thread_id)}
+        intros.update((i.id, i) for i in self.store.intros_with_drafts_in(thread_id))
+        return thread_labels(thread_id, intros.values(), bool(record and record.problem))
 
 
 def _request_ref(seen: RequestSeen) -> RequestRef:

@@ -36,16 +36,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from introbot.compose import UNNAMED
 from introbot.model import DraftKind, DraftSpec, Person, address_key
 from introbot.rules import Phrases, Rules, Template, normalize
-from introbot.workflow import UNNAMED
 
 Language = Literal["en", "fr", "de", "es"]
 LANGUAGES: tuple[Language, ...] = ("en", "fr", "de", "es")
 ENGLISH: Language = "en"
 NAMES: dict[str, str] = {"en": "English", "fr": "French", "de": "German", "es": "Spanish"}
 
-# How a draft speaks of someone who gave no name, per language (English: workflow.UNNAMED,
+# How a draft speaks of someone who gave no name, per language (English: compose.UNNAMED,
 # and "there" for "Hi there,"). The translated templates leave the greeting out when it is
 # empty ("Bonjour," rather than "Bonjour there,").
 UNNAMED_WORDS: dict[str, dict[str, str]] = {

@@ -580,15 +580,16 @@ class Store:
         ]
         return [intro for intro in map(self.load, ids) if intro is not None]
 
-    def awaiting_decision_in(self, thread_id: str) -> bool:
-        """Does a reply in this thread wait for the connector (a party's consent unclear)?"""
-        row = self.db.execute(
-            """SELECT 1 FROM drafts d JOIN parties p
-                 ON p.intro_id = d.intro_id AND p.role = d.recipient
-               WHERE d.thread_id = ? AND p.consent = ? LIMIT 1""",
-            (thread_id, Consent.UNCLEAR.value),
-        ).fetchone()
-        return row is not None
+    def intros_with_drafts_in(self, thread_id: str) -> list[Intro]:
+        """The intros with a draft in this thread (their consent messages, their notes)."""
+        ids = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT DISTINCT intro_id FROM drafts WHERE thread_id = ? ORDER BY intro_id",
+                (thread_id,),
+            )
+        ]
+        return [intro for intro in map(self.load, ids) if intro is not None]
 
     def save_body(self, key: str, body: str) -> None:
         """The text of a draft as written, to recognise it when a reply pastes it back."""

@@ -1,6 +1,12 @@
 """THE state machine of an introduction: ``step(intro, observation, now, rules)`` returns the
 new intro and the actions to take. No I/O: no Gmail, no database, no clock (``now`` is an
-argument). Every transition is in the table at the bottom of this file.
+argument). Three machines live here, each a table of edges (state, event) -> next state just
+below: the intro's stage, each party's consent, each draft's state. Only their helpers
+(``_move_stage``, ``_set_consent``, ``_set_draft``) change those states, and an edge not in a
+table raises :class:`InvalidTransition`; ``TRANSITIONS`` at the bottom says which handler
+reads an observation in each stage. ``python -m introbot.workflow`` prints the three
+machines as Mermaid diagrams drawn from the tables (the README's architecture section shows
+them).
 
 The rules it keeps:
 
@@ -26,13 +32,12 @@ The rules it keeps:
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from introbot import compose
 from introbot.model import (
     Action,
     Cancel,
@@ -65,13 +70,6 @@ from introbot.model import (
     Verdict,
     address_key,
 )
-from introbot.redaction import holds_address, redact_addresses
-
-_FREE_MAIL = {
-    "gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com",
-    "icloud.com", "me.com", "proton.me", "protonmail.com", "aol.com", "gmx.de", "gmx.net",
-    "web.de", "orange.fr", "free.fr", "laposte.net", "yahoo.fr", "hotmail.fr", "t-online.de",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -106,87 +104,116 @@ class Transition:
 class InvalidTransition(Exception):
     """An observation that cannot happen to an intro in its current state."""
 
-    def __init__(self, intro: Intro, observation: Observation, why: str) -> None:
-        super().__init__(f"intro {intro.id} ({intro.stage}): {type(observation).__name__}: {why}")
+    def __init__(self, intro: Intro, observation: Observation | None, why: str) -> None:
+        what = type(observation).__name__ if observation is not None else "edge"
+        super().__init__(f"intro {intro.id} ({intro.stage}): {what}: {why}")
         self.intro = intro
         self.observation = observation
+        self.why = why
+
+
+# ------------------------------------------------------------------ the three machines
+# Each machine is a table of edges, (state, event) -> next state, and one helper per machine
+# is the only code that changes that state (``_move_stage``, ``_set_consent``,
+# ``_set_draft``): an edge not in its table raises :class:`InvalidTransition`. The handlers
+# below decide *which* event happened; the tables say where it leads.
+S = TypeVar("S", Stage, Consent, DraftState)
+
+
+def _edges(*rows: tuple[Iterable[S], str, S]) -> dict[tuple[S, str], S]:
+    """A table from rows of (the states it may start from, the event, the next state)."""
+    table: dict[tuple[S, str], S] = {}
+    for sources, event, to in rows:
+        for source in sources:
+            if (source, event) in table:
+                raise ValueError(f"two edges for {source} on {event!r}")
+            table[(source, event)] = to
+    return table
+
+
+_OPEN_STAGES = (Stage.ASKING, Stage.READY)
+STAGE_EDGES: dict[tuple[Stage, str], Stage] = _edges(
+    ((Stage.ASKING,), "both said yes", Stage.READY),
+    ((Stage.READY,), "a reply in doubt after both said yes", Stage.ASKING),
+    ((Stage.READY,), "the introduction was sent", Stage.INTRODUCED),
+    (_OPEN_STAGES, "a party said no", Stage.DECLINED),
+    ((Stage.ASKING,), "no reply in expire_after", Stage.EXPIRED),
+    ((Stage.ASKING,), "a consent draft was discarded", Stage.CANCELLED),
+    ((Stage.READY,), "the introduction draft was discarded", Stage.CANCELLED),
+    (_OPEN_STAGES, "cancel", Stage.CANCELLED),
+    (_OPEN_STAGES, "Gmail shows it introduced", Stage.INTRODUCED),
+    (_OPEN_STAGES, "Gmail shows it declined", Stage.DECLINED),
+    (_OPEN_STAGES, "Gmail shows it cancelled", Stage.CANCELLED),
+    (_OPEN_STAGES, "Gmail shows it expired", Stage.EXPIRED),
+)
+# Gmail's labels say how an intro ended (another database went on without this one).
+_GMAIL_SHOWS = {
+    Stage.INTRODUCED: "Gmail shows it introduced",
+    Stage.DECLINED: "Gmail shows it declined",
+    Stage.CANCELLED: "Gmail shows it cancelled",
+    Stage.EXPIRED: "Gmail shows it expired",
+}
+
+_C = Consent
+_ANSWERABLE = (_C.ASKED, _C.UNCLEAR, _C.YES, _C.NO)  # a reply may come (see _asking_reply)
+CONSENT_EDGES: dict[tuple[Consent, str], Consent] = _edges(
+    ((_C.NOT_ASKED,), "consent draft queued", _C.DRAFTING),
+    ((_C.DRAFTING, _C.DRAFTED, _C.ASKED, _C.UNCLEAR), "shared ask rewritten", _C.DRAFTING),
+    ((_C.DRAFTING,), "consent draft in Gmail", _C.DRAFTED),
+    ((_C.DRAFTING, _C.DRAFTED), "consent message sent", _C.ASKED),
+    ((_C.DRAFTING, _C.DRAFTED, *_ANSWERABLE), "consent message sent to others", _C.UNCLEAR),
+    (_ANSWERABLE, "a reply in doubt", _C.UNCLEAR),
+    ((_C.ASKED, _C.UNCLEAR, _C.NO), "an authenticated yes", _C.YES),
+    (_ANSWERABLE, "a no", _C.NO),
+    (tuple(c for c in Consent if c is not _C.YES), "the connector decides yes", _C.YES),
+    (tuple(Consent), "the connector decides no", _C.NO),
+    (tuple(Consent), "Gmail shows it introduced", _C.YES),
+)
+
+_D = DraftState
+DRAFT_EDGES: dict[tuple[DraftState, str], DraftState] = _edges(
+    ((_D.QUEUED,), "written in Gmail", _D.CREATED),
+    ((_D.CREATED,), "left Drafts", _D.PENDING),
+    ((_D.PENDING,), "back in Drafts", _D.CREATED),
+    ((_D.CREATED, _D.PENDING, _D.DISCARDED, _D.WITHDRAWN, _D.FAILED), "sent", _D.SENT),
+    ((_D.CREATED, _D.PENDING, _D.FAILED), "discarded", _D.DISCARDED),
+    ((_D.QUEUED, _D.CREATED, _D.PENDING, _D.WITHDRAWN), "withdrawn", _D.WITHDRAWN),
+    (tuple(d for d in DraftState if d is not _D.FAILED), "could not be written", _D.FAILED),
+)
+
+MACHINES: dict[str, dict[Any, Any]] = {
+    "stage": STAGE_EDGES,
+    "consent": CONSENT_EDGES,
+    "draft": DRAFT_EDGES,
+}
+
+
+def _edge(intro: Intro, machine: str, table: dict[tuple[S, str], S], at: S, event: str) -> S:
+    to = table.get((at, event))
+    if to is None:
+        raise InvalidTransition(intro, None, f"no {machine} edge from {at} on {event!r}")
+    return to
+
+
+def _move_stage(intro: Intro, event: str) -> Intro:
+    """The intro in the stage ``event`` leads to from its own."""
+    return replace(intro, stage=_edge(intro, "stage", STAGE_EDGES, intro.stage, event))
+
+
+def _set_consent(intro: Intro, role: Role, event: str, **changes: Any) -> Intro:
+    """The intro with ``role``'s consent where ``event`` leads (and ``changes`` to the party)."""
+    party = intro.party(role)
+    to = _edge(intro, "consent", CONSENT_EDGES, party.consent, event)
+    return intro.with_party(replace(party, consent=to, **changes))
+
+
+def _set_draft(intro: Intro, draft: Draft, event: str, **changes: Any) -> Intro:
+    """The intro with ``draft`` in the state ``event`` leads to (and ``changes`` to it)."""
+    to = _edge(intro, "draft", DRAFT_EDGES, draft.state, event)
+    return intro.with_draft(replace(draft, state=to, **changes))
 
 
 # ------------------------------------------------------------------- small helpers
-def organisation(person: Person) -> str | None:
-    """'Tidepool' from alex@tidepool.io; None for free-mail addresses."""
-    domain = person.email.rpartition("@")[2].lower()
-    if domain in _FREE_MAIL or not domain:
-        return None
-    labels = domain.split(".")
-    core = labels[-2] if len(labels) >= 2 else labels[0]
-    if len(labels) >= 3 and labels[-2] in ("co", "com", "org", "ac", "gov"):
-        core = labels[-3]
-    return core.replace("-", " ").title()
-
-
-def reply_subject(subject: str) -> str:
-    clean = " ".join(subject.split())
-    return clean if re.match(r"^(re|aw|sv|antw)\s*:", clean, re.I) else f"Re: {clean}"
-
-
-def _display_name(person: Person) -> str | None:
-    """The person's name, if they gave one: a "name" that holds an address is none."""
-    name = " ".join((person.name or "").split())
-    return None if not name or holds_address(name) else name
-
-
-# How a draft speaks of someone who gave no name: never by their address or its local part.
-UNNAMED = {"requester": "someone I know", "contact": "your contact"}
-
-
-def _connector(rules: WorkflowRules) -> dict[str, Any]:
-    """The connector signs their own drafts: their signature, else their first name, else
-    nothing (never a name made from their address)."""
-    who = _who(rules.connector, "", rules)
-    who["signature"] = (rules.signature or who["first"]).strip()
-    return who
-
-
-def _who(person: Person, unnamed: str, rules: WorkflowRules) -> dict[str, Any]:
-    """What a template may say about someone: never the address, nor a local part for a
-    name (``unnamed`` stands in; ``greeting`` is "there" for "Hi there,"), nor a guessed
-    organisation unless ``rules.guess_organisation``."""
-    name = _display_name(person)
-    first = name.split()[0] if name else None
-    return {
-        "name": name or unnamed,
-        "first": first or unnamed,
-        "greeting": first or "there",
-        "org": organisation(person) if rules.guess_organisation else None,
-    }
-
-
-def _fields(intro: Intro, rules: WorkflowRules, **extra: Any) -> dict[str, Any]:
-    return {
-        "connector": _connector(rules),
-        "requester": _who(intro.requester.person, UNNAMED["requester"], rules),
-        "contact": _who(intro.contact.person, UNNAMED["contact"], rules),
-        "context": redact_addresses(intro.context),
-        "remind_days": rules.remind_after.days,
-        **extra,
-    }
-
-
-def _key(intro: Intro, kind: DraftKind, to: Role | None, rules: WorkflowRules) -> str:
-    """A Message-ID that is unique to this draft and known before it exists (the outbox
-    finds a draft by it after a crash), yet unguessable from outside: it is derived from the
-    intro's random ``secret``, never from its id alone. A reply naming a predicted id must
-    not count as an answer."""
-    if len(intro.secret) < 16:
-        raise ValueError(f"intro {intro.id} has no secret to derive Message-IDs from")
-    n = len([d for d in intro.drafts if d.kind is kind and d.to is to]) + 1
-    who = to.value if to else "all"
-    seed = f"{intro.secret}\x00{intro.id}\x00{kind.value}\x00{who}\x00{n}"
-    token = hashlib.sha256(seed.encode()).hexdigest()[:32]
-    return f"<introbot.{token}@{rules.domain}>"
-
-
 def _queue(intro: Intro, spec: DraftSpec, to: Role | None) -> tuple[Intro, Action]:
     draft = Draft(
         key=spec.key, kind=spec.kind, to=to, thread_id=spec.thread_id, subject=spec.subject or ""
@@ -195,51 +222,10 @@ def _queue(intro: Intro, spec: DraftSpec, to: Role | None) -> tuple[Intro, Actio
 
 
 def _reply_to(
-    intro: Intro, kind: DraftKind, role: Role, rules: WorkflowRules, **fields: Any
+    intro: Intro, kind: DraftKind, role: Role, rules: WorkflowRules
 ) -> tuple[Intro, Action]:
-    """A draft of ``kind`` (its template has the same name) to one party, in the thread of
-    the consent message they got."""
-    spec = DraftSpec(
-        key=_key(intro, kind, role, rules),
-        kind=kind,
-        template=kind.value,
-        to=(intro.party(role).person,),
-        fields=_fields(intro, rules, **fields),
-        **_reply_routing(intro, role),
-    )
-    return _queue(intro, spec, role)
-
-
-def _sent_consent(intro: Intro, role: Role) -> Draft | None:
-    sent = [d for d in intro.drafts_of(DraftKind.CONSENT, role) if d.state is DraftState.SENT]
-    return sent[-1] if sent else None
-
-
-def _reply_routing(intro: Intro, role: Role) -> dict[str, Any]:
-    """Answer in the thread of the consent message sent to ``role``, if there is one."""
-    sent = _sent_consent(intro, role)
-    if sent is not None and sent.thread_id:
-        refs = (sent.sent_rfc822_id,) if sent.sent_rfc822_id else ()
-        return {
-            "thread_id": sent.thread_id,
-            "in_reply_to": sent.sent_rfc822_id,
-            "references": refs,
-            "subject": reply_subject(sent.subject) if sent.subject else None,
-        }
-    request = intro.request
-    if role is Role.REQUESTER and request.author.key == intro.requester.person.key:
-        return _request_routing(request)
-    return {}
-
-
-def _request_routing(request: RequestRef) -> dict[str, Any]:
-    refs = (request.rfc822_id,) if request.rfc822_id else ()
-    return {
-        "thread_id": request.thread_id,
-        "in_reply_to": request.rfc822_id,
-        "references": refs,
-        "subject": reply_subject(request.subject),
-    }
+    """Queue a draft of ``kind`` to one party, in the thread of the consent message they got."""
+    return _queue(intro, compose.reply_spec(intro, kind, role, rules), role)
 
 
 def _withdraw_open(intro: Intro, keep: Iterable[str] = ()) -> tuple[Intro, list[Action]]:
@@ -248,7 +234,7 @@ def _withdraw_open(intro: Intro, keep: Iterable[str] = ()) -> tuple[Intro, list[
     kept = set(keep)
     for draft in intro.drafts:
         if draft.open and draft.key not in kept:
-            intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
+            intro = _set_draft(intro, draft, "withdrawn")
             if draft.shared is None:  # a shared ask is settled for all: settle_shared_ask
                 actions.append(DeleteDraft(intro.id, draft.key))
     return intro, actions
@@ -261,8 +247,8 @@ def _attention(intro: Intro) -> str | None:
     return "; ".join(f"{p.role.value} {p.person.email}: {p.evidence}" for p in unclear)
 
 
-def _close(intro: Intro, stage: Stage, now: datetime) -> Intro:
-    return replace(intro, stage=stage, closed_at=now, attention=None)
+def _close(intro: Intro, event: str, now: datetime) -> Intro:
+    return replace(_move_stage(intro, event), closed_at=now, attention=None)
 
 
 def _note(intro: Intro, text: str) -> Note:
@@ -336,6 +322,74 @@ def remembered(
     return None
 
 
+@dataclass(frozen=True)
+class RequestPlan:
+    """What one reading of a request thread comes to; the engine carries it out."""
+
+    # Per requester, the (contact, context) of each intro to open: one consent ask to them.
+    opening: tuple[tuple[Person, tuple[tuple[Person, str], ...]], ...] = ()
+    read_again: bool = False  # its intros already stand: nothing new, nothing drafted
+    problem: str | None = None  # the thread needs attention, and why
+    clears_problem: bool = False  # intros opened: an earlier problem is gone
+    actions: tuple[CreateDraft, ...] = ()  # the problem note to the connector, if any
+    held: tuple[str, ...] = ()  # pairs introbot remembers: not asked without the connector
+    attention: tuple[str, ...] = ()  # what the thread needs attention for, said once each
+
+
+def plan_request(
+    existing: Sequence[Intro],
+    wanted: Iterable[tuple[Person, Person, str]],
+    problems: Sequence[str],
+    request: RequestRef,
+    now: datetime,
+    rules: WorkflowRules,
+    past: Mapping[tuple[str, str], Sequence[Intro]] | None = None,
+) -> RequestPlan:
+    """A request thread read (``wanted``: the (requester, contact, context) it asks for;
+    ``existing``: its intros so far). Intros that stand are not opened again; nor, unless
+    ``past`` is None (the connector said to ask anyway), a pair introbot remembers from the
+    intros ``past`` holds per (requester key, contact key): see :func:`remembered`. The
+    contacts one requester asks for are asked about together. A thread whose intros all
+    stand says nothing new (labeled again, or a later message in it), even with problems;
+    otherwise problems get a note to the connector in the request thread, and a pair held
+    back needs the connector's attention."""
+    groups: dict[str, tuple[Person, list[tuple[Person, str]]]] = {}
+    held: list[str] = []
+    for requester, contact, context in wanted:
+        if already_standing(existing, requester, contact):
+            continue
+        if past is not None:
+            why = remembered(
+                past.get((requester.key, contact.key), ()), requester, contact, now, rules
+            )
+            if why is not None:
+                held.append(why)
+                continue
+        groups.setdefault(requester.key, (requester, []))[1].append((contact, context))
+    opening = tuple((requester, tuple(asked)) for requester, asked in groups.values())
+    if existing and not opening and not held:
+        return RequestPlan(read_again=True)
+    problem = " ".join(problems) if problems else None
+    attention = (problem,) if problem else ()
+    actions: tuple[CreateDraft, ...] = ()
+    if problems:
+        actions = (CreateDraft("", problem_note(request, problems, rules)),)  # "": no intro's
+    if held:
+        why = (
+            "; ".join(held) + ". Nobody is asked again without your say: to ask anyway, "
+            f"run `introbot ask-again {request.thread_id}`."
+        )
+        problem, attention = " ".join((*problems, why)), (*attention, why)
+    return RequestPlan(
+        opening,
+        problem=problem,
+        clears_problem=bool(opening) and problem is None,
+        actions=actions,
+        held=tuple(held),
+        attention=attention,
+    )
+
+
 def open_intro(
     intro_id: str,
     request: RequestRef,
@@ -375,38 +429,15 @@ def open_intro(
 def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]:
     """Queue the consent draft to one party."""
     party = intro.party(role)
-    routing: dict[str, Any] = {}
-    if role is Role.REQUESTER and intro.request.author.key == party.person.key:
-        routing = _request_routing(intro.request)  # answer them in their own thread
-    spec = DraftSpec(
-        key=_key(intro, DraftKind.CONSENT, role, rules),
-        kind=DraftKind.CONSENT,
-        template=f"consent_{role.value}",
-        to=(party.person,),
-        fields=_fields(
-            intro,
-            rules,
-            order=intro.order.value,
-            blurb=redact_addresses(intro.requester.words) if role is Role.CONTACT else "",
-        ),
-        **routing,
-    )
-    intro = intro.with_party(replace(party, consent=Consent.DRAFTING))
+    spec = compose.consent_spec(intro, role, rules)
+    event = "consent draft queued" if party.consent is Consent.NOT_ASKED else "shared ask rewritten"
+    intro = _set_consent(intro, role, event)
     return _queue(intro, spec, role)
 
 
 def problem_note(request: RequestRef, problems: Iterable[str], rules: WorkflowRules) -> DraftSpec:
     """A draft to the connector, in the request thread, saying what is missing."""
-    listed = list(problems)
-    digest = hashlib.sha256("\n".join(listed).encode()).hexdigest()[:10]
-    return DraftSpec(
-        key=f"<introbot.problem.{request.thread_id}.{digest}@{rules.domain}>",
-        kind=DraftKind.PROBLEM_NOTE,
-        template="problem_note",
-        to=(rules.connector,),
-        fields={"connector": _connector(rules), "problems": listed},
-        **_request_routing(request),
-    )
+    return compose.problem_spec(request, problems, rules)
 
 
 # ------------------------------------------------ one request for several contacts
@@ -464,29 +495,15 @@ def _ask_together(
 ) -> list[tuple[Intro, list[Action]]]:
     """One consent draft to the requester about the contacts of all ``intros``: written by
     the first, recorded by each. Each contact is named only as their own request named them."""
-    lead = intros[0]
-    requester = lead.requester
-    routing: dict[str, Any] = {}
-    if lead.request.author.key == requester.person.key:
-        routing = _request_routing(lead.request)  # answer them in their own thread
-    spec = DraftSpec(
-        key=_key(lead, DraftKind.CONSENT, Role.REQUESTER, rules),
-        kind=DraftKind.CONSENT,
-        template="consent_requester_several",
-        to=(requester.person,),
-        fields=_fields(
-            lead,
-            rules,
-            order=lead.order.value,
-            blurb="",
-            contacts=[_who(i.contact.person, UNNAMED["contact"], rules) for i in intros],
-        ),
-        **routing,
-    )
-    named = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i in intros)
+    spec = compose.several_consent_spec(intros, rules)
+    named = compose.contact_names(intros, rules)
     out: list[tuple[Intro, list[Action]]] = []
     for n, intro in enumerate(intros):
-        key = spec.key if n == 0 else _key(intro, DraftKind.CONSENT, Role.REQUESTER, rules)
+        key = (
+            spec.key
+            if n == 0
+            else compose.draft_key(intro, DraftKind.CONSENT, Role.REQUESTER, rules)
+        )
         record = Draft(
             key=key,
             kind=DraftKind.CONSENT,
@@ -496,7 +513,12 @@ def _ask_together(
             shared=spec.key,
         )
         intro = intro.with_draft(record)
-        intro = intro.with_party(replace(intro.requester, consent=Consent.DRAFTING))
+        event = (
+            "consent draft queued"
+            if intro.requester.consent is Consent.NOT_ASKED
+            else "shared ask rewritten"
+        )
+        intro = _set_consent(intro, Role.REQUESTER, event)
         mine: list[Action] = [_note(intro, f"one consent draft to the requester about {named}")]
         if n == 0:
             mine.append(CreateDraft(intro.id, spec))
@@ -523,13 +545,16 @@ def settle_shared_ask(
         return []
     carriers = sorted(((i, d) for i, d in records if d.draft_id), key=lambda r: r[1].key != shared)
     delete = [DeleteDraft(carriers[0][0].id, carriers[0][1].key)] if carriers else []
-    gone = ", ".join(_who(i.contact.person, UNNAMED["contact"], rules)["name"] for i, _ in left)
+    gone = compose.contact_names((i for i, _ in left), rules)
     out: dict[str, tuple[Intro, list[Action]]] = {}
 
-    def apart(intro: Intro, draft: Draft, state: DraftState | None = None) -> None:
+    def apart(intro: Intro, draft: Draft, withdraw: bool = False) -> None:
         intro, actions = out.get(intro.id, (intro, []))
         current = intro.draft(draft.key) or draft
-        intro = intro.with_draft(replace(current, state=state or current.state, shared=None))
+        if withdraw:
+            intro = _set_draft(intro, current, "withdrawn", shared=None)
+        else:
+            intro = intro.with_draft(replace(current, shared=None))
         out[intro.id] = (intro, actions)
 
     def add(intro: Intro, *actions: Action) -> None:
@@ -543,7 +568,7 @@ def settle_shared_ask(
         add(lead, *delete, _note(lead, "nobody waits for the shared consent draft: deleted"))
     elif all(d.state is not DraftState.PENDING and not d.edited for _, d in staying):
         for intro, draft in records:
-            apart(intro, draft, DraftState.WITHDRAWN)
+            apart(intro, draft, withdraw=True)
         first = out[staying[0][0].id][0]
         add(first, *delete)
         waiting = [out[i.id][0] for i, _ in staying]
@@ -580,6 +605,7 @@ def settle_shared_ask(
 def _consent_yes(
     intro: Intro,
     role: Role,
+    event: str,
     evidence: str,
     words: str,
     assistant: str | None,
@@ -587,21 +613,20 @@ def _consent_yes(
     rules: WorkflowRules,
 ) -> Transition:
     party = intro.party(role)
-    intro = intro.with_party(
-        replace(
-            party,
-            consent=Consent.YES,
-            evidence=evidence,
-            words=words or party.words,
-            assistant=assistant,
-            answered_at=now,
-        )
+    intro = _set_consent(
+        intro,
+        role,
+        event,
+        evidence=evidence,
+        words=words or party.words,
+        assistant=assistant,
+        answered_at=now,
     )
     actions: list[Action] = [_note(intro, f"{role.value} said yes ({evidence})")]
     # The party answered: a reminder not yet sent is moot.
     for draft in intro.drafts_of(DraftKind.REMINDER, role):
         if draft.open:
-            intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
+            intro = _set_draft(intro, draft, "withdrawn")
             actions.append(DeleteDraft(intro.id, draft.key))
     if role is Role.REQUESTER and intro.contact.consent is Consent.NOT_ASKED:
         intro, action = _ask(intro, Role.CONTACT, rules)
@@ -609,48 +634,28 @@ def _consent_yes(
     intro = replace(intro, attention=_attention(intro))
     if intro.requester.consent is Consent.YES and intro.contact.consent is Consent.YES:
         intro, withdrawn = _withdraw_open(intro)
-        intro = replace(intro, stage=Stage.READY, attention=None)
-        intro, action = _queue(intro, _joint_spec(intro, rules), None)
+        intro = replace(_move_stage(intro, "both said yes"), attention=None)
+        intro, action = _queue(intro, compose.joint_spec(intro, rules), None)
         actions += [*withdrawn, action, _note(intro, "both said yes: the introduction is drafted")]
     return Transition(intro, tuple(actions))
 
 
-def _joint_spec(intro: Intro, rules: WorkflowRules) -> DraftSpec:
-    requester, contact = intro.requester, intro.contact
-    cc = tuple(Person(None, p.assistant) for p in (requester, contact) if p.assistant is not None)
-    return DraftSpec(
-        key=_key(intro, DraftKind.JOINT, None, rules),
-        kind=DraftKind.JOINT,
-        template="joint",
-        to=(requester.person, contact.person),
-        cc=cc,
-        fields=_fields(
-            intro,
-            rules,
-            requester_words=requester.words,
-            contact_words=contact.words,
-            requester_email=requester.person.email,  # both agreed: addresses may be shared
-            contact_email=contact.person.email,
-        ),
-    )
-
-
 def _consent_no(
-    intro: Intro, role: Role, evidence: str, now: datetime, rules: WorkflowRules, words: str = ""
+    intro: Intro,
+    role: Role,
+    event: str,
+    evidence: str,
+    now: datetime,
+    rules: WorkflowRules,
+    words: str = "",
 ) -> Transition:
     """A no. Their words are kept for the connector's record only: no template gets them."""
     party = intro.party(role)
-    intro = intro.with_party(
-        replace(
-            party,
-            consent=Consent.NO,
-            evidence=evidence,
-            words=words or party.words,
-            answered_at=now,
-        )
+    intro = _set_consent(
+        intro, role, event, evidence=evidence, words=words or party.words, answered_at=now
     )
     intro, actions = _withdraw_open(intro)
-    intro = _close(intro, Stage.DECLINED, now)
+    intro = _close(intro, "a party said no", now)
     actions.append(_note(intro, f"{role.value} said no ({evidence})"))
     other = intro.party(role.other)
     if role is Role.CONTACT and _requester_waiting(intro):
@@ -673,9 +678,7 @@ def _requester_waiting(intro: Intro) -> bool:
 def _unclear(intro: Intro, role: Role, reason: str, message_id: str | None = None) -> Transition:
     party = intro.party(role)
     ids = (*party.reply_ids, message_id) if message_id else party.reply_ids
-    intro = intro.with_party(
-        replace(party, consent=Consent.UNCLEAR, evidence=reason, reply_ids=ids)
-    )
+    intro = _set_consent(intro, role, "a reply in doubt", evidence=reason, reply_ids=ids)
     intro = replace(intro, attention=_attention(intro))
     return Transition(intro, (_note(intro, f"needs attention: {role.value}: {reason}"),))
 
@@ -697,22 +700,22 @@ def _draft_created(
     draft = _known_draft(intro, obs)
     if draft.draft_id == obs.draft_id:
         return Transition(intro)  # a replay
-    state = DraftState.CREATED if draft.state is DraftState.QUEUED else draft.state
-    intro = intro.with_draft(
-        replace(
-            draft,
-            state=state,
-            draft_id=obs.draft_id,
-            message_id=obs.message_id,
-            thread_id=obs.thread_id,
-        )
-    )
-    if draft.kind is DraftKind.CONSENT and draft.to is not None:
-        party = intro.party(draft.to)
-        if party.consent is Consent.DRAFTING:
-            intro = intro.with_party(replace(party, consent=Consent.DRAFTED))
+    ids: dict[str, Any] = {
+        "draft_id": obs.draft_id,
+        "message_id": obs.message_id,
+        "thread_id": obs.thread_id,
+    }
+    if draft.state is DraftState.QUEUED:
+        intro = _set_draft(intro, draft, "written in Gmail", **ids)
+    else:
+        intro = intro.with_draft(replace(draft, **ids))
+    to = draft.to if draft.kind is DraftKind.CONSENT else None
+    if to is not None and intro.party(to).consent is Consent.DRAFTING:
+        intro = _set_consent(intro, to, "consent draft in Gmail")
     actions: tuple[Action, ...] = (_note(intro, f"{draft.kind.value} draft ready in Gmail"),)
-    if state is DraftState.WITHDRAWN and draft.shared is None:  # moved on while it was written
+    if (
+        draft.state is DraftState.WITHDRAWN and draft.shared is None
+    ):  # moved on while it was written
         actions = (DeleteDraft(intro.id, draft.key),)
     return Transition(intro, actions)
 
@@ -723,17 +726,16 @@ def _draft_edited(
     draft = _known_draft(intro, obs)
     if draft.message_id == obs.message_id and draft.state is not DraftState.PENDING:
         return Transition(intro)
-    state = DraftState.CREATED if draft.state is DraftState.PENDING else draft.state
-    intro = intro.with_draft(
-        replace(
-            draft,
-            state=state,
-            gone_at=None,
-            message_id=obs.message_id,
-            thread_id=obs.thread_id,
-            edited=draft.edited or draft.message_id != obs.message_id,
-        )
-    )
+    changes: dict[str, Any] = {
+        "gone_at": None,
+        "message_id": obs.message_id,
+        "thread_id": obs.thread_id,
+        "edited": draft.edited or draft.message_id != obs.message_id,
+    }
+    if draft.state is DraftState.PENDING:
+        intro = _set_draft(intro, draft, "back in Drafts", **changes)
+    else:
+        intro = intro.with_draft(replace(draft, **changes))
     notes = [_note(intro, f"the connector edited the {draft.kind.value} draft")]
     if draft.state is DraftState.PENDING:
         notes = [_note(intro, f"the {draft.kind.value} draft is back in Drafts")]
@@ -767,7 +769,7 @@ def _draft_gone(intro: Intro, obs: DraftGone, now: datetime, rules: WorkflowRule
     draft = _known_draft(intro, obs)
     if draft.state is not DraftState.CREATED:
         return Transition(intro)  # a replay, or already decided
-    intro = intro.with_draft(replace(draft, state=DraftState.PENDING, gone_at=obs.at))
+    intro = _set_draft(intro, draft, "left Drafts", gone_at=obs.at)
     days = rules.pending_grace.days
     why = f"the {draft.kind.value} draft left Drafts, no sent copy yet: waiting up to {days} days"
     return Transition(intro, (_note(intro, why),))
@@ -788,17 +790,16 @@ def _pending_expired(intro: Intro, now: datetime, rules: WorkflowRules) -> Trans
 
 
 def _record_sent(intro: Intro, draft: Draft, obs: DraftSent) -> Intro:
-    return intro.with_draft(
-        replace(
-            draft,
-            state=DraftState.SENT,
-            thread_id=obs.thread_id,
-            sent_message_id=obs.message_id,
-            sent_rfc822_id=obs.rfc822_id,
-            sent_at=obs.at,
-            subject=obs.subject or draft.subject,
-            gone_at=None,
-        )
+    return _set_draft(
+        intro,
+        draft,
+        "sent",
+        thread_id=obs.thread_id,
+        sent_message_id=obs.message_id,
+        sent_rfc822_id=obs.rfc822_id,
+        sent_at=obs.at,
+        subject=obs.subject or draft.subject,
+        gone_at=None,
     )
 
 
@@ -821,7 +822,7 @@ def _discarding(intro: Intro, obs: DraftDiscarded) -> tuple[Intro, Draft] | None
         raise InvalidTransition(intro, obs, "a sent draft cannot be discarded")
     if draft.state is DraftState.QUEUED:
         raise InvalidTransition(intro, obs, "a draft cannot be discarded before it was created")
-    return intro.with_draft(replace(draft, state=DraftState.DISCARDED)), draft
+    return _set_draft(intro, draft, "discarded"), draft
 
 
 def _asking_draft_sent(
@@ -855,14 +856,15 @@ def _asking_draft_sent(
             # Someone added or in place of several: who was asked is the connector's to say,
             # not ours to guess. The party's answer waits for their decision.
             reason = f"the consent message was sent to {', '.join(sorted(sent_to))}"
-            intro = intro.with_party(
-                replace(party, consent=Consent.UNCLEAR, evidence=reason, asked_at=obs.at)
+            intro = intro.with_party(party)
+            intro = _set_consent(
+                intro, draft.to, "consent message sent to others", evidence=reason, asked_at=obs.at
             )
             intro = replace(intro, attention=_attention(intro))
             return Transition(intro, (*notes, _note(intro, f"needs attention: {reason}")))
-        if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
-            party = replace(party, consent=Consent.ASKED, asked_at=obs.at)
         intro = intro.with_party(party)
+        if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
+            intro = _set_consent(intro, draft.to, "consent message sent", asked_at=obs.at)
         return Transition(intro, tuple(notes))
     return Transition(intro, (_note(intro, f"{draft.kind.value} sent"),))
 
@@ -880,7 +882,7 @@ def _asking_draft_discarded(
     if draft.kind is DraftKind.REMINDER:
         return Transition(intro, (_note(intro, "the connector discarded the reminder"),))
     intro, actions = _withdraw_open(intro)
-    intro = _close(intro, Stage.CANCELLED, now)
+    intro = _close(intro, "a consent draft was discarded", now)
     to = draft.to.value if draft.to else "?"
     why = f"cancelled: the connector discarded the consent draft to the {to}"
     return Transition(intro, (*actions, _note(intro, why)))
@@ -911,9 +913,18 @@ def _asking_reply(
     if obs.verdict is Verdict.YES and obs.authenticated is not True:
         return _unclear(intro, obs.role, f"a yes Gmail did not authenticate ({obs.evidence})")
     if obs.verdict is Verdict.YES:
-        return _consent_yes(intro, obs.role, obs.evidence, obs.words, obs.assistant, now, rules)
+        return _consent_yes(
+            intro,
+            obs.role,
+            "an authenticated yes",
+            obs.evidence,
+            obs.words,
+            obs.assistant,
+            now,
+            rules,
+        )
     if obs.verdict is Verdict.NO:
-        return _consent_no(intro, obs.role, obs.evidence, now, rules, obs.text)
+        return _consent_no(intro, obs.role, "a no", obs.evidence, now, rules, obs.text)
     return _unclear(intro, obs.role, obs.evidence)
 
 
@@ -927,21 +938,30 @@ def _asking_decision(
         return Transition(intro)
     evidence = f"decided by the connector ({obs.source})"
     if obs.consent is Consent.NO:
-        return _consent_no(intro, obs.role, evidence, now, rules)
+        return _consent_no(intro, obs.role, "the connector decides no", evidence, now, rules)
     actions: list[Action] = []
     if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
         for draft in intro.drafts_of(DraftKind.CONSENT, obs.role):
             if draft.open:  # no need to ask any more (a shared ask: settle_shared_ask)
-                intro = intro.with_draft(replace(draft, state=DraftState.WITHDRAWN))
+                intro = _set_draft(intro, draft, "withdrawn")
                 if draft.shared is None:
                     actions.append(DeleteDraft(intro.id, draft.key))
-    result = _consent_yes(intro, obs.role, evidence, party.words, party.assistant, now, rules)
+    result = _consent_yes(
+        intro,
+        obs.role,
+        "the connector decides yes",
+        evidence,
+        party.words,
+        party.assistant,
+        now,
+        rules,
+    )
     return Transition(result.intro, (*actions, *result.actions))
 
 
 def _cancel(intro: Intro, obs: Cancel, now: datetime, rules: WorkflowRules) -> Transition:
     intro, actions = _withdraw_open(intro)
-    intro = _close(intro, Stage.CANCELLED, now)
+    intro = _close(intro, "cancel", now)
     return Transition(intro, (*actions, _note(intro, f"cancelled: {obs.reason}")))
 
 
@@ -956,19 +976,12 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
             return _expire(intro, role, now, rules)
         if waited >= rules.remind_after and not party.reminded:
             intro = intro.with_party(replace(party, reminded=True))
-            sent = _sent_consent(intro, role)
+            sent = compose.sent_consent(intro, role)
             if sent is not None and sent.shared is not None and sent.key != sent.shared:
                 # One ask about several contacts: the intro that drafted it reminds.
                 actions.append(_note(intro, "the reminder for the shared ask is the first's"))
                 continue
-            intro, action = _reply_to(
-                intro,
-                DraftKind.REMINDER,
-                role,
-                rules,
-                to=_who(party.person, UNNAMED[role.value], rules),
-                to_role=role.value,
-            )
+            intro, action = _queue(intro, compose.reminder_spec(intro, role, rules), role)
             actions += [
                 action,
                 _note(
@@ -980,7 +993,7 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
 
 def _expire(intro: Intro, silent: Role, now: datetime, rules: WorkflowRules) -> Transition:
     intro, actions = _withdraw_open(intro)
-    intro = _close(intro, Stage.EXPIRED, now)
+    intro = _close(intro, "no reply in expire_after", now)
     actions.append(
         _note(intro, f"expired: no reply from the {silent.value} in {rules.expire_after.days} days")
     )
@@ -1002,7 +1015,7 @@ def _ready_draft_sent(
         if missing:
             intro = replace(intro, attention=f"the introduction was sent without {missing}")
             return Transition(intro, (_note(intro, intro.attention or ""),))
-        intro = _close(intro, Stage.INTRODUCED, now)
+        intro = _close(intro, "the introduction was sent", now)
         return Transition(intro, (_note(intro, "introduced: the connector sent the introduction"),))
     return _sent_after_moving_on(intro, draft)
 
@@ -1026,7 +1039,7 @@ def _ready_draft_discarded(
     if draft.kind is not DraftKind.JOINT:
         why = f"the connector discarded a {draft.kind.value} draft"
         return Transition(intro, (_note(intro, why),))
-    intro = _close(intro, Stage.CANCELLED, now)
+    intro = _close(intro, "the introduction draft was discarded", now)
     why = "cancelled: the connector discarded the introduction draft"
     return Transition(intro, (_note(intro, why),))
 
@@ -1060,13 +1073,12 @@ def _ready_reply(
     joint = [d for d in intro.drafts_of(DraftKind.JOINT) if d.open]
     untouched = all(d.state is not DraftState.PENDING and not d.edited for d in joint)
     if declined and untouched:
-        return _consent_no(intro, obs.role, evidence, now, rules, obs.text)
-    party = intro.party(obs.role)
-    consent = Consent.NO if declined else Consent.UNCLEAR
-    intro = intro.with_party(replace(party, consent=consent, evidence=evidence, answered_at=now))
+        return _consent_no(intro, obs.role, "a no", evidence, now, rules, obs.text)
+    event = "a no" if declined else "a reply in doubt"
+    intro = _set_consent(intro, obs.role, event, evidence=evidence, answered_at=now)
     if untouched:
         intro, actions = _withdraw_open(intro)
-        intro = replace(intro, stage=Stage.ASKING)
+        intro = _move_stage(intro, "a reply in doubt after both said yes")
         intro = replace(intro, attention=_attention(intro))
         why = f"the {obs.role.value} wrote again after both said yes: the joint draft is withdrawn"
         return Transition(
@@ -1089,12 +1101,13 @@ def _ready_decision(intro: Intro, obs: Decision, now: datetime, rules: WorkflowR
         if party.consent is Consent.YES:
             return Transition(intro)
         evidence = f"decided by the connector ({obs.source})"
-        intro = intro.with_party(replace(party, consent=Consent.YES, evidence=evidence))
+        intro = _set_consent(intro, obs.role, "the connector decides yes", evidence=evidence)
         intro = replace(intro, attention=_attention(intro))
         return Transition(intro, (_note(intro, f"{obs.role.value} said yes ({evidence})"),))
     if obs.consent is not Consent.NO:
         raise InvalidTransition(intro, obs, "a decision is yes or no")
-    return _consent_no(intro, obs.role, f"decided by the connector ({obs.source})", now, rules)
+    evidence = f"decided by the connector ({obs.source})"
+    return _consent_no(intro, obs.role, "the connector decides no", evidence, now, rules)
 
 
 def _late_reply(
@@ -1148,7 +1161,7 @@ def _draft_failed(
         return Transition(intro, (_note(intro, intro.attention or ""),))
     if draft.state is DraftState.FAILED:
         return Transition(intro)
-    intro = intro.with_draft(replace(draft, state=DraftState.FAILED))
+    intro = _set_draft(intro, draft, "could not be written")
     intro = replace(intro, attention=f"could not write the {draft.kind.value} draft: {obs.reason}")
     return Transition(intro, (_note(intro, intro.attention or ""),))
 
@@ -1164,9 +1177,9 @@ def _finished_in_gmail(
     intro, actions = _withdraw_open(intro)
     said = f"Gmail labels the request {STAGE_LABELS[obs.stage]}: closed as {obs.stage.value}"
     if obs.stage is Stage.INTRODUCED:  # both agreed, or the introduction was not sent
-        for party in (intro.requester, intro.contact):
-            intro = intro.with_party(replace(party, consent=Consent.YES, evidence=said))
-    intro = replace(_close(intro, obs.stage, now), attention=obs.attention)
+        for role in (Role.REQUESTER, Role.CONTACT):
+            intro = _set_consent(intro, role, _GMAIL_SHOWS[Stage.INTRODUCED], evidence=said)
+    intro = replace(_close(intro, _GMAIL_SHOWS[obs.stage], now), attention=obs.attention)
     notes = [_note(intro, said)] + ([_note(intro, obs.attention)] if obs.attention else [])
     return Transition(intro, (*actions, *notes))
 
@@ -1231,11 +1244,16 @@ def step(intro: Intro, observation: Observation, now: datetime, rules: WorkflowR
     handler = TRANSITIONS[intro.stage].get(type(observation))
     if handler is None:
         raise InvalidTransition(intro, observation, "no such transition")
-    if isinstance(observation, Tick):
-        expired = _pending_expired(intro, now, rules)
-        ticked = TRANSITIONS[expired.intro.stage][Tick](expired.intro, observation, now, rules)
-        return Transition(ticked.intro, (*expired.actions, *ticked.actions))
-    return handler(intro, observation, now, rules)
+    try:
+        if isinstance(observation, Tick):
+            expired = _pending_expired(intro, now, rules)
+            ticked = TRANSITIONS[expired.intro.stage][Tick](expired.intro, observation, now, rules)
+            return Transition(ticked.intro, (*expired.actions, *ticked.actions))
+        return handler(intro, observation, now, rules)
+    except InvalidTransition as exc:
+        if exc.intro is intro and exc.observation is observation:
+            raise
+        raise InvalidTransition(intro, observation, exc.why) from exc
 
 
 # --------------------------------------------------------------------- thread labels
@@ -1254,6 +1272,24 @@ def request_thread_labels(intros: Iterable[Intro], problem: bool) -> frozenset[s
     """The introbot labels a request thread should carry (logical names)."""
     labels = {STAGE_LABELS[i.stage] for i in intros}
     if problem or any(i.attention for i in intros):
+        labels.add(ATTENTION_LABEL)
+    return frozenset(labels)
+
+
+def thread_labels(thread_id: str, intros: Iterable[Intro], problem: bool) -> frozenset[str]:
+    """The introbot labels any thread should carry (logical names). ``intros``: those whose
+    request is in it and those with a draft in it. A request thread shows its intros'
+    stages (and attention, for a problem or an intro that needs it); any thread shows
+    attention while a reply in it waits for the connector's decision (the consent of the
+    party a draft in it went to is unclear)."""
+    known = list(intros)
+    requested = [i for i in known if i.request.thread_id == thread_id]
+    labels = set(request_thread_labels(requested, problem))
+    if any(
+        d.thread_id == thread_id and d.to is not None and i.party(d.to).consent is Consent.UNCLEAR
+        for i in known
+        for d in i.drafts
+    ):
         labels.add(ATTENTION_LABEL)
     return frozenset(labels)
 
@@ -1327,3 +1363,27 @@ def rebuilt_from_gmail(
         )
         transitions.append(Transition(intro, (note,)))
     return Rebuilt(tuple(transitions))
+
+
+# ------------------------------------------------------------------- the diagram
+def mermaid() -> str:
+    """The three machines as Mermaid state diagrams, drawn from the tables of edges (the
+    README's architecture section shows this text; ``python -m introbot.workflow`` prints
+    it). Edges between the same two states are one arrow with every event on it."""
+    initial = {"stage": Stage.ASKING, "consent": Consent.NOT_ASKED, "draft": DraftState.QUEUED}
+    blocks = []
+    for name, table in MACHINES.items():
+        arrows: dict[tuple[str, str], list[str]] = {}
+        for (source, event), to in table.items():
+            arrows.setdefault((str(source), str(to)), []).append(event)
+        lines = ["```mermaid", "stateDiagram-v2", f"    %% {name}", f"    [*] --> {initial[name]}"]
+        lines += [
+            f"    {source} --> {to} : {' / '.join(events)}"
+            for (source, to), events in arrows.items()
+        ]
+        blocks.append("\n".join([*lines, "```"]))
+    return "\n\n".join(blocks) + "\n"
+
+
+if __name__ == "__main__":
+    print(mermaid(), end="")

@@ -110,6 +110,7 @@ def _under(name: str, prefixes: set[str]) -> bool:
 #: Decide or read from values alone: time is an argument, mail is bytes.
 PURE = {
     "introbot.workflow",
+    "introbot.compose",
     "introbot.matching",
     "introbot.model",
     "introbot.redaction",

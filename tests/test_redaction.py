@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from introbot import compose
 from introbot.model import Person
 from introbot.redaction import holds_address, redact_addresses
-from introbot.workflow import WorkflowRules, _who
+from introbot.workflow import WorkflowRules
 
 RULES = WorkflowRules(connector=Person("Sam Rivera", "sam@example.com"), guess_organisation=True)
 
@@ -60,10 +61,10 @@ def test_wrappers_go_with_the_address() -> None:
 
 def test_a_display_name_that_is_an_address_is_no_name() -> None:
     for name in ("dana@northwind.example", "dana [at] northwind [dot] example", "x@y"):
-        who = _who(Person(name, "dana@northwind.example"), "your contact", RULES)
+        who = compose.who(Person(name, "dana@northwind.example"), "your contact", RULES)
         assert "northwind" not in str(who["name"]).lower() + str(who["first"]).lower()
     assert (
-        _who(Person("Dana Whitfield", "dana@northwind.example"), "", RULES)["name"]
+        compose.who(Person("Dana Whitfield", "dana@northwind.example"), "", RULES)["name"]
         == "Dana Whitfield"
     )
 

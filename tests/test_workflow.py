@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from introbot.compose import organisation
 from introbot.model import (
     Cancel,
     Consent,
@@ -42,7 +43,6 @@ from introbot.workflow import (
     Transition,
     WorkflowRules,
     open_intro,
-    organisation,
     request_thread_labels,
     step,
 )

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from introbot.cli.output import local_time
+from introbot.compose import organisation
 from introbot.model import Consent, DraftKind, DraftState, Intro, Person, Stage
 from introbot.store import AuditLine
-from introbot.workflow import ATTENTION_LABEL, STAGE_LABELS, organisation
+from introbot.workflow import ATTENTION_LABEL, STAGE_LABELS
 
 #: A draft's kind in words (JSON keeps the names).
 _KIND_WORDS = {
