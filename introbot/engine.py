@@ -61,6 +61,21 @@ from introbot.workflow import (
 from introbot.writing import WritingError, write_draft
 
 log = logging.getLogger("introbot")
+# What each observation is called in an intro's timeline (`introbot show`); logs keep the
+# class names, which are for machines.
+OBSERVED_WORDS = {
+    "DraftCreated": "draft written in Gmail",
+    "DraftEdited": "you edited a draft",
+    "DraftGone": "a draft left Drafts",
+    "DraftFailed": "a draft could not be written",
+    "DraftSent": "you sent a draft",
+    "DraftDiscarded": "you discarded a draft",
+    "ReplyReceived": "a message from a party",
+    "Decision": "your decision",
+    "Cancel": "cancelled",
+    "Tick": "time passed",
+    "FinishedInGmail": "Gmail shows it finished",
+}
 LABEL_CHECK_EVERY = timedelta(hours=1)
 BATCH_LABELING = 10  # from this many messages changing alike, one batchModify (50 units)
 #: Gmail's answers that refuse one action for good (retrying cannot help, and the others
@@ -213,7 +228,8 @@ class Engine:
             return intro
         if transition.intro == intro and not transition.actions:
             return intro
-        observed = f"{type(observation).__name__}" + (f" ({why})" if why else "")
+        observed = OBSERVED_WORDS.get(type(observation).__name__, type(observation).__name__)
+        observed += f" ({why})" if why else ""
         with self.store.transaction():  # the step and what it means for a shared draft
             self.store.save(transition.intro, transition.actions, now, observed)
             self._log(

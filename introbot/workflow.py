@@ -736,7 +736,7 @@ def _draft_edited(
         intro = _set_draft(intro, draft, "back in Drafts", **changes)
     else:
         intro = intro.with_draft(replace(draft, **changes))
-    notes = [_note(intro, f"the connector edited the {draft.kind.value} draft")]
+    notes = [_note(intro, f"you edited the {draft.kind.value} draft")]
     if draft.state is DraftState.PENDING:
         notes = [_note(intro, f"the {draft.kind.value} draft is back in Drafts")]
     missing = _left_out(intro, draft, obs.recipients)
@@ -880,11 +880,11 @@ def _asking_draft_discarded(
         return Transition(intro)
     intro, draft = discarding
     if draft.kind is DraftKind.REMINDER:
-        return Transition(intro, (_note(intro, "the connector discarded the reminder"),))
+        return Transition(intro, (_note(intro, "you discarded the reminder"),))
     intro, actions = _withdraw_open(intro)
     intro = _close(intro, "a consent draft was discarded", now)
     to = draft.to.value if draft.to else "?"
-    why = f"cancelled: the connector discarded the consent draft to the {to}"
+    why = f"cancelled: you discarded the consent draft to the {to}"
     return Transition(intro, (*actions, _note(intro, why)))
 
 
@@ -936,7 +936,7 @@ def _asking_decision(
         raise InvalidTransition(intro, obs, "a decision is yes or no")
     if party.consent is obs.consent:
         return Transition(intro)
-    evidence = f"decided by the connector ({obs.source})"
+    evidence = f"decided by you ({obs.source})"
     if obs.consent is Consent.NO:
         return _consent_no(intro, obs.role, "the connector decides no", evidence, now, rules)
     actions: list[Action] = []
@@ -1016,7 +1016,7 @@ def _ready_draft_sent(
             intro = replace(intro, attention=f"the introduction was sent without {missing}")
             return Transition(intro, (_note(intro, intro.attention or ""),))
         intro = _close(intro, "the introduction was sent", now)
-        return Transition(intro, (_note(intro, "introduced: the connector sent the introduction"),))
+        return Transition(intro, (_note(intro, "introduced: you sent the introduction"),))
     return _sent_after_moving_on(intro, draft)
 
 
@@ -1037,10 +1037,10 @@ def _ready_draft_discarded(
         return Transition(intro)
     intro, draft = discarding
     if draft.kind is not DraftKind.JOINT:
-        why = f"the connector discarded a {draft.kind.value} draft"
+        why = f"you discarded a {draft.kind.value} draft"
         return Transition(intro, (_note(intro, why),))
     intro = _close(intro, "the introduction draft was discarded", now)
-    why = "cancelled: the connector discarded the introduction draft"
+    why = "cancelled: you discarded the introduction draft"
     return Transition(intro, (_note(intro, why),))
 
 
@@ -1100,13 +1100,13 @@ def _ready_decision(intro: Intro, obs: Decision, now: datetime, rules: WorkflowR
         party = intro.party(obs.role)
         if party.consent is Consent.YES:
             return Transition(intro)
-        evidence = f"decided by the connector ({obs.source})"
+        evidence = f"decided by you ({obs.source})"
         intro = _set_consent(intro, obs.role, "the connector decides yes", evidence=evidence)
         intro = replace(intro, attention=_attention(intro))
         return Transition(intro, (_note(intro, f"{obs.role.value} said yes ({evidence})"),))
     if obs.consent is not Consent.NO:
         raise InvalidTransition(intro, obs, "a decision is yes or no")
-    evidence = f"decided by the connector ({obs.source})"
+    evidence = f"decided by you ({obs.source})"
     return _consent_no(intro, obs.role, "the connector decides no", evidence, now, rules)
 
 
@@ -1144,9 +1144,7 @@ def _closed_draft_discarded(
     if discarding is None:
         return Transition(intro)
     intro, draft = discarding
-    return Transition(
-        intro, (_note(intro, f"the connector discarded the {draft.kind.value} draft"),)
-    )
+    return Transition(intro, (_note(intro, f"you discarded the {draft.kind.value} draft"),))
 
 
 def _draft_failed(

@@ -66,8 +66,8 @@ def test_demo_tells_the_whole_story_and_sends_nothing() -> None:
     assert "needs attention: this looks like a newsletter" in out
     assert "contact said no" in out and "auto-reply from the contact ignored" in out
     assert "needs attention: contact: no clear yes or no" in out
-    assert "contact said yes (decided by the connector (label))" in out
-    assert out.count("introduced: the connector sent the introduction") == 2
+    assert "contact said yes (decided by you (label))" in out
+    assert out.count("introduced: you sent the introduction") == 2
     assert "Messages sent by introbot: 0" in out
     assert "Traceback" not in done.stderr
 

@@ -183,7 +183,7 @@ def test_unclear_reply_resolved_by_label(world: World) -> None:
     world.poll()
     intro = world.only_intro()
     assert intro.stage is Stage.READY
-    assert intro.contact.evidence == "decided by the connector (label)"
+    assert intro.contact.evidence == "decided by you (label)"
     assert "introbot/needs-attention" not in world.thread_labels(request["threadId"])
 
 

@@ -4,7 +4,6 @@ database, and helpers that play the connector (sending drafts) and the parties (
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 from google.auth.credentials import AnonymousCredentials
 from googleapiclient.discovery import build
 
-from introbot.engine import Engine, PollReport
+from introbot.engine import OBSERVED_WORDS, Engine, PollReport
 from introbot.gmail.client import GmailClient
 from introbot.model import Intro
 from introbot.rules import Rules, load_rules
@@ -93,14 +92,18 @@ class World:
         never reaches the requester in the contact's words; no yes is counted from a forged
         or unauthenticated sender, another address or an automated reply."""
         for intro in self.store.intros():
-            timeline = self.store.timeline(intro.id)
-            for before, line in itertools.pairwise(timeline):
-                if (
+            observed = None  # the observation the lines after it were decided on
+            for line in self.store.timeline(intro.id):
+                if line.kind == "observed":
+                    observed = line.detail
+                elif (
                     line.kind == "decided"
-                    and "said yes" in line.detail
-                    and "decided by the connector" not in line.detail
+                    and re.match(r"(requester|contact) said yes \(", line.detail)
+                    and "decided by you" not in line.detail
                 ):
-                    deciding = before.detail.removeprefix("ReplyReceived (reply ").rstrip(")")
+                    prefix = f"{OBSERVED_WORDS['ReplyReceived']} (reply "
+                    assert observed and observed.startswith(prefix), (observed, line.detail)
+                    deciding = observed.removeprefix(prefix).rstrip(")")
                     assert deciding not in self.untrusted, (
                         f"a yes was counted from {deciding}: {line.detail}"
                     )

@@ -286,7 +286,7 @@ class Sync:
             result.draft_texts[draft.key] = mail.text
             recipients = tuple(sorted({p.key for p in (*mail.to, *mail.cc)}))
         edited = DraftEdited(draft.key, current.message_id, current.thread_id, recipients)
-        result.observe(intro_id, edited, "the connector edited the draft")
+        result.observe(intro_id, edited, "you edited the draft")
 
     # ------------------------------------------------------------------- replies
     def _awaited(self, result: SyncResult) -> list[Awaited]:
