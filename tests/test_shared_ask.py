@@ -306,6 +306,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(("crash_at", "after"), cases, ids=lambda v: str(v))
 
 
+@pytest.mark.slow  # the whole crash matrix, like tests/test_crash_safety.py
 def test_a_crash_while_drafting_the_shared_ask_never_makes_two(
     tmp_path: Path, crash_at: int, after: bool
 ) -> None:
