@@ -53,7 +53,7 @@ CALL = "Could you spare twenty minutes for a call with her?"
         ("I would.", COFFEE, Verdict.YES),
         ("I sure would!", COFFEE, Verdict.YES),
         ("I really would.", COFFEE, Verdict.YES),
-        ("Very much so.", COFFEE, Verdict.YES),
+        ("Very much so, thank you.", COFFEE, Verdict.YES),
         ("Most definitely.", COFFEE, Verdict.YES),
         ("I can.", CALL, Verdict.YES),
         ("We would, thanks!", COFFEE, Verdict.YES),
@@ -81,12 +81,12 @@ def test_a_short_answer_to_the_question_asked(answer: str, question: str, verdic
         ("That would be really helpful!", Verdict.YES),
         ("What a lovely idea.", Verdict.YES),
         ("It would be a pleasure.", Verdict.YES),
-        ("That sounds like a lot of fun.", Verdict.YES),
+        ("That sounds really fun!", Verdict.YES),
         ("I'd be up for that.", Verdict.YES),
-        ("I would be up for that.", Verdict.YES),
-        ("I would really like that.", Verdict.YES),
-        ("I like that idea.", Verdict.YES),
-        ("The more the merrier.", Verdict.YES),
+        ("I'd be up for it.", Verdict.YES),
+        ("I would enjoy that very much.", Verdict.YES),
+        ("I like the idea.", Verdict.YES),
+        ("Sure, the more the merrier!", Verdict.YES),
         ("I was hoping you would ask!", Verdict.YES),
         ("I'm willing to talk to her.", Verdict.YES),
         # near misses
@@ -129,7 +129,7 @@ def test_praising_the_idea_asked_about(answer: str, verdict: Verdict) -> None:
         ("I like some of them.", Verdict.UNCLEAR),
         ("I love the Roastery.", Verdict.UNCLEAR),  # a place, not the person asked about
         ("I love coffee on Fridays only.", Verdict.UNCLEAR),
-        ("I could use one.", Verdict.UNCLEAR),  # "could", and only a pronoun: maybe
+        ("We could use one.", Verdict.UNCLEAR),  # "could", and only a pronoun: maybe
         # liking it not is a refusal
         ("I don't enjoy coffee meetings.", Verdict.NO),
     ],
@@ -153,7 +153,7 @@ def test_the_question_words_and_their_stems() -> None:
     assert {"hiking", "hik", "want"} <= words
     assert "gym" not in words and "runs" not in words  # not asked
     assert _reply("I love walking!", "Would you like to walk over to her office?") is Verdict.YES
-    assert _reply("I love shopping!", "Want to shop for gear with her?") is Verdict.YES
+    assert _reply("I love shopping, Sam!", "Want to shop for gear with her?") is Verdict.YES
 
 
 # -------------------------------------------------- when: times of day are preferences
@@ -162,7 +162,7 @@ def test_the_question_words_and_their_stems() -> None:
     [
         ("Sure, after work is easiest for me.", Verdict.YES),
         ("Happy to - tomorrow afternoon would work.", Verdict.YES),
-        ("I'd love that, let me know when you're free.", Verdict.YES),
+        ("I'd love that - tell me when you're free.", Verdict.YES),
         ("That would suit me.", Verdict.YES),
         # near misses: later, not when
         ("Sure, after the launch.", Verdict.UNCLEAR),
@@ -234,8 +234,8 @@ def test_disliking_the_thing_asked(answer: str, verdict: Verdict) -> None:
 @pytest.mark.parametrize(
     ("answer", "verdict"),
     [
-        ("Let me know when we can set it up.", Verdict.YES),
-        ("That's a given.", Verdict.YES),
+        ("Let me know when we can set it up, then.", Verdict.YES),
+        ("That's a given, Sam.", Verdict.YES),
         ("I'm free any day, you pick.", Verdict.UNCLEAR),  # "you pick" is not explained
         ("I'm available any time.", Verdict.YES),
         # "next Tuesday" is when; "next summer" is a deferral (a "next _" wildcard of the
