@@ -404,7 +404,30 @@ def open_intro(
     """A new intro from a request: the consent drafts (both, or the requester's first).
     ``secret`` is random (the caller makes it: this module has no randomness) and stays with
     the intro: the Message-IDs of its drafts derive from it."""
-    intro = Intro(
+    intro = _new_intro(intro_id, request, requester, contact, context, now, rules, secret)
+    actions: list[Action] = [
+        _note(intro, f"intro opened: {requester} -> {contact} ({request.form})")
+    ]
+    intro, action = _ask(intro, Role.REQUESTER, rules)
+    actions.append(action)
+    if rules.order is Order.PARALLEL:
+        intro, action = _ask(intro, Role.CONTACT, rules)
+        actions.append(action)
+    return Transition(intro, tuple(actions))
+
+
+def _new_intro(
+    intro_id: str,
+    request: RequestRef,
+    requester: Person,
+    contact: Person,
+    context: str,
+    now: datetime,
+    rules: WorkflowRules,
+    secret: str,
+) -> Intro:
+    """An intro as a request opens it: asking, nobody asked yet."""
+    return Intro(
         id=intro_id,
         request=request,
         requester=Party(Role.REQUESTER, requester),
@@ -415,15 +438,6 @@ def open_intro(
         created_at=now,
         secret=secret,
     )
-    actions: list[Action] = [
-        _note(intro, f"intro opened: {requester} -> {contact} ({request.form})")
-    ]
-    intro, action = _ask(intro, Role.REQUESTER, rules)
-    actions.append(action)
-    if rules.order is Order.PARALLEL:
-        intro, action = _ask(intro, Role.CONTACT, rules)
-        actions.append(action)
-    return Transition(intro, tuple(actions))
 
 
 def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]:
@@ -461,17 +475,7 @@ def open_intros(
     intros: list[Intro] = []
     actions: list[list[Action]] = []
     for intro_id, contact, context, secret in opened:
-        intro = Intro(
-            id=intro_id,
-            request=request,
-            requester=Party(Role.REQUESTER, requester),
-            contact=Party(Role.CONTACT, contact),
-            context=context,
-            order=rules.order,
-            stage=Stage.ASKING,
-            created_at=now,
-            secret=secret,
-        )
+        intro = _new_intro(intro_id, request, requester, contact, context, now, rules, secret)
         mine: list[Action] = [
             _note(
                 intro,
