@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
-from introbot.gmail.sync import LabelIds, RequestSeen, Sync
 from introbot.languages import NAMES, Drafting, drafting
 from introbot.model import (
     Action,
@@ -44,6 +43,7 @@ from introbot.reading.requests import read_request
 from introbot.rules import Rules
 from introbot.settings import Settings
 from introbot.store import Store, WrongMailbox
+from introbot.sync import LabelIds, RequestSeen, Sync
 from introbot.workflow import (
     ATTENTION_LABEL,
     FINISHED_SHOWN,

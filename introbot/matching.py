@@ -1,6 +1,6 @@
 """Which intro a draft, a sent copy or a reply belongs to. Pure: values in, verdicts out.
 
-No Gmail, no database, no clock. ``gmail/sync.py`` fetches what Gmail shows and describes
+No Gmail, no database, no clock. ``sync.py`` fetches what Gmail shows and describes
 it as :class:`Seen` messages and :class:`Present` drafts; introbot's expectations come as
 :class:`Tracked` drafts and :class:`Awaited` consent messages. Two questions are answered:
 
