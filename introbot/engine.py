@@ -73,6 +73,7 @@ OBSERVED_WORDS = {
     "ReplyReceived": "a message from a party",
     "Decision": "your decision",
     "Cancel": "cancelled",
+    "RequestGone": "you unlabeled, trashed or deleted the request",
     "Tick": "time passed",
     "FinishedInGmail": "Gmail shows it finished",
 }

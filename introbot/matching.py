@@ -223,6 +223,12 @@ def draft_fates(
 
 
 # ---------------------------------------------------------------------- replies
+def from_connector(message: Seen, me: frozenset[str]) -> bool:
+    """The connector writing (in a consent thread, or anywhere): never anyone's reply, now
+    or later. ``me``: the connector's address keys."""
+    return message.sender is not None and message.sender in me
+
+
 def claim_reply(
     message: Seen,
     awaited: Iterable[Awaited],
@@ -233,8 +239,8 @@ def claim_reply(
     keys; ``requests``: Gmail ids and Message-IDs of request messages (never replies)."""
     if {"SENT", "DRAFT"} & message.labels:
         return None
-    if message.sender is not None and message.sender in me:
-        return None  # the connector writing in the thread
+    if from_connector(message, me):
+        return None
     if message.id in requests or (message.rfc822_id and message.rfc822_id in requests):
         return None
     refs = set(message.refs)

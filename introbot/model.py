@@ -280,6 +280,9 @@ class ReplyReceived:
     failed_recipients: tuple[str, ...] = ()
     preference: str = ""  # how they like to be reached, in their words
     blurb: str = ""  # a requester's note for the contact
+    # One answer about several contacts (a shared ask) that names only the others: whether
+    # it says anything about this intro is the workflow's to decide.
+    about_others: bool = False
 
     @property
     def words(self) -> str:
@@ -304,6 +307,22 @@ class Cancel:
     reason: str
 
 
+class Gone(enum.StrEnum):
+    """How a request left introbot's hands in Gmail."""
+
+    UNLABELED = "unlabeled"  # the request label is off the whole conversation
+    TRASHED = "trashed"  # the request thread was moved to the trash
+    DELETED = "deleted"  # the request message was deleted
+
+
+@dataclass(frozen=True, slots=True)
+class RequestGone:
+    """The connector took the request away in Gmail (``how``): a fact, as sync saw it;
+    what it means for the request's intros is the workflow's."""
+
+    how: Gone
+
+
 @dataclass(frozen=True, slots=True)
 class Tick:
     """Time passed: reminders and expiry are due or not."""
@@ -319,6 +338,7 @@ Observation = (
     | ReplyReceived
     | Decision
     | Cancel
+    | RequestGone
     | Tick
     | FinishedInGmail
 )

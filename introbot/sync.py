@@ -34,9 +34,9 @@ from introbot.matching import (
     claim_bounce,
     claim_reply,
     draft_fates,
+    from_connector,
 )
 from introbot.model import (
-    Cancel,
     Consent,
     Decision,
     Draft,
@@ -45,9 +45,11 @@ from introbot.model import (
     DraftKind,
     DraftSent,
     DraftState,
+    Gone,
     Intro,
     Observation,
     ReplyReceived,
+    RequestGone,
     Verdict,
     address_key,
 )
@@ -384,9 +386,9 @@ class Sync:
     ) -> None:
         mail = read_mail(raw.raw)
         seen = seen_of(raw, mail)
-        if mail.sender is not None and mail.sender.key in self.me:
-            result.seen.append(raw.id)
-            return  # the connector writing in the thread is not a reply
+        if from_connector(seen, frozenset(self.me)):
+            result.seen.append(raw.id)  # never anyone's reply: not fetched again
+            return
         claim = claim_reply(seen, awaited, frozenset(self.me), requests)
         if claim is None:  # outside the consent threads: a bounce names its party
             automation = detect_automated(mail, self.phrases)
@@ -444,15 +446,10 @@ class Sync:
         for intro_id, role in owners:
             verdict, evidence = whole.verdict, whole.evidence
             blurb, preference = whole.blurb, whole.preference
+            about_others = False
             if split is not None:
                 answer = split.answers.get(intro_id)
-                intro = intros.get(intro_id)
-                answered = intro is not None and intro.requester.consent in (
-                    Consent.YES,
-                    Consent.NO,
-                )
-                if answer is not None and not answer.mentioned and answered:
-                    continue  # a later word about the others: not about this contact
+                about_others = answer is not None and not answer.mentioned
                 verdict, evidence = (
                     (answer.verdict, answer.evidence)
                     if answer
@@ -475,6 +472,7 @@ class Sync:
                 failed_recipients=whole.failed_recipients,
                 preference=preference,
                 blurb=blurb,
+                about_others=about_others,
             )
             result.observe(intro_id, observation, f"reply {raw.id} (one answer, per contact)")
 
@@ -514,21 +512,17 @@ class Sync:
             ):
                 continue  # removed from one message only: the conversation keeps the label
             for intro in open_intros:
-                result.observe(
-                    intro.id, Cancel("the request label was removed"), f"thread {thread_id}"
-                )
+                result.observe(intro.id, RequestGone(Gone.UNLABELED), f"thread {thread_id}")
 
     def _request_gone(self, trashed: set[str], deleted: set[str], result: SyncResult) -> None:
-        """The connector trashed or deleted a request: its open intros end like unlabeled."""
+        """The connector trashed or deleted a request (what that means: the workflow's)."""
         if not (trashed or deleted):
             return
         for intro in self.store.intros(open_only=True):
             if intro.request.thread_id in trashed:
-                result.observe(
-                    intro.id, Cancel("the request thread was moved to the trash"), "trash"
-                )
+                result.observe(intro.id, RequestGone(Gone.TRASHED), "trash")
             elif intro.request.message_id in deleted:
-                result.observe(intro.id, Cancel("the request message was deleted"), "deleted")
+                result.observe(intro.id, RequestGone(Gone.DELETED), "deleted")
 
     # ------------------------------------------------------------------ requests
     def read_requests(self, threads: dict[str, list[str]]) -> list[RequestSeen]:
@@ -593,7 +587,7 @@ class Sync:
         open_intros = self.store.intros(open_only=True)
         for intro in open_intros:
             if intro.request.thread_id not in labeled:
-                result.observe(intro.id, Cancel("the request label was removed"), "full sync")
+                result.observe(intro.id, RequestGone(Gone.UNLABELED), "full sync")
         self._reconcile(open_intros, result)
         return result
 

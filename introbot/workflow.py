@@ -56,6 +56,7 @@ from introbot.model import (
     DraftSpec,
     DraftState,
     FinishedInGmail,
+    Gone,
     Intro,
     Note,
     Observation,
@@ -63,6 +64,7 @@ from introbot.model import (
     Party,
     Person,
     ReplyReceived,
+    RequestGone,
     RequestRef,
     Role,
     Stage,
@@ -969,6 +971,22 @@ def _cancel(intro: Intro, obs: Cancel, now: datetime, rules: WorkflowRules) -> T
     return Transition(intro, (*actions, _note(intro, f"cancelled: {obs.reason}")))
 
 
+#: Why an intro is cancelled when its request leaves introbot's hands in Gmail.
+GONE_REASONS = {
+    Gone.UNLABELED: "the request label was removed",
+    Gone.TRASHED: "the request thread was moved to the trash",
+    Gone.DELETED: "the request message was deleted",
+}
+
+
+def _request_gone(
+    intro: Intro, obs: RequestGone, now: datetime, rules: WorkflowRules
+) -> Transition:
+    """The connector unlabeled, trashed or deleted the request: its open intros are
+    cancelled, as by ``introbot cancel``."""
+    return _cancel(intro, Cancel(GONE_REASONS[obs.how]), now, rules)
+
+
 def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -> Transition:
     actions: list[Action] = []
     for role in (Role.REQUESTER, Role.CONTACT):
@@ -1201,6 +1219,7 @@ _OPEN: dict[type, Handler] = {
     DraftFailed: _draft_failed,
     DraftGone: _draft_gone,
     Cancel: _cancel,
+    RequestGone: _request_gone,
     FinishedInGmail: _finished_in_gmail,
 }
 _CLOSED: dict[type, Handler] = {
@@ -1214,6 +1233,7 @@ _CLOSED: dict[type, Handler] = {
     FinishedInGmail: _nothing,  # closed already: Gmail's label never reopens or moves it
     Decision: _closed_refuses,
     Cancel: _closed_refuses,
+    RequestGone: _closed_refuses,
     Tick: _nothing,
 }
 
@@ -1241,11 +1261,20 @@ TRANSITIONS: dict[Stage, dict[type, Handler]] = {
 }
 
 
+def _about_the_others(intro: Intro, obs: ReplyReceived) -> bool:
+    """A later word in a shared answer that names only the other contacts, once this party
+    answered (yes or no) about this one: it is not about this intro. While the party has
+    not, the reply is read for what it says about this contact."""
+    return obs.about_others and intro.party(obs.role).consent in (Consent.YES, Consent.NO)
+
+
 def step(intro: Intro, observation: Observation, now: datetime, rules: WorkflowRules) -> Transition:
     """Apply one observation. Raises :class:`InvalidTransition` for impossible ones."""
     handler = TRANSITIONS[intro.stage].get(type(observation))
     if handler is None:
         raise InvalidTransition(intro, observation, "no such transition")
+    if isinstance(observation, ReplyReceived) and _about_the_others(intro, observation):
+        return Transition(intro)
     try:
         if isinstance(observation, Tick):
             expired = _pending_expired(intro, now, rules)

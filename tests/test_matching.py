@@ -14,6 +14,7 @@ from introbot.matching import (
     claim_bounce,
     claim_reply,
     draft_fates,
+    from_connector,
     similarity,
 )
 from introbot.model import Draft, DraftKind, DraftState, Role
@@ -264,6 +265,7 @@ def test_the_request_message_is_never_a_reply() -> None:
 
 def test_the_connector_writing_in_the_thread_is_not_a_reply() -> None:
     mine = reply(sender="connector@example.com")
+    assert from_connector(mine, ME) and not from_connector(reply(), ME)
     assert claim_reply(mine, [awaited()], ME) is None
     assert claim_reply(replace(reply(), labels=frozenset({"SENT"})), [awaited()], ME) is None
 
