@@ -52,7 +52,6 @@ from introbot.workflow import (
     WorkflowRules,
     open_intros,
     plan_request,
-    problem_note,
     rebuilt_from_gmail,
     settle_shared_ask,
     step,
@@ -432,9 +431,8 @@ class Engine:
             self.store.save(transition.intro, transition.actions, now, "Gmail's labels")
             self._log(None, transition.intro, "rebuilt", transition.actions, report)
         if rebuilt.problem:
-            problems = [rebuilt.problem]
             self.store.set_problem(seen.thread_id, rebuilt.problem, now, seen.message.id)
-            self.store.queue([CreateDraft("", problem_note(request, problems, rules))], now)
+            self.store.queue(list(rebuilt.actions), now)
             report.decisions.append(f"thread {seen.thread_id}: needs attention: {rebuilt.problem}")
             log.info("needs_attention thread=%s rebuilt=false", seen.thread_id)
         return True

@@ -1337,6 +1337,7 @@ class Rebuilt:
 
     transitions: tuple[Transition, ...] = ()
     problem: str | None = None
+    actions: tuple[CreateDraft, ...] = ()  # the problem note to the connector, if any
 
 
 def rebuilt_from_gmail(
@@ -1355,14 +1356,14 @@ def rebuilt_from_gmail(
         return None
     names = ", ".join(STAGE_LABELS[s] for s in Stage if s in shown)
     if any(not s.closed for s in shown):
-        return Rebuilt(
-            problem=(
-                f"introbot worked on this request before with another database, and Gmail "
-                f"shows it as {names}. So that nobody is asked twice, introbot does not start "
-                "it again by itself: see its drafts and sent mail, and to start it over, "
-                "remove the request label from the thread and put it back."
-            )
+        problem = (
+            f"introbot worked on this request before with another database, and Gmail "
+            f"shows it as {names}. So that nobody is asked twice, introbot does not start "
+            "it again by itself: see its drafts and sent mail, and to start it over, "
+            "remove the request label from the thread and put it back."
         )
+        to_connector = CreateDraft("", problem_note(request, [problem], rules))  # "": no intro's
+        return Rebuilt(problem=problem, actions=(to_connector,))
     finished = [s for s in FINISHED_SHOWN if s in shown]
     transitions = []
     for n, (intro_id, requester, contact, context) in enumerate(wanted):
