@@ -49,6 +49,7 @@ from introbot.workflow import (
     FINISHED_SHOWN,
     STAGE_LABELS,
     InvalidTransition,
+    Transition,
     WorkflowRules,
     open_intros,
     plan_request,
@@ -56,6 +57,7 @@ from introbot.workflow import (
     settle_shared_ask,
     step,
     thread_labels,
+    threads_to_relabel,
 )
 from introbot.writing import WritingError, write_draft
 
@@ -231,12 +233,18 @@ class Engine:
         observed = OBSERVED_WORDS.get(type(observation).__name__, type(observation).__name__)
         observed += f" ({why})" if why else ""
         with self.store.transaction():  # the step and what it means for a shared draft
-            self.store.save(transition.intro, transition.actions, now, observed)
+            self._save(transition, now, observed)
             self._log(
                 intro, transition.intro, type(observation).__name__, transition.actions, report
             )
             self._settle_shared(transition.intro, now, report)
         return self.store.load(intro_id) or transition.intro
+
+    def _save(self, transition: Transition, now: datetime, observed: str) -> None:
+        """Save a step with its actions, and the threads whose labels it may change (which
+        ones is the workflow's to say; ``converge_labels`` brings them in line)."""
+        intro = transition.intro
+        self.store.save(intro, transition.actions, now, observed, threads_to_relabel(intro))
 
     def _settle_shared(self, intro: Intro, now: datetime, report: PollReport | None) -> None:
         """An intro that stopped waiting for a consent draft it shares with the other intros
@@ -245,7 +253,7 @@ class Engine:
             members = [m for m in map(self.store.load, self.store.sharing(shared)) if m]
             for transition in settle_shared_ask(members, shared, now, self.workflow_rules()):
                 before = next(m for m in members if m.id == transition.intro.id)
-                self.store.save(transition.intro, transition.actions, now, "the shared draft")
+                self._save(transition, now, "the shared draft")
                 self._log(before, transition.intro, "shared", transition.actions, report)
 
     def _log(
@@ -314,9 +322,7 @@ class Engine:
         with self.store.transaction():  # all of a request's intros, or none (a crash)
             for requester, new in opening:
                 for transition in open_intros(new, request, requester, now, rules):
-                    self.store.save(
-                        transition.intro, transition.actions, now, f"request in thread {thread_id}"
-                    )
+                    self._save(transition, now, f"request in thread {thread_id}")
                     self._log(None, transition.intro, "request", transition.actions, report)
         if plan.read_again:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
@@ -428,7 +434,7 @@ class Engine:
         if rebuilt is None:
             return False
         for transition in rebuilt.transitions:
-            self.store.save(transition.intro, transition.actions, now, "Gmail's labels")
+            self._save(transition, now, "Gmail's labels")
             self._log(None, transition.intro, "rebuilt", transition.actions, report)
         if rebuilt.problem:
             self.store.set_problem(seen.thread_id, rebuilt.problem, now, seen.message.id)

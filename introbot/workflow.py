@@ -1325,6 +1325,14 @@ def thread_labels(thread_id: str, intros: Iterable[Intro], problem: bool) -> fro
     return frozenset(labels)
 
 
+def threads_to_relabel(intro: Intro) -> tuple[str, ...]:
+    """The threads whose labels may change when ``intro`` does (what they should carry is
+    :func:`thread_labels`'s): its request thread, and the threads its consent drafts are in
+    (attention shows there while a reply waits for the connector)."""
+    consent = (d.thread_id for d in intro.drafts if d.thread_id and d.kind is DraftKind.CONSENT)
+    return tuple(dict.fromkeys((intro.request.thread_id, *consent)))
+
+
 # ---------------------------------------------------- Gmail as the ground truth
 FINISHED_SHOWN = (Stage.INTRODUCED, Stage.DECLINED, Stage.EXPIRED, Stage.CANCELLED)
 

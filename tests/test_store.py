@@ -12,7 +12,7 @@ import pytest
 
 from introbot.model import Action, CreateDraft, DeleteDraft, Note, Person
 from introbot.store import SCHEMA_VERSION, Store, StoreError, action_from_json, action_to_json
-from introbot.workflow import open_intro
+from introbot.workflow import open_intro, threads_to_relabel
 from tests.test_workflow import states
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -65,6 +65,20 @@ def test_actions_round_trip_through_the_outbox(store: Store) -> None:
     assert store.pending_actions()[0][2] == 1
     store.mark_done(pending[0][0], NOW)
     assert len(store.pending_actions()) == len(actions) - 2
+
+
+def test_a_save_records_the_threads_it_is_told_to_relabel(store: Store) -> None:
+    """Which threads to relabel is the workflow's to say; the store records them, and for
+    the request thread the message its labels go on."""
+    _, intro, _ = next(states())
+    store.save(intro, (), NOW)
+    assert store.dirty_threads() == []
+    store.save(intro, (), NOW, relabel=[intro.request.thread_id, "t-consent"])
+    assert sorted(store.dirty_threads()) == sorted([intro.request.thread_id, "t-consent"])
+    request = store.thread(intro.request.thread_id)
+    assert request is not None and request.message_id == intro.request.message_id
+    consent = store.thread("t-consent")
+    assert consent is not None and consent.message_id is None
 
 
 def test_threads_labels_and_seen(store: Store) -> None:
@@ -122,7 +136,7 @@ def test_an_older_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> Non
         None,
     )
     _, intro, _ = next(states())
-    upgraded.save(intro, (), NOW)
+    upgraded.save(intro, (), NOW, relabel=threads_to_relabel(intro))
     saved = upgraded.thread(intro.request.thread_id)
     assert saved is not None and saved.message_id == intro.request.message_id
 

@@ -48,6 +48,7 @@ from introbot.workflow import (
     open_intro,
     request_thread_labels,
     step,
+    threads_to_relabel,
 )
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -425,6 +426,17 @@ def test_random_walks_keep_the_rules(choices: list[int], first: bool) -> None:
         intro = transition.intro
     if intro.stage is Stage.INTRODUCED:
         assert any(d.kind is DraftKind.JOINT and d.state is DraftState.SENT for d in intro.drafts)
+
+
+def test_a_step_relabels_the_request_thread_and_the_consent_threads() -> None:
+    """A request thread shows its intros' stages, a consent thread the attention a reply in
+    it may need; the joint introduction's thread carries no introbot label."""
+    assert threads_to_relabel(_open()) == ("thread-r",)  # no draft in Gmail yet
+    ready = _ready()
+    joint = {d.thread_id for d in ready.drafts_of(DraftKind.JOINT)}
+    consent = {d.thread_id for d in ready.drafts_of(DraftKind.CONSENT)}
+    assert set(threads_to_relabel(ready)) == {"thread-r", *consent}
+    assert not joint & set(threads_to_relabel(ready))
 
 
 def test_thread_labels() -> None:
