@@ -293,6 +293,18 @@ class ReplyReceived:
         return self.preference
 
 
+def vouched_for(authenticated: bool | None) -> bool:
+    """THE rule for a yes, decided here and nowhere else: a yes counts only when Gmail
+    authenticated its sender (``True``, from ``reading/senders.py``). Not authenticated
+    (``False``) and no verdict of Gmail's on the message (``None``: no Authentication-Results
+    of Gmail's, as on mail that reached the mailbox another way) alike leave the yes unclear,
+    for the connector: a false yes hands a person to someone they refused, a false unclear
+    costs one glance. The reader's verdict (``reading/replies.py``, what ``introbot explain``
+    shows) and the workflow (which holds every observation to it, a shared answer read per
+    contact included) both ask this function."""
+    return authenticated is True
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The connector decided for a party: an ``introbot/yes|no`` label or the CLI."""

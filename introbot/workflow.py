@@ -16,8 +16,9 @@ The rules it keeps:
    (nor the requester's to the contact) until both agreed: addresses appear only in the
    joint introduction, and templates only ever receive names.
 3. **Doubt goes to the connector.** A yes counts only from the party's own address, as Gmail
-   authenticated it. Anything else (unclear, a bounce, another address, an unauthenticated
-   yes) marks the intro for attention and waits for the connector's decision.
+   authenticated it (:func:`introbot.model.vouched_for`: no verdict of Gmail's is no yes).
+   Anything else (unclear, a bounce, another address, an unauthenticated yes) marks the
+   intro for attention and waits for the connector's decision.
 4. **The connector's hand decides.** Sending a draft moves the intro on; discarding a
    consent or joint draft vetoes the intro; an ``introbot/yes|no`` label or ``introbot
    decide`` overrides a verdict; removing the request label or ``introbot cancel`` cancels.
@@ -71,6 +72,7 @@ from introbot.model import (
     Tick,
     Verdict,
     address_key,
+    vouched_for,
 )
 
 
@@ -916,7 +918,7 @@ def _asking_reply(
         return _unclear(
             intro, obs.role, f"a reply from another address ({obs.sender}): {obs.verdict.value}"
         )
-    if obs.verdict is Verdict.YES and obs.authenticated is not True:
+    if obs.verdict is Verdict.YES and not vouched_for(obs.authenticated):
         return _unclear(intro, obs.role, f"a yes Gmail did not authenticate ({obs.evidence})")
     if obs.verdict is Verdict.YES:
         return _consent_yes(
