@@ -57,7 +57,7 @@ from introbot.reading.automated import delivery_report_sender
 from introbot.reading.automated import detect as detect_automated
 from introbot.reading.mime import Mail, read_mail, unreadable_mail
 from introbot.reading.per_contact import Contact, read_shared_reply
-from introbot.reading.replies import read_reply_as
+from introbot.reading.replies import ReplyReading, read_reply_as
 from introbot.reading.requests import RequestReading, read_request
 from introbot.rules import Phrases
 from introbot.store import Store
@@ -402,40 +402,49 @@ class Sync:
         owners = list(claim.owners)
         sent = self._sent_text(owners[-1])
         if claim.shared is not None and claim.doubt is None:
-            self._shared_reply(raw, mail, owners, sent, result)
-            return
-        by_role = read_reply_as(mail, self.phrases, sent, (role for _, role in owners))
-        for intro_id, role in owners:
-            reading = by_role[role]  # a requester's reply is read in parts
-            verdict, evidence = reading.verdict, reading.evidence
-            if claim.doubt is not None:
-                verdict, evidence = Verdict.UNCLEAR, claim.doubt
+            said, how = self._per_contact(mail, owners, sent), " (one answer, per contact)"
+        else:
+            said, how = self._per_party(mail, owners, sent, claim.doubt), ""
+        for (intro_id, role), (reading, about_others) in said.items():
             observation = ReplyReceived(
                 role=role,
                 message_id=raw.id,
-                verdict=verdict,
-                evidence=evidence,
+                verdict=reading.verdict,
+                evidence=reading.evidence,
                 text=reading.text,
                 authenticated=reading.sender.authenticated,
                 sender=reading.sender.email or "",
                 at=_at(raw.internal_date),
                 assistant=reading.assistant,
                 failed_recipients=reading.failed_recipients,
-                preference=reading.preference if claim.doubt is None else "",
-                blurb=reading.blurb if claim.doubt is None else "",
+                preference=reading.preference,
+                blurb=reading.blurb,
+                about_others=about_others,
             )
-            result.observe(intro_id, observation, f"reply {raw.id}")
+            result.observe(intro_id, observation, f"reply {raw.id}{how}")
 
-    def _shared_reply(
-        self,
-        raw: RawMessage,
-        mail: Mail,
-        owners: list[Owner],
-        sent: str | None,
-        result: SyncResult,
-    ) -> None:
+    def _per_party(
+        self, mail: Mail, owners: list[Owner], sent: str | None, doubt: str | None
+    ) -> dict[Owner, tuple[ReplyReading, bool]]:
+        """The reply as each owner's party wrote it (a requester's is read in parts); a
+        claim in doubt is unclear for every owner, and carries none of their words."""
+        by_role = read_reply_as(mail, self.phrases, sent, (role for _, role in owners))
+        said: dict[Owner, tuple[ReplyReading, bool]] = {}
+        for owner in owners:
+            reading = by_role[owner[1]]
+            if doubt is not None:
+                reading = replace(
+                    reading, verdict=Verdict.UNCLEAR, evidence=doubt, preference="", blurb=""
+                )
+            said[owner] = (reading, False)
+        return said
+
+    def _per_contact(
+        self, mail: Mail, owners: list[Owner], sent: str | None
+    ) -> dict[Owner, tuple[ReplyReading, bool]]:
         """The requester's answer to one ask about several contacts, read per contact
-        (``reading/per_contact.py``): each intro gets its own contact's answer."""
+        (``reading/per_contact.py``): each intro gets its own contact's answer, and whether
+        the answer names only the others (the workflow decides what that means)."""
         intros = {intro_id: self.store.load(intro_id) for intro_id, _ in owners}
         contacts = [
             Contact(intro_id, intro.contact.person.name)
@@ -443,38 +452,25 @@ class Sync:
             if intro is not None
         ]
         whole, split = read_shared_reply(mail, self.phrases, sent, contacts, self.known_names)
-        for intro_id, role in owners:
-            verdict, evidence = whole.verdict, whole.evidence
-            blurb, preference = whole.blurb, whole.preference
-            about_others = False
-            if split is not None:
-                answer = split.answers.get(intro_id)
-                about_others = answer is not None and not answer.mentioned
-                verdict, evidence = (
-                    (answer.verdict, answer.evidence)
-                    if answer
-                    else (
-                        Verdict.UNCLEAR,
-                        "the contact of this intro is not in the answer",
-                    )
-                )
-                blurb, preference = split.blurb, split.preference
-            observation = ReplyReceived(
-                role=role,
-                message_id=raw.id,
+        if split is None:  # mail no person wrote (an auto-reply, a bounce): every contact's
+            return {owner: (whole, False) for owner in owners}
+        said: dict[Owner, tuple[ReplyReading, bool]] = {}
+        for owner in owners:
+            answer = split.answers.get(owner[0])
+            verdict, evidence = (
+                (answer.verdict, answer.evidence)
+                if answer
+                else (Verdict.UNCLEAR, "the contact of this intro is not in the answer")
+            )
+            reading = replace(
+                whole,
                 verdict=verdict,
                 evidence=evidence,
-                text=whole.text,
-                authenticated=whole.sender.authenticated,
-                sender=whole.sender.email or "",
-                at=_at(raw.internal_date),
-                assistant=whole.assistant,
-                failed_recipients=whole.failed_recipients,
-                preference=preference,
-                blurb=blurb,
-                about_others=about_others,
+                preference=split.preference,
+                blurb=split.blurb,
             )
-            result.observe(intro_id, observation, f"reply {raw.id} (one answer, per contact)")
+            said[owner] = (reading, answer is not None and not answer.mentioned)
+        return said
 
     def _sent_text(self, owner: Owner) -> str | None:
         """The consent message this party got, as sent (the connector may have edited it),
