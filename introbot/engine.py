@@ -95,6 +95,15 @@ class PollReport:
     decisions: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What one observation came to: the intro after it (None: no such intro) and, when
+    the workflow refused the observation, why (the same words as the timeline's)."""
+
+    intro: Intro | None
+    rejected: str | None = None
+
+
 class Engine:
     def __init__(self, client: GmailClient, store: Store, settings: Settings, rules: Rules) -> None:
         self.client = client
@@ -217,19 +226,19 @@ class Engine:
         now: datetime,
         why: str | None,
         report: PollReport | None = None,
-    ) -> Intro | None:
+    ) -> Applied:
         intro = self.store.load(intro_id)
         if intro is None:
             log.warning("observation for unknown intro=%s: %s", intro_id, observation)
-            return None
+            return Applied(None)
         try:
             transition = step(intro, observation, now, self.workflow_rules())
         except InvalidTransition as exc:
             self.store.audit(now, intro_id, "rejected", str(exc))
             log.warning("rejected intro=%s why=%r", intro_id, str(exc))
-            return intro
+            return Applied(intro, str(exc))
         if transition.intro == intro and not transition.actions:
-            return intro
+            return Applied(intro)
         observed = OBSERVED_WORDS.get(type(observation).__name__, type(observation).__name__)
         observed += f" ({why})" if why else ""
         with self.store.transaction():  # the step and what it means for a shared draft
@@ -238,7 +247,7 @@ class Engine:
                 intro, transition.intro, type(observation).__name__, transition.actions, report
             )
             self._settle_shared(transition.intro, now, report)
-        return self.store.load(intro_id) or transition.intro
+        return Applied(self.store.load(intro_id) or transition.intro)
 
     def _save(self, transition: Transition, now: datetime, observed: str) -> None:
         """Save a step with its actions, and the threads whose labels it may change (which
@@ -658,4 +667,4 @@ def _request_ref(seen: RequestSeen) -> RequestRef:
     )
 
 
-__all__ = ["Engine", "PollReport"]
+__all__ = ["Applied", "Engine", "PollReport"]
