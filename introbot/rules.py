@@ -24,10 +24,7 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from introbot.reading.phrases import Hit as Hit
-from introbot.reading.phrases import PhraseSet as PhraseSet
-from introbot.reading.phrases import normalize as normalize
-from introbot.reading.phrases import phrase_words
+from introbot.reading.phrases import Hit, PhraseSet, normalize, phrase_words
 
 
 class RulesError(Exception):

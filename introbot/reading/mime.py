@@ -22,55 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from introbot.reading.addresses import (
-    EMAIL_IN_TEXT as EMAIL_IN_TEXT,
-)
-from introbot.reading.addresses import (
-    MAX_ADDRESSES as MAX_ADDRESSES,
-)
-from introbot.reading.addresses import (
-    MAX_DISPLAY_NAME as MAX_DISPLAY_NAME,
-)
-from introbot.reading.addresses import (
-    Person as Person,
-)
-from introbot.reading.addresses import (
-    parse_address as parse_address,
-)
-from introbot.reading.addresses import (
-    parse_addresses as parse_addresses,
-)
-from introbot.reading.addresses import (
-    read_addresses as read_addresses,
-)
-from introbot.reading.addresses import (
-    undeliverable as undeliverable,
-)
-from introbot.reading.html_text import (
-    MAX_HTML_CHARS as MAX_HTML_CHARS,
-)
-from introbot.reading.html_text import (
-    MAX_TAGS as MAX_TAGS,
-)
-from introbot.reading.html_text import (
-    html_hides_text as html_hides_text,
-)
-from introbot.reading.html_text import (
-    html_to_text as html_to_text,
-)
-from introbot.reading.html_text import (
-    html_unchecked as html_unchecked,
-)
-from introbot.reading.html_text import (
-    parse_html as parse_html,
-)
-from introbot.reading.html_text import (
-    soup_to_text as soup_to_text,
-)
-from introbot.reading.text import NOT_READ as NOT_READ
-from introbot.reading.text import clean_line as clean_line
-from introbot.reading.text import clean_text as clean_text
-from introbot.reading.text import decode_words
+from introbot.reading.addresses import Person, read_addresses
+from introbot.reading.html_text import MAX_HTML_CHARS, html_hides_text, html_to_text, html_unchecked
+from introbot.reading.text import NOT_READ, clean_line, clean_text, decode_words
 
 #: What is looked at of one message (Gmail takes about 25 MB of attachments, ~35 MB
 #: encoded). Before parsing, the message is shrunk (see :func:`shrink`): the bodies of
