@@ -84,15 +84,9 @@ _STOPWORDS = {
 
 
 @dataclass(frozen=True, slots=True)
-class Party:
-    name: str | None
-    email: str
-
-
-@dataclass(frozen=True, slots=True)
 class IntroRequest:
-    requester: Party
-    contact: Party
+    requester: Person
+    contact: Person
     context: str
 
 
@@ -386,8 +380,7 @@ class _Reader:
                 f"{MAX_CONTACTS} introductions from one request: split it up"
             )
             return []
-        asker = Party(requester.name, requester.email)
-        return [IntroRequest(asker, Party(c.name, c.email), context) for c in contacts]
+        return [IntroRequest(requester, contact, context) for contact in contacts]
 
     # ----------------------------------------------------------------- the forms
     def note(self, line: str, context: str) -> list[IntroRequest] | None:
