@@ -9,11 +9,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-# The person type lives in the bottom layer (addresses are read into it); the domain names
-# it here too: one type, two ways to import it.
+# A person is defined in the bottom layer, where addresses are read into it; the domain
+# names the one type here too (tests/test_architecture.py allows only these two).
 from introbot.reading.addresses import Person as Person
 from introbot.reading.addresses import address_key as address_key
-from introbot.reading.addresses import ascii_lower as ascii_lower
 
 
 class Verdict(enum.StrEnum):
