@@ -270,13 +270,23 @@ def _top_level_names(path: Path) -> frozenset[str]:
     return frozenset(names)
 
 
-#: Names a module may pass on from another, and why: a package names its parts, and the
-#: domain names the one person type, which lives in the bottom layer (addresses are read
-#: into it).
-PASSED_ON = {
-    "introbot.model": {"Person", "address_key"},
-    "introbot.sandbox": {"SandboxServer", "DEFAULT_USER"},
-}
+#: Names a module may pass on from another besides those its ``__all__`` declares, and why:
+#: the domain names the one person type, which lives in the bottom layer (addresses are
+#: read into it).
+PASSED_ON = {"introbot.model": {"Person", "address_key"}}
+
+
+@functools.cache
+def _declared(path: Path) -> frozenset[str]:
+    """The names a module's ``__all__`` lists (a package naming its parts)."""
+    for node in _tree(path).body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+            and isinstance(node.value, ast.List | ast.Tuple)
+        ):
+            return frozenset(str(e.value) for e in node.value.elts if isinstance(e, ast.Constant))
+    return frozenset()
 
 
 def _imports_through(path: Path) -> set[str]:
@@ -290,7 +300,7 @@ def _imports_through(path: Path) -> set[str]:
     def check(module: str, name: str) -> None:
         if name.startswith("__") or name in PASSED_ON.get(module, set()):
             return  # a module's own attributes (__file__), or a name passed on by design
-        if name not in _top_level_names(_SOURCES[module]):
+        if name not in _top_level_names(_SOURCES[module]) | _declared(_SOURCES[module]):
             wrong.add(f"{module}.{name}")
 
     attributes: list[ast.Attribute] = []
@@ -316,7 +326,7 @@ def _imports_through(path: Path) -> set[str]:
 def test_names_are_imported_from_where_they_are_defined() -> None:
     """Nothing reaches a primitive through the module that happens to use it (mime.py
     parses RFC 822; its text, address and HTML helpers are the bottom layer's): each name
-    comes from the module that defines it, or one of PASSED_ON."""
+    comes from the module that defines it, its package's ``__all__``, or PASSED_ON."""
     files = [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "tests").rglob("*.py")]
     wrong = {f"{p.relative_to(PACKAGE.parent)}: {n}" for p in files for n in _imports_through(p)}
     assert not wrong, sorted(wrong)
@@ -349,3 +359,33 @@ def test_one_type_for_a_person() -> None:
                 if {"name", "email"} <= fields and len(fields) <= 3:
                     shapes.append(f"{path.relative_to(PACKAGE).as_posix()}:{node.name}")
     assert shapes == ["reading/addresses.py:Person"]
+
+
+def _readme_tree() -> set[str]:
+    """The paths the README's Development tree names (``introbot/reading/mime.py``, ...):
+    an entry is a word ending in ``.py`` or ``/``, indented two spaces a level."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("\n## Development\n", 1)[1].split("```", 2)[1]
+    named: set[str] = set()
+    stack: list[str] = []
+    for line in block.splitlines():
+        words = line.split()
+        indent = len(line) - len(line.lstrip(" "))
+        if not words or indent >= 16 or not words[0].endswith((".py", "/")):
+            continue  # a description, or its continuation
+        stack[indent // 2 :] = [words[0]]
+        named.add("".join(stack))
+    return named
+
+
+def test_the_readme_names_every_module() -> None:
+    """A newcomer finds every module in the README's architecture tree, and no module that
+    has gone."""
+    modules = {
+        "introbot/" + p.relative_to(PACKAGE).as_posix()
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    named = {n for n in _readme_tree() if n.startswith("introbot/") and n.endswith(".py")}
+    assert not modules - named, f"not in the README's tree: {sorted(modules - named)}"
+    assert not named - modules, f"in the README's tree but gone: {sorted(named - modules)}"
