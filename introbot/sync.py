@@ -31,6 +31,7 @@ from introbot.matching import (
     Present,
     Seen,
     Tracked,
+    awaited_answers,
     claim_bounce,
     claim_reply,
     draft_fates,
@@ -294,30 +295,8 @@ class Sync:
     def _awaited(self, result: SyncResult) -> list[Awaited]:
         """The consent messages actually sent, as recorded, and as found sent in this very
         sync (a party may answer within one poll of the connector pressing Send)."""
-        sent_now = {obs.key: obs for _, obs, _ in result.observations if isinstance(obs, DraftSent)}
-        awaited: list[Awaited] = []
-        for intro in self.store.intros(open_only=True):
-            for draft in intro.drafts:
-                if draft.to is None or draft.kind not in (DraftKind.CONSENT, DraftKind.REMINDER):
-                    continue
-                just_sent = sent_now.get(draft.key)
-                if just_sent is not None:
-                    thread_id, rfc822_id, at = (
-                        just_sent.thread_id,
-                        just_sent.rfc822_id,
-                        just_sent.at,
-                    )
-                elif draft.state is DraftState.SENT and draft.thread_id and draft.sent_at:
-                    thread_id, rfc822_id, at = draft.thread_id, draft.sent_rfc822_id, draft.sent_at
-                else:
-                    continue
-                party = intro.party(draft.to).person.key
-                shared = next(  # a reminder of a shared ask is as shared as the ask
-                    (d.shared for d in intro.drafts_of(DraftKind.CONSENT, draft.to) if d.shared),
-                    None,
-                )
-                awaited.append(Awaited(intro.id, draft.to, party, thread_id, rfc822_id, at, shared))
-        return awaited
+        sent_now = [obs for _, obs, _ in result.observations if isinstance(obs, DraftSent)]
+        return awaited_answers(self.store.intros(open_only=True), sent_now)
 
     def _requests(self) -> frozenset[str]:
         """Gmail ids and Message-IDs of request messages: never anyone's reply."""
