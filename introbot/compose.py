@@ -265,6 +265,11 @@ def problem_spec(request: RequestRef, problems: Iterable[str], rules: WorkflowRu
     )
 
 
+def held_key(thread_id: str, rules: WorkflowRules) -> str:
+    """The held-request note's Message-ID, one a thread: asking anyway deletes it by it."""
+    return f"<introbot.held.{thread_id}@{rules.domain}>"
+
+
 def held_spec(
     request: RequestRef,
     remembered: Iterable[str],
@@ -277,9 +282,8 @@ def held_spec(
     (``problems``), and ``command``, the connector's say to ask anyway. A note to the
     connector alone (a problem note, as the outbox and the one-draft-a-thread rule know it)."""
     reasons, listed = list(remembered), list(problems)
-    digest = hashlib.sha256("\n".join(("held", *reasons, *listed)).encode()).hexdigest()[:10]
     return DraftSpec(
-        key=f"<introbot.problem.{request.thread_id}.{digest}@{rules.domain}>",
+        key=held_key(request.thread_id, rules),
         kind=DraftKind.PROBLEM_NOTE,
         template="held_note",
         to=(rules.connector,),

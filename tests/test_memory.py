@@ -96,14 +96,18 @@ def test_a_contact_who_declined_this_requester_is_not_asked_again_until_you_say(
     world.control.label_thread(thread, add=(world.settings.labels.request,))
     world.poll()
     assert len(world.intros()) == 1 and _to_dana(world) == []
+    _held_note(world, thread)  # still the one note: read again, nothing new to say
 
-    # Your say, in one step: the intro opens, Dana's consent draft is written.
+    # Your say, in one step: the intro opens, Dana's consent draft is written, and the note
+    # that said why nobody was asked is gone (the thread holds one introbot draft at a time).
     asked = _cli(world, "ask-again", thread)
     assert f"thread {thread}: asked again, 1 intro(s) opened." in asked
     world.check_invariants()
     fresh = [i for i in world.store.intros() if i.request.thread_id == thread]
     assert len(fresh) == 1 and fresh[0].stage is Stage.ASKING
     assert len(_to_dana(world)) == 1
+    in_thread = [d for d in world.drafts() if d["threadId"] == thread]
+    assert [d["to"] for d in in_thread] == ["Alex Kim <alex.kim@tidepool.io>"], in_thread
     assert "introbot/needs-attention" not in world.thread_labels(thread)
     assert world.store.problem_threads() == []
     world.poll()  # and the say is used once: nothing more is drafted
