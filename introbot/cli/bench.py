@@ -400,7 +400,7 @@ def at_the_caps() -> list[tuple[str, bytes]]:
     reading/: HTML tags checked, lines of a reply read): beyond them, reading is rough
     and cheap. Timed apart from the sample set above (the issue's shapes and the hostile
     corpus), to show what the caps bound."""
-    from introbot.reading.mime import MAX_TAGS
+    from introbot.reading.html_text import MAX_TAGS
     from introbot.reading.quotes import MAX_LINES
 
     para = "<p class=MsoNormal><span style='font-size:11.0pt'>Words of the thread, {}.</span></p>"

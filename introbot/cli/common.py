@@ -31,7 +31,7 @@ def email_addresses(ctx: click.Context, param: click.Parameter, value: Any) -> A
     """A click callback: the option's value (one or, with multiple=True, several) must be
     email addresses that can receive mail; refused at once, with the reason, before the
     command does anything. Returns them lower-cased."""
-    from introbot.reading.mime import undeliverable
+    from introbot.reading.addresses import undeliverable
 
     def check(raw: str) -> str:
         text = raw.strip()
