@@ -415,10 +415,11 @@ TEMPLATE_NAMES = (
     "thanks_note",
     "expiry_note",
     "problem_note",
+    "held_note",
 )
 #: Templates added after rules folders were first copied: a copy without one uses the
 #: shipped one (``introbot rules check`` says so), rather than refusing to start.
-NEWER_TEMPLATES = ("consent_requester_several",)
+NEWER_TEMPLATES = ("consent_requester_several", "held_note")
 
 
 @dataclass(frozen=True)

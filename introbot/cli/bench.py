@@ -481,7 +481,7 @@ def reading(big: int = 25 * 2**20) -> dict[str, Any]:
         "big_request_bytes": big,
         "big_request_seconds": request_seconds,
         "at_the_caps": [[name, seconds] for seconds, name in capped],
-        "load_average": os.getloadavg()[0],
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,  # Windows
     }
 
 
@@ -581,9 +581,10 @@ def table(result: dict[str, Any]) -> str:
 
 def reading_table(read: dict[str, Any]) -> str:
     """The reading rows alone (``introbot bench --reading``)."""
+    load = read["load_average"]
     rows = [
         f"introbot bench --reading - {platform.system()}, {os.cpu_count()} cores, "
-        f"load {read['load_average']:.1f}",
+        f"load {'unknown' if load is None else f'{load:.1f}'}",
         "",
         _row("scenario", "introbot", "baseline poller", "introbot / baseline", "target"),
         _row("---", "---", "---", "---", "---"),
