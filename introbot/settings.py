@@ -143,9 +143,9 @@ class DraftsSection(_Section):
 
 def split_host_port(value: str) -> tuple[str, int]:
     """``"127.0.0.1:9464"`` -> ("127.0.0.1", 9464); ``"[::1]:9464"``; ``":9464"`` is every
-    interface. ValueError with what is expected."""
+    interface; port 0 is any free port. ValueError with what is expected."""
     host, colon, port = value.strip().rpartition(":")
-    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+    if not colon or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ValueError(f"{value!r} is not HOST:PORT (for example 127.0.0.1:9464)")
     host = host.removeprefix("[").removesuffix("]")
     return host or "0.0.0.0", int(port)
