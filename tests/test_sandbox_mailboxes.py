@@ -5,6 +5,9 @@ saved state, and ``me`` is the mailbox of the access token, as in Gmail."""
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +24,8 @@ from googleapiclient.http import BatchHttpRequest
 
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import ControlError, SandboxControl
-from tests.cli import sign_in_directly
+from tests.cli import INTROBOT, sign_in_directly
+from tests.waiting import wait_until
 
 ANA = "ana@firm.example"
 BEN = "ben@firm.example"
@@ -158,3 +162,32 @@ def test_the_control_root_lists_the_mailbox_endpoints(two: SandboxServer) -> Non
             urllib.request.Request(two.url + "_sandbox/mailboxes", method="DELETE"), timeout=10
         )
     assert wrong.value.code == 405
+
+
+@pytest.mark.slow
+def test_sandbox_serve_serves_each_user_given(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    args = [*INTROBOT, "sandbox", "serve", "--port", str(port), "--user", ANA, "--user", BEN]
+    args += ["--state", str(tmp_path / "box.json")]
+    serving = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until("the sandbox", lambda: _answers(url))
+        assert [m["user"] for m in SandboxControl(url).mailboxes()] == [ANA, BEN]
+        SandboxControl(url).of(BEN).deliver(_note(BEN, "over the command line"))
+    finally:
+        serving.send_signal(signal.SIGTERM)
+        out, err = serving.communicate(timeout=30)
+    assert serving.returncode == 0, err
+    assert f"Sandbox Gmail for {ANA}, {BEN} at {url}" in out
+    assert (tmp_path / f"box.{BEN}.json").exists()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "_sandbox/mailboxes", timeout=2):
+            return True
+    except OSError:
+        return False
