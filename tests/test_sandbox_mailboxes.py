@@ -22,6 +22,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
+from introbot.gmail.client import GmailClient
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import ControlError, SandboxControl
 from tests.cli import INTROBOT, sign_in_directly
@@ -191,3 +192,19 @@ def _answers(url: str) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_an_access_token_made_for_a_mailbox_works_on_it_alone(two: SandboxServer) -> None:
+    control = SandboxControl(two.url)
+    control.oauth(require_token=True)
+    clients = {
+        user: GmailClient(Credentials(control.access_token(user)), two.url, timeout=5)
+        for user in (ANA, BEN)
+    }
+    assert {user: c.profile().email for user, c in clients.items()} == {ANA: ANA, BEN: BEN}
+    gmail = _gmail(two.url, Credentials(control.access_token(BEN)))
+    assert gmail.users().getProfile(userId=BEN.upper()).execute()["emailAddress"] == BEN
+    with pytest.raises(ControlError):
+        control.access_token(BEN, seconds=0)
+    for client in clients.values():
+        client.close()

@@ -210,6 +210,14 @@ class SandboxControl:
     def expire_access_tokens(self) -> None:
         self._json("POST", "/oauth/expire-access")
 
+    def access_token(self, user: str, seconds: int = 3599) -> str:
+        """A live access token for the mailbox ``user``, as if it had signed in:
+        ``GmailClient(google.oauth2.credentials.Credentials(token), url)`` works on it."""
+        result: dict[str, Any] = self._at_root(
+            "POST", "/oauth/tokens", {"user": user, "seconds": seconds}
+        )
+        return str(result["access_token"])
+
     def add_mailbox(self, user: str) -> list[dict[str, Any]]:
         """Serve one more mailbox (its own quota and state); returns every mailbox served."""
         result: dict[str, Any] = self._at_root("POST", "/mailboxes", {"user": user})

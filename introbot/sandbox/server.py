@@ -166,7 +166,7 @@ class Sandbox:
         method, params = routed
         params = {k: unquote(v) for k, v in params.items()}
         self.stats.count_call(method.name)
-        if params.get("userId") not in ("me", self.mailbox.user):
+        if params.get("userId", "").lower() not in ("me", self.mailbox.user.lower()):
             raise ApiError(403, f"Delegation denied for {params.get('userId')}")
         typed = discovery.check_query(method, parse_qs(query, keep_blank_values=True))
         payload = _json_body(body) if method.request_schema else {}
@@ -472,6 +472,7 @@ CONTROL_ENDPOINTS = [
     '"require_token": bool, "access_seconds": N}',
     "POST /_sandbox/oauth/revoke",
     "POST /_sandbox/oauth/expire-access",
+    'POST /_sandbox/oauth/tokens  body: {"user": ADDRESS, "seconds": N} (an access token for it)',
     'GET|POST /_sandbox/oauth/service-accounts  body: {"client_email", "client_id", '
     '"key_id", "public_key", "domains": [...], "scopes": [...]} (domain-wide delegation)',
     'GET|POST /_sandbox/mailboxes  body: {"user": ADDRESS} (serve one more mailbox)',
