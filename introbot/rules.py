@@ -501,15 +501,17 @@ TEMPLATE_NAMES = (
     "consent_requester_several",
     "consent_contact",
     "reminder",
+    "reminder_several",
     "joint",
     "decline_note",
+    "decline_note_several",
     "thanks_note",
     "expiry_note",
     "problem_note",
 )
 #: Templates added after rules folders were first copied: a copy without one uses the
 #: shipped one (``introbot rules check`` says so), rather than refusing to start.
-NEWER_TEMPLATES = ("consent_requester_several",)
+NEWER_TEMPLATES = ("consent_requester_several", "reminder_several", "decline_note_several")
 
 
 @dataclass(frozen=True)
