@@ -5,16 +5,24 @@ means. introbot against the sandbox (tests/world.py), as in tests/test_shared_as
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from introbot.model import Cancel, Consent, DraftKind, DraftState, Intro, Role, Stage
+from introbot.sandbox import SandboxServer
+from introbot.store import Store
+from tests.test_crash_safety import Run
 from tests.test_shared_ask import (
     ALEX_ADDRESS,
     BOB,
     DANA,
     TWO,
+    _first_poll,
     asked_both,
     by_contact,
 )
@@ -377,3 +385,66 @@ def test_a_label_on_a_contact_s_thread_still_decides_it(world: World) -> None:
     world.control.label_thread(sent.thread_id or "", add=(world.settings.all_labels()["yes"],))
     world.poll()
     assert by_contact(world)["dana"].contact.consent is Consent.YES
+
+
+# ------------------------------------------------------------------ crash safety
+def _up_to_the_first_note(run: Run) -> None:
+    """Two intros asked, Alex said yes to both, Dana declined: a note about her waits."""
+    _first_poll(run)
+    run.send_drafts()
+    run.poll()
+    run.reply(ALEX, ALEX_ADDRESS, "Yes to both, thanks Sam!")
+    run.poll()
+    run.reply(DANA, "dana@northwind.example", DANA_NO)
+    run.poll()
+
+
+def _second_decline(run: Run) -> None:
+    run.reply(BOB, "bob@lee.example", BOB_NO)
+    run.poll()  # crashed at the chosen request, then the restarted daemon's next poll
+    run.poll()
+
+
+@functools.cache
+def _requests_around_the_merge() -> tuple[int, int]:
+    """How many Gmail requests come before the poll that merges the notes, and with it."""
+    with tempfile.TemporaryDirectory() as folder, SandboxServer(realism="tests") as server:
+        run = Run(server, Path(folder) / "clean.db")
+        _up_to_the_first_note(run)
+        before = run.counter[0]
+        _second_decline(run)
+        run.client.close()
+        run.store.close()
+        return before, run.counter[0]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every Gmail request of the poll that writes the two notes as one, crashed before it
+    reaches Gmail and after Gmail acted."""
+    if "merge_crash_at" in metafunc.fixturenames:
+        before, total = _requests_around_the_merge()
+        cases = [(i, after) for i in range(before + 1, total + 1) for after in (False, True)]
+        metafunc.parametrize(("merge_crash_at", "after"), cases, ids=lambda v: str(v))
+
+
+@pytest.mark.slow  # a crash matrix, like tests/test_crash_safety.py
+def test_a_crash_while_merging_the_notes_never_leaves_two(
+    tmp_path: Path, merge_crash_at: int, after: bool
+) -> None:
+    with SandboxServer(realism="tests") as server:
+        run = Run(server, tmp_path / "crash.db", merge_crash_at, after)
+        _up_to_the_first_note(run)
+        assert not run.crashed
+        _second_decline(run)
+        assert run.crashed
+        to_requester = [d for d in run.drafts() if ALEX_ADDRESS in (d["to"] or "")]
+        text = run.control.raw(to_requester[0]["messageId"]).decode() if to_requester else ""
+        run.client.close()
+        store = Store(run.db)
+        intros = store.intros()
+        store.close()
+    assert len(to_requester) == 1, [d["id"] for d in to_requester]
+    assert "Dana" in text and "Bob" in text
+    assert all(i.stage is Stage.DECLINED for i in intros)
+    held = {d.draft_id for i in intros for d in notes(i) if d.state is DraftState.CREATED}
+    assert held == {to_requester[0]["id"]}
