@@ -294,8 +294,12 @@ def joint_spec(intro: Intro, rules: WorkflowRules) -> DraftSpec:
     )
 
 
-def problem_spec(request: RequestRef, problems: Iterable[str], rules: WorkflowRules) -> DraftSpec:
-    """A draft to the connector, in the request thread, saying what is missing."""
+def problem_spec(
+    request: RequestRef, problems: Iterable[str], rules: WorkflowRules, apart: bool = False
+) -> DraftSpec:
+    """A draft to the connector saying what is missing: in the request thread, or
+    (``apart``: the thread holds, or is about to hold, a draft of an intro) in a thread of
+    its own that names the request, as two drafts in one thread collide in Gmail."""
     listed = list(problems)
     digest = hashlib.sha256("\n".join(listed).encode()).hexdigest()[:10]
     return DraftSpec(
@@ -303,6 +307,10 @@ def problem_spec(request: RequestRef, problems: Iterable[str], rules: WorkflowRu
         kind=DraftKind.PROBLEM_NOTE,
         template="problem_note",
         to=(rules.connector,),
-        fields={"connector": connector(rules), "problems": listed},
-        **request_routing(request),
+        fields={
+            "connector": connector(rules),
+            "problems": listed,
+            "request_subject": " ".join(request.subject.split()) if apart else "",
+        },
+        **({} if apart else request_routing(request)),
     )

@@ -383,8 +383,9 @@ def plan_request(
     problem = " ".join(problems) if problems else None
     attention = (problem,) if problem else ()
     actions: tuple[CreateDraft, ...] = ()
-    if problems:
-        actions = (CreateDraft("", problem_note(request, problems, rules)),)  # "": no intro's
+    if problems:  # "": no intro's. Apart from the thread where intros draft (one draft)
+        note = problem_note(request, problems, rules, apart=bool(existing or opening))
+        actions = (CreateDraft("", note),)
     if held:
         why = (
             "; ".join(held) + ". Nobody is asked again without your say: to ask anyway, "
@@ -460,9 +461,11 @@ def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]
     return _queue(intro, spec, role)
 
 
-def problem_note(request: RequestRef, problems: Iterable[str], rules: WorkflowRules) -> DraftSpec:
-    """A draft to the connector, in the request thread, saying what is missing."""
-    return compose.problem_spec(request, problems, rules)
+def problem_note(
+    request: RequestRef, problems: Iterable[str], rules: WorkflowRules, apart: bool = False
+) -> DraftSpec:
+    """A draft to the connector saying what is missing (see compose.problem_spec)."""
+    return compose.problem_spec(request, problems, rules, apart)
 
 
 # ------------------------------------------------ one request for several contacts

@@ -15,7 +15,6 @@ import pytest
 
 from introbot.model import Cancel, Consent, DraftKind, DraftState, Intro, Role, Stage
 from introbot.sandbox import SandboxServer
-from introbot.store import Store
 from tests.test_crash_safety import Run
 from tests.test_shared_ask import (
     ALEX_ADDRESS,
@@ -25,6 +24,7 @@ from tests.test_shared_ask import (
     _first_poll,
     asked_both,
     by_contact,
+    crashed,
 )
 from tests.world import ALEX, World, make_world
 
@@ -387,6 +387,41 @@ def test_a_label_on_a_contact_s_thread_still_decides_it(world: World) -> None:
     assert by_contact(world)["dana"].contact.consent is Consent.YES
 
 
+# ------------------------------------------------------------------ problem notes
+PART = (
+    "Hi Sam,\n\nCould you introduce me to Bob Lee, and also to Dana Whitfield "
+    "(dana@northwind.example)? We build cold-chain sensors.\n\nThanks,\nAlex"
+)
+
+
+def test_a_problem_note_beside_an_ask_gets_a_thread_of_its_own(tmp_path: Path) -> None:
+    """Half a request is usable: Dana's intro opens (the ask to Alex answers in the request
+    thread) and Bob, named without an address, is a problem. The note about him goes in a
+    thread of its own, naming the request, in every language: not beside the ask."""
+    subject = "Two intros?"
+    for language in ("en", "fr", "de", "es"):
+        for world in make_world(tmp_path / language, languages={"default": language}):
+            request = world.request(PART, subject=subject)
+            world.poll()
+            assert [i.contact.person.email for i in world.intros()] == ["dana@northwind.example"]
+            (ask,) = drafts_in(world, request["threadId"])
+            assert ALEX_ADDRESS in ask["to"]
+            (note,) = [d for d in world.drafts() if "problem" in d["headers"]["Message-ID"]]
+            assert note["threadId"] != request["threadId"]
+            assert subject in note["headers"]["Subject"] and subject in note["text"], language
+            assert "Bob Lee" in note["text"]
+            labels = world.thread_labels(request["threadId"])
+            assert "introbot/needs-attention" in labels
+
+
+def test_a_problem_note_alone_stays_in_the_request_thread(world: World) -> None:
+    request = world.request("Hi Sam, could you introduce me to Bob Lee? Thanks, Alex")
+    world.poll()
+    assert world.intros() == []
+    (note,) = world.drafts()
+    assert note["threadId"] == request["threadId"]
+
+
 # ------------------------------------------------------------------ crash safety
 def _up_to_the_first_note(run: Run) -> None:
     """Two intros asked, Alex said yes to both, Dana declined: a note about her waits."""
@@ -431,18 +466,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def test_a_crash_while_merging_the_notes_never_leaves_two(
     tmp_path: Path, merge_crash_at: int, after: bool
 ) -> None:
-    with SandboxServer(realism="tests") as server:
-        run = Run(server, tmp_path / "crash.db", merge_crash_at, after)
-        _up_to_the_first_note(run)
-        assert not run.crashed
-        _second_decline(run)
-        assert run.crashed
-        to_requester = [d for d in run.drafts() if ALEX_ADDRESS in (d["to"] or "")]
-        text = run.control.raw(to_requester[0]["messageId"]).decode() if to_requester else ""
-        run.client.close()
-        store = Store(run.db)
-        intros = store.intros()
-        store.close()
+    drafts, intros = crashed(
+        tmp_path, merge_crash_at, after, _up_to_the_first_note, _second_decline
+    )
+    to_requester = [d for d in drafts if ALEX_ADDRESS in (d["to"] or "")]
+    text = "\n".join(d["text"] for d in to_requester)
     assert len(to_requester) == 1, [d["id"] for d in to_requester]
     assert "Dana" in text and "Bob" in text
     assert all(i.stage is Stage.DECLINED for i in intros)
