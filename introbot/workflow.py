@@ -615,8 +615,9 @@ def settle_shared_ask(
         for intro, _ in staying:
             intro = out.get(intro.id, (intro, []))[0]
             why = (
-                f"the {what} draft to the requester still names {gone}, whose intro "
-                "ended; you edited it or it is being sent, so introbot left it to you"
+                f"the {what} draft to the requester still names {gone}, whose intro no "
+                "longer waits for it; you edited it or it is being sent, so introbot left it "
+                "to you"
             )
             intro = replace(intro, attention=why)
             out[intro.id] = (intro, out.get(intro.id, (intro, []))[1])

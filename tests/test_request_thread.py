@@ -476,3 +476,21 @@ def test_a_crash_while_merging_the_notes_never_leaves_two(
     assert all(i.stage is Stage.DECLINED for i in intros)
     held = {d.draft_id for i in intros for d in notes(i) if d.state is DraftState.CREATED}
     assert held == {to_requester[0]["id"]}
+
+
+def test_an_edited_reminder_is_left_to_the_connector_when_an_intro_leaves_it(
+    world: World,
+) -> None:
+    asked_both(world)
+    world.poll(after=timedelta(days=4, hours=1))
+    reminder = one_draft_in_alex_thread(world)
+    assert reminder is not None
+    world.control.edit_draft(reminder["id"], text="Hi Alex, any news on Dana and Bob? Sam")
+    world.poll()
+    dana = by_contact(world)["dana"]
+    world.engine.apply(dana.id, Cancel("the connector cancelled it"), world.now, "test")
+    world.engine.drain(world.now)
+    still = one_draft_in_alex_thread(world)
+    assert still is not None and still["id"] == reminder["id"]  # your words stay
+    bob = by_contact(world)["bob"]
+    assert bob.attention and "Dana Whitfield" in bob.attention and "reminder" in bob.attention

@@ -10,26 +10,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
+from introbot import model
 from introbot.model import (
-    Attention,
-    Cancel,
     Consent,
-    CreateDraft,
-    Decision,
-    DeleteDraft,
-    DraftCreated,
-    DraftEdited,
     DraftKind,
-    DraftSent,
     DraftState,
     Intro,
-    Observation,
-    Person,
-    ReplyReceived,
-    RequestRef,
     Role,
     Stage,
-    Tick,
     Verdict,
 )
 from introbot.workflow import (
@@ -37,18 +25,21 @@ from introbot.workflow import (
     WorkflowRules,
     label_decisions,
     open_intros,
+    plan_request,
     settle_thread,
     step,
 )
 
-ALEX = Person("Alex Kim", "alex@tidepool.example")
+ALEX = model.Person("Alex Kim", "alex@tidepool.example")
 CONTACTS = (
-    Person("Dana Whitfield", "dana@northwind.example"),
-    Person("Bob Lee", "bob@lee.example"),
-    Person("Carol Diaz", "carol@diaz.example"),
+    model.Person("Dana Whitfield", "dana@northwind.example"),
+    model.Person("Bob Lee", "bob@lee.example"),
+    model.Person("Carol Diaz", "carol@diaz.example"),
 )
-REQUEST = RequestRef("req-thread", "req-msg", "<req@tidepool.example>", "Intros?", ALEX, "direct")
-RULES = WorkflowRules(connector=Person("Sam Rivera", "sam@example.com"))
+REQUEST = model.RequestRef(
+    "req-thread", "req-msg", "<req@tidepool.example>", "Intros?", ALEX, "direct"
+)
+RULES = WorkflowRules(connector=model.Person("Sam Rivera", "sam@example.com"))
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
@@ -62,7 +53,7 @@ class Gmail:
     now: datetime = START
     intros: dict[str, Intro] = field(default_factory=dict)
     drafts: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    outbox: list[CreateDraft | DeleteDraft] = field(default_factory=list)
+    outbox: list[model.CreateDraft | model.DeleteDraft] = field(default_factory=list)
     ids: count[int] = field(default_factory=count)
 
     def __post_init__(self) -> None:
@@ -76,9 +67,9 @@ class Gmail:
         self.drain()
 
     def _queue(self, actions: tuple[object, ...]) -> None:
-        self.outbox += [a for a in actions if isinstance(a, CreateDraft | DeleteDraft)]
+        self.outbox += [a for a in actions if isinstance(a, model.CreateDraft | model.DeleteDraft)]
 
-    def apply(self, intro_id: str, observation: Observation) -> None:
+    def apply(self, intro_id: str, observation: model.Observation) -> None:
         try:
             t = step(self.intros[intro_id], observation, self.now, RULES)
         except InvalidTransition:
@@ -97,9 +88,9 @@ class Gmail:
         while self.outbox:
             action = self.outbox.pop(0)
             record = self.intros[action.intro_id].draft(
-                action.spec.key if isinstance(action, CreateDraft) else action.key
+                action.spec.key if isinstance(action, model.CreateDraft) else action.key
             )
-            if isinstance(action, DeleteDraft):
+            if isinstance(action, model.DeleteDraft):
                 if record is not None and record.draft_id:
                     self.drafts.pop(record.draft_id, None)
                 continue
@@ -109,7 +100,7 @@ class Gmail:
             thread = action.spec.thread_id or f"new-{n}"
             self.drafts[f"d{n}"] = (thread, action.spec.key, action.intro_id)
             for intro_id, key in self.sharing(action.intro_id, action.spec.key):
-                self.apply(intro_id, DraftCreated(key, f"d{n}", f"m{n}", thread))
+                self.apply(intro_id, model.DraftCreated(key, f"d{n}", f"m{n}", thread))
 
     def holders(self, draft_id: str) -> list[tuple[str, str]]:
         return [
@@ -127,7 +118,8 @@ class Gmail:
             assert to is not None
             address = self.intros[intro_id].party(to.to).person.email if to.to else "x@y.z"
             self.apply(
-                intro_id, DraftSent(key, f"s{n}", f"<s{n}@x>", thread, self.now, "", (address,))
+                intro_id,
+                model.DraftSent(key, f"s{n}", f"<s{n}@x>", thread, self.now, "", (address,)),
             )
         self.drain()
 
@@ -135,20 +127,20 @@ class Gmail:
         thread, _, _ = self.drafts[draft_id]
         n = next(self.ids)
         for intro_id, key in self.holders(draft_id):
-            self.apply(intro_id, DraftEdited(key, f"m{n}", thread))
+            self.apply(intro_id, model.DraftEdited(key, f"m{n}", thread))
         self.drain()
 
     def reply(self, intro_id: str, role: Role, verdict: Verdict) -> None:
         person = self.intros[intro_id].party(role).person
         n = next(self.ids)
-        obs = ReplyReceived(role, f"r{n}", verdict, "test", "", True, person.email, self.now)
+        obs = model.ReplyReceived(role, f"r{n}", verdict, "test", "", True, person.email, self.now)
         self.apply(intro_id, obs)
         self.drain()
 
     def tick(self, days: float) -> None:
         self.now += timedelta(days=days)
         for intro_id in list(self.intros):
-            self.apply(intro_id, Tick())
+            self.apply(intro_id, model.Tick())
         self.drain()
 
     def to_alex(self) -> list[str]:
@@ -192,11 +184,11 @@ def test_a_second_decline_rewrites_the_unsent_note_as_one() -> None:
 def test_the_merged_note_names_each_outcome_and_nothing_else() -> None:
     gmail = Gmail(contacts=3)
     gmail.sent_everything()
-    seen: list[CreateDraft] = []
+    seen: list[model.CreateDraft] = []
     original = gmail._queue
 
     def spy(actions: tuple[object, ...]) -> None:
-        seen.extend(a for a in actions if isinstance(a, CreateDraft))
+        seen.extend(a for a in actions if isinstance(a, model.CreateDraft))
         original(actions)
 
     gmail._queue = spy  # type: ignore[method-assign]
@@ -242,7 +234,7 @@ def test_the_reminder_is_written_by_an_intro_still_open() -> None:
     gmail = Gmail()
     for draft_id in list(gmail.drafts):
         gmail.send(draft_id)
-    gmail.apply("i0", Cancel("test"))  # the intro that wrote the ask
+    gmail.apply("i0", model.Cancel("test"))  # the intro that wrote the ask
     gmail.drain()
     gmail.tick(4.1)
     (reminder,) = gmail.to_alex()
@@ -281,14 +273,14 @@ def _two(first: Consent, second: Consent) -> list[tuple[Intro, Role]]:
 def test_a_label_on_one_intro_s_thread_decides_it() -> None:
     intro = _asked(Consent.UNCLEAR)
     assert label_decisions([(intro, Role.REQUESTER)] * 2, Consent.YES) == [
-        (intro.id, Decision(Role.REQUESTER, Consent.YES, "label"))
+        (intro.id, model.Decision(Role.REQUESTER, Consent.YES, "label"))
     ]
 
 
 def test_a_label_decides_the_one_intro_still_waiting() -> None:
     owners = _two(Consent.YES, Consent.UNCLEAR)
     assert label_decisions(owners, Consent.NO) == [
-        ("i1", Decision(Role.REQUESTER, Consent.NO, "label"))
+        ("i1", model.Decision(Role.REQUESTER, Consent.NO, "label"))
     ]
 
 
@@ -297,7 +289,7 @@ def test_a_label_two_intros_wait_for_is_ambiguous() -> None:
         decided = label_decisions(_two(first, second), Consent.YES)
         assert [intro_id for intro_id, _ in decided] == ["i0", "i1"]
         for _, observation in decided:
-            assert isinstance(observation, Attention)
+            assert isinstance(observation, model.Attention)
             for intro_id in ("i0", "i1"):
                 assert f"introbot decide {intro_id} requester yes|no" in observation.why
 
@@ -306,9 +298,9 @@ def test_an_ambiguous_label_changes_nothing_but_attention() -> None:
     (intro, _), _ = _two(Consent.UNCLEAR, Consent.UNCLEAR)
     intro = replace(intro, stage=Stage.ASKING)
     why = "could mean any of them"
-    after = step(intro, Attention(why), START, RULES)
+    after = step(intro, model.Attention(why), START, RULES)
     assert after.intro == replace(intro, attention=why)
-    assert step(after.intro, Attention(why), START, RULES).actions == ()  # a replay
+    assert step(after.intro, model.Attention(why), START, RULES).actions == ()  # a replay
 
 
 # ------------------------------------------------------------------ attack it
@@ -334,11 +326,12 @@ def test_a_random_walk_never_puts_two_drafts_in_the_request_thread() -> None:
             elif move == 3:
                 gmail.tick(pick.choice((0.5, 4.5, 22)))
             elif move == 4:
-                gmail.apply(intro_id, Cancel("test"))
+                gmail.apply(intro_id, model.Cancel("test"))
                 gmail.drain()
             else:
                 gmail.apply(
-                    intro_id, Decision(Role.CONTACT, pick.choice((Consent.YES, Consent.NO)), "cli")
+                    intro_id,
+                    model.Decision(Role.CONTACT, pick.choice((Consent.YES, Consent.NO)), "cli"),
                 )
                 gmail.drain()
             assert len(gmail.to_alex()) <= 1, (seed, gmail.to_alex())
@@ -347,3 +340,13 @@ def test_a_random_walk_never_puts_two_drafts_in_the_request_thread() -> None:
             assert gmail.to_alex() or any(
                 d.state is DraftState.PENDING for i in gmail.intros.values() for d in i.drafts
             ), seed
+
+
+def test_a_problem_note_beside_new_intros_starts_its_own_thread() -> None:
+    dana = (ALEX, CONTACTS[0], "pilots")
+    alone = plan_request([], [], ["Bob has no address"], REQUEST, START, RULES)
+    beside = plan_request([], [dana], ["Bob has no address"], REQUEST, START, RULES)
+    ((only,), (apart,)) = (alone.actions, beside.actions)
+    assert only.spec.thread_id == REQUEST.thread_id and only.spec.fields["request_subject"] == ""
+    assert apart.spec.thread_id is None and apart.spec.in_reply_to is None
+    assert apart.spec.fields["request_subject"] == REQUEST.subject
