@@ -841,7 +841,11 @@ def _one_draft(thread: _Thread, ids: Sequence[str], now: datetime, rules: Workfl
 
 
 def _hold(thread: _Thread, records: _Records, occupant: Draft) -> None:
-    """A draft decided just now waits: the thread holds ``occupant``."""
+    """A draft decided just now waits: the thread holds ``occupant``. Never an ask: it goes
+    first whenever it is written (only a request labeled again, beside a note not yet
+    sent, could meet one), and a held ask could not be written again as it was."""
+    if records[0][1].kind is DraftKind.CONSENT:
+        return
     for n, (intro_id, draft) in enumerate(records):
         intro = _set_draft(
             thread.intros[intro_id], draft, "held back: its thread holds another draft"
