@@ -49,6 +49,7 @@ from introbot.workflow import (
     WorkflowRules,
     open_intro,
     open_intros,
+    plan_request,
     problem_note,
     step,
 )
@@ -310,6 +311,7 @@ def sample_drafts(
         _play(replace(rules, order=order), specs, people)
     specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
     requester, contact = people
+    specs.setdefault("held_note", _held(rules, people))
     second = Person("Bob Lee" if contact.name else None, "bob@lee.example")
     opened = [("several1", contact, CONTEXT, SECRET), ("several2", second, CONTEXT, SECRET)]
     request = replace(REQUEST, author=requester)
@@ -325,6 +327,21 @@ def sample_drafts(
     ended = [replace(intros[0], stage=Stage.DECLINED), replace(intros[1], stage=Stage.EXPIRED)]
     specs.setdefault("decline_note_several", compose.several_notes_spec(ended, rules))
     return specs
+
+
+def _held(rules: WorkflowRules, people: tuple[Person, Person]) -> DraftSpec:
+    """The note a request gets when introbot remembers its pair: the contact declined this
+    requester in an earlier sample intro, and the same request comes again."""
+    parallel = replace(rules, order=Order.PARALLEL)
+    sample = _Sample(parallel, {}, people).open("sample-declined").send_all()
+    declined = sample.reply(Role.REQUESTER, Verdict.YES).send_all().reply(Role.CONTACT, Verdict.NO)
+    assert declined.intro is not None
+    requester, contact = people
+    past = {(requester.key, contact.key): [declined.intro]}
+    wanted = [(requester, contact, CONTEXT)]
+    plan = plan_request([], wanted, [], REQUEST, declined.now, rules, past)
+    (note,) = plan.actions
+    return note.spec
 
 
 def _play(rules: WorkflowRules, specs: dict[str, DraftSpec], people: tuple[Person, Person]) -> None:
