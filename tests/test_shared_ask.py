@@ -17,6 +17,7 @@ import pytest
 from introbot.model import Cancel, Consent, DraftKind, DraftState, Intro, Role, Stage
 from introbot.sandbox import SandboxServer
 from introbot.store import Store
+from tests.conftest import left_out_by_markers
 from tests.test_crash_safety import Run
 from tests.world import ALEX, World, make_world
 
@@ -300,7 +301,7 @@ def _requests_of_a_clean_first_poll() -> int:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every Gmail request of the polls that draft the shared ask, crashed before it
     reaches Gmail and after Gmail acted."""
-    if "crash_at" in metafunc.fixturenames:
+    if "crash_at" in metafunc.fixturenames and not left_out_by_markers(metafunc):
         n = _requests_of_a_clean_first_poll()
         cases = [(i, after) for i in range(1, n + 1) for after in (False, True)]
         metafunc.parametrize(("crash_at", "after"), cases, ids=lambda v: str(v))
