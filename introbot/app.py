@@ -24,12 +24,19 @@ class SignInMissing(GmailError):
     """No saved Gmail sign-in."""
 
 
-def gmail_endpoint() -> str:
+def gmail_endpoint(settings: Settings | None = None) -> str:
+    """Where signed-in calls go: the account's ``[gmail] endpoint`` (which the environment
+    variable sets too, when loaded), else the variable, else Gmail."""
+    if settings is not None and settings.gmail.endpoint:
+        return settings.gmail.endpoint
     return os.environ.get(ENDPOINT_VARIABLE) or GMAIL_ENDPOINT
 
 
 def signed_in_client(
-    account: Account, timeout: float = 30.0, gmail: type[GmailClient] = GmailClient
+    account: Account,
+    timeout: float = 30.0,
+    gmail: type[GmailClient] = GmailClient,
+    settings: Settings | None = None,
 ) -> tuple[GmailClient, SignIn]:
     if not account.token_file.exists():
         raise SignInMissing(
@@ -39,7 +46,10 @@ def signed_in_client(
         )
     sign_in = SignIn.load(account.token_file)
     client = gmail(
-        sign_in.credentials, gmail_endpoint(), timeout=timeout, signed_in_at=sign_in.signed_in_at
+        sign_in.credentials,
+        gmail_endpoint(settings),
+        timeout=timeout,
+        signed_in_at=sign_in.signed_in_at,
     )
     return client, sign_in
 
@@ -115,7 +125,7 @@ def open_app(
     if sandbox:
         client = gmail.for_sandbox(sandbox, timeout=timeout)
     else:
-        client, sign_in = signed_in_client(account, timeout, gmail)
+        client, sign_in = signed_in_client(account, timeout, gmail, settings)
     store = Store(database or account.database(settings))
     engine = Engine(client, store, settings, rules)
     return App(account, settings, rules, store, client, engine, sign_in)
