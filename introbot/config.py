@@ -82,6 +82,19 @@ class Account:
         return f"introbot {name}{flag}"
 
 
+def configured_accounts() -> list[Account]:
+    """Every account set up on this machine (a folder with a config.toml or a sign-in), by
+    name: what ``introbot run --all`` serves. A folder whose name is no account name is no
+    account."""
+    found = []
+    for folder in sorted((config_dir() / "accounts").glob("*/")):
+        if _ACCOUNT_NAME.fullmatch(folder.name) and (
+            (folder / "config.toml").exists() or (folder / "token.json").exists()
+        ):
+            found.append(Account(folder.name, folder))
+    return found
+
+
 def sandbox_folder() -> Path:
     """Where the databases of sandbox sessions live, one folder per account."""
     return config_dir() / "sandbox"

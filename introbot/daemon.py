@@ -169,6 +169,7 @@ class Mailbox:
     interval: float
     signed_in_again: Callable[[], bool] | None = None
     backoff: Backoff = field(default_factory=Backoff)
+    sign_in_command: str = "introbot auth"  # how its user signs in anew, for the status
     polls: int = 0  # polls that succeeded
     last_polled: datetime | None = None
     status: str = "not polled yet"
@@ -206,7 +207,10 @@ class Mailbox:
             )
         self._auth_wait = True
         self._retry_at = time.monotonic() + AUTH_RETRY_SECONDS
-        self.status = "signed out: Gmail refused the sign-in; waiting for a new one"
+        self.status = (
+            f"signed out: Gmail refused the sign-in; `{self.sign_in_command}` signs in anew "
+            "(picked up without a restart)"
+        )
 
     def _failed(self, exc: Exception) -> None:
         pause = max(self.interval, self.backoff.failed())
@@ -323,7 +327,10 @@ def run_many(
         )
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # Signals reach the main thread only; elsewhere (a test, an embedding) ``stop`` stops it.
+    in_main = threading.current_thread() is threading.main_thread()
+    stopping_on = (signal.SIGINT, signal.SIGTERM) if in_main else ()
+    previous = {s: signal.signal(s, on_signal) for s in stopping_on}
     quiet, no_skip_notes = _Demote(), _NoSkipNotes()
     client_log = logging.getLogger("introbot.gmail.client")  # its per-retry warnings
     scheduler_log = logging.getLogger("apscheduler.scheduler")
