@@ -257,3 +257,17 @@ def test_an_endpoint_that_would_send_the_sign_in_in_clear_is_refused(home: Path)
         config.write('\n[gmail]\nendpoint = "http://gmail.example.net/"\n')
     result = invoke("poll")
     assert result.exit_code == 2 and "unencrypted" in result.stderr
+
+
+@pytest.mark.slow  # starts sandboxes and introbot as processes
+def test_the_many_mailboxes_benchmark_runs_at_tiny_sizes() -> None:
+    done = subprocess.run(
+        [*INTROBOT, "bench", "--mailboxes", "--quick", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [r["mailboxes"] for r in result["runs"]] == [2, 4]
+    assert all(r["polls"] >= r["mailboxes"] and r["rss_mb"] > 0 for r in result["runs"])
+    assert result["extrapolated"]["mailboxes"] == 1000
+    assert "| idle-polling 4 mailboxes in one process (every 1 s) |" in result["table"]

@@ -141,6 +141,7 @@ def many_mailboxes(
         "runs": [asdict(r) for r in runs],
         "extrapolated": {
             "mailboxes": TARGET_MAILBOXES,
+            "interval_seconds": large.interval_seconds,
             "cpu_share": at_target("cpu_share"),
             "rss_mb": at_target("rss_mb"),
             "from": [r.mailboxes for r in runs],
@@ -166,8 +167,8 @@ def rows(result: dict[str, Any], row: Any) -> list[str]:
     x = result["extrapolated"]
     lines.append(
         row(
-            f"{x['mailboxes']:,} mailboxes, a straight line through "
-            + " and ".join(str(n) for n in x["from"]),
+            f"{x['mailboxes']:,} mailboxes (every {x['interval_seconds']:.0f} s), a straight "
+            "line through " + " and ".join(str(n) for n in x["from"]),
             f"{x['cpu_share']:.1%} of a core, RSS {x['rss_mb']:.0f} MB (extrapolated)",
             "-",
             "-",
