@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import logging
 import os
 import random
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import portalocker
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -369,8 +371,8 @@ def run_many(
 def raise_open_files_limit(wanted: int) -> None:
     """Let this process open ``wanted`` files (a database, its locks and a connection per
     mailbox add up): the soft limit goes up to the hard one where the system has both."""
-    try:
-        import resource
+    try:  # POSIX only: imported by name, so that no plain import refuses Windows
+        resource: Any = importlib.import_module("resource")
     except ImportError:  # Windows: no such limit to raise
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
