@@ -645,12 +645,12 @@ def mailboxes_table(quick: bool) -> dict[str, Any]:
         f"introbot bench --mailboxes - {platform.system()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; a sandbox per mailbox, Gmail's per-user limit on"
     )
-    rows = [title, *_HEAD, *bench_mailboxes.rows(many, _row)]
+    rows = [title, *_TABLE_HEAD, *bench_mailboxes.rows(many, _row)]
     return {**many, "table": "\n".join(rows)}
 
 
 # A table's head: a blank line under its title, the column names, the separator.
-_HEAD = (
+_TABLE_HEAD = (
     "",
     _row("scenario", "introbot", "baseline poller", "introbot / baseline", "target"),
     _row("---", "---", "---", "---", "---"),
