@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from introbot.cli.common import ACCOUNT_OPTION, email_addresses, fail, target_of, until_stopped
+from introbot.cli.common import (
+    ACCOUNT_OPTION,
+    email_addresses,
+    exit_for,
+    fail,
+    target_of,
+    until_stopped,
+)
 from introbot.gmail.errors import GmailError
 from introbot.sandbox import DEFAULT_USER, SandboxServer
 from introbot.sandbox.accounting import RateLimitSettings
@@ -22,16 +29,19 @@ def demo(serve: bool) -> None:
     from introbot.cli.demo import run_demo
 
     server = SandboxServer().start()
+    stopped_on = None
     try:
         with until_stopped() as wait:
             run_demo(click.echo, server)
             if serve:
                 click.echo(f"\nThe sandbox stays up at {server.url} ; press Ctrl-C to stop.")
-                wait()
+                stopped_on = wait()
     except GmailError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         server.stop()
+    if stopped_on is not None:
+        exit_for(stopped_on)
 
 
 @click.group()
@@ -47,15 +57,19 @@ DEFAULT_PORT = 8765
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--user",
+    "users",
     callback=email_addresses,
-    default=DEFAULT_USER,
+    multiple=True,
+    default=(DEFAULT_USER,),
     show_default=True,
-    help="The mailbox's address.",
+    help="A mailbox's address; repeat it to serve several, each with its own quota "
+    "(the first is the default one).",
 )
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the mailbox to this file after every change and reload it on start.",
+    help="Save the first mailbox to this file after every change and reload it on start "
+    "(each other one beside it, as STEM.ADDRESS.json).",
 )
 @click.option(
     "--rate-limit/--no-rate-limit",
@@ -72,12 +86,18 @@ DEFAULT_PORT = 8765
     "Message-IDs, search lag... (docs/sandbox.md, Realism).",
 )
 def sandbox_serve(
-    host: str, port: int, user: str, state: Path | None, rate_limit: bool, realism: str
+    host: str,
+    port: int,
+    users: tuple[str, ...],
+    state: Path | None,
+    rate_limit: bool,
+    realism: str,
 ) -> None:
-    """Serve the Gmail REST API (and /_sandbox/ controls) until Ctrl-C."""
+    """Serve the Gmail REST API (and /_sandbox/ controls) until Ctrl-C (exit 130) or SIGTERM
+    (exit 0)."""
     try:
         server = SandboxServer(
-            host, port, user, state, RateLimitSettings() if rate_limit else None, realism
+            host, port, users, state, RateLimitSettings() if rate_limit else None, realism
         )
     except OSError as exc:
         raise click.ClickException(
@@ -88,10 +108,8 @@ def sandbox_serve(
     with until_stopped() as wait:
         server.start()
         try:
-            click.echo(
-                f"Sandbox Gmail for {server.sandbox.mailbox.user} at {server.url} "
-                f"(realism: {realism})"
-            )
+            served = ", ".join(box.mailbox.user for box in server.sandboxes.all())
+            click.echo(f"Sandbox Gmail for {served} at {server.url} (realism: {realism})")
             click.echo(f"Gmail API: {server.url}gmail/v1/users/me/...")
             click.echo(f"Batches:   {server.url}batch/gmail/v1")
             click.echo("Controls:")
@@ -101,10 +119,11 @@ def sandbox_serve(
                 f"Try it: `introbot poll --sandbox {server.url}` (a database of its own, never "
                 f"an account's; `introbot sandbox forget {server.url}` removes it)."
             )
-            wait()
+            stopped_on = wait()
         finally:
             server.stop()
             click.echo("Sandbox stopped.")
+    exit_for(stopped_on)
 
 
 @sandbox.command("forget")
