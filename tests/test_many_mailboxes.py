@@ -1,6 +1,6 @@
 """Many mailboxes in one process (`introbot run --all`, `--account A --account B`): each
-account with its own sandbox Gmail (one sandbox server per mailbox: the sandbox serves one
-mailbox each today), sign-in, database and pacing; a slow mailbox, one failing with 500s and
+account with its own sandbox Gmail (one sandbox server per mailbox, reached through its
+[gmail] endpoint; one sandbox serving them all would do as well), sign-in, database and pacing; a slow mailbox, one failing with 500s and
 one whose sign-in was revoked hold up none of the others, and the process stops cleanly.
 The scheduling alone is tested with plain callables (no Gmail) in the fast lane."""
 
