@@ -8,6 +8,7 @@ them (flags > environment > file > defaults) and reports mistakes by where they 
 from __future__ import annotations
 
 import unicodedata
+import urllib.parse
 from pathlib import Path
 
 from pydantic import (
@@ -141,8 +142,76 @@ class DraftsSection(_Section):
     marks the guess either way."""
 
 
+def split_host_port(value: str) -> tuple[str, int]:
+    """``"127.0.0.1:9464"`` -> ("127.0.0.1", 9464); ``"[::1]:9464"``; ``":9464"`` is every
+    interface; port 0 is any free port. ValueError with what is expected."""
+    host, colon, port = value.strip().rpartition(":")
+    if not colon or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT (for example 127.0.0.1:9464)")
+    host = host.removeprefix("[").removesuffix("]")
+    return host or "0.0.0.0", int(port)
+
+
 class DaemonSection(_Section):
     poll_interval_seconds: int = Field(default=60, ge=1, le=86_400)
+    http: str | None = None
+    """HOST:PORT where `introbot run` answers /healthz, /readyz and /metrics (Prometheus);
+    unset: no HTTP at all. 127.0.0.1:9464 keeps it on this machine."""
+
+    @field_validator("http")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_host_port(value)
+        return value
+
+
+class WorkspaceSection(_Section):
+    """Google Workspace: sign in as mailboxes of a domain with a service account that has
+    domain-wide delegation, instead of each person running `introbot auth`."""
+
+    service_account_key: Path | None = None
+    """The service account's JSON key file (relative: to config.toml's folder)."""
+    mailboxes: tuple[str, ...] = ()
+    """The addresses it signs in as; an admin adds a mailbox by adding its address."""
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return ConnectorSection._addresses(values)
+
+    @model_validator(mode="after")
+    def _together(self) -> WorkspaceSection:
+        if self.mailboxes and self.service_account_key is None:
+            raise ValueError("mailboxes needs service_account_key (the service account's key)")
+        if self.service_account_key is not None and not self.mailboxes:
+            raise ValueError("service_account_key needs mailboxes (the addresses to sign in as)")
+        if len(set(self.mailboxes)) != len(self.mailboxes):
+            raise ValueError("mailboxes names an address twice")
+        return self
+
+
+class GmailSection(_Section):
+    endpoint: str | None = None
+    """Where this account's Gmail calls go; unset: Gmail itself (or the environment variable
+    INTROBOT_GMAIL_ENDPOINT). A sandbox standing in for Gmail answers on this machine. Only
+    https, or http to this machine: every call carries the sign-in's access token."""
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urllib.parse.urlsplit(value.strip())
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or parts.scheme not in ("https", "http"):
+            raise ValueError(f"{value!r} is not an address like https://gmail.googleapis.com/")
+        if parts.scheme == "http" and not local:
+            raise ValueError(
+                f"{value!r} would send the sign-in unencrypted: use https, or http only to "
+                "this machine (127.0.0.1, a sandbox)"
+            )
+        return value.strip()
 
 
 class PathsSection(_Section):
@@ -186,8 +255,10 @@ class Settings(_Section):
     workflow: WorkflowSection = WorkflowSection()
     drafts: DraftsSection = DraftsSection()
     daemon: DaemonSection = DaemonSection()
+    gmail: GmailSection = GmailSection()
     paths: PathsSection = PathsSection()
     languages: LanguagesSection = LanguagesSection()
+    workspace: WorkspaceSection = WorkspaceSection()
 
     @model_validator(mode="after")
     def _labels_distinct(self) -> Settings:

@@ -34,7 +34,7 @@ from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
 from introbot.store import Store
-from tests.conftest import FAST_RETRY
+from tests.conftest import FAST_RETRY, left_out_by_markers
 from tests.world import REQUEST
 
 
@@ -205,7 +205,7 @@ def _clean_run() -> tuple[dict[str, Any], int]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per Gmail request of the clean run, each crashed before the request reaches
     Gmail and after Gmail acted: the clean run is made once, here, to count them."""
-    if "crash_at" in metafunc.fixturenames:
+    if "crash_at" in metafunc.fixturenames and not left_out_by_markers(metafunc):
         _, requests = _clean_run()
         cases = [(i, after) for i in range(1, requests + 1) for after in (False, True)]
         metafunc.parametrize(("crash_at", "after"), cases, ids=lambda v: str(v))
