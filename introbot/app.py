@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
-from introbot.config import Account
+from introbot.config import Account, store_for
 from introbot.engine import Engine
 from introbot.gmail.auth import TESTING_TOKEN_LIFETIME, SignIn
 from introbot.gmail.client import GMAIL_ENDPOINT, GmailClient
 from introbot.gmail.errors import GmailError
 from introbot.rules import Rules, load_rules
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import Store, StoreLocation
 
 # Where the signed-in client sends its calls: Gmail, or (tests) a sandbox standing in for it.
 ENDPOINT_VARIABLE = "INTROBOT_GMAIL_ENDPOINT"
@@ -104,11 +103,11 @@ def open_app(
     settings: Settings,
     sandbox: str | None = None,
     timeout: float = 30.0,
-    database: Path | None = None,
+    store: StoreLocation | None = None,
     gmail: type[GmailClient] = GmailClient,
 ) -> App:
     """Raises RulesError, StoreError, SignInMissing or AuthExpired with a message for the
-    user. ``database`` replaces the account's (a dry run works on a copy); ``gmail`` is the
+    user. ``store`` replaces the account's (a dry run works on a copy); ``gmail`` is the
     client class (a dry run passes one that records its writes)."""
     rules = load_rules(settings.paths.rules)
     sign_in = None
@@ -116,6 +115,6 @@ def open_app(
         client = gmail.for_sandbox(sandbox, timeout=timeout)
     else:
         client, sign_in = signed_in_client(account, timeout, gmail)
-    store = Store(database or account.database(settings))
-    engine = Engine(client, store, settings, rules)
-    return App(account, settings, rules, store, client, engine, sign_in)
+    opened = (store or store_for(account, settings, sandbox)).open()
+    engine = Engine(client, opened, settings, rules)
+    return App(account, settings, rules, opened, client, engine, sign_in)

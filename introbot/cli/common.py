@@ -20,11 +20,11 @@ import click
 
 from introbot.app import App, open_app
 from introbot.cli import output
-from introbot.config import Account, ConfigError, Flags, Loaded, database_for
+from introbot.config import Account, ConfigError, Flags, Loaded, database_for, store_for
 from introbot.config import load as load_config
 from introbot.model import Intro
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import Store, StoreLocation
 
 
 def email_addresses(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -115,6 +115,11 @@ class Target:
     def database(self) -> Path:
         """The account's database; with --sandbox, the sandbox's own (unless --db)."""
         return database_for(self.account, self.settings, self.sandbox, self.flags)
+
+    @property
+    def store(self) -> StoreLocation:
+        """Where the account's records are: its SQLite file, or ``[store] url``'s database."""
+        return store_for(self.account, self.settings, self.sandbox, self.flags)
 
 
 def target_of(
@@ -216,7 +221,7 @@ def account_app(target: Target, sandbox_first: bool = True) -> Iterator[App]:
     if target.sandbox and sandbox_first:
         sandbox_answers(target.sandbox)
     try:
-        app = open_app(target.account, target.settings, target.sandbox, database=target.database)
+        app = open_app(target.account, target.settings, target.sandbox, store=target.store)
     except (RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:
@@ -233,14 +238,15 @@ def account_app(target: Target, sandbox_first: bool = True) -> Iterator[App]:
 def store_only(target: Target) -> Iterator[Store]:
     from introbot.store import StoreError
 
-    if not target.database.exists():
+    location = target.store
+    if not location.exists():
         first = f"poll --sandbox {target.sandbox}" if target.sandbox else "poll"
         fail(
-            f"no introbot database at {target.database} yet: the first `introbot {first}` "
+            f"no introbot database at {location.describe()} yet: the first `introbot {first}` "
             "(or `introbot run`) for this account creates it"
         )
     try:
-        store = Store(target.database)
+        store = location.open()
     except StoreError as exc:
         fail(str(exc))
     try:

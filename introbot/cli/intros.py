@@ -140,7 +140,7 @@ def _dry_run(target: Target, as_json: bool) -> None:
     if target.sandbox:
         sandbox_answers(target.sandbox)
     try:
-        plan = dryrun.run(target.account, target.settings, target.sandbox, target.database)
+        plan = dryrun.run(target.account, target.settings, target.sandbox, target.store)
     except (dryrun.DryRunError, RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:
