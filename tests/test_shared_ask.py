@@ -16,7 +16,7 @@ import pytest
 
 from introbot.model import Cancel, Consent, DraftKind, DraftState, Intro, Role, Stage
 from introbot.sandbox import SandboxServer
-from introbot.store import Store
+from introbot.store import StoreLocation
 from tests.test_crash_safety import Run
 from tests.world import ALEX, World, make_world
 
@@ -290,7 +290,7 @@ def _first_poll(run: Run) -> None:
 @functools.cache
 def _requests_of_a_clean_first_poll() -> int:
     with tempfile.TemporaryDirectory() as folder, SandboxServer(realism="tests") as server:
-        run = Run(server, Path(folder) / "clean.db")
+        run = Run(server, StoreLocation.sqlite(Path(folder) / "clean.db"))
         _first_poll(run)
         run.client.close()
         run.store.close()
@@ -299,24 +299,29 @@ def _requests_of_a_clean_first_poll() -> int:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every Gmail request of the polls that draft the shared ask, crashed before it
-    reaches Gmail and after Gmail acted."""
+    reaches Gmail and after Gmail acted (every third one on PostgreSQL)."""
     if "crash_at" in metafunc.fixturenames:
         n = _requests_of_a_clean_first_poll()
-        cases = [(i, after) for i in range(1, n + 1) for after in (False, True)]
-        metafunc.parametrize(("crash_at", "after"), cases, ids=lambda v: str(v))
+        cases = [
+            (engine, i, after)
+            for engine, stride in (("sqlite", 1), ("postgresql", 3))
+            for i in range(1, n + 1, stride)
+            for after in (False, True)
+        ]
+        metafunc.parametrize(("engine", "crash_at", "after"), cases, ids=lambda v: str(v))
 
 
 @pytest.mark.slow  # the whole crash matrix, like tests/test_crash_safety.py
 def test_a_crash_while_drafting_the_shared_ask_never_makes_two(
-    tmp_path: Path, crash_at: int, after: bool
+    location: StoreLocation, crash_at: int, after: bool
 ) -> None:
     with SandboxServer(realism="tests") as server:
-        run = Run(server, tmp_path / "crash.db", crash_at, after)
+        run = Run(server, location, crash_at, after)
         _first_poll(run)
         assert run.crashed
         drafts = run.drafts()
         run.client.close()
-        store = Store(run.db)
+        store = location.open()
         intros = store.intros()
         store.close()
     recipients = sorted((d["to"] or "").rpartition("<")[2].rstrip(">") for d in drafts)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-
-from collections.abc import Callable
 
 import pytest
 
