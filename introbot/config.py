@@ -112,10 +112,12 @@ def store_for(
 ) -> StoreLocation:
     """Where a command's store is: ``[store] url``'s PostgreSQL database (the mailbox named
     ``[store] mailbox``, or the account's name), else the SQLite file of
-    :func:`database_for`. ``--db`` and ``--sandbox`` always mean an SQLite file: a trial
-    against the sandbox never touches a team's database."""
+    :func:`database_for`. ``--db`` means an SQLite file; so does ``--sandbox`` unless
+    ``--store`` names a database for this command: a trial against the sandbox never
+    touches the team's database of the account's config."""
     explicit = (flags or {}).get("paths.database", ("--db", None))[1]
-    if settings.store.url and not sandbox and explicit is None:
+    for_this_command = (flags or {}).get("store.url", ("--store", None))[1] is not None
+    if settings.store.url and explicit is None and (not sandbox or for_this_command):
         return StoreLocation.postgres(
             settings.store.url,
             settings.store.mailbox or account.name,

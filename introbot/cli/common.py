@@ -177,12 +177,14 @@ def account_options(f: Callable[..., None]) -> Callable[..., None]:
         account_name: str | None,
         sandbox: str | None,
         db: Path | None,
+        store_url: str | None,
         rules_dir: Path | None,
         connector_name: str | None,
         **rest: Any,
     ) -> None:
         flags = {
             "paths.database": ("--db", db),
+            "store.url": ("--store", store_url),
             "paths.rules": ("--rules", rules_dir),
             "connector.name": ("--name", connector_name),
         }
@@ -196,6 +198,13 @@ def account_options(f: Callable[..., None]) -> Callable[..., None]:
             type=click.Path(dir_okay=False, path_type=Path),
             help="The database (default: introbot.db in the account's folder; with --sandbox, "
             "the sandbox's own).",
+        ),
+        click.option(
+            "--store",
+            "store_url",
+            metavar="URL",
+            help="A PostgreSQL database (postgresql://...) instead of the SQLite file, as "
+            "[store] url; unlike that setting, also with --sandbox.",
         ),
         click.option(
             "--sandbox",
