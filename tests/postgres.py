@@ -155,6 +155,17 @@ def postgres_server() -> Iterator[PostgresServer]:
 StoreMaker = Callable[[], Store]
 
 
+def crash_cases(requests: int, postgres_stride: int = 3) -> list[tuple[str, int, bool]]:
+    """(engine, crash at request i, after Gmail acted) for a crash matrix: every request on
+    SQLite, every ``postgres_stride``-th on PostgreSQL (CI's time), both ways of dying."""
+    return [
+        (engine, i, after)
+        for engine, stride in (("sqlite", 1), ("postgresql", postgres_stride))
+        for i in range(1, requests + 1, stride)
+        for after in (False, True)
+    ]
+
+
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
     """Which engine this case runs on: every test that takes ``stores`` runs on both."""

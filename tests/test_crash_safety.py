@@ -11,7 +11,7 @@ run's end: same drafts, labels and intro states, no duplicate draft, no lost int
 The crash is a BaseException raised by the HTTP transport handed to the real Gmail client,
 so it unwinds through googleapiclient and introbot exactly as a kill would stop them.
 
-The matrix runs on both engines (every third request on PostgreSQL, for CI's time), and a
+The matrix runs on both engines (every third request on PostgreSQL: tests/postgres.py crash_cases), and a
 PostgreSQL run must end exactly as the clean run on SQLite did.
 """
 
@@ -36,6 +36,7 @@ from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
 from introbot.store import StoreLocation
 from tests.conftest import FAST_RETRY
+from tests.postgres import crash_cases
 from tests.world import REQUEST
 
 
@@ -207,12 +208,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     Gmail and after Gmail acted: the clean run is made once, here, to count them."""
     if "crash_at" in metafunc.fixturenames:
         _, requests = _clean_run()
-        cases = [
-            (engine, i, after)
-            for engine, stride in (("sqlite", 1), ("postgresql", 3))
-            for i in range(1, requests + 1, stride)
-            for after in (False, True)
-        ]
+        cases = crash_cases(requests)
         metafunc.parametrize(("engine", "crash_at", "after"), cases, ids=lambda v: str(v))
 
 

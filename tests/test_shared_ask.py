@@ -17,6 +17,7 @@ import pytest
 from introbot.model import Cancel, Consent, DraftKind, DraftState, Intro, Role, Stage
 from introbot.sandbox import SandboxServer
 from introbot.store import StoreLocation
+from tests.postgres import crash_cases
 from tests.test_crash_safety import Run
 from tests.world import ALEX, World, make_world
 
@@ -302,12 +303,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     reaches Gmail and after Gmail acted (every third one on PostgreSQL)."""
     if "crash_at" in metafunc.fixturenames:
         n = _requests_of_a_clean_first_poll()
-        cases = [
-            (engine, i, after)
-            for engine, stride in (("sqlite", 1), ("postgresql", 3))
-            for i in range(1, n + 1, stride)
-            for after in (False, True)
-        ]
+        cases = crash_cases(n)
         metafunc.parametrize(("engine", "crash_at", "after"), cases, ids=lambda v: str(v))
 
 

@@ -21,7 +21,7 @@ from introbot.store import (
     action_from_json,
     action_to_json,
 )
-from introbot.workflow import open_intro
+from introbot.workflow import Transition, open_intro
 from tests.postgres import StoreMaker
 from tests.test_workflow import states
 
@@ -47,9 +47,10 @@ def test_every_intro_state_round_trips(locations: Callable[[], StoreLocation]) -
         store.close()
 
 
-def test_actions_round_trip_through_the_outbox(store: Store) -> None:
+def first_step() -> Transition:
+    """A freshly opened intro and the actions its first step queued."""
     _, intro, rules = next(states())
-    opened = open_intro(
+    return open_intro(
         intro.id,
         intro.request,
         intro.requester.person,
@@ -59,6 +60,11 @@ def test_actions_round_trip_through_the_outbox(store: Store) -> None:
         rules,
         secret=intro.secret or "0" * 32,
     )
+
+
+def test_actions_round_trip_through_the_outbox(store: Store) -> None:
+    _, intro, _ = next(states())
+    opened = first_step()
     creates = [a for a in opened.actions if isinstance(a, CreateDraft)]
     actions: list[Action] = [
         *creates,

@@ -17,9 +17,8 @@ from introbot.model import Cancel, CreateDraft, Note
 from introbot.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, StoreLocation
 from introbot.store.copy import copy_rows
 from introbot.store.schema import DialectError, statements, tables
-from introbot.workflow import open_intro
 from tests.postgres import PostgresServer, StoreMaker
-from tests.test_workflow import states
+from tests.test_store import first_step
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -28,23 +27,8 @@ class Killed(BaseException):
     """The process dies inside a transaction."""
 
 
-def _opened() -> Any:
-    """A freshly opened intro and the actions its first step queued."""
-    _, intro, rules = next(states())
-    return open_intro(
-        intro.id,
-        intro.request,
-        intro.requester.person,
-        intro.contact.person,
-        intro.context,
-        NOW,
-        rules,
-        secret="1" * 32,
-    )
-
-
 def test_a_step_killed_mid_transaction_leaves_nothing(stores: StoreMaker) -> None:
-    opened = _opened()
+    opened = first_step()
     store = stores()
     with pytest.raises(Killed), store.transaction():
         store.save(opened.intro, opened.actions, NOW, "a request")
@@ -59,7 +43,7 @@ def test_a_step_killed_mid_transaction_leaves_nothing(stores: StoreMaker) -> Non
 
 def test_a_connection_dropped_before_commit_loses_the_transaction(stores: StoreMaker) -> None:
     """kill -9: the connection goes without COMMIT or ROLLBACK."""
-    opened = _opened()
+    opened = first_step()
     store = stores()
     transaction = store.transaction()
     transaction.__enter__()
@@ -73,7 +57,7 @@ def test_a_connection_dropped_before_commit_loses_the_transaction(stores: StoreM
 
 
 def test_a_step_and_its_outbox_commit_together(stores: StoreMaker) -> None:
-    opened = _opened()
+    opened = first_step()
     store = stores()
     store.save(opened.intro, opened.actions, NOW, "a request")
     again = stores()  # another connection sees all of it
@@ -126,7 +110,7 @@ def test_writers_of_one_mailbox_take_turns(postgres_server: PostgresServer) -> N
 def test_another_mailbox_is_never_held_up_nor_seen(postgres_server: PostgresServer) -> None:
     one = postgres_server.location().open()
     other = postgres_server.location().open()
-    opened = _opened()
+    opened = first_step()
     with one.transaction():
         one.save(opened.intro, opened.actions, NOW, "a request")
         other.set_meta("address", "someone@example.com")  # not held up by one's lock
@@ -235,7 +219,7 @@ def test_rows_copy_between_engines_as_they_are(
 ) -> None:
     """A dry run's private SQLite copy of a PostgreSQL mailbox holds exactly its records."""
     source = postgres_server.location().open()
-    opened = _opened()
+    opened = first_step()
     source.save(opened.intro, opened.actions, NOW, "a request")
     source.save(replace(opened.intro, attention="look"), (), NOW, "a second step")
     source.mark_seen(["m1"], NOW)
