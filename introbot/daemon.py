@@ -155,6 +155,7 @@ def run_forever(
     signed_in_again: Callable[[], bool] | None = None,
     fatal: tuple[type[Exception], ...] = (),
     backoff: Backoff | None = None,
+    on_tick: Callable[[], None] | None = None,
 ) -> int | None:
     """Call ``poll`` every ``interval`` seconds until SIGINT/SIGTERM (or ``stop``).
 
@@ -165,7 +166,8 @@ def run_forever(
     in anew. An exception of a ``fatal`` type stops the daemon and is raised here. A second
     SIGINT/SIGTERM ends the process at once (exit 130, or 143 for SIGTERM): whatever the poll
     was doing is resumed safely by the next start, as after a crash. Returns the signal that
-    stopped it cleanly (None when ``stop`` did)."""
+    stopped it cleanly (None when ``stop`` did). ``on_tick`` is told each time the scheduler
+    runs the job (the health endpoint's sign of life)."""
     stop = stop or threading.Event()
     backoff = backoff or Backoff()
     retry_at = [0.0]
@@ -175,6 +177,8 @@ def run_forever(
     client_log = logging.getLogger("introbot.gmail.client")  # its per-retry warnings
 
     def job() -> None:
+        if on_tick is not None:
+            on_tick()
         if stop.is_set():
             return
         if time.monotonic() < retry_at[0]:

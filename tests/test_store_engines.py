@@ -205,6 +205,10 @@ def test_the_password_is_never_shown(postgres_server: PostgresServer) -> None:
         location.open()
     assert "s3cret" not in str(failed.value)
     assert "cannot reach PostgreSQL" in str(failed.value)
+    # The daemon's health check says the same, and nothing when the server answers.
+    why = location.answers()
+    assert why is not None and "cannot reach PostgreSQL" in why and "s3cret" not in why
+    assert postgres_server.location().answers() is None
 
 
 def test_a_mailbox_name_that_cannot_be_a_schema_is_refused(

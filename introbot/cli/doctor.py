@@ -75,7 +75,7 @@ class Doctor:
         yield self._config(loaded)
         yield self._name(loaded)
         yield from self._rules(loaded)
-        client = yield from self._connection()
+        client = yield from self._connection(loaded)
         database = store_for(self.account, loaded.settings, self.sandbox, self.flags)
         if client is not None:
             with contextlib.closing(client):
@@ -87,11 +87,13 @@ class Doctor:
         yield self._database(database)
         yield self._instance(database)
 
-    def _connection(self) -> Generator[Finding, None, GmailClient | None]:
+    def _connection(self, loaded: Loaded) -> Generator[Finding, None, GmailClient | None]:
         """The client file and sign-in findings; then a client, if there is one to use."""
         if self.sandbox:
             yield Finding("credentials", Status.SKIP, f"working against the sandbox {self.sandbox}")
             return GmailClient.for_sandbox(self.sandbox, timeout=10, retry=QUICK)
+        if loaded.settings.workspace.service_account_key is not None:
+            return (yield from self._workspace(loaded))
         yield self._client_file()
         sign_in, finding = self._sign_in()
         yield finding
@@ -105,6 +107,28 @@ class Doctor:
             retry=QUICK,
             signed_in_at=sign_in.signed_in_at,
         )
+
+    def _workspace(self, loaded: Loaded) -> Generator[Finding, None, GmailClient | None]:
+        """A Workspace account: the service account may act as each listed mailbox."""
+        from introbot.app import workspace_client
+        from introbot.gmail.auth import DelegationRefused, check_delegation, workspace_credentials
+
+        workspace = loaded.settings.workspace
+        assert workspace.service_account_key is not None
+        refused = 0
+        for mailbox in workspace.mailboxes:
+            try:
+                check_delegation(workspace_credentials(workspace.service_account_key, mailbox))
+            except (SignInError, DelegationRefused) as exc:
+                refused += 1
+                yield Finding("sign-in", Status.FAIL, str(exc))
+                continue
+            yield Finding("sign-in", Status.OK, f"the service account may act as {mailbox}")
+        if refused or len(workspace.mailboxes) > 1:
+            why = "needs a working sign-in first" if refused else "one mailbox per account"
+            yield Finding("gmail", Status.SKIP, why)
+            return None
+        return workspace_client(loaded.settings, None, timeout=10)
 
     # -------------------------------------------------------------------- checks
     def _config(self, loaded: Loaded) -> Finding:

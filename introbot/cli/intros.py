@@ -151,6 +151,18 @@ def _dry_run(target: Target, as_json: bool) -> None:
         output.say(dryrun.describe(plan))
 
 
+def _listen(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--http HOST:PORT, checked before anything runs."""
+    from introbot.settings import split_host_port
+
+    try:
+        if value is not None:
+            split_host_port(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
 @click.command()
 @account_options
 @click.option(
@@ -158,7 +170,13 @@ def _dry_run(target: Target, as_json: bool) -> None:
     type=click.IntRange(1, 86_400),
     help="Seconds between polls (default: daemon.poll_interval_seconds, 60).",
 )
-def run(target: Target, interval: int | None) -> None:
+@click.option(
+    "--http",
+    metavar="HOST:PORT",
+    help="Answer /healthz, /readyz and /metrics there (default: daemon.http; unset: not at all).",
+    callback=_listen,
+)
+def run(target: Target, interval: int | None, http: str | None) -> None:
     """Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes.
 
     On a terminal each poll that finds something is told as `introbot poll` tells it;
@@ -166,6 +184,7 @@ def run(target: Target, interval: int | None) -> None:
     as for any interrupted command; a second Ctrl-C stops at once); SIGTERM, a service
     manager's ordinary stop, the same way with exit 0.
     """
+    from introbot import health as vitals
     from introbot.daemon import DAEMON, AlreadyRunning, run_forever, single_instance
     from introbot.store import StoreError
 
@@ -175,17 +194,30 @@ def run(target: Target, interval: int | None) -> None:
             # A short-lived writer (poll, decide, cancel) is waited for; another daemon not.
             with single_instance(app.store.path, DAEMON, wait=float("inf")), ExitStack() as held:
                 seconds = interval or app.settings.daemon.poll_interval_seconds
+                location = target.store
+                answers = location.answers if location.url else None
+                health = vitals.Health(seconds, answers or vitals.sqlite_check(app.store.path))
+                served = held.enter_context(
+                    vitals.serving(http or app.settings.daemon.http, health)
+                )
                 output.say(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
+                if served is not None:
+                    output.say(f"Health and metrics: {served.url}healthz, readyz, metrics")
                 decisions = logging.getLogger("introbot")
                 if not on_terminal and decisions.getEffectiveLevel() == logging.WARNING:
                     decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
                 stopped_on = run_forever(
-                    functools.partial(_poll_logged, app, set(), _Held(held), on_terminal),
+                    health.watch(
+                        functools.partial(_poll_logged, app, set(), _Held(held), on_terminal),
+                        app.account.name,
+                        after=vitals.counting(app),
+                    ),
                     seconds,
                     signed_in_again=app.signed_in_again,
                     fatal=(AlreadyRunning, StoreError),
+                    on_tick=health.tick,
                 )
-        except (AlreadyRunning, StoreError) as exc:
+        except (AlreadyRunning, StoreError, OSError) as exc:
             fail(str(exc))
         output.say("introbot stopped.")
     if stopped_on == signal.SIGINT:
