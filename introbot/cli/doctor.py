@@ -102,7 +102,7 @@ class Doctor:
             return None
         return GmailClient(
             sign_in.credentials,
-            gmail_endpoint(),
+            gmail_endpoint(loaded.settings),
             timeout=10,
             retry=QUICK,
             signed_in_at=sign_in.signed_in_at,

@@ -88,19 +88,6 @@ class StoreLocation:
         first use) and so always counts as there."""
         return self.url is not None or (self.path is not None and self.path.exists())
 
-    def answers(self) -> str | None:
-        """None when the server answers for this mailbox now (a connection of its own,
-        creating nothing: a health check); else why not. SQLite files: see
-        :func:`introbot.health.sqlite_check`."""
-        from introbot.store.postgres import probe
-
-        assert self.url is not None
-        try:
-            probe(self.url, self.mailbox)
-        except StoreError as exc:
-            return str(exc)
-        return None
-
     def open(self) -> Store:
         """Open (creating and migrating if need be). Raises StoreError with what to do."""
         if self.url:
