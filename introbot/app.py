@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from introbot.config import Account
+from introbot.config import Account, store_for
 from introbot.engine import Engine
 from introbot.gmail.auth import TESTING_TOKEN_LIFETIME, SignIn
 from introbot.gmail.client import GMAIL_ENDPOINT, GmailClient
@@ -22,7 +22,7 @@ from introbot.rules import (
     load_translations,
 )
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import Store, StoreLocation
 
 # Where the signed-in client sends its calls: Gmail, or (tests) a sandbox standing in for it.
 ENDPOINT_VARIABLE = "INTROBOT_GMAIL_ENDPOINT"
@@ -177,12 +177,16 @@ def open_app(
     settings: Settings,
     sandbox: str | None = None,
     timeout: float = 30.0,
-    database: Path | None = None,
+    store: StoreLocation | None = None,
     gmail: type[GmailClient] = GmailClient,
+    database: Path | None = None,
 ) -> App:
     """Raises RulesError, StoreError, SignInMissing or AuthExpired with a message for the
-    user. ``database`` replaces the account's (a dry run works on a copy); ``gmail`` is the
-    client class (a dry run passes one that records its writes)."""
+    user. ``store`` replaces the account's (a dry run works on a copy), and so does
+    ``database``, an SQLite file; ``gmail`` is the client class (a dry run passes one that
+    records its writes)."""
+    if store is None and database is not None:
+        store = StoreLocation.sqlite(database)
     rules = shared_rules(settings.paths.rules)
     sign_in = None
     if sandbox:
@@ -191,6 +195,6 @@ def open_app(
         client = workspace_client(settings, None, timeout, gmail)
     else:
         client, sign_in = signed_in_client(account, timeout, gmail, settings)
-    store = Store(database or account.database(settings))
-    engine = Engine(client, store, settings, rules)
-    return App(account, settings, rules, store, client, engine, sign_in)
+    opened = (store or store_for(account, settings, sandbox)).open()
+    engine = Engine(client, opened, settings, rules)
+    return App(account, settings, rules, opened, client, engine, sign_in)

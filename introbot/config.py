@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from introbot.paths import config_dir
 from introbot.settings import Settings
+from introbot.store import StoreLocation
 
 DEFAULT_ACCOUNT = "default"
 _ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
@@ -117,6 +118,25 @@ def database_for(
     if sandbox and explicit is None:
         return account.sandbox_database(sandbox)
     return account.database(settings)
+
+
+def store_for(
+    account: Account, settings: Settings, sandbox: str | None, flags: Flags | None = None
+) -> StoreLocation:
+    """Where a command's store is: ``[store] url``'s PostgreSQL database (the mailbox named
+    ``[store] mailbox``, or the account's name), else the SQLite file of
+    :func:`database_for`. ``--db`` means an SQLite file; so does ``--sandbox`` unless
+    ``--store`` names a database for this command: a trial against the sandbox never
+    touches the team's database of the account's config."""
+    explicit = (flags or {}).get("paths.database", ("--db", None))[1]
+    for_this_command = (flags or {}).get("store.url", ("--store", None))[1] is not None
+    if settings.store.url and explicit is None and (not sandbox or for_this_command):
+        return StoreLocation.postgres(
+            settings.store.url,
+            settings.store.mailbox or account.name,
+            config_dir() / "locks",
+        )
+    return StoreLocation.sqlite(database_for(account, settings, sandbox, flags))
 
 
 @dataclass(frozen=True)
@@ -346,6 +366,12 @@ def render_config(
         f"rules = {toml(rules)}" if rules else '# rules = "rules"',
         "# introbot's database; unset: introbot.db next to this file.",
         '# database = "introbot.db"',
+        "",
+        "[store]",
+        "# A team's PostgreSQL database instead of the SQLite file above (pip install",
+        "# 'introbot[postgres]'); every mailbox in it under a name of its own.",
+        '# url = "postgresql://introbot@db.example.com:5432/introbot"',
+        '# mailbox = "sam"',
         "",
         "[workspace]",
         "# A Google Workspace domain: a service account with domain-wide delegation signs in",

@@ -140,7 +140,7 @@ class Engine:
             return
         signed_in = self.client.profile().email.lower()
         if signed_in != self.me()[0]:
-            raise WrongMailbox(self.store.path, self.me()[0], signed_in)
+            raise WrongMailbox(self.store.where, self.me()[0], signed_in)
         self._bound = True
 
     def connector(self) -> Person:

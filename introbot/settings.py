@@ -221,6 +221,30 @@ class PathsSection(_Section):
     """introbot's SQLite database; ``introbot.db`` in the account folder if unset."""
 
 
+class StoreSection(_Section):
+    url: str | None = None
+    """Where introbot keeps its records. Unset: an SQLite file per account (see
+    ``paths.database``), for one person. ``"postgresql://USER@HOST:5432/DATABASE"``: a
+    PostgreSQL database that a team's mailboxes share (the password there, or in
+    PGPASSWORD or ~/.pgpass); needs ``pip install 'introbot[postgres]'``."""
+    mailbox: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._-]{0,39}$")
+    """This account's name in a shared PostgreSQL database (its records live in the schema
+    ``introbot_<mailbox>``); the account's name if unset. Give every mailbox its own."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().lower().startswith(("postgresql://", "postgres://")):
+            # Never echo the value: a URL may carry a password.
+            raise ValueError(
+                'must be a PostgreSQL URL ("postgresql://user@host:5432/database"); for '
+                "SQLite leave it unset (paths.database names another file)"
+            )
+        return value.strip()
+
+
 class LanguagesSection(_Section):
     """The language of the drafts (see introbot.languages): ``default``, and an address per
     line for someone always written to in one language (``"dana@northwind.io" = "de"``)."""
@@ -257,6 +281,7 @@ class Settings(_Section):
     daemon: DaemonSection = DaemonSection()
     gmail: GmailSection = GmailSection()
     paths: PathsSection = PathsSection()
+    store: StoreSection = StoreSection()
     languages: LanguagesSection = LanguagesSection()
     workspace: WorkspaceSection = WorkspaceSection()
 

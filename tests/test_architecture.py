@@ -136,6 +136,7 @@ IMPURE_LAYERS = {
 #: What no pure module imports itself (the standard library's own use of them is fine).
 IMPURE_LIBRARIES = {
     "sqlite3",
+    "psycopg",
     "time",
     "googleapiclient",
     "google",

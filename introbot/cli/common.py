@@ -27,12 +27,13 @@ from introbot.config import (
     Loaded,
     configured_accounts,
     database_for,
+    store_for,
 )
 from introbot.config import load as load_config
 from introbot.model import Intro
 from introbot.paths import config_dir
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import Store, StoreLocation
 
 
 def email_addresses(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -123,6 +124,11 @@ class Target:
     def database(self) -> Path:
         """The account's database; with --sandbox, the sandbox's own (unless --db)."""
         return database_for(self.account, self.settings, self.sandbox, self.flags)
+
+    @property
+    def store(self) -> StoreLocation:
+        """Where the account's records are: its SQLite file, or ``[store] url``'s database."""
+        return store_for(self.account, self.settings, self.sandbox, self.flags)
 
 
 def target_of(
@@ -225,12 +231,14 @@ def _account_options(
         account_name: Any,
         sandbox: str | None,
         db: Path | None,
+        store_url: str | None,
         rules_dir: Path | None,
         connector_name: str | None,
         **rest: Any,
     ) -> None:
         flags = {
             "paths.database": ("--db", db),
+            "store.url": ("--store", store_url),
             "paths.rules": ("--rules", rules_dir),
             "connector.name": ("--name", connector_name),
         }
@@ -245,6 +253,13 @@ def _account_options(
             type=click.Path(dir_okay=False, path_type=Path),
             help="The database (default: introbot.db in the account's folder; with --sandbox, "
             "the sandbox's own).",
+        ),
+        click.option(
+            "--store",
+            "store_url",
+            metavar="URL",
+            help="A PostgreSQL database (postgresql://...) instead of the SQLite file, as "
+            "[store] url; unlike that setting, also with --sandbox.",
         ),
         click.option(
             "--sandbox",
@@ -270,7 +285,7 @@ def account_app(target: Target, sandbox_first: bool = True) -> Iterator[App]:
     if target.sandbox and sandbox_first:
         sandbox_answers(target.sandbox)
     try:
-        app = open_app(target.account, target.settings, target.sandbox, database=target.database)
+        app = open_app(target.account, target.settings, target.sandbox, store=target.store)
     except (RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:
@@ -287,14 +302,15 @@ def account_app(target: Target, sandbox_first: bool = True) -> Iterator[App]:
 def store_only(target: Target) -> Iterator[Store]:
     from introbot.store import StoreError
 
-    if not target.database.exists():
+    location = target.store
+    if not location.exists():
         first = f"poll --sandbox {target.sandbox}" if target.sandbox else "poll"
         fail(
-            f"no introbot database at {target.database} yet: the first `introbot {first}` "
+            f"no introbot database at {location.describe()} yet: the first `introbot {first}` "
             "(or `introbot run`) for this account creates it"
         )
     try:
-        store = Store(target.database)
+        store = location.open()
     except StoreError as exc:
         fail(str(exc))
     try:
