@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from introbot.config import Account, store_for
 from introbot.engine import Engine
 from introbot.gmail.auth import TESTING_TOKEN_LIFETIME, SignIn
 from introbot.gmail.client import GMAIL_ENDPOINT, GmailClient
 from introbot.gmail.errors import GmailError
-from introbot.rules import Rules, load_rules
+from introbot.rules import (
+    Phrases,
+    Rules,
+    default_rules_dir,
+    load_phrases,
+    load_templates,
+    load_translations,
+)
 from introbot.settings import Settings
 from introbot.store import Store, StoreLocation
 
@@ -23,12 +32,19 @@ class SignInMissing(GmailError):
     """No saved Gmail sign-in."""
 
 
-def gmail_endpoint() -> str:
+def gmail_endpoint(settings: Settings | None = None) -> str:
+    """Where signed-in calls go: the account's ``[gmail] endpoint`` (which the environment
+    variable sets too, when loaded), else the variable, else Gmail."""
+    if settings is not None and settings.gmail.endpoint:
+        return settings.gmail.endpoint
     return os.environ.get(ENDPOINT_VARIABLE) or GMAIL_ENDPOINT
 
 
 def signed_in_client(
-    account: Account, timeout: float = 30.0, gmail: type[GmailClient] = GmailClient
+    account: Account,
+    timeout: float = 30.0,
+    gmail: type[GmailClient] = GmailClient,
+    settings: Settings | None = None,
 ) -> tuple[GmailClient, SignIn]:
     if not account.token_file.exists():
         raise SignInMissing(
@@ -38,9 +54,40 @@ def signed_in_client(
         )
     sign_in = SignIn.load(account.token_file)
     client = gmail(
-        sign_in.credentials, gmail_endpoint(), timeout=timeout, signed_in_at=sign_in.signed_in_at
+        sign_in.credentials,
+        gmail_endpoint(settings),
+        timeout=timeout,
+        signed_in_at=sign_in.signed_in_at,
     )
     return client, sign_in
+
+
+_RULES: dict[tuple[Path, str], Rules] = {}
+_PHRASES: dict[str, Phrases] = {}
+
+
+def _digest(folder: Path) -> str:
+    """What the files under ``folder`` say (their names and bytes), in a few bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def shared_rules(folder: Path | None) -> Rules:
+    """The rules of ``folder``, loaded once per process while its files stay the same: a
+    process serving many accounts keeps one copy of the same rules (about a megabyte each),
+    and one of the same phrases, which hold no file names, across folders that only copy
+    them (``introbot init`` gives each account its own). Rules are never changed once
+    loaded; a file changed on disk is loaded anew."""
+    folder = (folder or default_rules_dir()).resolve()
+    key = (folder, _digest(folder))
+    if key not in _RULES:
+        said = _digest(folder / "phrases")
+        phrases = _PHRASES.get(said) or load_phrases(folder)
+        _PHRASES[said] = phrases
+        _RULES[key] = Rules(folder, phrases, load_templates(folder), load_translations(folder))
+    return _RULES[key]
 
 
 @dataclass
@@ -109,12 +156,12 @@ def open_app(
     """Raises RulesError, StoreError, SignInMissing or AuthExpired with a message for the
     user. ``store`` replaces the account's (a dry run works on a copy); ``gmail`` is the
     client class (a dry run passes one that records its writes)."""
-    rules = load_rules(settings.paths.rules)
+    rules = shared_rules(settings.paths.rules)
     sign_in = None
     if sandbox:
         client = gmail.for_sandbox(sandbox, timeout=timeout)
     else:
-        client, sign_in = signed_in_client(account, timeout, gmail)
+        client, sign_in = signed_in_client(account, timeout, gmail, settings)
     opened = (store or store_for(account, settings, sandbox)).open()
     engine = Engine(client, opened, settings, rules)
     return App(account, settings, rules, opened, client, engine, sign_in)

@@ -83,6 +83,19 @@ class Account:
         return f"introbot {name}{flag}"
 
 
+def configured_accounts() -> list[Account]:
+    """Every account set up on this machine (a folder with a config.toml or a sign-in), by
+    name: what ``introbot run --all`` serves. A folder whose name is no account name is no
+    account."""
+    found = []
+    for folder in sorted((config_dir() / "accounts").glob("*/")):
+        if _ACCOUNT_NAME.fullmatch(folder.name) and (
+            (folder / "config.toml").exists() or (folder / "token.json").exists()
+        ):
+            found.append(Account(folder.name, folder))
+    return found
+
+
 def sandbox_folder() -> Path:
     """Where the databases of sandbox sessions live, one folder per account."""
     return config_dir() / "sandbox"
@@ -335,6 +348,10 @@ def render_config(
         f"default = {toml(defaults.languages.default)}",
         "# Someone always written to in one language, whatever the request:",
         '# "dana@northwind.io" = "de"',
+        "",
+        "[gmail]",
+        "# Where this account's Gmail calls go; unset: Gmail. A sandbox on this machine:",
+        '# endpoint = "http://127.0.0.1:8765/"',
         "",
         "[paths]",
         "# Relative paths are relative to this file's folder.",

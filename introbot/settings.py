@@ -8,6 +8,7 @@ them (flags > environment > file > defaults) and reports mistakes by where they 
 from __future__ import annotations
 
 import unicodedata
+import urllib.parse
 from pathlib import Path
 
 from pydantic import (
@@ -145,6 +146,29 @@ class DaemonSection(_Section):
     poll_interval_seconds: int = Field(default=60, ge=1, le=86_400)
 
 
+class GmailSection(_Section):
+    endpoint: str | None = None
+    """Where this account's Gmail calls go; unset: Gmail itself (or the environment variable
+    INTROBOT_GMAIL_ENDPOINT). A sandbox standing in for Gmail answers on this machine. Only
+    https, or http to this machine: every call carries the sign-in's access token."""
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urllib.parse.urlsplit(value.strip())
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or parts.scheme not in ("https", "http"):
+            raise ValueError(f"{value!r} is not an address like https://gmail.googleapis.com/")
+        if parts.scheme == "http" and not local:
+            raise ValueError(
+                f"{value!r} would send the sign-in unencrypted: use https, or http only to "
+                "this machine (127.0.0.1, a sandbox)"
+            )
+        return value.strip()
+
+
 class PathsSection(_Section):
     rules: Path | None = None
     """Your rules folder (phrases and templates); the built-in rules if unset."""
@@ -210,6 +234,7 @@ class Settings(_Section):
     workflow: WorkflowSection = WorkflowSection()
     drafts: DraftsSection = DraftsSection()
     daemon: DaemonSection = DaemonSection()
+    gmail: GmailSection = GmailSection()
     paths: PathsSection = PathsSection()
     store: StoreSection = StoreSection()
     languages: LanguagesSection = LanguagesSection()

@@ -28,6 +28,7 @@ from introbot.gmail.errors import AuthExpired, GmailError
 from introbot.gmail.pacing import RetryPolicy
 from introbot.paths import credentials_file
 from introbot.rules import default_rules_dir
+from introbot.settings import Settings
 from introbot.store import SCHEMA_VERSION, StoreError, StoreLocation, mailbox_of
 
 QUICK = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2)  # a check, not a poll
@@ -75,7 +76,7 @@ class Doctor:
         yield self._config(loaded)
         yield self._name(loaded)
         yield from self._rules(loaded)
-        client = yield from self._connection()
+        client = yield from self._connection(loaded.settings)
         database = store_for(self.account, loaded.settings, self.sandbox, self.flags)
         if client is not None:
             with contextlib.closing(client):
@@ -87,7 +88,7 @@ class Doctor:
         yield self._database(database)
         yield self._instance(database)
 
-    def _connection(self) -> Generator[Finding, None, GmailClient | None]:
+    def _connection(self, settings: Settings) -> Generator[Finding, None, GmailClient | None]:
         """The client file and sign-in findings; then a client, if there is one to use."""
         if self.sandbox:
             yield Finding("credentials", Status.SKIP, f"working against the sandbox {self.sandbox}")
@@ -100,7 +101,7 @@ class Doctor:
             return None
         return GmailClient(
             sign_in.credentials,
-            gmail_endpoint(),
+            gmail_endpoint(settings),
             timeout=10,
             retry=QUICK,
             signed_in_at=sign_in.signed_in_at,
