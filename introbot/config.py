@@ -365,6 +365,8 @@ def render_config(
         "# 'introbot[postgres]'); every mailbox in it under a name of its own.",
         '# url = "postgresql://introbot@db.example.com:5432/introbot"',
         '# mailbox = "sam"',
+        "# Replicas sharing the database each work a mailbox under a lease this long.",
+        f"# lease_seconds = {defaults.store.lease_seconds}",
         "",
     ]
     return "\n".join(lines)

@@ -188,6 +188,7 @@ def run(targets: list[Target], interval: int | None, workers: int | None) -> Non
 
 def _run_one(target: Target, interval: int | None) -> None:
     from introbot.daemon import DAEMON, AlreadyRunning, run_forever, single_instance
+    from introbot.leases import under_leases
     from introbot.store import StoreError
 
     on_terminal = sys.stdout.isatty()
@@ -198,8 +199,11 @@ def _run_one(target: Target, interval: int | None) -> None:
                 seconds = interval or app.settings.daemon.poll_interval_seconds
                 output.say(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
                 _log_decisions(on_terminal)
+                logged = functools.partial(_poll_logged, app, set(), _Held(held), on_terminal)
+                lease = app.settings.store.lease_seconds
+                (poll,) = under_leases(held, [(app.store.db, logged)], lease)
                 stopped_on = run_forever(
-                    functools.partial(_poll_logged, app, set(), _Held(held), on_terminal),
+                    poll,
                     seconds,
                     signed_in_again=app.signed_in_again,
                     fatal=(AlreadyRunning, StoreError),
@@ -227,6 +231,7 @@ def _run_several(targets: list[Target], interval: int | None, workers: int | Non
         raise_open_files_limit,
         run_many,
     )
+    from introbot.leases import DEFAULT_LEASE_SECONDS, under_leases
     from introbot.store import StoreError
 
     given = [flag for flag, value in targets[0].flags.values() if value is not None]
@@ -240,6 +245,8 @@ def _run_several(targets: list[Target], interval: int | None, workers: int | Non
     on_terminal = sys.stdout.isatty()
     with ExitStack() as stack:
         boxes: list[Mailbox] = []
+        apps: list[App] = []
+        lease = DEFAULT_LEASE_SECONDS
         for target in targets:
             app = _opened_for_daemon(target, stack)
             if isinstance(app, str):
@@ -253,8 +260,13 @@ def _run_several(targets: list[Target], interval: int | None, workers: int | Non
             boxes.append(
                 Mailbox(app.account.name, poll, seconds, app.signed_in_again, sign_in_command=renew)
             )
+            apps.append(app)
+            lease = app.settings.store.lease_seconds
         if not boxes:
             fail("no account could be served (see above)")
+        works = [(a.store.db, b.poll) for a, b in zip(apps, boxes, strict=True)]
+        for box, leased in zip(boxes, under_leases(stack, works, lease), strict=True):
+            box.poll = leased
         pool = workers or default_workers(len(boxes))
         output.say(
             f"introbot is watching Gmail for {_plural(len(boxes), 'account')} "
