@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger("introbot")
@@ -374,3 +374,28 @@ def under_leases(
             db.fence = replica.fences[db.mailbox]
             polls[n] = replica.guard(db.mailbox, polls[n])
     return polls
+
+
+def describe_lease(lease: Lease | None, live: Sequence[str]) -> tuple[bool, str]:
+    """For ``doctor``: (all is well, what the mailbox's lease says)."""
+    replicas_live = f"{len(live)} replica(s) live" + (f" ({', '.join(live[:5])})" if live else "")
+    if lease is None or (lease.holder is None and not lease.live):
+        return True, f"not held by any replica; {replicas_live}"
+    until = f"{lease.expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    if lease.live:
+        return True, f"held by {lease.holder} (token {lease.token}) until {until}; {replicas_live}"
+    if lease.holder is None:
+        return True, f"let go at {until} (token {lease.token}); {replicas_live}"
+    if live:
+        return False, (
+            f"lapsed at {until}: {lease.holder} stopped renewing it (token {lease.token}); "
+            f"a live replica takes it over within a lease term; {replicas_live}"
+        )
+    return True, f"lapsed at {until}, last held by {lease.holder}; no replica is running"
+
+
+def lease_of(url: str, mailbox: str) -> tuple[bool, str]:
+    """What the mailbox's lease says in the database at ``url`` (creating nothing)."""
+    leases, live = read_leases(url)
+    found = next((lease for lease in leases if lease.mailbox == mailbox), None)
+    return describe_lease(found, live)

@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 import pytest
 
 from introbot.leases import Fence, LeaseBoard, LeaseLost, Replica, assign, owner, wanted
+from introbot.store import StoreLocation
+from tests.cli import invoke
 from tests.postgres import PostgresServer
+from tests.test_doctor import lines
+from tests.test_store_cli import ready, team
+
+__all__ = ["ready", "team"]  # the fixtures: a signed-in account whose store is PostgreSQL
 
 MAILBOXES = [f"box{n}" for n in range(300)]
 
@@ -168,3 +174,29 @@ def test_two_replicas_split_the_mailboxes_and_rebalance_when_one_leaves(
     finally:
         first.stop()
         second.stop()
+
+
+# ------------------------------------------------------------------------ doctor
+def test_doctor_says_who_holds_the_mailbox_and_until_when(
+    team: StoreLocation, postgres_server: PostgresServer
+) -> None:
+    (line,) = lines(invoke("doctor"))["lease"]
+    assert line.startswith("ok not held by any replica")
+    holder = _board(postgres_server, "pod-a", seconds=60)
+    other = _board(postgres_server, "pod-b", seconds=60)
+    try:
+        token = holder.claim(team.mailbox)
+        (line,) = lines(invoke("doctor"))["lease"]
+        assert line.startswith(f"ok held by pod-a (token {token}) until 20")
+        holder._connection().execute(  # pod-a stopped renewing a minute ago; pod-b is live
+            "UPDATE introbot.leases SET expires_at = now() - interval '1 minute' "
+            "WHERE mailbox = %s",
+            (team.mailbox,),
+        )
+        other.heartbeat()
+        (line,) = lines(invoke("doctor"))["lease"]
+        assert line.startswith("warn lapsed at") and "pod-a stopped renewing it" in line
+        assert "replica(s) live (" in line and "pod-b" in line
+    finally:
+        holder.close()
+        other.close()
