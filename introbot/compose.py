@@ -263,3 +263,35 @@ def problem_spec(request: RequestRef, problems: Iterable[str], rules: WorkflowRu
         fields={"connector": connector(rules), "problems": listed},
         **request_routing(request),
     )
+
+
+def held_key(thread_id: str, rules: WorkflowRules) -> str:
+    """The held-request note's Message-ID, one a thread: asking anyway deletes it by it."""
+    return f"<introbot.held.{thread_id}@{rules.domain}>"
+
+
+def held_spec(
+    request: RequestRef,
+    remembered: Iterable[str],
+    problems: Iterable[str],
+    command: str,
+    rules: WorkflowRules,
+) -> DraftSpec:
+    """A draft to the connector, in the request thread, saying why nobody was asked: what
+    introbot remembers of these people (``remembered``), anything else it could not use
+    (``problems``), and ``command``, the connector's say to ask anyway. A note to the
+    connector alone (a problem note, as the outbox and the one-draft-a-thread rule know it)."""
+    reasons, listed = list(remembered), list(problems)
+    return DraftSpec(
+        key=held_key(request.thread_id, rules),
+        kind=DraftKind.PROBLEM_NOTE,
+        template="held_note",
+        to=(rules.connector,),
+        fields={
+            "connector": connector(rules),
+            "remembered": reasons,
+            "problems": listed,
+            "ask_again": command,
+        },
+        **request_routing(request),
+    )

@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from introbot.compose import held_key
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
 from introbot.gmail.sync import LabelIds, RequestSeen, Sync
@@ -322,8 +323,10 @@ class Engine:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
             return
         if plan.problem is not None:
+            noted = self.store.thread(thread_id)  # the same note is in the thread already
+            if noted is None or noted.problem != plan.problem:
+                self.store.queue(list(plan.actions), now)
             self.store.set_problem(thread_id, plan.problem, now)
-            self.store.queue(list(plan.actions), now)
             for why in plan.attention:
                 report.decisions.append(f"thread {thread_id}: needs attention: {why}")
             if seen.reading.problems:
@@ -344,6 +347,8 @@ class Engine:
             seen = sync.read_request(thread_id)
             if seen is not None:
                 report.requests += 1
+                # The note saying why nobody was asked goes first: one draft in the thread.
+                self.store.queue([DeleteDraft("", held_key(thread_id, rules))], now)
                 self._request(seen, now, rules, report, ask_anyway=True)
             else:
                 self.store.audit(now, None, "request", f"thread {thread_id}: gone, not asked")
@@ -510,8 +515,7 @@ class Engine:
         self.store.save_body(spec.key, read_mail(raw).text)
         existing = []
         if attempts:  # a crash may have come after Gmail created it: look for it first
-            known = {d.message_id for _, d in self.store.drafts_awaiting_fate() if d.message_id}
-            existing = self.client.find_new_draft(spec.key, known)
+            existing = self.client.find_new_draft(spec.key, self._known_drafts())
         self.store.mark_attempt(action_id)
         if existing:
             draft = existing[0]
@@ -561,14 +565,19 @@ class Engine:
             )
         return written
 
+    def _known_drafts(self) -> set[str]:
+        """The message ids of the intros' drafts introbot knows of."""
+        return {d.message_id for _, d in self.store.drafts_awaiting_fate() if d.message_id}
+
     def _delete(self, action_id: int, action: DeleteDraft, now: datetime) -> None:
         intro = self.store.load(action.intro_id)
         draft = intro.draft(action.key) if intro else None
-        draft_ids = (
-            [draft.draft_id]
-            if draft and draft.draft_id
-            else [d.id for d in self.client.find_drafts(action.key)]
-        )
+        if draft and draft.draft_id:
+            draft_ids = [draft.draft_id]
+        elif not action.intro_id:  # a note to you, whose id no intro keeps: search may lag
+            draft_ids = [d.id for d in self.client.find_new_draft(action.key, self._known_drafts())]
+        else:
+            draft_ids = [d.id for d in self.client.find_drafts(action.key)]
         for draft_id in draft_ids:
             self.client.delete_draft(draft_id)
         self.store.mark_done(action_id, now)

@@ -38,7 +38,8 @@ from typing import Any, Literal
 
 from introbot.compose import UNNAMED
 from introbot.model import DraftKind, DraftSpec, Person, address_key
-from introbot.rules import Phrases, Rules, Template, normalize
+from introbot.reading.phrases import normalize
+from introbot.rules import Phrases, Rules, Template
 
 Language = Literal["en", "fr", "de", "es"]
 LANGUAGES: tuple[Language, ...] = ("en", "fr", "de", "es")

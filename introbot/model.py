@@ -9,38 +9,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
-
-
-def ascii_lower(text: str) -> str:
-    """``text`` with A-Z lowercased and every other character exactly as it is."""
-    return text.translate(_ASCII_LOWER)
-
-
-def address_key(email: str) -> str:
-    """What makes two addresses one person: the same address up to ASCII case.
-
-    Domains are case-insensitive (DNS), and local parts are compared ASCII case-insensitively
-    too, as Gmail, Outlook and nearly every server deliver them. Nothing else is folded: no
-    Unicode case folding, no NFKC, no IDNA mapping. So ``\ufb01ona@x.io`` (a ligature) is not
-    ``fiona@x.io``, a Cyrillic "\u0430" is not a Latin "a", and a U-label domain is not its
-    ``xn--`` form (two keys for one person only ever makes a reply unclear)."""
-    return ascii_lower(email)
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Someone with an address. ``email`` is compared by ``address_key``."""
-
-    name: str | None
-    email: str
-
-    @property
-    def key(self) -> str:
-        return address_key(self.email)
-
-    def __str__(self) -> str:
-        return f"{self.name} <{self.email}>" if self.name else self.email
+# A person is defined in the bottom layer, where addresses are read into it; the domain
+# names the one type here too (tests/test_architecture.py allows only these two).
+from introbot.reading.addresses import Person as Person
+from introbot.reading.addresses import address_key as address_key
 
 
 class Verdict(enum.StrEnum):

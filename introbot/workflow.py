@@ -275,14 +275,25 @@ def _named(person: Person) -> str:
     return person.name or person.email
 
 
+def _way(intro: Intro) -> str:
+    """Which way a past intro went, as the connector reads it."""
+    return (
+        f"intro {intro.id}: requester {_named(intro.requester.person)}, "
+        f"contact {_named(intro.contact.person)}"
+    )
+
+
 def remembered(
     past: Iterable[Intro], requester: Person, contact: Person, now: datetime, rules: WorkflowRules
 ) -> str | None:
     """Before a new intro asks anyone: what introbot remembers of these two from other
-    requests. The same pair under way or introduced (in either direction), the contact
-    having declined this requester, or the contact having declined any intro within
-    ``rules.remember_declines``: the reason, for the connector to decide whether to ask
-    again; None when nothing stands in the way. ``past``: intros either person was in."""
+    requests. The same pair under way or introduced (in either direction); either of them
+    having declined an intro to the other, whichever way it went (the contact declining this
+    requester, or the requester declining this contact: as the contact of an earlier
+    request, or as the requester of one that someone else proposed); or the contact having
+    declined any intro within ``rules.remember_declines``. The reason (which intro, when,
+    which way), for the connector to decide whether to ask again; None when nothing stands
+    in the way. ``past``: intros either person was in."""
     pair = {requester.key, contact.key}
     earlier = sorted(past, key=lambda i: i.created_at)
     both = f"{_named(requester)} and {_named(contact)}"
@@ -291,35 +302,39 @@ def remembered(
             continue
         if not intro.stage.closed:
             return (
-                f"{both} are already being introduced: intro {intro.id}, "
+                f"{both} are already being introduced: {_way(intro)}, "
                 f"{STAGE_LABELS[intro.stage]} since {_day(intro.created_at)}"
             )
         if intro.stage is Stage.INTRODUCED:
             when = intro.closed_at or intro.created_at
-            return f"{both} were already introduced on {_day(when)} (intro {intro.id})"
+            return f"{both} were already introduced on {_day(when)} ({_way(intro)})"
     declines = [
         (intro, party, intro.contact if party.role is Role.REQUESTER else intro.requester)
         for intro in earlier
         for party in (intro.requester, intro.contact)
-        if party.person.key == contact.key and party.consent is Consent.NO
+        if party.person.key in pair and party.consent is Consent.NO
     ]
-    for intro, party, other in reversed(declines):
-        if other.person.key == requester.key:
-            when = party.answered_at or intro.closed_at or intro.created_at
+    for intro, party, other in reversed(declines):  # the latest first
+        if {party.person.key, other.person.key} == pair:
             return (
-                f"{_named(contact)} declined an intro to {_named(requester)} on {_day(when)} "
-                f"(intro {intro.id})"
+                f"{_named(party.person)} declined an intro to {_named(other.person)} "
+                f"on {_day(_answered(intro, party))} ({_way(intro)})"
             )
     for intro, party, other in reversed(declines):
-        when = party.answered_at or intro.closed_at or intro.created_at
-        if now - when <= rules.remember_declines:
+        when = _answered(intro, party)
+        if party.person.key == contact.key and now - when <= rules.remember_declines:
             days = rules.remember_declines.days
             return (
                 f"{_named(contact)} declined an intro to {_named(other.person)} on {_day(when)} "
-                f"(intro {intro.id}), within the last {days} days "
+                f"({_way(intro)}), within the last {days} days "
                 "([workflow] remember_declines_days)"
             )
     return None
+
+
+def _answered(intro: Intro, party: Party) -> datetime:
+    """When a party gave their answer (as near as the intro knows)."""
+    return party.answered_at or intro.closed_at or intro.created_at
 
 
 @dataclass(frozen=True)
@@ -331,7 +346,7 @@ class RequestPlan:
     read_again: bool = False  # its intros already stand: nothing new, nothing drafted
     problem: str | None = None  # the thread needs attention, and why
     clears_problem: bool = False  # intros opened: an earlier problem is gone
-    actions: tuple[CreateDraft, ...] = ()  # the problem note to the connector, if any
+    actions: tuple[CreateDraft, ...] = ()  # the note to the connector (a problem, a pair held)
     held: tuple[str, ...] = ()  # pairs introbot remembers: not asked without the connector
     attention: tuple[str, ...] = ()  # what the thread needs attention for, said once each
 
@@ -351,8 +366,8 @@ def plan_request(
     intros ``past`` holds per (requester key, contact key): see :func:`remembered`. The
     contacts one requester asks for are asked about together. A thread whose intros all
     stand says nothing new (labeled again, or a later message in it), even with problems;
-    otherwise problems get a note to the connector in the request thread, and a pair held
-    back needs the connector's attention."""
+    otherwise the thread needs the connector's attention, with one note to them in it: the
+    problems, or the pairs held back (what is remembered, and how to ask anyway)."""
     groups: dict[str, tuple[Person, list[tuple[Person, str]]]] = {}
     held: list[str] = []
     for requester, contact, context in wanted:
@@ -371,15 +386,18 @@ def plan_request(
         return RequestPlan(read_again=True)
     problem = " ".join(problems) if problems else None
     attention = (problem,) if problem else ()
-    actions: tuple[CreateDraft, ...] = ()
+    actions: tuple[CreateDraft, ...] = ()  # CreateDraft(""): a note of no intro's
     if problems:
-        actions = (CreateDraft("", problem_note(request, problems, rules)),)  # "": no intro's
+        actions = (CreateDraft("", problem_note(request, problems, rules)),)
     if held:
+        command = f"introbot ask-again {request.thread_id}"
         why = (
             "; ".join(held) + ". Nobody is asked again without your say: to ask anyway, "
-            f"run `introbot ask-again {request.thread_id}`."
+            f"run `{command}`."
         )
         problem, attention = " ".join((*problems, why)), (*attention, why)
+        # One note in the thread says it all: what is remembered, and any problem besides.
+        actions = (CreateDraft("", compose.held_spec(request, held, problems, command, rules)),)
     return RequestPlan(
         opening,
         problem=problem,

@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 
 from introbot.model import DraftSpec, Person, address_key
-from introbot.reading.mime import clean_line
+from introbot.reading.text import clean_line
 from introbot.rules import Template
 
 MAX_NAME = 80

@@ -13,8 +13,9 @@ import pytest
 
 from introbot.model import CreateDraft, ReplyReceived, Role, Verdict
 from introbot.reading.mime import read_mail
+from introbot.reading.phrases import PhraseSet, normalize
 from introbot.reading.replies import Kind, read_clause, read_reply, understand
-from introbot.rules import PhraseSet, default_phrases, normalize
+from introbot.rules import default_phrases
 from introbot.workflow import step
 from tests.mail import make_mail
 from tests.test_workflow import PARALLEL, _asked

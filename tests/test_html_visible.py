@@ -12,7 +12,8 @@ from email.message import EmailMessage
 import pytest
 
 from introbot.model import Verdict
-from introbot.reading.mime import MAX_TAGS, html_hides_text, html_to_text, read_mail
+from introbot.reading.html_text import MAX_TAGS, html_hides_text, html_to_text
+from introbot.reading.mime import read_mail
 from introbot.reading.quotes import new_text
 from introbot.reading.replies import read_reply
 from introbot.rules import default_phrases

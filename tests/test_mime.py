@@ -7,7 +7,9 @@ import base64
 import pytest
 
 from introbot.reading import mime
-from introbot.reading.mime import clean_line, html_to_text, looks_like_mail, read_mail
+from introbot.reading.html_text import html_to_text
+from introbot.reading.mime import looks_like_mail, read_mail
+from introbot.reading.text import clean_line
 
 
 def _mail(headers: str, body: bytes) -> bytes:

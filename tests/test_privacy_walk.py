@@ -22,7 +22,7 @@ RULES = load_rules()
 REQUESTER_ADDRESS = "qx9.secret@tidepool.example"
 CONTACT_ADDRESS = "zq7.hidden@northwind.example"
 # Drafts that may hold both addresses (both agreed) or go to the connector only.
-AFTER_CONSENT = {"joint", "problem_note"}
+AFTER_CONSENT = {"joint", "problem_note", "held_note"}
 
 
 def _names(address: str, first: str) -> dict[str, str | None]:

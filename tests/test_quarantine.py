@@ -17,8 +17,9 @@ import pytest
 
 from introbot.gmail.client import GmailClient
 from introbot.model import Cancel, Person, RequestRef, Stage
+from introbot.reading.addresses import parse_addresses, read_addresses, undeliverable
 from introbot.reading.automated import delivery_report_sender
-from introbot.reading.mime import parse_addresses, read_addresses, read_mail, undeliverable
+from introbot.reading.mime import read_mail
 from introbot.reading.requests import read_request
 from introbot.rules import default_phrases
 from introbot.sandbox.control import SandboxControl

@@ -86,6 +86,10 @@ def test_a_pair_introbot_remembers_is_held_back_unless_asked_anyway() -> None:
     (held,) = plan.held
     assert "already being introduced" in held and elsewhere.id in held
     assert plan.problem and plan.problem.endswith(f"run `introbot ask-again {REQUEST.thread_id}`.")
-    assert plan.attention == (plan.problem,) and not plan.clears_problem and not plan.actions
+    assert plan.attention == (plan.problem,) and not plan.clears_problem
+    (note,) = plan.actions  # and a note to the connector in the thread says so
+    assert note.spec.thread_id == REQUEST.thread_id and note.spec.kind is DraftKind.PROBLEM_NOTE
+    assert note.spec.template == "held_note" and note.spec.to == (PARALLEL.connector,)
+    assert note.spec.fields["remembered"] == [held]
     anyway = plan_request([], wanted, [], REQUEST, T0, PARALLEL, None)
     assert anyway.opening == ((ALEX, ((DANA, CONTEXT), (PRIYA, ""))),) and not anyway.held

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from introbot.rules import PhraseSet, RulesError, default_rules_dir, load_phrases, normalize
+from introbot.reading.phrases import PhraseSet, normalize
+from introbot.rules import RulesError, default_rules_dir, load_phrases
 
 
 def _rules(tmp_path: Path, content: str) -> Path:

@@ -255,3 +255,15 @@ def test_only_the_store_speaks_to_postgresql() -> None:
             if any(n == "psycopg" or n.startswith("psycopg.") for n in names):
                 importers.add(path.relative_to(root).as_posix())
     assert importers == {"store/postgres.py"}
+
+
+def test_lookups_read_the_same_on_both_engines(stores: StoreMaker) -> None:
+    """Where the two SQLs differ by default (LIKE's case, an empty IN list), the store
+    answers the same."""
+    opened = first_step()
+    store = stores()
+    store.save(opened.intro, opened.actions, NOW, "a request")
+    assert [i.id for i in store.find(opened.intro.id[:3].upper())] == [opened.intro.id]
+    assert store.intros_of([]) == []
+    email = opened.intro.contact.person.email.upper()
+    assert [i.id for i in store.intros_of([email])] == [opened.intro.id]

@@ -400,7 +400,7 @@ def at_the_caps() -> list[tuple[str, bytes]]:
     reading/: HTML tags checked, lines of a reply read): beyond them, reading is rough
     and cheap. Timed apart from the sample set above (the issue's shapes and the hostile
     corpus), to show what the caps bound."""
-    from introbot.reading.mime import MAX_TAGS
+    from introbot.reading.html_text import MAX_TAGS
     from introbot.reading.quotes import MAX_LINES
 
     para = "<p class=MsoNormal><span style='font-size:11.0pt'>Words of the thread, {}.</span></p>"
@@ -480,7 +480,7 @@ def reading(big: int = 25 * 2**20) -> dict[str, Any]:
         "big_request_bytes": big,
         "big_request_seconds": request_seconds,
         "at_the_caps": [[name, seconds] for seconds, name in capped],
-        "load_average": os.getloadavg()[0],
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,  # Windows
     }
 
 
@@ -580,9 +580,10 @@ def table(result: dict[str, Any]) -> str:
 
 def reading_table(read: dict[str, Any]) -> str:
     """The reading rows alone (``introbot bench --reading``)."""
+    load = read["load_average"]
     rows = [
         f"introbot bench --reading - {platform.system()}, {os.cpu_count()} cores, "
-        f"load {read['load_average']:.1f}",
+        f"load {'unknown' if load is None else f'{load:.1f}'}",
         "",
         _row("scenario", "introbot", "baseline poller", "introbot / baseline", "target"),
         _row("---", "---", "---", "---", "---"),

@@ -40,7 +40,7 @@ def email_addresses(ctx: click.Context, param: click.Parameter, value: Any) -> A
     """A click callback: the option's value (one or, with multiple=True, several) must be
     email addresses that can receive mail; refused at once, with the reason, before the
     command does anything. Returns them lower-cased."""
-    from introbot.reading.mime import undeliverable
+    from introbot.reading.addresses import undeliverable
 
     def check(raw: str) -> str:
         text = raw.strip()
@@ -329,19 +329,33 @@ def one_intro(store: Store, intro_id: str) -> Intro:
 
 
 @contextmanager
-def until_stopped() -> Iterator[Callable[[], None]]:
-    """Catch SIGINT/SIGTERM from here on; the yielded function blocks until one arrives."""
+def until_stopped() -> Iterator[Callable[[], int]]:
+    """Catch SIGINT/SIGTERM from here on; the yielded function blocks until one arrives and
+    returns it (SIGINT is Ctrl-C: the caller exits 130, as every interrupted command does)."""
     stopped = threading.Event()
+    received: list[int] = []
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
         stopped.set()
+
+    def wait() -> int:
+        wait_for(stopped)
+        return received[0]
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield lambda: wait_for(stopped)
+        yield wait
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def exit_for(signum: int) -> None:
+    """After a long-running command stopped on ``signum``: Ctrl-C exits 130 (interrupted);
+    SIGTERM, the way a service manager stops it, is a clean stop (0)."""
+    if signum == signal.SIGINT:
+        sys.exit(output.EXIT_INTERRUPTED)
 
 
 def wait_for(event: threading.Event) -> None:

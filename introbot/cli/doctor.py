@@ -26,7 +26,7 @@ from introbot.gmail.auth import (
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import AuthExpired, GmailError
 from introbot.gmail.pacing import RetryPolicy
-from introbot.paths import credentials_file
+from introbot.paths import credentials_file, readable_by_others
 from introbot.rules import default_rules_dir
 from introbot.settings import Settings
 from introbot.store import SCHEMA_VERSION, StoreError, StoreLocation, mailbox_of
@@ -174,8 +174,8 @@ class Doctor:
             sign_in = SignIn.load(token)
         except AuthExpired as exc:
             return None, Finding("sign-in", Status.FAIL, str(exc))
-        mode = token.stat().st_mode & 0o777
-        if mode & 0o077:
+        mode = readable_by_others(token)
+        if mode is not None:
             return None, Finding(
                 "sign-in",
                 Status.FAIL,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from introbot.reading.addresses import Person
 from introbot.reading.replies import ReplyReading
-from introbot.reading.requests import Party, RequestReading
+from introbot.reading.requests import RequestReading
 
 
 def reply_json(reading: ReplyReading) -> dict[str, Any]:
@@ -47,16 +48,16 @@ def reply_report(reading: ReplyReading, problems: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-def _party(party: Party) -> dict[str, str | None]:
-    return {"name": party.name, "email": party.email}
+def _person(person: Person) -> dict[str, str | None]:
+    return {"name": person.name, "email": person.email}
 
 
 def request_json(reading: RequestReading) -> dict[str, Any]:
     return {
         "intros": [
             {
-                "requester": _party(intro.requester),
-                "contact": _party(intro.contact),
+                "requester": _person(intro.requester),
+                "contact": _person(intro.contact),
                 "context": intro.context,
             }
             for intro in reading.intros
@@ -65,16 +66,12 @@ def request_json(reading: RequestReading) -> dict[str, Any]:
     }
 
 
-def _show(party: Party) -> str:
-    return f"{party.name} <{party.email}>" if party.name else party.email
-
-
 def request_report(reading: RequestReading, notes: tuple[str, ...]) -> str:
     lines = [f"form:      {reading.form}"]
     if not reading.intros:
         lines.append("intros:    none")
     for number, intro in enumerate(reading.intros, start=1):
-        lines.append(f"intro {number}:   {_show(intro.requester)}  ->  {_show(intro.contact)}")
+        lines.append(f"intro {number}:   {intro.requester}  ->  {intro.contact}")
         context = textwrap.shorten(" ".join(intro.context.split()), 300, placeholder=" ...")
         lines.append(f"  context: {context or '(none)'}")
     if reading.assistants:

@@ -47,6 +47,7 @@ from introbot.workflow import (
     WorkflowRules,
     open_intro,
     open_intros,
+    plan_request,
     problem_note,
     step,
 )
@@ -308,6 +309,7 @@ def sample_drafts(
         _play(replace(rules, order=order), specs, people)
     specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
     requester, contact = people
+    specs.setdefault("held_note", _held(rules, people))
     second = Person("Bob Lee" if contact.name else None, "bob@lee.example")
     opened = [("several1", contact, CONTEXT, SECRET), ("several2", second, CONTEXT, SECRET)]
     request = replace(REQUEST, author=requester)
@@ -318,6 +320,21 @@ def sample_drafts(
             if isinstance(action, CreateDraft):
                 specs.setdefault(action.spec.template, action.spec)
     return specs
+
+
+def _held(rules: WorkflowRules, people: tuple[Person, Person]) -> DraftSpec:
+    """The note a request gets when introbot remembers its pair: the contact declined this
+    requester in an earlier sample intro, and the same request comes again."""
+    parallel = replace(rules, order=Order.PARALLEL)
+    sample = _Sample(parallel, {}, people).open("sample-declined").send_all()
+    declined = sample.reply(Role.REQUESTER, Verdict.YES).send_all().reply(Role.CONTACT, Verdict.NO)
+    assert declined.intro is not None
+    requester, contact = people
+    past = {(requester.key, contact.key): [declined.intro]}
+    wanted = [(requester, contact, CONTEXT)]
+    plan = plan_request([], wanted, [], REQUEST, declined.now, rules, past)
+    (note,) = plan.actions
+    return note.spec
 
 
 def _play(rules: WorkflowRules, specs: dict[str, DraftSpec], people: tuple[Person, Person]) -> None:

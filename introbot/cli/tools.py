@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from introbot.cli.common import ACCOUNT_OPTION, email_addresses, fail, target_of, until_stopped
+from introbot.cli.common import (
+    ACCOUNT_OPTION,
+    email_addresses,
+    exit_for,
+    fail,
+    target_of,
+    until_stopped,
+)
 from introbot.gmail.errors import GmailError
 from introbot.sandbox import DEFAULT_USER, SandboxServer
 from introbot.sandbox.accounting import RateLimitSettings
@@ -22,16 +29,19 @@ def demo(serve: bool) -> None:
     from introbot.cli.demo import run_demo
 
     server = SandboxServer().start()
+    stopped_on = None
     try:
         with until_stopped() as wait:
             run_demo(click.echo, server)
             if serve:
                 click.echo(f"\nThe sandbox stays up at {server.url} ; press Ctrl-C to stop.")
-                wait()
+                stopped_on = wait()
     except GmailError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         server.stop()
+    if stopped_on is not None:
+        exit_for(stopped_on)
 
 
 @click.group()
@@ -74,7 +84,8 @@ DEFAULT_PORT = 8765
 def sandbox_serve(
     host: str, port: int, user: str, state: Path | None, rate_limit: bool, realism: str
 ) -> None:
-    """Serve the Gmail REST API (and /_sandbox/ controls) until Ctrl-C."""
+    """Serve the Gmail REST API (and /_sandbox/ controls) until Ctrl-C (exit 130) or SIGTERM
+    (exit 0)."""
     try:
         server = SandboxServer(
             host, port, user, state, RateLimitSettings() if rate_limit else None, realism
@@ -101,10 +112,11 @@ def sandbox_serve(
                 f"Try it: `introbot poll --sandbox {server.url}` (a database of its own, never "
                 f"an account's; `introbot sandbox forget {server.url}` removes it)."
             )
-            wait()
+            stopped_on = wait()
         finally:
             server.stop()
             click.echo("Sandbox stopped.")
+    exit_for(stopped_on)
 
 
 @sandbox.command("forget")

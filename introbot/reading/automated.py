@@ -34,9 +34,11 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Literal
 
-from introbot.reading.mime import EMAIL_IN_TEXT, Mail, parse_addresses
+from introbot.reading.addresses import EMAIL_IN_TEXT, parse_addresses
+from introbot.reading.mime import Mail
+from introbot.reading.phrases import PhraseSet, normalize
 from introbot.reading.quotes import may_hold_attribution
-from introbot.rules import Phrases, PhraseSet, normalize
+from introbot.rules import Phrases
 
 MAX_SCAN_CHARS = 12_000  # of the body text read for content signals
 MAX_SCAN_LINES = 400

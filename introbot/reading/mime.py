@@ -12,26 +12,19 @@ from __future__ import annotations
 import codecs
 import email
 import email.errors
-import email.header
 import email.message
 import email.parser
 import email.policy
 import email.utils
 import functools
-import html
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import unquote
 
-from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString, PageElement
-from email_validator import EmailNotValidError, validate_email
-
-from introbot.model import Person, ascii_lower
-from introbot.reading.visible import readable, strip_hidden
+from introbot.reading.addresses import Person, read_addresses
+from introbot.reading.html_text import MAX_HTML_CHARS, html_hides_text, html_to_text, html_unchecked
+from introbot.reading.text import NOT_READ, clean_line, clean_text, decode_words
 
 #: What is looked at of one message (Gmail takes about 25 MB of attachments, ~35 MB
 #: encoded). Before parsing, the message is shrunk (see :func:`shrink`): the bodies of
@@ -46,62 +39,13 @@ MAX_HEADERS = 400
 MAX_PARTS = 300
 MAX_DEPTH = 40
 MAX_TEXT_CHARS = 200_000  # text kept from one body part
-MAX_HTML_CHARS = 400_000  # HTML handed to the HTML parser
-MAX_DISPLAY_NAME = 120
-#: Said at the end of a text whose end was not read, so that no reader takes what it did
-#: read for the whole message (a yes needs the whole reply explained).
-NOT_READ = "[introbot stopped reading here; the message goes on]"
 #: The header :func:`shrink` puts on a part whose body it cut (a sender who writes it
 #: only makes their own text read as cut: never a yes).
 CUT_HEADER = "X-Introbot-Not-Read"
-MAX_ADDRESSES = 200  # addresses read from one header value
 
 #: Charsets that can smuggle markup or that no one sends in good faith.
 _DISTRUSTED_CHARSETS = {"utf-7", "utf7", "unicode-1-1-utf-7", "csunicode11utf7"}
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
-#: An address inside free text, found in linear time: it must start where a run of address
-#: characters starts (the lookbehind), and every part is bounded, so a megabyte of letters
-#: without an "@" costs one pass, not a pass per letter.
-EMAIL_IN_TEXT = re.compile(
-    r"(?<![\w.%+'-])[\w.%+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,7}\.[^\W\d_]{2,63}(?![\w-])"
-)
-_ADDR_CHARS = r"[^@\s<>()\[\],;:\"]"
-_EMAIL = re.compile(
-    rf"^{_ADDR_CHARS}{{1,64}}@{_ADDR_CHARS}{{1,253}}\.[^@\s<>()\[\],;:\".]{{2,63}}$"
-)
-_BLOCKS = {
-    "p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-    "blockquote", "pre", "hr", "section", "article", "header", "footer", "dd", "dt",
-}  # fmt: skip
-
-
-# ------------------------------------------------------------------------ cleaning
-def _format_chars() -> str:
-    """Every invisible formatting character (Unicode category Cf: zero-width, bidi
-    overrides, soft hyphen, tags). They live in planes 0, 1 and 14 only."""
-    ranges = (range(0x10000), range(0x10000, 0x20000), range(0xE0000, 0xE1000))
-    return "".join(chr(c) for r in ranges for c in r if unicodedata.category(chr(c)) == "Cf")
-
-
-_CF = _format_chars()
-_CC = "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))  # category Cc
-_LINE_TABLE = {**dict.fromkeys(map(ord, _CF)), **dict.fromkeys(map(ord, _CC + "\u2028\u2029"), " ")}
-_TEXT_TABLE = {
-    **dict.fromkeys(map(ord, _CF + _CC.replace("\t", "").replace("\n", ""))),
-    0xA0: " ",
-}
-
-
-def clean_line(value: str, limit: int | None = None) -> str:
-    """One line of plain text: controls, line breaks and invisible formatting characters
-    (zero-width, bidi overrides) become spaces or vanish; runs of spaces collapse."""
-    cleaned = " ".join(value.translate(_LINE_TABLE).split())
-    return cleaned[:limit] if limit is not None else cleaned
-
-
-def clean_text(value: str) -> str:
-    """Multi-line text: keeps line breaks, drops other controls and invisible formatting."""
-    return value.replace("\r\n", "\n").replace("\r", "\n").translate(_TEXT_TABLE)
 
 
 def _utf8(value: str) -> str:
@@ -110,91 +54,6 @@ def _utf8(value: str) -> str:
         return value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
     except UnicodeEncodeError:
         return value  # already text
-
-
-def _decode_words(raw: str) -> str:
-    """RFC 2047 encoded words decoded. Never raises: the email package can raise anything
-    from ``email.errors`` on a crafted header (``=?ü?q?x?=`` gives CharsetError), and then
-    each word is decoded alone, an unknown charset as UTF-8 with replacements."""
-    try:
-        return str(email.header.make_header(email.header.decode_header(raw)))
-    except Exception:
-        pass
-    try:
-        chunks = email.header.decode_header(raw)
-    except Exception:
-        return raw
-    out: list[str] = []
-    for chunk, charset in chunks:
-        if isinstance(chunk, str):
-            text = chunk
-        else:
-            try:
-                text = chunk.decode(codecs.lookup(str(charset or "ascii").strip()).name, "replace")
-            except (LookupError, ValueError, UnicodeError, TypeError):
-                text = chunk.decode("utf-8", "replace")
-        if out and text and not out[-1][-1:].isspace() and not text[:1].isspace():
-            out.append(" ")
-        out.append(text)
-    return "".join(out)
-
-
-@functools.lru_cache(maxsize=4096)
-def undeliverable(address: str) -> str | None:
-    """Why mail to ``address`` cannot be delivered, or None when it can be.
-
-    Syntax only, with email-validator's rules (no DNS query): an empty domain label
-    (``dana@northwind..io``, ``x@.y.io``), a domain without a dot, a special-use domain
-    (``.invalid``, ``.local``, ``.test``), a quoted local part or an IP literal all give a
-    reason. An internationalized address (``jürgen@kühlwerk.de``) can be delivered: it is
-    the writer that refuses a non-ASCII local part, and says so for that draft."""
-    try:
-        validate_email(address, check_deliverability=False)
-    except EmailNotValidError as exc:
-        return str(exc) or "not a valid email address"
-    except Exception as exc:  # the library must not take the reader down with it
-        return f"not a valid email address ({type(exc).__name__})"
-    return None
-
-
-def parse_address(value: str) -> Person | None:
-    """``Name <a@b.example>`` -> Person; None when there is no usable address."""
-    people = parse_addresses(value)
-    return people[0] if people else None
-
-
-def parse_addresses(value: str) -> list[Person]:
-    """Addresses in a header value. Give it the value *before* RFC 2047 decoding, so that
-    encoded words can only ever be display names, never address syntax; names are decoded
-    and cleaned here. Addresses that cannot receive mail are left out (see
-    :func:`read_addresses` for why)."""
-    return read_addresses(value)[0]
-
-
-def read_addresses(value: str) -> tuple[list[Person], list[tuple[str, str]]]:
-    """(the deliverable addresses in a header value, (address, why not) for the others).
-    At most :data:`MAX_ADDRESSES` are read."""
-    found: list[Person] = []
-    rejected: list[tuple[str, str]] = []
-    try:
-        pairs = email.utils.getaddresses([value])
-    except Exception:  # a crafted value must not stop the read
-        return [], []
-    for name, address in pairs[:MAX_ADDRESSES]:
-        address = address.strip().strip("<>").strip()
-        if not _EMAIL.match(address):
-            if "@" in address and len(address) <= 320:
-                reason = undeliverable(address) or "not a valid email address"
-                rejected.append((clean_line(address, 254), reason))
-            continue
-        why = undeliverable(address)
-        if why is not None:
-            rejected.append((clean_line(address, 254), why))
-            continue
-        local, _, domain = address.rpartition("@")
-        display = clean_line(_decode_words(name), MAX_DISPLAY_NAME).strip("'\" ") or None
-        found.append(Person(display, f"{local}@{ascii_lower(domain)}"))
-    return found, rejected
 
 
 # ---------------------------------------------------------------------------- Mail
@@ -383,7 +242,7 @@ def _read_parts(msg: email.message.Message, found: _Collector) -> None:
             found.attachments.append(f"({kind})")
             continue
         if disposition == "attachment" or filename:
-            found.attachments.append(clean_line(_decode_words(str(filename or "")), 200))
+            found.attachments.append(clean_line(decode_words(str(filename or "")), 200))
             continue
         if kind == "text/html":
             found.html.append(_decode_payload(part, found))
@@ -564,7 +423,7 @@ def _clean_headers(msg: email.message.Message, found: _Collector) -> list[tuple[
         if len(raw_value) > MAX_HEADER_VALUE * 4:
             found.problem(f"header {clean_line(str(name), 60)} too long: cut short")
             raw_value = raw_value[: MAX_HEADER_VALUE * 4]
-        decoded = clean_line(_decode_words(raw_value), MAX_HEADER_VALUE)
+        decoded = clean_line(decode_words(raw_value), MAX_HEADER_VALUE)
         headers.append((clean_line(str(name), 100), decoded, clean_line(raw_value)))
     return headers
 
@@ -709,154 +568,3 @@ def looks_like_mail(raw: bytes) -> bool:
     known = {b"from", b"to", b"subject", b"date", b"message-id", b"received", b"return-path",
              b"mime-version", b"content-type", b"delivered-to", b"cc", b"reply-to"}  # fmt: skip
     return bool(names) and any(n in known for n in names)
-
-
-# ---------------------------------------------------------------------- HTML to text
-MAX_TAGS = 2_000  # beyond this, an HTML body is read roughly rather than parsed
-_NOT_TEXT_OPEN = re.compile(r"<(script|style|head|title|template|noscript)\b[^<>]{0,2000}>", re.I)
-_BREAKS = re.compile(r"<(?:br|/p|/div|/li|/tr|/h\d)\b[^<>]{0,2000}>", re.I)
-_TAGS = re.compile(r"<[^<>]{0,2000}>")
-_UNCLOSED_TAG = re.compile(r"<[^<>]{0,2000}$")
-_BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+")
-
-
-def _without_html_comments(source: str) -> str:
-    """Markup minus ``<!-- ... -->``, in one pass (an unclosed comment runs to the end)."""
-    out, at = [], 0
-    while (start := source.find("<!--", at)) >= 0:
-        out.append(source[at:start])
-        end = source.find("-->", start + 4)
-        if end < 0:
-            return "".join(out)
-        at = end + 3
-    out.append(source[at:])
-    return "".join(out)
-
-
-def _without_not_text(source: str) -> str:
-    """Markup minus script, style, head, title, template and noscript elements, in one pass:
-    once a closing tag is missing, later openings of that element are not searched again."""
-    out, at, unclosed = [], 0, set()
-    while found := _NOT_TEXT_OPEN.search(source, at):
-        name = found.group(1).lower()
-        closing = re.compile(f"</{name}", re.I)
-        close = None if name in unclosed else closing.search(source, found.end())
-        if close is None:
-            unclosed.add(name)
-            out.append(source[at : found.end()])
-            at = found.end()
-            continue
-        end = source.find(">", close.end())
-        out.append(source[at : found.start()] + " ")
-        at = len(source) if end < 0 else end + 1
-    out.append(source[at:])
-    return "".join(out)
-
-
-def _rough_soup(source: str) -> BeautifulSoup:
-    """A body too heavy to parse (an HTML bomb), or one the parser rejects: tags stripped
-    by pattern, the text kept as lines."""
-    text = _BREAKS.sub("\n", _without_not_text(_without_html_comments(source)))
-    text = _UNCLOSED_TAG.sub(" ", _TAGS.sub(" ", text))  # a tag cut off at the end too
-    text = _BLANK_LINES.sub("\n\n", text)  # ten thousand closing divs: not as many lines
-    soup = BeautifulSoup("", "html.parser")
-    for index, line in enumerate(html.unescape(text).split("\n")):
-        if index:
-            soup.append(soup.new_tag("br"))
-        soup.append(NavigableString(line))
-    return soup
-
-
-@functools.lru_cache(maxsize=2)
-def _visible_soup(source: str) -> tuple[BeautifulSoup, bool, str]:
-    """The parsed body with what a reader would not see taken out (see reading/visible.py),
-    whether that hid any words, and why the body could not be checked ("" when it was). A
-    body too heavy to check (more than ``MAX_TAGS`` tags: parsing costs tens of
-    microseconds a tag), one cut short, or one html.parser rejects, is read roughly (hidden
-    text and all) and counts as possibly hiding words.
-
-    Parsed once per body: its text, whether it hides words and its new text (quotes.py)
-    are all read from this one tree, which therefore no reader changes."""
-    source = source[:MAX_HTML_CHARS]
-    if source.endswith(NOT_READ):
-        return _rough_soup(source), True, "its HTML is too long to read whole"
-    if source.count("<") > MAX_TAGS:
-        return (
-            _rough_soup(source),
-            True,
-            f"its HTML is too big to check what a reader sees (over {MAX_TAGS:,} tags)",
-        )
-    try:
-        soup = BeautifulSoup(source, "html.parser")
-        return soup, strip_hidden(soup), ""
-    except Exception:  # e.g. ParserRejectedMarkup on "<![foo": the body must still read
-        return _rough_soup(source), True, "its HTML cannot be parsed"
-
-
-def parse_html(source: str) -> BeautifulSoup:
-    """The visible part of an HTML body as a tree: no hidden elements, no text in the
-    colour of its background or too small to read, no comments, scripts or styles.
-    The tree is shared (parsed once per body): read it, never change it."""
-    return _visible_soup(source)[0]
-
-
-def html_hides_text(source: str) -> bool:
-    """Does this HTML body hold words its reader does not see (or might not)?"""
-    return _visible_soup(source)[1]
-
-
-def html_unchecked(source: str) -> str:
-    """Why what a reader of this HTML body sees could not be worked out ("" when it
-    was): its text is then read roughly, hidden words included."""
-    return _visible_soup(source)[2]
-
-
-def _mailto_text(link: Tag) -> str | None:
-    """A mailto link as ``Label <address>``; None for any other element."""
-    href = str(link.get("href") or "") if link.name == "a" else ""
-    if not href.lower().startswith("mailto:"):
-        return None
-    # The target is what a click would use: one address, nothing smuggled after it;
-    # addresses written in the label are not shown as text beside it.
-    target = clean_line(unquote(href[7:].split("?", 1)[0]))
-    found = EMAIL_IN_TEXT.search(target)
-    address = found.group(0) if found else ""
-    words = (str(s).strip() for s in link.descendants if readable(s))
-    label = EMAIL_IN_TEXT.sub("", clean_line(" ".join(w for w in words if w))).strip(" :,;")
-    if address and label:
-        return f"{label} <{address}>"
-    return address or label
-
-
-def soup_to_text(soup: BeautifulSoup | Tag, skip: frozenset[int] = frozenset()) -> str:
-    """Visible text with line breaks kept and mailto links spelled out as ``Name <addr>``;
-    the elements whose ``id()`` is in ``skip`` are left out with all they hold.
-
-    One walk over the tree (no changes made to it), so the cost is linear at any depth."""
-    pieces: list[str] = []
-    stack: list[PageElement | None] = list(reversed(soup.contents))  # None: a line break
-    while stack:
-        node = stack.pop()
-        if node is not None and skip and id(node) in skip:
-            continue
-        if node is None:
-            pieces.append("\n")
-        elif not isinstance(node, Tag):
-            if readable(node):
-                pieces.append(str(node))
-        elif node.name == "br":
-            pieces.append("\n")
-        elif (mailto := _mailto_text(node)) is not None:
-            pieces.append(mailto)
-        else:
-            if node.name in _BLOCKS:
-                pieces.append("\n")
-                stack.append(None)
-            stack.extend(reversed(node.contents))
-    text = clean_text("".join(pieces))
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def html_to_text(source: str) -> str:
-    return soup_to_text(parse_html(source))

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 
 from introbot.model import Role, Verdict
 from introbot.reading.mime import Mail
+from introbot.reading.phrases import Hit, normalize
 from introbot.reading.quotes import html_new_text, plain_new_text
 from introbot.reading.replies import (
     MAX_ANSWER_CHARS,
@@ -53,7 +54,7 @@ from introbot.reading.replies import (
     verdict_of,
 )
 from introbot.reading.sentences import sentences
-from introbot.rules import ConsentSets, Hit, PerContactSets, Phrases, normalize
+from introbot.rules import ConsentSets, PerContactSets, Phrases
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _FIRST_PERSON = frozenset({"i", "i'm", "i'd", "i'll", "i've"})

@@ -29,8 +29,11 @@ from typing import Any, TypeVar
 from bs4 import BeautifulSoup, Tag
 from bs4.element import CData, NavigableString, PageElement
 
-from introbot.reading.mime import NOT_READ, Mail, parse_html, soup_to_text
-from introbot.rules import Phrases, normalize
+from introbot.reading.html_text import parse_html, soup_to_text
+from introbot.reading.mime import Mail
+from introbot.reading.phrases import normalize
+from introbot.reading.text import NOT_READ
+from introbot.rules import Phrases
 
 # What a person types is never longer: a reply is read from its first MAX_LINES lines and
 # MAX_READ_CHARS characters. What follows counts as unread (no yes can be taken from the
@@ -127,7 +130,7 @@ def html_new_text(html: str) -> str:
     """Text of an HTML body with its quoted history removed, in the order of the CSS
     selectors this stands for: what everything after is history (and an ``<hr>`` just
     before it), Outlook's bordered header block (with what follows it), then the quote
-    elements. The tree is shared (see mime.parse_html), so it is not changed: what is
+    elements. The tree is shared (see html_text.parse_html), so it is not changed: what is
     removed is left out of the text. Each step is one walk."""
     soup: BeautifulSoup = parse_html(html)
     removed: set[int] = set()

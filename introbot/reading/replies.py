@@ -40,11 +40,12 @@ from enum import StrEnum
 from introbot.model import Role, Verdict
 from introbot.reading.automated import detect
 from introbot.reading.mime import Mail
+from introbot.reading.phrases import normalize
 from introbot.reading.quotes import html_new_text, new_text, plain_new_text
 from introbot.reading.requests import mentions
 from introbot.reading.senders import SenderCheck, check_sender
 from introbot.reading.sentences import MAX_SENTENCES, Sentence, sentences
-from introbot.rules import ConsentSets, Phrases, normalize
+from introbot.rules import ConsentSets, Phrases
 
 _QUESTION = re.compile(r"\?(?=\s|$|[\"')\]])|¿")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")

@@ -23,19 +23,20 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from introbot.model import Person, address_key
-from introbot.reading.mime import (
+from introbot.reading.addresses import (
     EMAIL_IN_TEXT,
-    NOT_READ,
-    Mail,
-    clean_line,
+    Person,
+    address_key,
     parse_addresses,
     read_addresses,
     undeliverable,
 )
+from introbot.reading.mime import Mail
+from introbot.reading.phrases import normalize
 from introbot.reading.quotes import cut_signature, plain_new_text, quote_start
 from introbot.reading.senders import check_sender
-from introbot.rules import Phrases, normalize
+from introbot.reading.text import NOT_READ, clean_line
+from introbot.rules import Phrases
 
 MAX_CONTEXT = 2000
 #: What is read of a request's text: a person asking for an introduction writes far less,
@@ -83,15 +84,9 @@ _STOPWORDS = {
 
 
 @dataclass(frozen=True, slots=True)
-class Party:
-    name: str | None
-    email: str
-
-
-@dataclass(frozen=True, slots=True)
 class IntroRequest:
-    requester: Party
-    contact: Party
+    requester: Person
+    contact: Person
     context: str
 
 
@@ -385,8 +380,7 @@ class _Reader:
                 f"{MAX_CONTACTS} introductions from one request: split it up"
             )
             return []
-        asker = Party(requester.name, requester.email)
-        return [IntroRequest(asker, Party(c.name, c.email), context) for c in contacts]
+        return [IntroRequest(requester, contact, context) for contact in contacts]
 
     # ----------------------------------------------------------------- the forms
     def note(self, line: str, context: str) -> list[IntroRequest] | None:

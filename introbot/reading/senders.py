@@ -53,7 +53,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from introbot.model import ascii_lower
+from introbot.reading.addresses import ascii_lower
 from introbot.reading.mime import Mail
 
 GMAIL_AUTHSERV_ID = "mx.google.com"

@@ -341,8 +341,11 @@ class Store:
         return self._intro(row) if row else None
 
     def find(self, prefix: str) -> list[Intro]:
+        """Intros whose id starts with ``prefix``, in any case (SQLite's LIKE ignores ASCII
+        case, PostgreSQL's does not: both compare lower case here)."""
         rows = self.db.execute(
-            "SELECT * FROM intros WHERE id LIKE ? ORDER BY created_at", (prefix + "%",)
+            "SELECT * FROM intros WHERE lower(id) LIKE ? ORDER BY created_at",
+            (prefix.lower() + "%",),
         ).fetchall()
         return [self._intro(row) for row in rows]
 
@@ -367,6 +370,8 @@ class Store:
         """Every intro any of these addresses is a party to (up to ASCII case, as
         :func:`~introbot.model.address_key` compares them): what introbot remembers of them."""
         keys = sorted({address_key(e) for e in emails})
+        if not keys:
+            return []  # PostgreSQL refuses an empty IN ()
         marks = ", ".join("?" * len(keys))
         rows = self.db.execute(
             "SELECT * FROM intros WHERE id IN "
