@@ -90,6 +90,33 @@ def shared_rules(folder: Path | None) -> Rules:
     return _RULES[key]
 
 
+def workspace_client(
+    settings: Settings,
+    mailbox: str | None = None,
+    timeout: float = 30.0,
+    gmail: type[GmailClient] = GmailClient,
+) -> GmailClient:
+    """A mailbox of ``[workspace] mailboxes``, signed in by the domain's service account
+    (nothing saved: the key is the sign-in). ``mailbox`` chooses one when several are
+    listed."""
+    from introbot.gmail.auth import SignInError, workspace_credentials
+
+    workspace = settings.workspace
+    assert workspace.service_account_key is not None
+    if mailbox is None and len(workspace.mailboxes) > 1:
+        raise SignInMissing(
+            f"[workspace] mailboxes lists {len(workspace.mailboxes)} mailboxes and this "
+            "command works on one: give each mailbox an account of its own (one address in "
+            "its [workspace] mailboxes)."
+        )
+    chosen = mailbox or workspace.mailboxes[0]
+    try:
+        credentials = workspace_credentials(workspace.service_account_key, chosen)
+    except SignInError as exc:
+        raise SignInMissing(str(exc)) from None
+    return gmail(credentials, gmail_endpoint(settings), timeout=timeout)
+
+
 @dataclass
 class App:
     account: Account
@@ -160,6 +187,8 @@ def open_app(
     sign_in = None
     if sandbox:
         client = gmail.for_sandbox(sandbox, timeout=timeout)
+    elif settings.workspace.service_account_key is not None:
+        client = workspace_client(settings, None, timeout, gmail)
     else:
         client, sign_in = signed_in_client(account, timeout, gmail, settings)
     opened = (store or store_for(account, settings, sandbox)).open()

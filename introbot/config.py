@@ -159,13 +159,13 @@ def load(
     file_found = account.config_file.exists()
     if file_found:
         for key, value in _flatten(_read_toml(account.config_file)).items():
-            if key.startswith("paths.") and isinstance(value, str):
+            if _is_path(key) and isinstance(value, str):
                 value = _path(value, account.config_file.parent)
             values[key] = value
             section, _, name = key.partition(".")
             sources[key] = f"{account.config_file}: [{section}] {name}"
     for key, (variable, value) in _from_environment(environ).items():
-        values[key] = _path(value, Path.cwd()) if key.startswith("paths.") else value
+        values[key] = _path(value, Path.cwd()) if _is_path(key) else value
         sources[key] = f"environment variable {variable}"
     for key, (flag, value) in (flags or {}).items():
         if value is not None:
@@ -255,10 +255,15 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
                 + ", ".join(sorted(known))
             )
         value: Any = raw
-        if key == "connector.addresses":
+        if key in ("connector.addresses", "workspace.mailboxes"):
             value = [part.strip() for part in raw.split(",") if part.strip()]
         found[key] = (variable, value)
     return found
+
+
+def _is_path(key: str) -> bool:
+    """A setting that names a file: a relative one is relative to where it was written."""
+    return key.startswith("paths.") or key == "workspace.service_account_key"
 
 
 def _path(value: str, base: Path) -> Path:
@@ -340,6 +345,8 @@ def render_config(
         "",
         "[daemon]",
         f"poll_interval_seconds = {defaults.daemon.poll_interval_seconds}",
+        "# Where `introbot run` answers /healthz, /readyz and /metrics; unset: nowhere.",
+        '# http = "127.0.0.1:9464"',
         "",
         "[languages]",
         "# Drafts are written in the language of the request (en, fr, de, es) when it tells;",
@@ -367,6 +374,12 @@ def render_config(
         '# mailbox = "sam"',
         "# Replicas sharing the database each work a mailbox under a lease this long.",
         f"# lease_seconds = {defaults.store.lease_seconds}",
+        "",
+        "[workspace]",
+        "# A Google Workspace domain: a service account with domain-wide delegation signs in",
+        "# as these mailboxes instead of `introbot auth` (README: 'Run it for a team').",
+        '# service_account_key = "service-account.json"',
+        '# mailboxes = ["dana@firm.example"]',
         "",
     ]
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import logging
 import os
 import random
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import portalocker
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -262,9 +264,12 @@ def _turn(
     every: Sequence[Mailbox],
     stop: threading.Event,
     fatal: tuple[type[Exception], ...],
+    on_tick: Callable[[], None] | None = None,
 ) -> None:
     """A mailbox's turn on a worker, its log lines naming its account; the daemon stops
     once no mailbox is left to poll."""
+    if on_tick is not None:
+        on_tick()
     working = _WORKING_ON.set(box)
     named = logs.ACCOUNT.set(box.name)
     try:
@@ -283,11 +288,12 @@ def run_forever(
     signed_in_again: Callable[[], bool] | None = None,
     fatal: tuple[type[Exception], ...] = (),
     backoff: Backoff | None = None,
+    on_tick: Callable[[], None] | None = None,
 ) -> int | None:
     """Call ``poll`` every ``interval`` seconds until SIGINT/SIGTERM (or ``stop``): one
     mailbox, as :func:`run_many` serves several (see there)."""
     box = Mailbox(None, poll, interval, signed_in_again, backoff or Backoff())
-    return run_many([box], 1, stop, fatal)
+    return run_many([box], 1, stop, fatal, on_tick)
 
 
 def run_many(
@@ -295,6 +301,7 @@ def run_many(
     workers: int,
     stop: threading.Event | None = None,
     fatal: tuple[type[Exception], ...] = (),
+    on_tick: Callable[[], None] | None = None,
 ) -> int | None:
     """Poll each mailbox every ``interval`` of its own, on a pool of ``workers`` threads,
     until SIGINT/SIGTERM (or ``stop``). A mailbox is polled by one worker at a time; a slow
@@ -310,7 +317,8 @@ def run_many(
     daemon stops and the first is raised here. A second SIGINT/SIGTERM ends the process at
     once (exit 130, or 143 for SIGTERM): whatever a poll was doing is resumed safely by the
     next start, as after a crash. Returns the signal that stopped it cleanly (None when
-    ``stop`` did)."""
+    ``stop`` did). ``on_tick`` is told each time the scheduler gives a mailbox its turn (the
+    health endpoint's sign of life)."""
     stop = stop or threading.Event()
     signals = [0]
     stopped_on: list[int] = []
@@ -342,7 +350,7 @@ def run_many(
         scheduler.add_job(
             _turn,
             "interval",
-            args=(box, mailboxes, stop, fatal),
+            args=(box, mailboxes, stop, fatal, on_tick),
             seconds=box.interval,
             id=f"poll-{n}",
             max_instances=1,
@@ -369,8 +377,8 @@ def run_many(
 def raise_open_files_limit(wanted: int) -> None:
     """Let this process open ``wanted`` files (a database, its locks and a connection per
     mailbox add up): the soft limit goes up to the hard one where the system has both."""
-    try:
-        import resource
+    try:  # POSIX only: imported by name, so that no plain import refuses Windows
+        resource: Any = importlib.import_module("resource")
     except ImportError:  # Windows: no such limit to raise
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

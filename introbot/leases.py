@@ -352,9 +352,21 @@ def replicas(
         replica.stop()
 
 
+@dataclass
+class Leased:
+    """The daemon's polls, each under its mailbox's lease where the store is PostgreSQL."""
+
+    polls: list[Callable[[], None]]
+    replicas: list[Replica]
+
+    def owned(self) -> dict[str, bool]:
+        """Mailbox -> whether this process holds its lease now (for /metrics)."""
+        return {m: r.holds(m) for r in self.replicas for m in r.fences}
+
+
 def under_leases(
     stack: ExitStack, works: Sequence[tuple[Any, Callable[[], None]]], seconds: float
-) -> list[Callable[[], None]]:
+) -> Leased:
     """The daemon's hook: for each (store backend, poll) the poll to schedule. An SQLite
     store's as it is (one process, file locks); a PostgreSQL one's run only under its lease,
     by one :class:`Replica` per database (started here, stopped with ``stack``), its
@@ -364,16 +376,17 @@ def under_leases(
     for n, (db, _) in enumerate(works):
         if getattr(db, "dialect", None) == "postgresql":
             by_url.setdefault(db.url, []).append(n)
+    started = []
     for url, indexes in by_url.items():
-        replica = stack.enter_context(
-            replicas(url, [works[n][0].mailbox for n in indexes], seconds)
-        )
+        names = [works[n][0].mailbox for n in indexes]
+        replica = stack.enter_context(replicas(url, names, seconds))
+        started.append(replica)
         log.info("replica=%s mailboxes=%d lease_seconds=%d", replica.me, len(indexes), seconds)
         for n in indexes:
             db = works[n][0]
             db.fence = replica.fences[db.mailbox]
             polls[n] = replica.guard(db.mailbox, polls[n])
-    return polls
+    return Leased(polls, started)
 
 
 def describe_lease(lease: Lease | None, live: Sequence[str]) -> tuple[bool, str]:

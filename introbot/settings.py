@@ -142,8 +142,53 @@ class DraftsSection(_Section):
     marks the guess either way."""
 
 
+def split_host_port(value: str) -> tuple[str, int]:
+    """``"127.0.0.1:9464"`` -> ("127.0.0.1", 9464); ``"[::1]:9464"``; ``":9464"`` is every
+    interface; port 0 is any free port. ValueError with what is expected."""
+    host, colon, port = value.strip().rpartition(":")
+    if not colon or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT (for example 127.0.0.1:9464)")
+    host = host.removeprefix("[").removesuffix("]")
+    return host or "0.0.0.0", int(port)
+
+
 class DaemonSection(_Section):
     poll_interval_seconds: int = Field(default=60, ge=1, le=86_400)
+    http: str | None = None
+    """HOST:PORT where `introbot run` answers /healthz, /readyz and /metrics (Prometheus);
+    unset: no HTTP at all. 127.0.0.1:9464 keeps it on this machine."""
+
+    @field_validator("http")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_host_port(value)
+        return value
+
+
+class WorkspaceSection(_Section):
+    """Google Workspace: sign in as mailboxes of a domain with a service account that has
+    domain-wide delegation, instead of each person running `introbot auth`."""
+
+    service_account_key: Path | None = None
+    """The service account's JSON key file (relative: to config.toml's folder)."""
+    mailboxes: tuple[str, ...] = ()
+    """The addresses it signs in as; an admin adds a mailbox by adding its address."""
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return ConnectorSection._addresses(values)
+
+    @model_validator(mode="after")
+    def _together(self) -> WorkspaceSection:
+        if self.mailboxes and self.service_account_key is None:
+            raise ValueError("mailboxes needs service_account_key (the service account's key)")
+        if self.service_account_key is not None and not self.mailboxes:
+            raise ValueError("service_account_key needs mailboxes (the addresses to sign in as)")
+        if len(set(self.mailboxes)) != len(self.mailboxes):
+            raise ValueError("mailboxes names an address twice")
+        return self
 
 
 class GmailSection(_Section):
@@ -242,6 +287,7 @@ class Settings(_Section):
     paths: PathsSection = PathsSection()
     store: StoreSection = StoreSection()
     languages: LanguagesSection = LanguagesSection()
+    workspace: WorkspaceSection = WorkspaceSection()
 
     @model_validator(mode="after")
     def _labels_distinct(self) -> Settings:

@@ -1,6 +1,6 @@
 """Many mailboxes in one process (`introbot run --all`, `--account A --account B`): each
-account with its own sandbox Gmail (one sandbox server per mailbox: the sandbox serves one
-mailbox each today), sign-in, database and pacing; a slow mailbox, one failing with 500s and
+account with its own sandbox Gmail (one sandbox server per mailbox, reached through its
+[gmail] endpoint; one sandbox serving them all would do as well), sign-in, database and pacing; a slow mailbox, one failing with 500s and
 one whose sign-in was revoked hold up none of the others, and the process stops cleanly.
 The scheduling alone is tested with plain callables (no Gmail) in the fast lane."""
 
@@ -146,12 +146,19 @@ def _account(name: str, server: SandboxServer, signed_in: bool = True) -> Sandbo
     control = SandboxControl(server.url)
     assert invoke("init", "--account", name, "--name", f"{name.title()} Person").exit_code == 0
     account = Account.named(name)
-    with account.config_file.open("a") as config:
-        config.write(f'\n[gmail]\nendpoint = "{server.url}"\n')
+    _set_endpoint(account, server.url)
     control.oauth(require_token=True)
     if signed_in:
         sign_in_directly(control, account.token_file)
     return control
+
+
+def _set_endpoint(account: Account, url: str) -> None:
+    """The account's [gmail] endpoint, in the place `introbot init` left for it."""
+    text = account.config_file.read_text(encoding="utf-8")
+    commented = '# endpoint = "http://127.0.0.1:8765/"'
+    assert commented in text
+    account.config_file.write_text(text.replace(commented, f'endpoint = "{url}"'), "utf-8")
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
@@ -253,8 +260,7 @@ def test_run_all_with_no_account_set_up_says_how_to_make_one(home: Path) -> None
 
 def test_an_endpoint_that_would_send_the_sign_in_in_clear_is_refused(home: Path) -> None:
     assert invoke("init").exit_code == 0
-    with Account.named(None).config_file.open("a") as config:
-        config.write('\n[gmail]\nendpoint = "http://gmail.example.net/"\n')
+    _set_endpoint(Account.named(None), "http://gmail.example.net/")
     result = invoke("poll")
     assert result.exit_code == 2 and "unencrypted" in result.stderr
 

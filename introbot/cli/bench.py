@@ -642,15 +642,20 @@ def mailboxes_table(quick: bool) -> dict[str, Any]:
     else:
         interval = float(SETTINGS.daemon.poll_interval_seconds)
         many = bench_mailboxes.many_mailboxes((10, 100), interval=interval, rounds=2)
-    rows = [
+    title = (
         f"introbot bench --mailboxes - {platform.system()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; a sandbox per mailbox, Gmail's per-user limit on",
-        "",
-        _row("scenario", "introbot", "baseline poller", "introbot / baseline", "target"),
-        _row("---", "---", "---", "---", "---"),
-        *bench_mailboxes.rows(many, _row),
-    ]
+        f"{platform.python_version()}; a sandbox per mailbox, Gmail's per-user limit on"
+    )
+    rows = [title, *_TABLE_HEAD, *bench_mailboxes.rows(many, _row)]
     return {**many, "table": "\n".join(rows)}
+
+
+# A table's head: a blank line under its title, the column names, the separator.
+_TABLE_HEAD = (
+    "",
+    _row("scenario", "introbot", "baseline poller", "introbot / baseline", "target"),
+    _row("---", "---", "---", "---", "---"),
+)
 
 
 def _ratio(a: float, b: float) -> str:

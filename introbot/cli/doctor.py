@@ -28,7 +28,6 @@ from introbot.gmail.errors import AuthExpired, GmailError
 from introbot.gmail.pacing import RetryPolicy
 from introbot.paths import credentials_file, readable_by_others
 from introbot.rules import default_rules_dir
-from introbot.settings import Settings
 from introbot.store import SCHEMA_VERSION, StoreError, StoreLocation, mailbox_of
 
 QUICK = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2)  # a check, not a poll
@@ -76,7 +75,7 @@ class Doctor:
         yield self._config(loaded)
         yield self._name(loaded)
         yield from self._rules(loaded)
-        client = yield from self._connection(loaded.settings)
+        client = yield from self._connection(loaded)
         database = store_for(self.account, loaded.settings, self.sandbox, self.flags)
         if client is not None:
             with contextlib.closing(client):
@@ -90,11 +89,13 @@ class Doctor:
             yield _lease(database)
         yield self._instance(database)
 
-    def _connection(self, settings: Settings) -> Generator[Finding, None, GmailClient | None]:
+    def _connection(self, loaded: Loaded) -> Generator[Finding, None, GmailClient | None]:
         """The client file and sign-in findings; then a client, if there is one to use."""
         if self.sandbox:
             yield Finding("credentials", Status.SKIP, f"working against the sandbox {self.sandbox}")
             return GmailClient.for_sandbox(self.sandbox, timeout=10, retry=QUICK)
+        if loaded.settings.workspace.service_account_key is not None:
+            return (yield from self._workspace(loaded))
         yield self._client_file()
         sign_in, finding = self._sign_in()
         yield finding
@@ -103,11 +104,33 @@ class Doctor:
             return None
         return GmailClient(
             sign_in.credentials,
-            gmail_endpoint(settings),
+            gmail_endpoint(loaded.settings),
             timeout=10,
             retry=QUICK,
             signed_in_at=sign_in.signed_in_at,
         )
+
+    def _workspace(self, loaded: Loaded) -> Generator[Finding, None, GmailClient | None]:
+        """A Workspace account: the service account may act as each listed mailbox."""
+        from introbot.app import workspace_client
+        from introbot.gmail.auth import DelegationRefused, check_delegation, workspace_credentials
+
+        workspace = loaded.settings.workspace
+        assert workspace.service_account_key is not None
+        refused = 0
+        for mailbox in workspace.mailboxes:
+            try:
+                check_delegation(workspace_credentials(workspace.service_account_key, mailbox))
+            except (SignInError, DelegationRefused) as exc:
+                refused += 1
+                yield Finding("sign-in", Status.FAIL, str(exc))
+                continue
+            yield Finding("sign-in", Status.OK, f"the service account may act as {mailbox}")
+        if refused or len(workspace.mailboxes) > 1:
+            why = "needs a working sign-in first" if refused else "one mailbox per account"
+            yield Finding("gmail", Status.SKIP, why)
+            return None
+        return workspace_client(loaded.settings, None, timeout=10)
 
     # -------------------------------------------------------------------- checks
     def _config(self, loaded: Loaded) -> Finding:

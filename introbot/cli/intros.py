@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -153,6 +154,18 @@ def _dry_run(target: Target, as_json: bool) -> None:
         output.say(dryrun.describe(plan))
 
 
+def _listen(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--http HOST:PORT, checked before anything runs."""
+    from introbot.settings import split_host_port
+
+    try:
+        if value is not None:
+            split_host_port(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
 @click.command()
 @accounts_options
 @click.option(
@@ -161,13 +174,19 @@ def _dry_run(target: Target, as_json: bool) -> None:
     help="Seconds between polls (default: each account's daemon.poll_interval_seconds, 60).",
 )
 @click.option(
+    "--http",
+    metavar="HOST:PORT",
+    help="Answer /healthz, /readyz and /metrics there (default: daemon.http; unset: not at all).",
+    callback=_listen,
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 256),
     envvar="INTROBOT_RUN_WORKERS",
     help="With several accounts: how many are polled at once, at most (default: one per "
     "account, up to 8).",
 )
-def run(targets: list[Target], interval: int | None, workers: int | None) -> None:
+def run(targets: list[Target], interval: int | None, http: str | None, workers: int | None) -> None:
     """Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes.
 
     On a terminal each poll that finds something is told as `introbot poll` tells it;
@@ -181,12 +200,13 @@ def run(targets: list[Target], interval: int | None, workers: int | None) -> Non
     its own config.toml (a sandbox: its [gmail] endpoint).
     """
     if len(targets) == 1:
-        _run_one(targets[0], interval)
+        _run_one(targets[0], interval, http)
     else:
-        _run_several(targets, interval, workers)
+        _run_several(targets, interval, workers, http)
 
 
-def _run_one(target: Target, interval: int | None) -> None:
+def _run_one(target: Target, interval: int | None, http: str | None) -> None:
+    from introbot import health as vitals
     from introbot.daemon import DAEMON, AlreadyRunning, run_forever, single_instance
     from introbot.leases import under_leases
     from introbot.store import StoreError
@@ -197,18 +217,26 @@ def _run_one(target: Target, interval: int | None) -> None:
             # A short-lived writer (poll, decide, cancel) is waited for; another daemon not.
             with single_instance(app.store.path, DAEMON, wait=float("inf")), ExitStack() as held:
                 seconds = interval or app.settings.daemon.poll_interval_seconds
+                health = vitals.Health(seconds, vitals.sqlite_check(app.store.path))
+                served = held.enter_context(
+                    vitals.serving(http or app.settings.daemon.http, health)
+                )
                 output.say(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
+                if served is not None:
+                    output.say(f"Health and metrics: {served.url}healthz, readyz, metrics")
                 _log_decisions(on_terminal)
                 logged = functools.partial(_poll_logged, app, set(), _Held(held), on_terminal)
                 lease = app.settings.store.lease_seconds
-                (poll,) = under_leases(held, [(app.store.db, logged)], lease)
+                leased = under_leases(held, [(app.store.db, logged)], lease)
+                health.leases = leased.owned if leased.replicas else None
                 stopped_on = run_forever(
-                    poll,
+                    health.watch(leased.polls[0], app.account.name, after=vitals.counting(app)),
                     seconds,
                     signed_in_again=app.signed_in_again,
                     fatal=(AlreadyRunning, StoreError),
+                    on_tick=health.tick,
                 )
-        except (AlreadyRunning, StoreError) as exc:
+        except (AlreadyRunning, StoreError, OSError) as exc:
             fail(str(exc))
         output.say("introbot stopped.")
     if stopped_on == signal.SIGINT:
@@ -221,9 +249,13 @@ def _log_decisions(on_terminal: bool) -> None:
         decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
 
 
-def _run_several(targets: list[Target], interval: int | None, workers: int | None) -> None:
+def _run_several(
+    targets: list[Target], interval: int | None, workers: int | None, http: str | None
+) -> None:
     """One process, several accounts: every account that can be opened is served; one that
-    cannot (no sign-in, a mistake in its config, another daemon on it) is said and left."""
+    cannot (no sign-in, a mistake in its config, another daemon on it) is said and left.
+    The health endpoints (--http, or the first account's [daemon] http) cover them all."""
+    from introbot import health as vitals
     from introbot.daemon import (
         AlreadyRunning,
         Mailbox,
@@ -247,11 +279,13 @@ def _run_several(targets: list[Target], interval: int | None, workers: int | Non
         boxes: list[Mailbox] = []
         apps: list[App] = []
         lease = DEFAULT_LEASE_SECONDS
+        health = vitals.Health(float(interval or 1), _stores_check(apps))
         for target in targets:
             app = _opened_for_daemon(target, stack)
             if isinstance(app, str):
                 output.warn(f"not serving the account '{target.account.name}': {app}")
                 continue
+            apps.append(app)
             poll = functools.partial(
                 _poll_logged, app, set(), _Held(stack.enter_context(ExitStack())), on_terminal
             )
@@ -260,21 +294,36 @@ def _run_several(targets: list[Target], interval: int | None, workers: int | Non
             boxes.append(
                 Mailbox(app.account.name, poll, seconds, app.signed_in_again, sign_in_command=renew)
             )
-            apps.append(app)
             lease = app.settings.store.lease_seconds
         if not boxes:
             fail("no account could be served (see above)")
-        works = [(a.store.db, b.poll) for a, b in zip(apps, boxes, strict=True)]
-        for box, leased in zip(boxes, under_leases(stack, works, lease), strict=True):
-            box.poll = leased
+        leased = under_leases(
+            stack, [(a.store.db, b.poll) for a, b in zip(apps, boxes, strict=True)], lease
+        )
+        health.leases = leased.owned if leased.replicas else None
+        for box, served_app, under_lease in zip(boxes, apps, leased.polls, strict=True):
+            box.poll = health.watch(
+                under_lease, served_app.account.name, vitals.counting(served_app)
+            )
         pool = workers or default_workers(len(boxes))
+        health.interval = max(box.interval for box in boxes)  # "recent" for the slowest
+        try:
+            served = stack.enter_context(
+                vitals.serving(http or apps[0].settings.daemon.http, health)
+            )
+        except OSError as exc:
+            fail(str(exc))
         output.say(
             f"introbot is watching Gmail for {_plural(len(boxes), 'account')} "
             f"({_listing(boxes)}), up to {pool} at once; Ctrl-C stops it."
         )
+        if served is not None:
+            output.say(f"Health and metrics: {served.url}healthz, readyz, metrics")
         _log_decisions(on_terminal)
         try:
-            stopped_on = run_many(boxes, pool, fatal=(AlreadyRunning, StoreError))
+            stopped_on = run_many(
+                boxes, pool, fatal=(AlreadyRunning, StoreError), on_tick=health.tick
+            )
         except (AlreadyRunning, StoreError):
             fail("every account stopped: " + "; ".join(f"{b.name}: {b.status}" for b in boxes))
         for box in boxes:
@@ -282,6 +331,20 @@ def _run_several(targets: list[Target], interval: int | None, workers: int | Non
         output.say("introbot stopped.")
     if stopped_on == signal.SIGINT:
         sys.exit(output.EXIT_INTERRUPTED)
+
+
+def _stores_check(apps: list[App]) -> Callable[[], str | None]:
+    """The readiness probe's store check over every account's database: the first that does
+    not answer (``apps`` is filled in as they are opened)."""
+    from introbot import health as vitals
+
+    def check() -> str | None:
+        return next(
+            (why for app in apps if (why := vitals.sqlite_check(app.store.path)()) is not None),
+            None,
+        )
+
+    return check
 
 
 def _opened_for_daemon(target: Target, stack: ExitStack) -> App | str:

@@ -57,15 +57,19 @@ DEFAULT_PORT = 8765
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--user",
+    "users",
     callback=email_addresses,
-    default=DEFAULT_USER,
+    multiple=True,
+    default=(DEFAULT_USER,),
     show_default=True,
-    help="The mailbox's address.",
+    help="A mailbox's address; repeat it to serve several, each with its own quota "
+    "(the first is the default one).",
 )
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the mailbox to this file after every change and reload it on start.",
+    help="Save the first mailbox to this file after every change and reload it on start "
+    "(each other one beside it, as STEM.ADDRESS.json).",
 )
 @click.option(
     "--rate-limit/--no-rate-limit",
@@ -82,13 +86,18 @@ DEFAULT_PORT = 8765
     "Message-IDs, search lag... (docs/sandbox.md, Realism).",
 )
 def sandbox_serve(
-    host: str, port: int, user: str, state: Path | None, rate_limit: bool, realism: str
+    host: str,
+    port: int,
+    users: tuple[str, ...],
+    state: Path | None,
+    rate_limit: bool,
+    realism: str,
 ) -> None:
     """Serve the Gmail REST API (and /_sandbox/ controls) until Ctrl-C (exit 130) or SIGTERM
     (exit 0)."""
     try:
         server = SandboxServer(
-            host, port, user, state, RateLimitSettings() if rate_limit else None, realism
+            host, port, users, state, RateLimitSettings() if rate_limit else None, realism
         )
     except OSError as exc:
         raise click.ClickException(
@@ -99,10 +108,8 @@ def sandbox_serve(
     with until_stopped() as wait:
         server.start()
         try:
-            click.echo(
-                f"Sandbox Gmail for {server.sandbox.mailbox.user} at {server.url} "
-                f"(realism: {realism})"
-            )
+            served = ", ".join(box.mailbox.user for box in server.sandboxes.all())
+            click.echo(f"Sandbox Gmail for {served} at {server.url} (realism: {realism})")
             click.echo(f"Gmail API: {server.url}gmail/v1/users/me/...")
             click.echo(f"Batches:   {server.url}batch/gmail/v1")
             click.echo("Controls:")

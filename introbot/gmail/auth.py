@@ -1,5 +1,7 @@
 """Signing in to Gmail: the OAuth client file, Google's installed-app flow, and the saved
-sign-in (``token.json``: written atomically, mode 0600, refreshed as needed).
+sign-in (``token.json``: written atomically, mode 0600, refreshed as needed); or, for a
+Workspace domain, a service account with domain-wide delegation acting as each mailbox
+(``[workspace]`` settings: no one runs ``introbot auth``).
 
 Every failure is a :class:`SignInError` whose message says what happened and the next step.
 """
@@ -17,15 +19,21 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from google.auth.exceptions import RefreshError, TransportError
+from google.oauth2 import service_account
 from google.oauth2.credentials import Credentials
 
-from introbot.gmail.errors import AuthExpired
+from introbot.gmail.errors import AuthExpired, GmailError
 
 SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 SCOPES = (SCOPE,)
 # Google ends the sign-ins of an app whose consent screen is still in "Testing" after 7 days.
 TESTING_TOKEN_LIFETIME = timedelta(days=7)
 CREDENTIALS_HELP = "the README's 'Use it on your Gmail' walks through it"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+DELEGATION_STEP = (
+    "Google Admin console (admin.google.com) > Security > Access and data control > API "
+    "controls > Manage Domain Wide Delegation > Add new"
+)
 
 
 class SignInError(Exception):
@@ -287,3 +295,116 @@ def write_private(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# ------------------------------------------------------------- Workspace sign-in
+class DelegationRefused(AuthExpired):
+    """Google refused to let the service account act as the mailbox; says what to change."""
+
+    def __init__(self, message: str) -> None:
+        GmailError.__init__(self, message)
+        self.detail = message
+        self.signed_in_at = None
+
+
+def read_service_account_key(path: Path) -> dict[str, Any]:
+    """A service account's JSON key file (Google Cloud Console > IAM & Admin > Service
+    accounts > Keys > Add key > JSON), checked."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SignInError(
+            f"No service-account key at {path} ([workspace] service_account_key). Create a "
+            "JSON key for the service account in Google Cloud Console (IAM & Admin > Service "
+            "accounts > Keys > Add key) and save it there."
+        ) from None
+    except OSError as exc:
+        raise SignInError(f"cannot read {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SignInError(f"{path} is not a JSON key file ({exc}): download it again.") from None
+    if not isinstance(data, dict) or data.get("type") != "service_account":
+        raise SignInError(
+            f"{path} is not a service-account key (its type is not 'service_account'). "
+            "[workspace] service_account_key takes the JSON key of a service account; for "
+            "your own mailbox, leave it unset and run `introbot auth`."
+        )
+    missing = [
+        key
+        for key in ("client_email", "private_key", "private_key_id", "client_id")
+        if not isinstance(data.get(key), str) or not data[key]
+    ]
+    if missing:
+        raise SignInError(f"{path} lacks {', '.join(missing)}: create a new JSON key for it.")
+    return data
+
+
+class DelegatedCredentials(service_account.Credentials):
+    """A service account acting as one mailbox; a refusal says what the admin must do."""
+
+    def refresh(self, request: Any) -> None:
+        try:
+            super().refresh(request)  # type: ignore[no-untyped-call]
+        except RefreshError as exc:
+            raise DelegationRefused(
+                delegation_refusal(exc, self.service_account_email, self._subject, self._key)
+            ) from None
+
+    _key: tuple[str, str] = ("", "")  # the key file, the service account's client ID
+
+
+def workspace_credentials(key_file: Path, mailbox: str) -> DelegatedCredentials:
+    """The service account of ``key_file`` acting as ``mailbox`` (google-auth's
+    ``with_subject``) with the gmail.modify scope. The key's token endpoint is used only when
+    it is Google's or on this machine (the sandbox): a key that names another server would
+    hand it a signed assertion."""
+    info = dict(read_service_account_key(key_file))
+    if info.get("token_uri") != GOOGLE_TOKEN_URI and not _loopback(info.get("token_uri")):
+        info["token_uri"] = GOOGLE_TOKEN_URI
+    try:
+        base = DelegatedCredentials.from_service_account_info(info, scopes=list(SCOPES))  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        raise SignInError(f"the private key in {key_file} is unusable ({exc}).") from None
+    credentials: DelegatedCredentials = base.with_subject(mailbox)
+    credentials._key = (str(key_file), info["client_id"])
+    return credentials
+
+
+def delegation_refusal(
+    exc: RefreshError, service_account_email: str, mailbox: str | None, key: tuple[str, str]
+) -> str:
+    """Google's refusal of a service account's grant, with the step that fixes it."""
+    key_file, client_id = key
+    detail = refusal(exc)
+    text = str(exc.args[0] if exc.args else "")
+    who = f"the service account {service_account_email}"
+    if text.startswith("unauthorized_client"):
+        return (
+            f"Google does not let {who} act as {mailbox} (unauthorized_client: {detail}). A "
+            f"super admin of {str(mailbox).rpartition('@')[2]} must allow it: {DELEGATION_STEP}, "
+            f"client ID {client_id}, OAuth scope {SCOPE}. A mailbox outside "
+            "that Workspace domain cannot be delegated; a new entry can take hours to apply."
+        )
+    if "Invalid email or User ID" in text:
+        return (
+            f"{mailbox} is not a user of its Workspace domain (invalid_grant: {detail}): "
+            "check the address in [workspace] mailboxes."
+        )
+    if "Invalid JWT Signature" in text:
+        return (
+            f"Google does not know the key in {key_file} for {who} (deleted or replaced): "
+            "create a new JSON key in Google Cloud Console (IAM & Admin > Service accounts > "
+            "Keys) and save it there."
+        )
+    return f"Google refused the sign-in of {who} as {mailbox} ({detail})."
+
+
+def check_delegation(credentials: DelegatedCredentials) -> None:
+    """Ask Google for an access token now: a refusal (DelegationRefused, with the admin's
+    step) or an unreachable Google (SignInError) is told before any poll."""
+    import google_auth_httplib2
+    import httplib2
+
+    try:
+        credentials.refresh(google_auth_httplib2.Request(httplib2.Http(timeout=30)))
+    except (TransportError, OSError) as exc:
+        raise SignInError(f"cannot reach Google's token server: {exc}") from None

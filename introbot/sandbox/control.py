@@ -22,10 +22,18 @@ class ControlError(RuntimeError):
 
 
 class SandboxControl:
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    """The controls of one mailbox: the sandbox's first, or ``user``'s."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0, user: str | None = None) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.base = self.base_url + "_sandbox"
+        if user is not None:
+            self.base += f"/users/{quote(user)}"
         self.timeout = timeout
+
+    def of(self, user: str) -> SandboxControl:
+        """The controls of the mailbox ``user``, served by the same sandbox."""
+        return SandboxControl(self.base_url, self.timeout, user)
 
     def _request(
         self,
@@ -201,6 +209,79 @@ class SandboxControl:
 
     def expire_access_tokens(self) -> None:
         self._json("POST", "/oauth/expire-access")
+
+    def access_token(self, user: str, seconds: int = 3599) -> str:
+        """A live access token for the mailbox ``user``, as if it had signed in:
+        ``GmailClient(google.oauth2.credentials.Credentials(token), url)`` works on it."""
+        result: dict[str, Any] = self._at_root(
+            "POST", "/oauth/tokens", {"user": user, "seconds": seconds}
+        )
+        return str(result["access_token"])
+
+    def add_mailbox(self, user: str) -> list[dict[str, Any]]:
+        """Serve one more mailbox (its own quota and state); returns every mailbox served."""
+        result: dict[str, Any] = self._at_root("POST", "/mailboxes", {"user": user})
+        return list(result["mailboxes"])
+
+    def mailboxes(self) -> list[dict[str, Any]]:
+        result: dict[str, Any] = self._at_root("GET", "/mailboxes")
+        return list(result["mailboxes"])
+
+    def _at_root(self, method: str, path: str, value: Any = None) -> Any:
+        """A call of the sandbox as a whole (not of one mailbox)."""
+        return SandboxControl(self.base_url, self.timeout)._json(method, path, value)
+
+    def service_account(
+        self,
+        client_email: str = "introbot@introbot-sandbox.iam.gserviceaccount.com",
+        *,
+        domains: list[str] | None = None,
+        scopes: tuple[str, ...] = ("https://www.googleapis.com/auth/gmail.modify",),
+    ) -> dict[str, Any]:
+        """A new service-account key file (a fresh RSA key, as Google Cloud Console's
+        "Add key" downloads) whose Google is this sandbox, with domain-wide delegation of
+        ``scopes`` on ``domains`` (default: the domains of the mailboxes served), as a
+        Workspace admin grants it in the Admin console. ``scopes=()``: never delegated."""
+        import secrets
+
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        public = (
+            key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        key_id = secrets.token_hex(20)
+        client_id = str(10**20 + secrets.randbelow(10**20))
+        spec: dict[str, Any] = {
+            "client_email": client_email,
+            "client_id": client_id,
+            "key_id": key_id,
+            "public_key": public,
+            "scopes": list(scopes),
+        }
+        if domains is not None:
+            spec["domains"] = domains
+        self._at_root("POST", "/oauth/service-accounts", spec)
+        return {
+            "type": "service_account",
+            "project_id": "introbot-sandbox",
+            "private_key_id": key_id,
+            "private_key": private,
+            "client_email": client_email,
+            "client_id": client_id,
+            "auth_uri": f"{self.base_url}o/oauth2/auth",
+            "token_uri": f"{self.base_url}token",
+        }
 
     def client_file(self) -> dict[str, Any]:
         """A Desktop-app OAuth client file whose Google is this sandbox."""

@@ -3,7 +3,9 @@
 :class:`Sandbox` answers requests (transport-free); :class:`SandboxServer` puts it behind a
 real HTTP server that the real googleapiclient talks to. The REST surface is Gmail's
 (``/gmail/v1/users/{userId}/...`` and ``/batch/gmail/v1``); the control API for scripting a
-scenario lives under ``/_sandbox/`` (see ``docs/sandbox.md``).
+scenario lives under ``/_sandbox/`` (see ``docs/sandbox.md``). :class:`Sandboxes` serves
+several mailboxes side by side, one per address, each with its own quota and state, and
+the Google sign-in they share: ``me`` is the mailbox of the request's access token.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,7 +37,7 @@ from introbot.sandbox.accounting import Faults, RateLimiter, RateLimitSettings, 
 from introbot.sandbox.api import HANDLERS
 from introbot.sandbox.errors import ApiError, bad_request, not_found
 from introbot.sandbox.mailbox import Mailbox, Message, PendingSend
-from introbot.sandbox.oauth import UNAUTHENTICATED, OAuthServer
+from introbot.sandbox.oauth import UNAUTHENTICATED, OAuthServer, Reply
 from introbot.sandbox.realism import Realism, realism_of
 
 log = logging.getLogger(__name__)
@@ -43,8 +45,7 @@ log = logging.getLogger(__name__)
 DEFAULT_USER = "connector@example.com"
 MAX_BATCH_PARTS = 100
 MAX_REQUEST_BYTES = 50 * 1024 * 1024
-
-Reply = tuple[int, dict[str, str], bytes]
+_USER_IN_PATH = re.compile(r"/gmail/v1/users/([^/?\s]+)/")
 
 
 def _json_reply(status: int, value: Any, headers: dict[str, str] | None = None) -> Reply:
@@ -68,7 +69,8 @@ def _json_body(body: bytes) -> Any:
 
 
 class Sandbox:
-    """The state of one sandbox user and every answer it gives, independent of HTTP."""
+    """The state of one sandbox mailbox and every answer it gives, independent of HTTP:
+    its own quota counters, rate limit, faults, clock and saved state."""
 
     def __init__(
         self,
@@ -77,13 +79,14 @@ class Sandbox:
         rate_limit: RateLimitSettings | None = None,
         clock: Callable[[], float] = time.time,
         realism: Realism | str | None = None,
+        oauth: OAuthServer | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.stats = Stats()
         self.limiter = RateLimiter()
         self.limiter.configure(rate_limit)
         self.faults = Faults()
-        self.oauth = OAuthServer()
+        self.oauth = oauth or OAuthServer(user=user)
         self.state_file = state_file
         self.stopping = threading.Event()
         self._clock = clock
@@ -163,7 +166,7 @@ class Sandbox:
         method, params = routed
         params = {k: unquote(v) for k, v in params.items()}
         self.stats.count_call(method.name)
-        if params.get("userId") not in ("me", self.mailbox.user):
+        if params.get("userId", "").lower() not in ("me", self.mailbox.user.lower()):
             raise ApiError(403, f"Delegation denied for {params.get('userId')}")
         typed = discovery.check_query(method, parse_qs(query, keep_blank_values=True))
         payload = _json_body(body) if method.request_schema else {}
@@ -469,8 +472,157 @@ CONTROL_ENDPOINTS = [
     '"require_token": bool, "access_seconds": N}',
     "POST /_sandbox/oauth/revoke",
     "POST /_sandbox/oauth/expire-access",
+    'POST /_sandbox/oauth/tokens  body: {"user": ADDRESS, "seconds": N} (an access token for it)',
+    'GET|POST /_sandbox/oauth/service-accounts  body: {"client_email", "client_id", '
+    '"key_id", "public_key", "domains": [...], "scopes": [...]} (domain-wide delegation)',
+    'GET|POST /_sandbox/mailboxes  body: {"user": ADDRESS} (serve one more mailbox)',
+    "ANY  /_sandbox/users/{address}/...  the calls above for that mailbox (default: the first)",
     "GET  /o/oauth2/auth (the consent screen), POST /token (the token endpoint)",
 ]
+
+
+def _key(address: str) -> str:
+    return address.strip().lower()
+
+
+def state_file_of(base: Path | None, user: str, first: bool) -> Path | None:
+    """Where a mailbox is saved: ``base`` for the first, ``STEM.ADDRESS.SUFFIX`` beside it
+    for each other one."""
+    if base is None or first:
+        return base
+    return base.with_name(f"{base.stem}.{_key(user)}{base.suffix}")
+
+
+class Sandboxes:
+    """Every mailbox the sandbox serves, by address, and the Google they share (sign-in,
+    service accounts). The first mailbox is the default: the plain ``/_sandbox/`` controls
+    and a call without an access token go to it."""
+
+    def __init__(
+        self,
+        users: Sequence[str] = (DEFAULT_USER,),
+        state_file: Path | None = None,
+        rate_limit: RateLimitSettings | None = None,
+        clock: Callable[[], float] = time.time,
+        realism: Realism | str | None = None,
+    ) -> None:
+        if not users:
+            raise ValueError("a sandbox serves at least one mailbox")
+        self.oauth = OAuthServer(user=users[0])
+        self.oauth.service_accounts.mailbox_exists = lambda address: self.get(address) is not None
+        self.oauth.service_accounts.default_domains = self.domains
+        self._make = (state_file, rate_limit, clock, realism)
+        self._lock = threading.Lock()
+        self._all: list[Sandbox] = []
+        self._by_user: dict[str, Sandbox] = {}
+        for user in users:
+            self.add(user)
+        self.default = self._all[0]
+
+    def add(self, user: str) -> Sandbox:
+        """Serve the mailbox ``user`` too (a no-op when it is served already)."""
+        state_file, rate_limit, clock, realism = self._make
+        with self._lock:
+            known = self._by_user.get(_key(user))
+            if known is not None:
+                return known
+            first = not self._all
+            box = Sandbox(
+                user,
+                state_file_of(state_file, user, first),
+                rate_limit,
+                clock,
+                realism,
+                self.oauth,
+            )
+            self._all.append(box)
+            self._by_user[_key(box.mailbox.user)] = box
+            return box
+
+    def get(self, user: str) -> Sandbox | None:
+        return self._by_user.get(_key(user))
+
+    def all(self) -> list[Sandbox]:
+        with self._lock:
+            return list(self._all)
+
+    def domains(self) -> frozenset[str]:
+        return frozenset(_key(b.mailbox.user).rpartition("@")[2] for b in self.all())
+
+    def _reindex(self) -> None:
+        """After ``POST /_sandbox/reset?user=`` renamed a mailbox."""
+        with self._lock:
+            self._by_user = {_key(b.mailbox.user): b for b in self._all}
+
+    def for_call(self, authorization: str | None, user_id: str | None) -> Sandbox:
+        """The mailbox a Gmail API call works on: the access token's, else (no token, as
+        when ``require_token`` is off) the one its path names, else the default."""
+        token_user = self.oauth.user_of(authorization)
+        if token_user is not None:
+            box = self.get(token_user)
+            if box is None:  # a service account's own token, without a mailbox (``sub``)
+                raise ApiError(400, "Precondition check failed.", "failedPrecondition")
+            return box
+        named = self.get(unquote(user_id)) if user_id and user_id != "me" else None
+        return named or self.default
+
+    def control(self, http_method: str, path: str, query: str, body: bytes) -> Reply:
+        rest = path.removeprefix("/_sandbox")
+        match = re.fullmatch(r"/users/([^/]+)(/.*)?", rest)
+        if match:
+            box = self.get(unquote(match[1]))
+            if box is None:
+                return _error_reply(
+                    ApiError(
+                        404,
+                        f"The sandbox serves no mailbox {unquote(match[1])}; add it with "
+                        'POST /_sandbox/mailboxes {"user": ADDRESS}.',
+                        "notFound",
+                    )
+                )
+            reply = box.control(http_method, "/_sandbox" + (match[2] or "/"), query, body)
+        elif rest.rstrip("/") == "/mailboxes":
+            return self._mailboxes(http_method, body)
+        else:
+            reply = self.default.control(http_method, path, query, body)
+        if rest.endswith("/reset"):
+            self._reindex()
+        return reply
+
+    def _mailboxes(self, http_method: str, body: bytes) -> Reply:
+        if http_method == "POST":
+            try:
+                spec = _json_body(body)
+                if not isinstance(spec, dict) or not isinstance(spec.get("user"), str):
+                    raise bad_request('body must be {"user": ADDRESS}')
+                local, at, domain = spec["user"].strip().rpartition("@")
+                if not (local and at and "." in domain):
+                    raise bad_request(f"not an email address: {spec['user']!r}")
+            except ApiError as error:
+                return _error_reply(error)
+            self.add(spec["user"].strip())
+        elif http_method != "GET":
+            return _error_reply(ApiError(405, "GET or POST", None))
+        listed = []
+        for box in self.all():
+            stats = box.stats.snapshot()
+            listed.append(
+                {
+                    "user": box.mailbox.user,
+                    "requests": stats["requests"],
+                    "quota_units": stats["quota_units"],
+                    "rate_limited": stats["rate_limited"],
+                }
+            )
+        return _json_reply(200, {"mailboxes": listed})
+
+    def stop(self) -> None:
+        for box in self.all():
+            box.stopping.set()
+
+    def save(self) -> None:
+        for box in self.all():
+            box.save()
 
 
 def _mailbox_view(box: Mailbox) -> dict[str, Any]:
@@ -544,24 +696,37 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def _dispatch(self) -> None:
-        sandbox = self.server.sandbox
+        sandboxes = self.server.sandboxes
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BYTES:
             self._send(_error_reply(ApiError(413, "Request too large")), close=True)
             return
         body = self.rfile.read(length) if length else b""
+        authorization = self.headers.get("Authorization")
+        batch = url.path.rstrip("/") == "/batch/gmail/v1" and self.command == "POST"
         if url.path.startswith("/_sandbox"):
-            reply = sandbox.control(self.command, url.path, url.query, body)
-        elif url.path == "/o/oauth2/auth" and self.command == "GET":
-            reply = sandbox.oauth.authorize(url.query)
-        elif url.path == "/token" and self.command == "POST":
-            reply = sandbox.oauth.token(body, self.headers.get("Authorization"))
-        elif not sandbox.oauth.admits(self.headers.get("Authorization")):
-            reply = _json_reply(
-                401, UNAUTHENTICATED, {"WWW-Authenticate": 'Bearer realm="sandbox"'}
+            self._send(sandboxes.control(self.command, url.path, url.query, body))
+            return
+        if url.path == "/o/oauth2/auth" and self.command == "GET":
+            self._send(sandboxes.oauth.authorize(url.query))
+            return
+        if url.path == "/token" and self.command == "POST":
+            audience = f"http://{self.headers.get('Host', '')}/token"
+            self._send(sandboxes.oauth.token(body, authorization, audience))
+            return
+        if not sandboxes.oauth.admits(authorization):
+            self._send(
+                _json_reply(401, UNAUTHENTICATED, {"WWW-Authenticate": 'Bearer realm="sandbox"'})
             )
-        elif url.path.rstrip("/") == "/batch/gmail/v1" and self.command == "POST":
+            return
+        named = _USER_IN_PATH.search(body.decode("utf-8", "replace") if batch else url.path)
+        try:
+            sandbox = sandboxes.for_call(authorization, named[1] if named else None)
+        except ApiError as error:
+            self._send(_error_reply(error))
+            return
+        if batch:
             sandbox.stats.count_http(batch=True)
             reply = sandbox.batch(self.headers.get("Content-Type", ""), body)
         else:
@@ -602,27 +767,36 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
+    def __init__(self, address: tuple[str, int], sandboxes: Sandboxes) -> None:
+        self.sandboxes = sandboxes
         super().__init__(address, _Handler)
 
 
 class SandboxServer:
-    """A running sandbox: ``with SandboxServer() as sb: build(..., api_endpoint=sb.url)``."""
+    """A running sandbox: ``with SandboxServer() as sb: build(..., api_endpoint=sb.url)``.
+
+    ``user`` is one address or several (``["a@firm.example", "b@firm.example"]``): each is
+    a mailbox of its own; the first is ``sb.sandbox``, any is ``sb.mailbox(address)``."""
 
     def __init__(
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        user: str = DEFAULT_USER,
+        user: str | Sequence[str] = DEFAULT_USER,
         state_file: Path | None = None,
         rate_limit: RateLimitSettings | None = None,
         realism: Realism | str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.sandbox = Sandbox(user, state_file, rate_limit, clock, realism)
-        self._httpd = _HTTPServer((host, port), self.sandbox)
+        users = [user] if isinstance(user, str) else list(user)
+        self.sandboxes = Sandboxes(users, state_file, rate_limit, clock, realism)
+        self.sandbox = self.sandboxes.default
+        self._httpd = _HTTPServer((host, port), self.sandboxes)
         self._thread: threading.Thread | None = None
+
+    def mailbox(self, user: str) -> Sandbox:
+        """The mailbox ``user`` (served from now on if it was not)."""
+        return self.sandboxes.add(user)
 
     @property
     def url(self) -> str:
@@ -643,12 +817,12 @@ class SandboxServer:
         self._httpd.serve_forever()
 
     def stop(self) -> None:
-        self.sandbox.stopping.set()
+        self.sandboxes.stop()
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.sandbox.save()
+        self.sandboxes.save()
 
     def __enter__(self) -> SandboxServer:
         return self.start()
