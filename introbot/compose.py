@@ -28,6 +28,7 @@ from introbot.model import (
     Person,
     RequestRef,
     Role,
+    Stage,
 )
 from introbot.redaction import holds_address, redact_addresses
 
@@ -202,14 +203,19 @@ def several_consent_spec(intros: Sequence[Intro], rules: WorkflowRules) -> Draft
 
 
 def reply_spec(
-    intro: Intro, kind: DraftKind, role: Role, rules: WorkflowRules, **extra: Any
+    intro: Intro,
+    kind: DraftKind,
+    role: Role,
+    rules: WorkflowRules,
+    template: str | None = None,
+    **extra: Any,
 ) -> DraftSpec:
-    """A draft of ``kind`` (its template has the same name) to one party, in the thread of
-    the consent message they got."""
+    """A draft of ``kind`` (its template has the same name unless ``template`` says) to one
+    party, in the thread of the consent message they got."""
     return DraftSpec(
         key=draft_key(intro, kind, role, rules),
         kind=kind,
-        template=kind.value,
+        template=template or kind.value,
         to=(intro.party(role).person,),
         fields=fields(intro, rules, **extra),
         **reply_routing(intro, role),
@@ -227,6 +233,43 @@ def reminder_spec(intro: Intro, role: Role, rules: WorkflowRules) -> DraftSpec:
         to=who(party.person, UNNAMED[role.value], rules),
         to_role=role.value,
     )
+
+
+def several_reminder_spec(intros: Sequence[Intro], rules: WorkflowRules) -> DraftSpec:
+    """The one reminder to a requester asked about several contacts, naming only the
+    contacts of ``intros`` (those still waiting for the answer); the first intro writes it."""
+    lead = intros[0]
+    requester = who(lead.requester.person, UNNAMED["requester"], rules)
+    return reply_spec(
+        lead,
+        DraftKind.REMINDER,
+        Role.REQUESTER,
+        rules,
+        template="reminder_several",
+        to=requester,
+        to_role=Role.REQUESTER.value,
+        contacts=contacts(intros, rules),
+    )
+
+
+def several_notes_spec(intros: Sequence[Intro], rules: WorkflowRules) -> DraftSpec:
+    """One note to the requester about the contacts of several intros of their request that
+    ended (declined, or never answered): like the note of one, it says nothing of what
+    anyone replied; each contact is marked ``outcome`` "declined" or "silent"."""
+    lead = intros[0]
+    named = [
+        {**c, "outcome": "silent" if _ended_silent(i) else "declined"}
+        for i, c in zip(intros, contacts(intros, rules), strict=True)
+    ]
+    kind = DraftKind.EXPIRY_NOTE if _ended_silent(lead) else DraftKind.DECLINE_NOTE
+    return reply_spec(
+        lead, kind, Role.REQUESTER, rules, template="decline_note_several", contacts=named
+    )
+
+
+def _ended_silent(intro: Intro) -> bool:
+    """Did the intro end because its contact never answered (an expiry note)?"""
+    return intro.stage is Stage.EXPIRED
 
 
 def joint_spec(intro: Intro, rules: WorkflowRules) -> DraftSpec:
@@ -251,8 +294,12 @@ def joint_spec(intro: Intro, rules: WorkflowRules) -> DraftSpec:
     )
 
 
-def problem_spec(request: RequestRef, problems: Iterable[str], rules: WorkflowRules) -> DraftSpec:
-    """A draft to the connector, in the request thread, saying what is missing."""
+def problem_spec(
+    request: RequestRef, problems: Iterable[str], rules: WorkflowRules, apart: bool = False
+) -> DraftSpec:
+    """A draft to the connector saying what is missing: in the request thread, or
+    (``apart``: the thread holds, or is about to hold, a draft of an intro) in a thread of
+    its own that names the request, as two drafts in one thread collide in Gmail."""
     listed = list(problems)
     digest = hashlib.sha256("\n".join(listed).encode()).hexdigest()[:10]
     return DraftSpec(
@@ -260,8 +307,12 @@ def problem_spec(request: RequestRef, problems: Iterable[str], rules: WorkflowRu
         kind=DraftKind.PROBLEM_NOTE,
         template="problem_note",
         to=(rules.connector,),
-        fields={"connector": connector(rules), "problems": listed},
-        **request_routing(request),
+        fields={
+            "connector": connector(rules),
+            "problems": listed,
+            "request_subject": " ".join(request.subject.split()) if apart else "",
+        },
+        **({} if apart else request_routing(request)),
     )
 
 

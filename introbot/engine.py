@@ -31,6 +31,7 @@ from introbot.model import (
     DeleteDraft,
     DraftCreated,
     DraftFailed,
+    DraftState,
     FinishedInGmail,
     Intro,
     Note,
@@ -55,7 +56,7 @@ from introbot.workflow import (
     plan_request,
     problem_note,
     rebuilt_from_gmail,
-    settle_shared_ask,
+    settle_thread,
     step,
     thread_labels,
 )
@@ -74,6 +75,7 @@ OBSERVED_WORDS = {
     "ReplyReceived": "a message from a party",
     "Decision": "your decision",
     "Cancel": "cancelled",
+    "Attention": "needs your decision",
     "Tick": "time passed",
     "FinishedInGmail": "Gmail shows it finished",
 }
@@ -231,23 +233,18 @@ class Engine:
             return intro
         observed = OBSERVED_WORDS.get(type(observation).__name__, type(observation).__name__)
         observed += f" ({why})" if why else ""
-        with self.store.transaction():  # the step and what it means for a shared draft
-            self.store.save(transition.intro, transition.actions, now, observed)
-            self._log(
-                intro, transition.intro, type(observation).__name__, transition.actions, report
-            )
-            self._settle_shared(transition.intro, now, report)
+        # The step and what it means for the other intros of its request thread (one
+        # introbot draft to the requester at a time; a shared draft): workflow.settle_thread.
+        members = {m.id: m for m in self.store.intros(thread_id=intro.request.thread_id)}
+        members[intro.id] = intro
+        settled = settle_thread(transition, list(members.values()), now, self.workflow_rules())
+        with self.store.transaction():
+            for t in settled:
+                mine = t.intro.id == intro_id
+                seen = type(observation).__name__ if mine else "the request thread"
+                self.store.save(t.intro, t.actions, now, observed if mine else seen)
+                self._log(members[t.intro.id], t.intro, seen, t.actions, report)
         return self.store.load(intro_id) or transition.intro
-
-    def _settle_shared(self, intro: Intro, now: datetime, report: PollReport | None) -> None:
-        """An intro that stopped waiting for a consent draft it shares with the other intros
-        of its request: the draft is rewritten for the others, or left to the connector."""
-        for shared in {d.shared for d in intro.drafts if d.shared}:
-            members = [m for m in map(self.store.load, self.store.sharing(shared)) if m]
-            for transition in settle_shared_ask(members, shared, now, self.workflow_rules()):
-                before = next(m for m in members if m.id == transition.intro.id)
-                self.store.save(transition.intro, transition.actions, now, "the shared draft")
-                self._log(before, transition.intro, "shared", transition.actions, report)
 
     def _log(
         self,
@@ -495,6 +492,9 @@ class Engine:
         retried attempt first looks for the draft by its Message-ID (a crash may have come
         after Gmail created it, before we heard)."""
         spec = action.spec
+        if not attempts and not self._still_queued(action):
+            self.store.mark_done(action_id, now)  # held back or withdrawn before written
+            return
         try:
             written = self._drafting(action, attempts, now)
             raw = write_draft(written.spec, written.templates, self.connector())
@@ -536,6 +536,13 @@ class Engine:
                 self.store.save_body(key, self.store.body(spec.key) or "")
                 self.apply(intro_id, created, now, f"draft {draft.id}")
             self.store.mark_done(action_id, now)
+
+    def _still_queued(self, action: CreateDraft) -> bool:
+        """Is the draft still wanted as it was queued? The workflow may have held it back
+        or withdrawn it since (workflow.settle_thread): then it is never written."""
+        intro = self.store.load(action.intro_id) if action.intro_id else None
+        record = intro.draft(action.spec.key) if intro else None
+        return record is None or record.state is DraftState.QUEUED
 
     def _sharing(self, action: CreateDraft) -> list[tuple[str, str]]:
         """(intro id, its key for the draft) of every intro the draft is for: the one that

@@ -73,6 +73,9 @@ class DraftKind(enum.StrEnum):
 
 class DraftState(enum.StrEnum):
     QUEUED = "queued"  # the action to create it is in the outbox
+    # Decided, but its thread already holds another introbot draft (two reply drafts in one
+    # thread collide in Gmail's web UI): written once that one is sent or gone.
+    HELD = "held"
     CREATED = "created"  # it exists in Gmail as a draft
     PENDING = "pending"  # gone from Drafts, no sent copy seen yet (Undo or Schedule send)
     SENT = "sent"
@@ -110,7 +113,13 @@ class Draft:
 
     @property
     def open(self) -> bool:
-        return self.state in (DraftState.QUEUED, DraftState.CREATED, DraftState.PENDING)
+        """Not sent, not ended: introbot still means it to go out."""
+        return self.state in (
+            DraftState.HELD,
+            DraftState.QUEUED,
+            DraftState.CREATED,
+            DraftState.PENDING,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +286,14 @@ class Cancel:
 
 
 @dataclass(frozen=True, slots=True)
+class Attention:
+    """Something only the connector can settle (a label that could mean several intros):
+    the intro needs their attention, saying ``why``; nothing else changes."""
+
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passed: reminders and expiry are due or not."""
 
@@ -291,6 +308,7 @@ Observation = (
     | ReplyReceived
     | Decision
     | Cancel
+    | Attention
     | Tick
     | FinishedInGmail
 )

@@ -410,8 +410,10 @@ TEMPLATE_NAMES = (
     "consent_requester_several",
     "consent_contact",
     "reminder",
+    "reminder_several",
     "joint",
     "decline_note",
+    "decline_note_several",
     "thanks_note",
     "expiry_note",
     "problem_note",
@@ -419,7 +421,12 @@ TEMPLATE_NAMES = (
 )
 #: Templates added after rules folders were first copied: a copy without one uses the
 #: shipped one (``introbot rules check`` says so), rather than refusing to start.
-NEWER_TEMPLATES = ("consent_requester_several", "held_note")
+NEWER_TEMPLATES = (
+    "consent_requester_several",
+    "held_note",
+    "reminder_several",
+    "decline_note_several",
+)
 
 
 @dataclass(frozen=True)

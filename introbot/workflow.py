@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 from introbot import compose
 from introbot.model import (
     Action,
+    Attention,
     Cancel,
     Consent,
     CreateDraft,
@@ -172,12 +173,14 @@ CONSENT_EDGES: dict[tuple[Consent, str], Consent] = _edges(
 
 _D = DraftState
 DRAFT_EDGES: dict[tuple[DraftState, str], DraftState] = _edges(
+    ((_D.QUEUED,), "held back: its thread holds another draft", _D.HELD),
+    ((_D.HELD,), "its thread is free", _D.QUEUED),
     ((_D.QUEUED,), "written in Gmail", _D.CREATED),
     ((_D.CREATED,), "left Drafts", _D.PENDING),
     ((_D.PENDING,), "back in Drafts", _D.CREATED),
     ((_D.CREATED, _D.PENDING, _D.DISCARDED, _D.WITHDRAWN, _D.FAILED), "sent", _D.SENT),
     ((_D.CREATED, _D.PENDING, _D.FAILED), "discarded", _D.DISCARDED),
-    ((_D.QUEUED, _D.CREATED, _D.PENDING, _D.WITHDRAWN), "withdrawn", _D.WITHDRAWN),
+    ((_D.HELD, _D.QUEUED, _D.CREATED, _D.PENDING, _D.WITHDRAWN), "withdrawn", _D.WITHDRAWN),
     (tuple(d for d in DraftState if d is not _D.FAILED), "could not be written", _D.FAILED),
 )
 
@@ -228,15 +231,23 @@ def _reply_to(
     return _queue(intro, compose.reply_spec(intro, kind, role, rules), role)
 
 
+def _withdraw(intro: Intro, draft: Draft) -> tuple[Intro, list[Action]]:
+    """Take back a draft not yet sent: deleted from Gmail, unless it never got there (held)
+    or other intros share it (settled for all of them: :func:`settle_thread`)."""
+    intro = _set_draft(intro, draft, "withdrawn")
+    if draft.shared is not None or draft.state is DraftState.HELD:
+        return intro, []
+    return intro, [DeleteDraft(intro.id, draft.key)]
+
+
 def _withdraw_open(intro: Intro, keep: Iterable[str] = ()) -> tuple[Intro, list[Action]]:
     """Delete every draft not yet sent (the intro moved on without it)."""
     actions: list[Action] = []
     kept = set(keep)
     for draft in intro.drafts:
         if draft.open and draft.key not in kept:
-            intro = _set_draft(intro, draft, "withdrawn")
-            if draft.shared is None:  # a shared ask is settled for all: settle_shared_ask
-                actions.append(DeleteDraft(intro.id, draft.key))
+            intro, deleting = _withdraw(intro, draft)
+            actions += deleting
     return intro, actions
 
 
@@ -387,8 +398,9 @@ def plan_request(
     problem = " ".join(problems) if problems else None
     attention = (problem,) if problem else ()
     actions: tuple[CreateDraft, ...] = ()  # CreateDraft(""): a note of no intro's
-    if problems:
-        actions = (CreateDraft("", problem_note(request, problems, rules)),)
+    if problems:  # apart from the thread where intros draft (one draft a thread)
+        note = problem_note(request, problems, rules, apart=bool(existing or opening))
+        actions = (CreateDraft("", note),)
     if held:
         command = f"introbot ask-again {request.thread_id}"
         why = (
@@ -467,9 +479,11 @@ def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]
     return _queue(intro, spec, role)
 
 
-def problem_note(request: RequestRef, problems: Iterable[str], rules: WorkflowRules) -> DraftSpec:
-    """A draft to the connector, in the request thread, saying what is missing."""
-    return compose.problem_spec(request, problems, rules)
+def problem_note(
+    request: RequestRef, problems: Iterable[str], rules: WorkflowRules, apart: bool = False
+) -> DraftSpec:
+    """A draft to the connector saying what is missing (see compose.problem_spec)."""
+    return compose.problem_spec(request, problems, rules, apart)
 
 
 # ------------------------------------------------ one request for several contacts
@@ -556,7 +570,9 @@ def settle_shared_ask(
     contact any more. Unedited, it is rewritten for the contacts still asked about (the
     draft as the connector would have written it; nothing of theirs is lost); edited or on
     its way out (pending), it is theirs: the intros still waiting need attention. Nobody
-    waiting: it is deleted. ``members``: every intro with a record of ``shared``."""
+    waiting: it is deleted. ``members``: every intro with a record of ``shared``. A shared
+    reminder is not rewritten here: it is withdrawn, and :func:`settle_thread` writes one
+    again for the intros still waiting for the requester."""
     records = [(i, d) for i in members for d in i.drafts if d.shared == shared]
     decided = (DraftState.SENT, DraftState.DISCARDED, DraftState.FAILED)  # each intro's fate
     if not records or any(d.state in decided for _, d in records):
@@ -594,13 +610,15 @@ def settle_shared_ask(
         first = out[staying[0][0].id][0]
         add(first, *delete)
         waiting = [out[i.id][0] for i, _ in staying]
-        if len(waiting) == 1:
+        asked: list[Intro] = []
+        if records[0][1].kind is not DraftKind.CONSENT:
+            pass  # a reminder: written again, if still due, by settle_thread
+        elif len(waiting) == 1:
             intro, action = _ask(waiting[0], Role.REQUESTER, rules)
             out[intro.id] = (intro, out[intro.id][1])
             add(intro, action)
             asked = [intro]
         else:
-            asked = []
             for intro, actions in _ask_together(waiting, rules):
                 out[intro.id] = (intro, out[intro.id][1])
                 add(intro, *actions)
@@ -611,16 +629,307 @@ def settle_shared_ask(
     else:
         for intro, draft in left:
             apart(intro, draft)
+        what = records[0][1].kind.value
         for intro, _ in staying:
             intro = out.get(intro.id, (intro, []))[0]
             why = (
-                f"the consent draft to the requester still asks about {gone}, whose intro "
-                "ended; you edited it or it is being sent, so introbot left it to you"
+                f"the {what} draft to the requester still names {gone}, whose intro no "
+                "longer waits for it; you edited it or it is being sent, so introbot left it "
+                "to you"
             )
             intro = replace(intro, attention=why)
             out[intro.id] = (intro, out.get(intro.id, (intro, []))[1])
             add(intro, _note(intro, why))
     return [Transition(intro, tuple(actions)) for intro, actions in out.values()]
+
+
+# ------------------------------------------- one request thread, one introbot draft
+# Gmail's web UI cannot hold two reply drafts in one thread, and a requester asked about
+# several contacts hears from the connector one message at a time. After each step of an
+# intro, settle_thread looks at the drafts to the requester of every intro of its request.
+_TO_REQUESTER = (
+    DraftKind.CONSENT,
+    DraftKind.REMINDER,
+    DraftKind.DECLINE_NOTE,
+    DraftKind.EXPIRY_NOTE,
+)
+_NOTES = (DraftKind.DECLINE_NOTE, DraftKind.EXPIRY_NOTE)
+# When nothing is in the thread, which draft goes first: the ask, then the notes (as one),
+# then a reminder.
+_GOES_FIRST = {
+    DraftKind.CONSENT: 0,
+    DraftKind.DECLINE_NOTE: 1,
+    DraftKind.EXPIRY_NOTE: 1,
+    DraftKind.REMINDER: 2,
+}
+_Records = list[tuple[str, Draft]]  # (intro id, its record) of one Gmail draft
+
+
+class _Thread:
+    """The intros of one request thread while they are settled: each one's latest state,
+    and the actions decided for each so far, in order."""
+
+    def __init__(self, members: Iterable[Intro]) -> None:
+        self.intros = {m.id: m for m in members}
+        self.actions: dict[str, list[Action]] = {}
+
+    def put(self, intro: Intro, *actions: Action) -> None:
+        self.intros[intro.id] = intro
+        self.actions.setdefault(intro.id, []).extend(actions)
+
+    def queued_now(self) -> set[str]:
+        """The keys of the drafts queued while settling (their CreateDraft not yet stored)."""
+        return {
+            a.spec.key
+            for actions in self.actions.values()
+            for a in actions
+            if isinstance(a, CreateDraft)
+        }
+
+    def transitions(self, first: str) -> list[Transition]:
+        """Every intro that changed, ``first`` first. A draft held back or withdrawn before
+        its CreateDraft was stored is never written: the action is dropped."""
+        out = []
+        for intro_id in sorted(self.actions, key=lambda i: i != first):
+            intro = self.intros[intro_id]
+            actions = tuple(a for a in self.actions[intro_id] if not self._unwanted(a))
+            out.append(Transition(intro, actions))
+        return out
+
+    def _unwanted(self, action: Action) -> bool:
+        if not isinstance(action, CreateDraft) or action.intro_id not in self.intros:
+            return False
+        record = self.intros[action.intro_id].draft(action.spec.key)
+        return record is not None and record.state is not DraftState.QUEUED
+
+
+def settle_thread(
+    stepped: Transition, members: Sequence[Intro], now: datetime, rules: WorkflowRules
+) -> list[Transition]:
+    """One intro's step and what it means for the other intros of its request thread
+    (``members``: all of them, as they were before the step). The step's transition comes
+    first (with its actions, less any draft that must not be written now), then every other
+    intro that changed. The request thread holds at most one introbot draft to the
+    requester at a time:
+
+    - a shared consent draft or reminder an intro stopped waiting for is rewritten for the
+      others, or left to the connector (:func:`settle_shared_ask`);
+    - a shared ask left unanswered for ``remind_after`` gets one reminder, naming the
+      contacts still waiting, from whichever intro is still open (the one that wrote the
+      ask may have ended);
+    - notes to the requester (a contact declined, or never answered) not yet sent and
+      untouched are one note about all of them: a second one rewrites the first;
+    - anything else waits (held) while the thread holds a draft: the ask, a reminder, a
+      note the connector edited or is sending (Undo or Schedule send). It is written once
+      that one is sent or gone; when nothing is in the thread, the ask goes first, then
+      the notes, then a reminder."""
+    thread = _Thread(members)
+    thread.put(stepped.intro, *stepped.actions)
+    for shared in dict.fromkeys(d.shared for d in stepped.intro.drafts if d.shared):
+        sharing = [i for i in thread.intros.values() if any(d.shared == shared for d in i.drafts)]
+        for transition in settle_shared_ask(sharing, shared, now, rules):
+            thread.put(transition.intro, *transition.actions)
+    _remind_together(thread, now, rules)
+    for requester in dict.fromkeys(i.requester.person.key for i in thread.intros.values()):
+        ids = [i.id for i in thread.intros.values() if i.requester.person.key == requester]
+        _one_draft(thread, ids, now, rules)
+    return thread.transitions(stepped.intro.id)
+
+
+def _remind_together(thread: _Thread, now: datetime, rules: WorkflowRules) -> None:
+    """A shared ask nobody answered in ``remind_after``: one reminder, written by the first
+    intro still waiting for it, about the contacts of those still waiting. Not when the
+    requester wrote back (about any of them), nor when a reminder stands (sent, in Gmail,
+    discarded by the connector); again when introbot withdrew the last one (its intro
+    ended) and others still wait."""
+    intros = list(thread.intros.values())
+    asks = dict.fromkeys(
+        d.shared
+        for i in intros
+        for d in i.drafts_of(DraftKind.CONSENT, Role.REQUESTER)
+        if d.shared and d.state is DraftState.SENT
+    )
+    for shared in asks:
+        sharing = [
+            i
+            for i in intros
+            if any(d.shared == shared for d in i.drafts_of(DraftKind.CONSENT, Role.REQUESTER))
+        ]
+        if any(i.requester.consent in (Consent.YES, Consent.NO, Consent.UNCLEAR) for i in sharing):
+            continue  # they wrote back: nothing to remind them of
+        due = [
+            i
+            for i in sharing
+            if i.stage is Stage.ASKING
+            and i.requester.consent is Consent.ASKED
+            and i.requester.asked_at is not None
+            and now - i.requester.asked_at >= rules.remind_after
+        ]
+        made = [d for i in sharing for d in i.drafts_of(DraftKind.REMINDER, Role.REQUESTER)]
+        if due and all(d.state is DraftState.WITHDRAWN for d in made):
+            _remind(thread, [thread.intros[i.id] for i in due], now, rules)
+
+
+def _remind(thread: _Thread, due: Sequence[Intro], now: datetime, rules: WorkflowRules) -> None:
+    """Queue one reminder to the requester about the contacts of ``due``."""
+    intros = [i.with_party(replace(i.requester, reminded=True)) for i in due]
+    spec = compose.several_reminder_spec(intros, rules)
+    named = compose.contact_names(intros, rules)
+    asked_at = intros[0].requester.asked_at or now
+    why = f"no reply from the requester in {(now - asked_at).days} days: a reminder about {named}"
+    for intro, actions in _share(intros, spec, [DraftKind.REMINDER] * len(intros), rules):
+        thread.put(intro, *actions, _note(intro, why))
+
+
+def _share(
+    intros: Sequence[Intro], spec: DraftSpec, kinds: Sequence[DraftKind], rules: WorkflowRules
+) -> list[tuple[Intro, list[Action]]]:
+    """One draft to the requester (``spec``, written by the first) recorded by each of
+    ``intros`` (of its kind in ``kinds``), all naming the first's key when more than one."""
+    out: list[tuple[Intro, list[Action]]] = []
+    for n, (intro, kind) in enumerate(zip(intros, kinds, strict=True)):
+        key = spec.key if n == 0 else compose.draft_key(intro, kind, Role.REQUESTER, rules)
+        record = Draft(
+            key=key,
+            kind=kind,
+            to=Role.REQUESTER,
+            thread_id=spec.thread_id,
+            subject=spec.subject or "",
+            shared=spec.key if len(intros) > 1 else None,
+        )
+        out.append((intro.with_draft(record), [CreateDraft(intro.id, spec)] if n == 0 else []))
+    return out
+
+
+def _one_draft(thread: _Thread, ids: Sequence[str], now: datetime, rules: WorkflowRules) -> None:
+    """At most one introbot draft to the requester of intros ``ids`` (one request, one
+    requester): see :func:`settle_thread`."""
+    queued_now = thread.queued_now()
+    drafts: dict[str, _Records] = {}
+    for intro_id in ids:
+        for d in thread.intros[intro_id].drafts:
+            if d.to is Role.REQUESTER and d.kind in _TO_REQUESTER and d.open:
+                drafts.setdefault(d.shared or d.key, []).append((intro_id, d))
+
+    def new(k: str) -> bool:  # decided just now: may still be held back
+        return k in queued_now and all(d.state is DraftState.QUEUED for _, d in drafts[k])
+
+    def held(k: str) -> bool:
+        return all(d.state is DraftState.HELD for _, d in drafts[k])
+
+    def note(k: str) -> bool:
+        return drafts[k][0][1].kind in _NOTES
+
+    def fresh(k: str) -> bool:  # a note as introbot wrote it, not on its way out
+        return note(k) and all(
+            d.state in (DraftState.QUEUED, DraftState.CREATED) and not d.edited
+            for _, d in drafts[k]
+        )
+
+    settled = [k for k in drafts if not held(k) and not new(k)]
+    coming = [k for k in drafts if held(k) or new(k)]
+    if not coming:
+        return
+    if any(not fresh(k) for k in settled):  # the ask, a reminder, a note you touched
+        occupant = drafts[next(k for k in settled if not fresh(k))][0][1]
+        for k in coming:
+            if new(k):
+                _hold(thread, drafts[k], occupant)
+        return
+    if settled:  # notes as introbot wrote them: new notes join them, the rest waits
+        notes = [*settled, *(k for k in coming if note(k))]
+        if len(notes) > 1:
+            _merge(thread, [drafts[k] for k in notes], rules)
+        for k in coming:
+            if not note(k) and new(k):
+                _hold(thread, drafts[k], drafts[settled[0]][0][1])
+        return
+    rank = min(_GOES_FIRST[drafts[k][0][1].kind] for k in coming)
+    going = [k for k in coming if _GOES_FIRST[drafts[k][0][1].kind] == rank]
+    if note(going[0]) and len(going) > 1:
+        _merge(thread, [drafts[k] for k in going], rules)
+    else:
+        going = going[:1]
+        if held(going[0]):
+            _release(thread, drafts[going[0]], now, rules)
+    first = drafts[going[0]][0][1]
+    for k in coming:
+        if k not in going and new(k):
+            _hold(thread, drafts[k], first)
+
+
+def _hold(thread: _Thread, records: _Records, occupant: Draft) -> None:
+    """A draft decided just now waits: the thread holds ``occupant``. Never an ask: it goes
+    first whenever it is written (only a request labeled again, beside a note not yet
+    sent, could meet one), and a held ask could not be written again as it was."""
+    if records[0][1].kind is DraftKind.CONSENT:
+        return
+    for n, (intro_id, draft) in enumerate(records):
+        intro = _set_draft(
+            thread.intros[intro_id], draft, "held back: its thread holds another draft"
+        )
+        why = (
+            f"the {draft.kind.value} draft to the requester waits: the request thread holds the "
+            f"{occupant.kind.value} draft; introbot writes it once that one is sent or gone"
+        )
+        thread.put(intro, *([_note(intro, why)] if n == 0 else []))
+
+
+def _release(thread: _Thread, records: _Records, now: datetime, rules: WorkflowRules) -> None:
+    """The thread is free: a held draft is written now, as things stand now (a reminder
+    names only the contacts still waiting; nobody waiting, none is written)."""
+    (lead_id, lead), *_ = records
+    if lead.kind is DraftKind.REMINDER:
+        for intro_id, draft in records:
+            thread.put(_set_draft(thread.intros[intro_id], draft, "withdrawn", shared=None))
+        waiting = [
+            thread.intros[i]
+            for i, _ in records
+            if thread.intros[i].stage is Stage.ASKING
+            and thread.intros[i].requester.consent is Consent.ASKED
+        ]
+        if not waiting:
+            return
+        sent = compose.sent_consent(waiting[0], Role.REQUESTER)
+        if sent is not None and sent.shared is not None:
+            _remind(thread, waiting, now, rules)
+        else:
+            intro, action = _queue(
+                waiting[0], compose.reminder_spec(waiting[0], Role.REQUESTER, rules), Role.REQUESTER
+            )
+            thread.put(intro, action, _note(intro, "the request thread is free: reminder drafted"))
+        return
+    intro = thread.intros[lead_id]
+    spec = replace(compose.reply_spec(intro, lead.kind, Role.REQUESTER, rules), key=lead.key)
+    intro = _set_draft(
+        intro, lead, "its thread is free", thread_id=spec.thread_id, subject=spec.subject or ""
+    )
+    why = f"the request thread is free: the {lead.kind.value} draft is written"
+    thread.put(intro, CreateDraft(intro.id, spec), _note(intro, why))
+
+
+def _merge(thread: _Thread, notes: Sequence[_Records], rules: WorkflowRules) -> None:
+    """Notes to the requester (each not sent, as introbot wrote it, or held) written again as
+    one note about every contact they were about: the old ones deleted first."""
+    covered = list(dict.fromkeys(intro_id for records in notes for intro_id, _ in records))
+    kinds = {intro_id: draft.kind for records in notes for intro_id, draft in records}
+    deletes: list[Action] = []
+    for records in notes:
+        carriers = [r for r in records if r[1].draft_id]
+        carriers.sort(key=lambda r: r[1].key != (r[1].shared or r[1].key))
+        if carriers:
+            deletes.append(DeleteDraft(carriers[0][0], carriers[0][1].key))
+        for intro_id, draft in records:
+            intro = thread.intros[intro_id]
+            current = intro.draft(draft.key) or draft
+            thread.put(_set_draft(intro, current, "withdrawn", shared=None))
+    intros = [thread.intros[i] for i in covered]
+    spec = compose.several_notes_spec(intros, rules)
+    named = compose.contact_names(intros, rules)
+    why = f"one note to the requester about {named}: their notes are written as one"
+    shared = _share(intros, spec, [kinds[i] for i in covered], rules)
+    for n, (intro, actions) in enumerate(shared):
+        thread.put(intro, *(deletes if n == 0 else []), *actions, _note(intro, why))
 
 
 # ----------------------------------------------------------------- consent outcomes
@@ -648,8 +957,8 @@ def _consent_yes(
     # The party answered: a reminder not yet sent is moot.
     for draft in intro.drafts_of(DraftKind.REMINDER, role):
         if draft.open:
-            intro = _set_draft(intro, draft, "withdrawn")
-            actions.append(DeleteDraft(intro.id, draft.key))
+            intro, deleting = _withdraw(intro, draft)
+            actions += deleting
     if role is Role.REQUESTER and intro.contact.consent is Consent.NOT_ASKED:
         intro, action = _ask(intro, Role.CONTACT, rules)
         actions += [action, _note(intro, "requester agreed: the contact's consent draft is next")]
@@ -965,9 +1274,8 @@ def _asking_decision(
     if party.consent in (Consent.DRAFTING, Consent.DRAFTED):
         for draft in intro.drafts_of(DraftKind.CONSENT, obs.role):
             if draft.open:  # no need to ask any more (a shared ask: settle_shared_ask)
-                intro = _set_draft(intro, draft, "withdrawn")
-                if draft.shared is None:
-                    actions.append(DeleteDraft(intro.id, draft.key))
+                intro, deleting = _withdraw(intro, draft)
+                actions += deleting
     result = _consent_yes(
         intro,
         obs.role,
@@ -999,9 +1307,10 @@ def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -
         if waited >= rules.remind_after and not party.reminded:
             intro = intro.with_party(replace(party, reminded=True))
             sent = compose.sent_consent(intro, role)
-            if sent is not None and sent.shared is not None and sent.key != sent.shared:
-                # One ask about several contacts: the intro that drafted it reminds.
-                actions.append(_note(intro, "the reminder for the shared ask is the first's"))
+            if sent is not None and sent.shared is not None:
+                # One ask about several contacts: one reminder, about the contacts still
+                # waiting, whichever intro is left to write it (settle_thread).
+                actions.append(_note(intro, "the reminder for the shared ask is due"))
                 continue
             intro, action = _queue(intro, compose.reminder_spec(intro, role, rules), role)
             actions += [
@@ -1204,6 +1513,15 @@ def _finished_in_gmail(
     return Transition(intro, (*actions, *notes))
 
 
+def _needs_attention(
+    intro: Intro, obs: Attention, now: datetime, rules: WorkflowRules
+) -> Transition:
+    if intro.attention == obs.why:
+        return Transition(intro)  # a replay
+    intro = replace(intro, attention=obs.why)
+    return Transition(intro, (_note(intro, f"needs attention: {obs.why}"),))
+
+
 def _nothing(intro: Intro, obs: Any, now: datetime, rules: WorkflowRules) -> Transition:
     return Transition(intro)
 
@@ -1219,6 +1537,7 @@ _OPEN: dict[type, Handler] = {
     DraftFailed: _draft_failed,
     DraftGone: _draft_gone,
     Cancel: _cancel,
+    Attention: _needs_attention,
     FinishedInGmail: _finished_in_gmail,
 }
 _CLOSED: dict[type, Handler] = {
@@ -1232,6 +1551,7 @@ _CLOSED: dict[type, Handler] = {
     FinishedInGmail: _nothing,  # closed already: Gmail's label never reopens or moves it
     Decision: _closed_refuses,
     Cancel: _closed_refuses,
+    Attention: _nothing,
     Tick: _nothing,
 }
 
@@ -1274,6 +1594,34 @@ def step(intro: Intro, observation: Observation, now: datetime, rules: WorkflowR
         if exc.intro is intro and exc.observation is observation:
             raise
         raise InvalidTransition(intro, observation, exc.why) from exc
+
+
+# ------------------------------------------------------------- the connector's labels
+def label_decisions(
+    owners: Sequence[tuple[Intro, Role]], consent: Consent
+) -> list[tuple[str, Decision | Attention]]:
+    """What an ``introbot/yes|no`` label on one thread decides. ``owners``: each open intro,
+    and its party, whose consent message (or reminder) is in that thread. One intro: the
+    label decides for it. A thread several intros share (one ask to a requester about
+    several contacts): it decides for the one that still waits for that party's answer;
+    when more than one waits (or none does, and several could be meant) it is ambiguous:
+    each of them needs attention, naming the command that decides each, and nothing else
+    changes."""
+    unique = list({(i.id, r): (i, r) for i, r in owners}.values())
+    if len(unique) <= 1:
+        return [(i.id, Decision(r, consent, "label")) for i, r in unique]
+    waiting = [(i, r) for i, r in unique if i.party(r).consent not in (Consent.YES, Consent.NO)]
+    if len(waiting) == 1:
+        ((intro, role),) = waiting
+        return [(intro.id, Decision(role, consent, "label"))]
+    meant = waiting or unique
+    named = ", ".join(f"{i.id} ({_named(i.contact.person)})" for i, _ in meant)
+    commands = "; ".join(f"`introbot decide {i.id} {r.value} yes|no`" for i, r in meant)
+    why = (
+        f"the introbot/{consent.value} label is on a thread that intros {named} share: it "
+        f"could mean any of them, so introbot decided nothing. Decide each: {commands}"
+    )
+    return [(i.id, Attention(why)) for i, _ in meant]
 
 
 # --------------------------------------------------------------------- thread labels

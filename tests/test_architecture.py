@@ -189,6 +189,7 @@ GMAIL_ALLOWED: dict[str, set[str]] = {
         "introbot.matching",
         "introbot.model",
         "introbot.rules",
+        "introbot.workflow",  # what a label on a shared thread decides (label_decisions)
     },
 }
 

@@ -30,7 +30,7 @@ from introbot.model import (
 )
 from introbot.reading.per_contact import Contact, split_answer
 from introbot.rules import default_phrases, default_rules_dir, load_rules
-from introbot.workflow import WorkflowRules, open_intros, settle_shared_ask, step
+from introbot.workflow import WorkflowRules, open_intros, settle_shared_ask, settle_thread, step
 
 PHRASES = default_phrases()
 TWO = [Contact("dana", "Dana Whitfield"), Contact("bob", "Bob Lee")]
@@ -265,12 +265,17 @@ def test_one_reminder_for_a_shared_ask() -> None:
         after.append(step(intro, sent, sent_at, RULES).intro)
     assert all(i.requester.consent is Consent.ASKED for i in after)
     later = sent_at + RULES.remind_after + timedelta(hours=1)
-    reminders = [
-        a
-        for intro in after
-        for a in step(intro, Tick(), later, RULES).actions
-        if isinstance(a, CreateDraft)
-        and a.spec.kind is DraftKind.REMINDER
-        and a.spec.to[0].email == "alex@tidepool.io"
-    ]
+    current = {i.id: i for i in after}
+    reminders = []
+    for intro in after:  # each ticks, then its request thread is settled, as the engine does
+        ticked = step(current[intro.id], Tick(), later, RULES)
+        for t in settle_thread(ticked, list(current.values()), later, RULES):
+            current[t.intro.id] = t.intro
+            reminders += [
+                a
+                for a in t.actions
+                if isinstance(a, CreateDraft)
+                and a.spec.kind is DraftKind.REMINDER
+                and a.spec.to[0].email == "alex@tidepool.io"
+            ]
     assert len(reminders) == 1  # one question, one reminder, in the one thread

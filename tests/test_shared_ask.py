@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -307,19 +307,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(("engine", "crash_at", "after"), cases, ids=lambda v: str(v))
 
 
-@pytest.mark.slow  # the whole crash matrix, like tests/test_crash_safety.py
-def test_a_crash_while_drafting_the_shared_ask_never_makes_two(
-    location: StoreLocation, crash_at: int, after: bool
-) -> None:
+def crashed(
+    location: StoreLocation, crash_at: int, after: bool, *played: Callable[[Run], None]
+) -> tuple[list[dict[str, Any]], list[Intro]]:
+    """Gmail's drafts and the intros after ``played`` (each given the run) with one crash
+    at the ``crash_at``-th Gmail request (before it reaches Gmail, or ``after`` it acted)."""
     with SandboxServer(realism="tests") as server:
         run = Run(server, location, crash_at, after)
-        _first_poll(run)
+        for play in played:
+            play(run)
         assert run.crashed
         drafts = run.drafts()
         run.client.close()
         store = location.open()
         intros = store.intros()
         store.close()
+    return drafts, intros
+
+
+@pytest.mark.slow  # the whole crash matrix, like tests/test_crash_safety.py
+def test_a_crash_while_drafting_the_shared_ask_never_makes_two(
+    location: StoreLocation, crash_at: int, after: bool
+) -> None:
+    drafts, intros = crashed(location, crash_at, after, _first_poll)
     recipients = sorted((d["to"] or "").rpartition("<")[2].rstrip(">") for d in drafts)
     assert recipients == ["alex.kim@tidepool.io", "bob@lee.example", "dana@northwind.example"]
     assert len(intros) == 2

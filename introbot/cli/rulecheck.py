@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from introbot import compose
 from introbot.languages import LANGUAGES, NAMES, localized
 from introbot.model import (
     Action,
@@ -26,6 +27,7 @@ from introbot.model import (
     ReplyReceived,
     RequestRef,
     Role,
+    Stage,
     Tick,
     Verdict,
 )
@@ -313,12 +315,17 @@ def sample_drafts(
     second = Person("Bob Lee" if contact.name else None, "bob@lee.example")
     opened = [("several1", contact, CONTEXT, SECRET), ("several2", second, CONTEXT, SECRET)]
     request = replace(REQUEST, author=requester)
-    for transition in open_intros(
-        opened, request, requester, datetime(2026, 1, 5, tzinfo=UTC), rules
-    ):
+    several = open_intros(opened, request, requester, datetime(2026, 1, 5, tzinfo=UTC), rules)
+    for transition in several:
         for action in transition.actions:
             if isinstance(action, CreateDraft):
                 specs.setdefault(action.spec.template, action.spec)
+    # What the request thread gets about both, as workflow.settle_thread writes it: one
+    # reminder, and one note about a contact who declined and one who never answered.
+    intros = [t.intro for t in several]
+    specs.setdefault("reminder_several", compose.several_reminder_spec(intros, rules))
+    ended = [replace(intros[0], stage=Stage.DECLINED), replace(intros[1], stage=Stage.EXPIRED)]
+    specs.setdefault("decline_note_several", compose.several_notes_spec(ended, rules))
     return specs
 
 

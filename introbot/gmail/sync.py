@@ -38,7 +38,6 @@ from introbot.matching import (
 from introbot.model import (
     Cancel,
     Consent,
-    Decision,
     Draft,
     DraftEdited,
     DraftGone,
@@ -59,6 +58,7 @@ from introbot.reading.replies import read_reply_as
 from introbot.reading.requests import RequestReading, read_request
 from introbot.rules import Phrases
 from introbot.store import Store
+from introbot.workflow import label_decisions
 
 log = logging.getLogger(__name__)
 
@@ -499,8 +499,9 @@ class Sync:
         for event, label_id in decisions:
             consent = Consent.YES if label_id == self.labels.yes else Consent.NO
             owners = [a.owner for a in awaited if a.thread_id == event.message.thread_id]
-            for intro_id, role in dict.fromkeys(owners):
-                decision = Decision(role, consent, "label")
+            loaded = [(self.store.load(i), role) for i, role in dict.fromkeys(owners)]
+            found = [(intro, role) for intro, role in loaded if intro is not None]
+            for intro_id, decision in label_decisions(found, consent):  # one, or ambiguous
                 result.observe(intro_id, decision, f"label on message {event.message.id}")
 
     def _unlabeled(self, threads: set[str], result: SyncResult) -> None:
