@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from introbot.store.postgres import connect
+
 log = logging.getLogger("introbot")
 DEFAULT_LEASE_SECONDS = 30
 _BOOTSTRAP_LOCK = 0x1A7B_0002  # two replicas creating the tables at once: one at a time
@@ -140,9 +142,6 @@ class LeaseBoard:
     """The leases and replicas tables, on a connection of their own (autocommit)."""
 
     def __init__(self, url: str, me: str, seconds: float) -> None:
-        import psycopg
-
-        self.psycopg = psycopg
         self.url = url
         self.me = me
         self.seconds = seconds
@@ -150,9 +149,7 @@ class LeaseBoard:
 
     def _connection(self) -> Any:
         if self.conn is None or self.conn.closed or self.conn.broken:
-            conn = self.psycopg.connect(
-                self.url, autocommit=True, connect_timeout=10, application_name="introbot-leases"
-            )
+            conn = connect(self.url, "introbot-leases")
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_BOOTSTRAP_LOCK,))
                 for statement in _TABLES:
@@ -232,9 +229,7 @@ class LeaseBoard:
 
 def read_leases(url: str) -> tuple[list[Lease], list[str]]:
     """Every mailbox's lease and the live replicas, creating nothing (for ``doctor``)."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+    with connect(url, "introbot-doctor") as conn:
         found = conn.execute("SELECT to_regclass('introbot.leases')").fetchone()
         if found is None or found[0] is None:
             return [], []

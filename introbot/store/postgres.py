@@ -262,6 +262,22 @@ class PostgresBackend:
         self.conn.close()
 
 
+def connect(url: str, purpose: str) -> Any:
+    """A connection of its own (autocommit) to the database at ``url``, for what concerns
+    no single mailbox (the replicas' leases, :mod:`introbot.leases`): psycopg stays behind
+    the store. Raises StoreError with what to do."""
+    psycopg = _psycopg()
+    try:
+        return psycopg.connect(
+            url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name=purpose
+        )
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"cannot reach PostgreSQL at {describe(url)}: {_first_line(exc)}. Check [store] url "
+            "and that the server is running"
+        ) from None
+
+
 def probe(url: str, mailbox: str) -> Probe:
     """Reach the server and read the mailbox's schema version and intros, creating nothing.
     Raises StoreError with what to do."""
