@@ -150,6 +150,11 @@ class LeaseBoard:
     def _connection(self) -> Any:
         if self.conn is None or self.conn.closed or self.conn.broken:
             conn = connect(self.url, "introbot-leases")
+            # No lease call waits longer than a third of a term (a lock held by a write in
+            # progress, a server that stalls): it fails, is logged, and the next round retries.
+            bound = f"{max(100, int(self.seconds * 1000 / 3))}ms"
+            conn.execute("SELECT set_config('lock_timeout', %s, false)", (bound,))
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (bound,))
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_BOOTSTRAP_LOCK,))
                 for statement in _TABLES:
