@@ -179,10 +179,14 @@ def open_app(
     timeout: float = 30.0,
     store: StoreLocation | None = None,
     gmail: type[GmailClient] = GmailClient,
+    database: Path | None = None,
 ) -> App:
     """Raises RulesError, StoreError, SignInMissing or AuthExpired with a message for the
-    user. ``store`` replaces the account's (a dry run works on a copy); ``gmail`` is the
-    client class (a dry run passes one that records its writes)."""
+    user. ``store`` replaces the account's (a dry run works on a copy), and so does
+    ``database``, an SQLite file; ``gmail`` is the client class (a dry run passes one that
+    records its writes)."""
+    if store is None and database is not None:
+        store = StoreLocation.sqlite(database)
     rules = shared_rules(settings.paths.rules)
     sign_in = None
     if sandbox:

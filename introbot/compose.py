@@ -327,11 +327,14 @@ def held_spec(
     problems: Iterable[str],
     command: str,
     rules: WorkflowRules,
+    apart: bool = False,
 ) -> DraftSpec:
-    """A draft to the connector, in the request thread, saying why nobody was asked: what
-    introbot remembers of these people (``remembered``), anything else it could not use
-    (``problems``), and ``command``, the connector's say to ask anyway. A note to the
-    connector alone (a problem note, as the outbox and the one-draft-a-thread rule know it)."""
+    """A draft to the connector saying why these people were not asked: what introbot
+    remembers of them (``remembered``), anything else it could not use (``problems``), and
+    ``command``, the connector's say to ask anyway. In the request thread, or (``apart``: the
+    thread holds, or is about to hold, a draft of an intro) in a thread of its own naming the
+    request, like :func:`problem_spec`. A note to the connector alone (a problem note, as
+    the outbox and the one-draft-a-thread rule know it)."""
     reasons, listed = list(remembered), list(problems)
     return DraftSpec(
         key=held_key(request.thread_id, rules),
@@ -343,6 +346,7 @@ def held_spec(
             "remembered": reasons,
             "problems": listed,
             "ask_again": command,
+            "request_subject": " ".join(request.subject.split()) if apart else "",
         },
-        **request_routing(request),
+        **({} if apart else request_routing(request)),
     )

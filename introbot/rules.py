@@ -446,9 +446,17 @@ def _template_env() -> jinja2.Environment:
     )
 
 
-def _compile(env: jinja2.Environment, source: str, path: Path, first_line: int) -> jinja2.Template:
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str) -> jinja2.Template:
+    """Compiling is most of what loading rules costs, and a template's compiled form depends
+    on its text alone: each text is compiled once per process (a process that loads rules
+    again, e.g. after an edit, compiles only what changed)."""
+    return _template_env().from_string(source)
+
+
+def _compile(source: str, path: Path, first_line: int) -> jinja2.Template:
     try:
-        return env.from_string(source)
+        return _compiled(source)
     except jinja2.TemplateSyntaxError as exc:
         raise RulesError(f"{path}: line {first_line + exc.lineno - 1}: {exc.message}") from None
 
@@ -461,7 +469,6 @@ def load_templates(rules_dir: Path | None = None) -> dict[str, Template]:
 def load_template_folder(folder: Path, complete: bool = True) -> dict[str, Template]:
     """The templates in one folder; ``complete=False`` (a language set, see
     :mod:`introbot.languages`): a missing one is left out, not an error."""
-    env = _template_env()
     templates: dict[str, Template] = {}
     for name in TEMPLATE_NAMES:
         path = folder / f"{name}.txt"
@@ -480,9 +487,9 @@ def load_template_folder(folder: Path, complete: bool = True) -> dict[str, Templ
             raise RulesError(f"{path}: line 1 must be 'Subject: ...'")
         body = rest.lstrip("\n")
         body_starts = 2 + len(rest) - len(body)  # the line number of the body's first line
-        subject = _compile(env, first.partition(":")[2].strip(), path, 1)
+        subject = _compile(first.partition(":")[2].strip(), path, 1)
         templates[name] = Template(
-            name, path, subject, _compile(env, body, path, body_starts), body_starts
+            name, path, subject, _compile(body, path, body_starts), body_starts
         )
     return templates
 

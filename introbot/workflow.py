@@ -277,6 +277,32 @@ def already_standing(existing: Iterable[Intro], requester: Person, contact: Pers
     )
 
 
+def _draft_in_thread(existing: Iterable[Intro], request: RequestRef, requester: Person) -> bool:
+    """A new ask to ``requester`` would be a reply in the request thread (they wrote it),
+    and the thread already holds an introbot draft to them not yet sent: one at a time."""
+    return request.author.key == requester.key and any(
+        d.open and d.to is Role.REQUESTER and d.thread_id == request.thread_id
+        for i in existing
+        if i.requester.person.key == requester.key
+        for d in i.drafts
+    )
+
+
+def _waits(
+    request: RequestRef, requester: Person, asked: Sequence[tuple[Person, str]], again: bool
+) -> str:
+    """Why the contacts ``asked`` are not asked about yet, and what to do."""
+    names = " and ".join(_named(contact) for contact, _ in asked)
+    then = (
+        f"run `introbot ask-again {request.thread_id}` again" if again else "label the thread again"
+    )
+    return (
+        f"{names}: not asked about yet, since this thread still holds an unsent draft to "
+        f"{_named(requester)} and it holds one introbot draft at a time. Send or delete that "
+        f"draft, then {then}."
+    )
+
+
 def _day(when: datetime) -> str:
     return f"{when.day} {when:%b %Y}"
 
@@ -392,9 +418,19 @@ def plan_request(
                 held.append(why)
                 continue
         groups.setdefault(requester.key, (requester, []))[1].append((contact, context))
-    opening = tuple((requester, tuple(asked)) for requester, asked in groups.values())
-    if existing and not opening and not held:
+    waiting = [
+        (requester, asked)
+        for requester, asked in groups.values()
+        if _draft_in_thread(existing, request, requester)
+    ]
+    opening = tuple(
+        (requester, tuple(asked))
+        for requester, asked in groups.values()
+        if (requester, asked) not in waiting
+    )
+    if existing and not opening and not held and not waiting:
         return RequestPlan(read_again=True)
+    problems = [*problems, *(_waits(request, r, a, again=past is None) for r, a in waiting)]
     problem = " ".join(problems) if problems else None
     attention = (problem,) if problem else ()
     actions: tuple[CreateDraft, ...] = ()  # CreateDraft(""): a note of no intro's
@@ -409,7 +445,10 @@ def plan_request(
         )
         problem, attention = " ".join((*problems, why)), (*attention, why)
         # One note in the thread says it all: what is remembered, and any problem besides.
-        actions = (CreateDraft("", compose.held_spec(request, held, problems, command, rules)),)
+        note = compose.held_spec(
+            request, held, problems, command, rules, apart=bool(existing or opening)
+        )
+        actions = (CreateDraft("", note),)
     return RequestPlan(
         opening,
         problem=problem,

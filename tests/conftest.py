@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,53 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.postgres"]
 
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.001, max_delay=0.01)
+
+# The fast lane (`pytest -m "not slow"`) is every test that starts no process: a test not
+# marked slow that starts one (subprocess, fork, exec) fails, saying so.
+_STARTS_A_PROCESS = frozenset(
+    {"subprocess.Popen", "os.posix_spawn", "os.fork", "os.exec", "os.spawn", "os.system"}
+)
+_running_fast: list[str] = []  # the node id of the running test, when it is not marked slow
+
+
+def _no_process_in_the_fast_lane(event: str, args: tuple[Any, ...]) -> None:
+    if _running_fast and event in _STARTS_A_PROCESS:
+        raise RuntimeError(
+            f"{_running_fast[0]} starts a process ({event}) but is not marked slow: "
+            "mark it @pytest.mark.slow, or drive introbot in this process (tests/cli.py invoke)"
+        )
+
+
+sys.addaudithook(_no_process_in_the_fast_lane)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    fast = item.get_closest_marker("slow") is None
+    if fast:
+        _running_fast.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        if fast:
+            _running_fast.clear()
+
+
+def left_out_by_markers(metafunc: pytest.Metafunc) -> bool:
+    """Is this test left out of the run by ``-m`` (the fast lane leaves out ``slow``)? Then
+    parameters that cost a run to work out are not worth working out. (pytest's own
+    matcher, when this pytest has it; otherwise the parameters are worked out.)"""
+    expression = metafunc.config.option.markexpr
+    if not expression:
+        return False
+    try:
+        from _pytest.mark import MarkMatcher
+        from _pytest.mark.expression import Expression
+
+        matcher = MarkMatcher.from_markers(metafunc.definition.iter_markers())
+        return not Expression.compile(expression).evaluate(matcher)
+    except Exception:
+        return False
 
 
 @pytest.fixture(autouse=True, scope="session")

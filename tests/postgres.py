@@ -116,6 +116,21 @@ class PostgresServer:
         return StoreLocation.postgres(self.url, name, self.folder / "locks")
 
 
+@contextlib.contextmanager
+def _infrastructure() -> Iterator[None]:
+    """The server is the session's infrastructure, like the sandbox, not a process a test
+    starts: the fast lane's guard against processes (tests/conftest.py) lets initdb and
+    pg_ctl be."""
+    from tests import conftest
+
+    held = list(conftest._running_fast)
+    conftest._running_fast.clear()
+    try:
+        yield
+    finally:
+        conftest._running_fast[:] = held
+
+
 def _unavailable(reason: str) -> None:
     if os.environ.get(REQUIRE) == "1":
         pytest.fail(f"{REQUIRE}=1 but {reason}", pytrace=False)
@@ -147,7 +162,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.chown(folder, user)
     server = PostgresServer(folder, _free_port(), bindir, user)
     try:
-        server.start()
+        with _infrastructure():
+            server.start()
     except RuntimeError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         _unavailable(f"the test PostgreSQL server did not start: {exc}")
@@ -155,7 +171,8 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         yield server
     finally:
-        server.stop()
+        with _infrastructure():
+            server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

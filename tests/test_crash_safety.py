@@ -35,7 +35,7 @@ from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
 from introbot.store import StoreLocation
-from tests.conftest import FAST_RETRY
+from tests.conftest import FAST_RETRY, left_out_by_markers
 from tests.postgres import crash_cases
 from tests.world import REQUEST
 
@@ -69,7 +69,7 @@ class Run:
     """One lifecycle against one sandbox, with at most one crash."""
 
     server: SandboxServer
-    location: StoreLocation
+    db: StoreLocation | Path  # a Path: that SQLite file
     crash_at: int | None = None
     after: bool = False
     counter: list[int] = field(default_factory=lambda: [0])
@@ -77,6 +77,9 @@ class Run:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
+        self.location = (
+            self.db if isinstance(self.db, StoreLocation) else StoreLocation.sqlite(self.db)
+        )
         self.control = SandboxControl(self.server.url)
         self._start(self.crash_at)
 
@@ -206,7 +209,7 @@ def _clean_run() -> tuple[dict[str, Any], int]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per Gmail request of the clean run, each crashed before the request reaches
     Gmail and after Gmail acted: the clean run is made once, here, to count them."""
-    if "crash_at" in metafunc.fixturenames:
+    if "crash_at" in metafunc.fixturenames and not left_out_by_markers(metafunc):
         _, requests = _clean_run()
         cases = crash_cases(requests)
         metafunc.parametrize(("engine", "crash_at", "after"), cases, ids=lambda v: str(v))

@@ -368,7 +368,6 @@ def test_an_unusable_request_gets_a_note_to_the_connector_and_retries(world: Wor
 
 
 # --------------------------------------------------------------- idempotence
-@pytest.mark.slow
 def test_polling_again_and_again_creates_nothing_twice(world: World) -> None:
     world.request(REQUEST)
     for _ in range(3):
@@ -405,7 +404,6 @@ def test_an_idle_poll_is_one_cheap_request(world: World) -> None:
     assert (stats["requests"], stats["quota_units"]) == (1, 2)
 
 
-@pytest.mark.slow
 def test_a_later_message_in_a_done_thread_starts_nothing(world: World) -> None:
     request = world.asked()
     world.reply(ALEX, "Yes please.")

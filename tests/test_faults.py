@@ -42,7 +42,6 @@ def test_a_persistent_fault_stops_the_pass_and_the_next_one_resumes(world: World
     assert len(world.intros()) == 1
 
 
-@pytest.mark.slow
 def test_expired_history_means_a_full_resync_and_nothing_twice(world: World) -> None:
     world.asked()
     world.reply(ALEX, "Yes please.")
@@ -58,7 +57,6 @@ def test_expired_history_means_a_full_resync_and_nothing_twice(world: World) -> 
     assert len(world.drafts()) == 1
 
 
-@pytest.mark.slow
 def test_a_label_deleted_in_gmail_comes_back(world: World) -> None:
     request = world.request(REQUEST)
     world.poll()
@@ -94,7 +92,6 @@ def test_a_renamed_label_keeps_working(world: World) -> None:
     assert "introbot/ready" in labels and "Intros/waiting" not in labels
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("how", ["trash", "delete"])
 def test_a_request_thread_thrown_away_cancels_its_intro(world: World, how: str) -> None:
     request = world.asked()

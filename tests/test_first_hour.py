@@ -30,6 +30,7 @@ def _files(folder: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------ (a) your name
+@pytest.mark.slow  # starts introbot as a process
 def test_init_asks_for_your_name_and_signature_on_a_terminal(home: Path) -> None:
     controller, terminal = os.openpty()
     try:
@@ -165,6 +166,7 @@ def test_a_sandbox_session_has_its_own_database_honoured_by_every_command(home: 
     assert gone.exit_code == 2 and f"introbot poll --sandbox {url}" in gone.stderr
 
 
+@pytest.mark.slow  # starts introbot as a process
 def test_after_a_sandbox_trial_signing_in_to_gmail_is_not_refused(
     google: SandboxControl, home: Path
 ) -> None:
@@ -176,6 +178,7 @@ def test_after_a_sandbox_trial_signing_in_to_gmail_is_not_refused(
     assert "Signed in as connector@example.com" in done.stdout
 
 
+@pytest.mark.slow  # starts introbot as a process
 def test_an_account_bound_to_another_mailbox_names_every_way_out(
     google: SandboxControl, home: Path
 ) -> None:

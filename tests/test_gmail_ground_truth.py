@@ -79,7 +79,6 @@ def _fresh(world: World, name: str = "fresh.db") -> None:
         (_expired, Stage.EXPIRED),
     ],
 )
-@pytest.mark.slow
 def test_a_fresh_database_never_reopens_a_finished_intro(
     world: World, finish: Callable[[World], None], stage: Stage
 ) -> None:
@@ -104,7 +103,6 @@ def test_a_fresh_database_never_reopens_a_finished_intro(
     assert world.drafts() == drafts_before
 
 
-@pytest.mark.slow
 def test_an_intro_under_way_is_set_aside_not_asked_twice(world: World) -> None:
     world.asked()
     world.reply(ALEX, "Yes please.")

@@ -97,7 +97,6 @@ STYLESHEET = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("hidden", HIDDEN.values(), ids=HIDDEN.keys())
 def test_hidden_consent_is_not_read_and_is_flagged(hidden: str) -> None:
     mail = read_mail(_reply(_body(hidden)))

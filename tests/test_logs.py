@@ -70,7 +70,6 @@ def test_json_lines_for_log_shippers(world: World) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", decision["time"])
 
 
-@pytest.mark.slow
 def test_quiet_and_default_levels(world: World) -> None:
     world.request(REQUEST, sender=ALEX)
     assert _poll(world, "-q") == ""

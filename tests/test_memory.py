@@ -305,3 +305,52 @@ def test_a_requester_who_withdrew_is_not_asked_again(world: World) -> None:
     assert len(world.intros()) == 1
     note = str(_held_note(world, again["threadId"])["text"])
     assert "Alex Kim declined an intro to Dana Whitfield on" in note
+
+
+DANA_AND_PRIYA = (
+    "Hi Sam,\n\nTwo people I would like to meet: Dana Whitfield (dana@northwind.example), "
+    "about our new sensor line, and Priya Nair (priya@lumen.dev), about cold-chain "
+    "routing.\n\nAlex"
+)
+
+
+def test_a_request_partly_held_keeps_its_note_out_of_the_thread_the_ask_is_in(
+    world: World,
+) -> None:
+    _declined(world)
+    again = world.request(DANA_AND_PRIYA, subject="Two more intros")
+    world.poll()
+    thread = again["threadId"]
+    # Priya is asked (the ask to Alex is a reply in his thread); Dana is not.
+    assert _to_dana(world) == []
+    (ask,) = [d for d in world.drafts() if d["threadId"] == thread]
+    assert ask["to"] == "Alex Kim <alex.kim@tidepool.io>"
+    assert "Priya" in str(ask["text"]) and "Dana" not in str(ask["text"])
+    # The note to you is in a thread of its own that names the request: one draft a thread.
+    (note,) = [d for d in world.drafts() if "introbot ask-again " + thread in str(d["text"])]
+    assert note["threadId"] != thread
+    assert note["to"] == f"Sam Rivera <{CONNECTOR}>" and not note.get("cc")
+    text = str(note["text"])
+    assert '"Two more intros"' in text and "I asked about the others it names" in text
+    assert "I have asked nobody yet" not in text
+    world.check_invariants()
+
+    # Your say on Dana while the ask about Priya is still a draft in the thread: a second
+    # ask there would collide with it, so Dana waits and you are told why and what to do.
+    _cli(world, "ask-again", thread)
+    world.check_invariants()
+    assert _to_dana(world) == []
+    assert [d["id"] for d in world.drafts() if d["threadId"] == thread] == [ask["id"]]
+    (waits,) = [d for d in world.drafts() if "not asked about yet" in str(d["text"])]
+    assert waits["threadId"] != thread and str(waits["to"]).endswith(f"<{CONNECTOR}>")
+    assert f"run `introbot ask-again {thread}` again" in str(waits["text"])
+    assert "introbot/needs-attention" in world.thread_labels(thread)
+
+    # You send the ask about Priya, and say again: now Dana is asked, one draft in the thread.
+    world.send_drafts(to="alex.kim@tidepool.io")
+    world.poll()
+    _cli(world, "ask-again", thread)
+    world.check_invariants()
+    assert len(_to_dana(world)) == 1
+    in_thread = [d for d in world.drafts() if d["threadId"] == thread]
+    assert len(in_thread) == 1 and "Dana" in str(in_thread[0]["text"]), in_thread

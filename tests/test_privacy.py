@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-import pytest
-
 from introbot.reading.mime import read_mail
 from introbot.reading.requests import read_request
 from introbot.rules import default_phrases
@@ -46,7 +44,6 @@ def test_a_forged_note_from_you_is_a_problem_not_an_intro() -> None:
         assert "not in your Sent mail" in reading.problems[0]
 
 
-@pytest.mark.slow
 def test_a_forged_note_in_a_real_poll_drafts_nothing_to_anyone(world: World) -> None:
     raw = _note(authentication_results("connector@example.com", "fail"))
     delivered = world.control.deliver(raw)

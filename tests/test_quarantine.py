@@ -75,7 +75,6 @@ def test_encoded_words_in_known_charsets_still_decode_as_before() -> None:
     assert mail.subject == "Café olé"
 
 
-@pytest.mark.slow
 def test_an_unsolicited_postmaster_mail_in_a_bad_charset_never_stops_a_poll(
     world: World,
 ) -> None:
@@ -175,7 +174,6 @@ def test_a_request_naming_an_undeliverable_address_is_a_problem(where: str) -> N
     assert any("cannot receive mail" in p for p in reading.problems), reading.problems
 
 
-@pytest.mark.slow
 def test_undeliverable_addresses_become_problem_notes_and_block_nothing(world: World) -> None:
     threads = {}
     for where, raw in BAD_REQUESTS.items():
@@ -241,7 +239,6 @@ def test_a_draft_that_cannot_be_written_is_set_aside_and_the_rest_goes_on(
     assert "introbot/needs-attention" in world.thread_labels(intro.request.thread_id)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("status", [400, 404])
 def test_a_draft_gmail_refuses_for_good_is_set_aside(world: World, status: int) -> None:
     world.poll()

@@ -169,7 +169,6 @@ HEADER_BLOCKS = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("labels", HEADER_BLOCKS)
 @pytest.mark.parametrize("rule", ["", "________________________________\n", " ----------\n\n"])
 def test_outlook_header_blocks_in_every_language(labels: tuple[str, ...], rule: str) -> None:
@@ -379,7 +378,6 @@ def test_quote_start_points_at_the_attribution() -> None:
     assert quote_start(["Yes.", "No quote here."], PHRASES) is None
 
 
-@pytest.mark.slow
 def test_hostile_input_is_capped_and_does_not_raise() -> None:
     for text in (
         "On On 1 wrote on:\n" * 5000,

@@ -138,6 +138,7 @@ def test_a_sender_who_writes_the_cut_mark_only_makes_their_text_unread() -> None
     assert read_reply(pasted, PHRASES).verdict is Verdict.UNCLEAR
 
 
+@pytest.mark.slow  # a 20 MiB message: takes seconds
 def test_a_request_with_a_big_attachment_is_read() -> None:
     msg = MIMEMultipart("mixed")
     _head(msg, "Alex Kim <alex.kim@tidepool.io>")
@@ -224,6 +225,7 @@ def test_more_sentences_than_are_read_is_never_a_yes() -> None:
 
 
 # -------------------------------------------------------------- end to end
+@pytest.mark.slow  # a 12 MiB message through the sandbox: takes seconds
 def test_a_poll_sets_an_unreadable_html_request_aside_and_reads_a_heavy_one(
     world: World,
 ) -> None:

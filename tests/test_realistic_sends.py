@@ -57,7 +57,6 @@ def test_schedule_send_waits_days_and_is_not_a_discard(realistic: World) -> None
     assert _consent(world, Role.CONTACT) is DraftState.SENT
 
 
-@pytest.mark.slow
 def test_a_draft_gone_for_good_is_discarded_after_the_grace_period(realistic: World) -> None:
     world = realistic
     world.request(REQUEST)

@@ -26,11 +26,25 @@ def test_a_thread_whose_intros_stand_says_nothing_new_even_with_problems() -> No
     for problems in ([], ["no contact address"]):
         plan = plan_request([standing], [(ALEX, DANA, CONTEXT)], problems, REQUEST, T0, PARALLEL)
         assert plan == RequestPlan(read_again=True)
-    # One more contact in the same thread: only that one opens.
-    plan = plan_request(
-        [standing], [(ALEX, DANA, CONTEXT), (ALEX, PRIYA, "")], [], REQUEST, T0, PARALLEL
-    )
+    # One more contact in the same thread: only that one opens, once the ask to the
+    # requester there is sent (a thread holds one introbot draft at a time).
+    wanted = [(ALEX, DANA, CONTEXT), (ALEX, PRIYA, "")]
+    plan = plan_request([_asked()], wanted, [], REQUEST, T0, PARALLEL)
     assert plan.opening == ((ALEX, ((PRIYA, ""),)),) and not plan.read_again
+
+
+def test_a_new_ask_waits_while_the_request_thread_holds_an_unsent_draft_to_the_requester() -> None:
+    wanted = [(ALEX, DANA, CONTEXT), (ALEX, PRIYA, "")]
+    plan = plan_request([_open()], wanted, [], REQUEST, T0, PARALLEL, past={})
+    assert plan.opening == () and not plan.read_again and not plan.clears_problem
+    assert plan.problem is not None and plan.problem.startswith("Priya Natarajan: not asked")
+    assert plan.problem.endswith("Send or delete that draft, then label the thread again.")
+    (note,) = plan.actions  # to the connector, in a thread of its own: not beside the ask
+    assert note.spec.to == (PARALLEL.connector,) and note.spec.thread_id is None
+    # Asked anyway (`introbot ask-again`): the fix is to say so again.
+    anyway = plan_request([_open()], wanted, [], REQUEST, T0, PARALLEL, None)
+    assert anyway.problem is not None
+    assert anyway.problem.endswith(f"run `introbot ask-again {REQUEST.thread_id}` again.")
 
 
 def test_an_intro_that_ended_without_an_introduction_may_be_asked_for_anew() -> None:
@@ -87,8 +101,11 @@ def test_a_pair_introbot_remembers_is_held_back_unless_asked_anyway() -> None:
     assert "already being introduced" in held and elsewhere.id in held
     assert plan.problem and plan.problem.endswith(f"run `introbot ask-again {REQUEST.thread_id}`.")
     assert plan.attention == (plan.problem,) and not plan.clears_problem
-    (note,) = plan.actions  # and a note to the connector in the thread says so
-    assert note.spec.thread_id == REQUEST.thread_id and note.spec.kind is DraftKind.PROBLEM_NOTE
+    # A note to the connector says so, in a thread of its own naming the request: the ask
+    # about Priya is a reply in the request thread, which holds one introbot draft at a time.
+    (note,) = plan.actions
+    assert note.spec.thread_id is None and note.spec.kind is DraftKind.PROBLEM_NOTE
+    assert note.spec.fields["request_subject"] == REQUEST.subject
     assert note.spec.template == "held_note" and note.spec.to == (PARALLEL.connector,)
     assert note.spec.fields["remembered"] == [held]
     anyway = plan_request([], wanted, [], REQUEST, T0, PARALLEL, None)

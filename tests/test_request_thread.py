@@ -15,7 +15,6 @@ import pytest
 
 from introbot.model import Cancel, Consent, DraftKind, DraftState, Intro, Role, Stage
 from introbot.sandbox import SandboxServer
-from introbot.store import StoreLocation
 from tests.test_crash_safety import Run
 from tests.test_shared_ask import (
     ALEX_ADDRESS,
@@ -445,7 +444,7 @@ def _second_decline(run: Run) -> None:
 def _requests_around_the_merge() -> tuple[int, int]:
     """How many Gmail requests come before the poll that merges the notes, and with it."""
     with tempfile.TemporaryDirectory() as folder, SandboxServer(realism="tests") as server:
-        run = Run(server, StoreLocation.sqlite(Path(folder) / "clean.db"))
+        run = Run(server, Path(folder) / "clean.db")
         _up_to_the_first_note(run)
         before = run.counter[0]
         _second_decline(run)
@@ -467,9 +466,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def test_a_crash_while_merging_the_notes_never_leaves_two(
     tmp_path: Path, merge_crash_at: int, after: bool
 ) -> None:
-    location = StoreLocation.sqlite(tmp_path / "crash.db")
     drafts, intros = crashed(
-        location, merge_crash_at, after, _up_to_the_first_note, _second_decline
+        tmp_path, merge_crash_at, after, _up_to_the_first_note, _second_decline
     )
     to_requester = [d for d in drafts if ALEX_ADDRESS in (d["to"] or "")]
     text = "\n".join(d["text"] for d in to_requester)

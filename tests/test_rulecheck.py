@@ -56,7 +56,6 @@ def test_the_samples_come_from_the_workflow_in_either_order(order: str) -> None:
         (1, "Subject: {{ nothing }}", "line 1: 'nothing' is undefined"),
     ],
 )
-@pytest.mark.slow
 def test_a_template_mistake_is_pointed_at(rules: Path, line: int, text: str, expected: str) -> None:
     template = rules / "templates" / "reminder.txt"
     _edit_line(template, line, text)

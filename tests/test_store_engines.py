@@ -16,6 +16,7 @@ import pytest
 from introbot.model import Cancel, CreateDraft, Note
 from introbot.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, StoreLocation
 from introbot.store.copy import copy_rows
+from introbot.store.postgres import PostgresBackend
 from introbot.store.schema import DialectError, statements, tables
 from tests.postgres import PostgresServer, StoreMaker
 from tests.test_store import first_step
@@ -205,6 +206,14 @@ def test_the_password_is_never_shown(postgres_server: PostgresServer) -> None:
         location.open()
     assert "s3cret" not in str(failed.value)
     assert "cannot reach PostgreSQL" in str(failed.value)
+    # The daemon's health check says the same, and nothing when the server answers.
+    live = postgres_server.location().open()
+    assert live.answers() is None
+    assert isinstance(live.db, PostgresBackend)
+    live.db.url = url  # the server moved away under a running daemon
+    why = live.answers()
+    assert why is not None and "cannot reach PostgreSQL" in why and "s3cret" not in why
+    live.close()
 
 
 def test_a_mailbox_name_that_cannot_be_a_schema_is_refused(

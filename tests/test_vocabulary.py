@@ -246,6 +246,17 @@ SENT, MADE = DraftState.SENT, DraftState.CREATED
             False,
         ),
         (
+            _intro(
+                Stage.DECLINED,
+                Consent.YES,
+                Consent.NO,
+                (DraftKind.DECLINE_NOTE, Role.REQUESTER, DraftState.HELD),
+            ),
+            "send or delete the other introbot draft in the request thread: the decline note "
+            "to Alex Kim is written once it is gone",
+            True,
+        ),
+        (
             replace(_intro(Stage.ASKING, Consent.UNCLEAR, Consent.UNCLEAR), attention="both"),
             "read Alex Kim's reply and dana@d.io's reply, then "
             "`introbot decide abc123 requester|contact yes|no`",

@@ -80,6 +80,7 @@ def _as_on_windows(
     )
 
 
+@pytest.mark.slow  # runs Python in a process of its own
 def test_the_simulation_takes_away_what_windows_lacks(tmp_path: Path) -> None:
     """The process really lacks them (else the tests below could not fail)."""
     done = _as_on_windows(
@@ -120,6 +121,7 @@ def test_every_module_imports_without_what_windows_lacks(tmp_path: Path) -> None
     assert done.stdout.strip() == f"{count} modules"
 
 
+@pytest.mark.slow  # runs Python in a process of its own
 def test_saving_a_sign_in_and_taking_the_lock_work_without_what_windows_lacks(
     tmp_path: Path,
 ) -> None:

@@ -371,6 +371,7 @@ def _walk_observation(intro: Intro, choice: int, n: int) -> Observation:
     return options[choice % len(options)]
 
 
+@pytest.mark.slow  # 300 walks: takes seconds
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=40), st.booleans())
 def test_random_walks_keep_the_rules(choices: list[int], first: bool) -> None:

@@ -63,18 +63,22 @@ class World:
         self.untrusted: set[str] = set()  # replies that must never count as a yes
         self.control = SandboxControl(self.server.url)
         self.client = GmailClient.for_sandbox(self.server.url, retry=FAST_RETRY, timeout=5)
-        # The connector's own hand in Gmail (edits, deletes, renames), via the plain API.
-        self.gmail = build(
+        self.store = self.open_store()
+        folder = self.settings.paths.rules
+        rules = _shipped_rules() if folder is None else load_rules(folder)
+        self.engine = Engine(self.client, self.store, self.settings, rules)
+
+    @functools.cached_property
+    def gmail(self) -> Any:
+        """The connector's own hand in Gmail (edits, deletes, renames), via the plain API;
+        built when a test first reaches for it (most never do, and building costs)."""
+        return build(
             "gmail",
             "v1",
             static_discovery=True,
             credentials=AnonymousCredentials(),
             client_options={"api_endpoint": self.server.url},
         ).users()
-        self.store = self.open_store()
-        folder = self.settings.paths.rules
-        rules = _shipped_rules() if folder is None else load_rules(folder)
-        self.engine = Engine(self.client, self.store, self.settings, rules)
 
     def close(self) -> None:
         self.client.close()

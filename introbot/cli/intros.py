@@ -217,7 +217,7 @@ def _run_one(target: Target, interval: int | None, http: str | None) -> None:
             # A short-lived writer (poll, decide, cancel) is waited for; another daemon not.
             with single_instance(app.store.path, DAEMON, wait=float("inf")), ExitStack() as held:
                 seconds = interval or app.settings.daemon.poll_interval_seconds
-                health = vitals.Health(seconds, vitals.sqlite_check(app.store.path))
+                health = vitals.Health(seconds, app.store.answers)
                 served = held.enter_context(
                     vitals.serving(http or app.settings.daemon.http, health)
                 )
@@ -336,11 +336,10 @@ def _run_several(
 def _stores_check(apps: list[App]) -> Callable[[], str | None]:
     """The readiness probe's store check over every account's database: the first that does
     not answer (``apps`` is filled in as they are opened)."""
-    from introbot import health as vitals
 
     def check() -> str | None:
         return next(
-            (why for app in apps if (why := vitals.sqlite_check(app.store.path)()) is not None),
+            (why for app in apps if (why := app.store.answers()) is not None),
             None,
         )
 

@@ -92,6 +92,7 @@ def next_step(intro: Intro) -> NextStep:
         return NextStep(f"{intro.attention} (`introbot show {intro.id}`)", True)
     to_send: dict[DraftKind, list[str]] = {}
     pending: list[str] = []
+    held: list[str] = []
     for draft in intro.drafts:
         if draft.to is None:
             whom = "both" if draft.kind is DraftKind.JOINT else "you"
@@ -101,6 +102,8 @@ def next_step(intro: Intro) -> NextStep:
             to_send.setdefault(draft.kind, []).append(whom)
         elif draft.state is DraftState.PENDING:
             pending.append(f"the {DRAFT_WORDS[draft.kind][0]} to {whom}")
+        elif draft.state is DraftState.HELD:
+            held.append(f"the {DRAFT_WORDS[draft.kind][0]} to {whom}")
     steps = [
         f"send the {DRAFT_WORDS[kind][len(whom) > 1]} to {_and(whom)}"
         for kind, whom in to_send.items()
@@ -111,6 +114,12 @@ def next_step(intro: Intro) -> NextStep:
         return NextStep(
             f"wait for the sent copy of {_and(pending)} (it left Drafts: Undo or Schedule send)",
             False,
+        )
+    if held:  # the request thread holds another introbot draft (one at a time)
+        return NextStep(
+            f"send or delete the other introbot draft in the request thread: {_and(held)} "
+            "is written once it is gone",
+            True,
         )
     if intro.stage.closed:
         return NextStep("-", False)

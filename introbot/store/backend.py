@@ -56,4 +56,9 @@ class Backend(Protocol):
 
     def checkpoint(self) -> None: ...
 
+    def answers(self) -> str | None:
+        """None when the database answers now, else why not: a health check on a connection
+        of its own (the poll's is never shared), creating nothing."""
+        ...
+
     def close(self) -> None: ...

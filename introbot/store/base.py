@@ -194,6 +194,11 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def answers(self) -> str | None:
+        """None when the database answers now, else why not (a health check: a connection
+        of its own, safe beside a poll on another thread)."""
+        return self.db.answers()
+
     # ---------------------------------------------------------------- schema
     def schema_version(self) -> int:
         return self.db.schema_version()

@@ -258,6 +258,13 @@ class PostgresBackend:
     def checkpoint(self) -> None:
         """Nothing to fold: the server's readers see what was committed."""
 
+    def answers(self) -> str | None:
+        try:
+            probe(self.url, self.mailbox)
+        except StoreError as exc:
+            return str(exc)
+        return None
+
     def close(self) -> None:
         self.conn.close()
 

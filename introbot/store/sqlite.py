@@ -76,5 +76,16 @@ class SqliteBackend:
     def checkpoint(self) -> None:
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def answers(self) -> str | None:
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=2)
+            try:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            return f"the database {self.path} does not answer: {exc}"
+        return None
+
     def close(self) -> None:
         self.db.close()
