@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from introbot.model import Consent, DraftKind, DraftState, Role, Stage
+from introbot.engine import Applied
+from introbot.model import Cancel, Consent, DraftKind, DraftState, Role, Stage
 from introbot.store import StoreLocation
 from tests.world import ALEX, DANA, REQUEST, World, make_world
 
@@ -446,6 +447,19 @@ def test_an_address_that_cannot_be_written_needs_attention(world: World) -> None
     assert intro.attention and "could not write the consent draft" in intro.attention
     assert "introbot/needs-attention" in world.thread_labels(request["threadId"])
     assert [d["to"] for d in world.drafts()] == ["Alex Kim <alex.kim@tidepool.io>"]
+
+
+def test_the_engine_says_why_the_workflow_refused_an_observation(world: World) -> None:
+    """`decide` and `cancel` learn a refusal from the engine itself, not from the audit."""
+    world.asked()
+    intro = world.only_intro()
+    first = world.engine.apply(intro.id, Cancel("for the test"), world.now, "test")
+    assert first.rejected is None
+    assert first.intro is not None and first.intro.stage is Stage.CANCELLED
+    again = world.engine.apply(intro.id, Cancel("once more"), world.now, "test")
+    assert again.rejected is not None and "already cancelled" in again.rejected
+    assert again.intro == world.store.load(intro.id) == first.intro
+    assert world.engine.apply("no-such-intro", Cancel("x"), world.now, "test") == Applied(None)
 
 
 def test_a_yes_gmail_did_not_vouch_for_is_not_counted(world: World) -> None:

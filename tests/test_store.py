@@ -21,7 +21,7 @@ from introbot.store import (
     action_from_json,
     action_to_json,
 )
-from introbot.workflow import Transition, open_intro
+from introbot.workflow import Transition, open_intro, threads_to_relabel
 from tests.postgres import StoreMaker
 from tests.test_workflow import states
 
@@ -83,6 +83,20 @@ def test_actions_round_trip_through_the_outbox(store: Store) -> None:
     assert len(store.pending_actions()) == len(actions) - 2
 
 
+def test_a_save_records_the_threads_it_is_told_to_relabel(store: Store) -> None:
+    """Which threads to relabel is the workflow's to say; the store records them, and for
+    the request thread the message its labels go on."""
+    _, intro, _ = next(states())
+    store.save(intro, (), NOW)
+    assert store.dirty_threads() == []
+    store.save(intro, (), NOW, relabel=[intro.request.thread_id, "t-consent"])
+    assert sorted(store.dirty_threads()) == sorted([intro.request.thread_id, "t-consent"])
+    request = store.thread(intro.request.thread_id)
+    assert request is not None and request.message_id == intro.request.message_id
+    consent = store.thread("t-consent")
+    assert consent is not None and consent.message_id is None
+
+
 def test_threads_labels_and_seen(store: Store) -> None:
     store.set_problem("t1", "no address", NOW)
     assert store.known_thread("t1") and not store.known_thread("t2")
@@ -138,7 +152,7 @@ def test_an_older_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> Non
         None,
     )
     _, intro, _ = next(states())
-    upgraded.save(intro, (), NOW)
+    upgraded.save(intro, (), NOW, relabel=threads_to_relabel(intro))
     saved = upgraded.thread(intro.request.thread_id)
     assert saved is not None and saved.message_id == intro.request.message_id
 

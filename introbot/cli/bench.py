@@ -41,6 +41,7 @@ from introbot.sandbox.accounting import RateLimitSettings
 from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
 from introbot.store import Store
+from introbot.workflow import threads_to_relabel
 
 SETTINGS = Settings.of("Sam Rivera")
 WRITES = (
@@ -296,7 +297,7 @@ def grow(bench: Bench, n: int) -> None:
                 created_at=bench.now,
                 closed_at=bench.now,
             )
-            bench.store.save(intro, (), bench.now)
+            bench.store.save(intro, (), bench.now, relabel=threads_to_relabel(intro))
         bench.store.mark_labelled(bench.store.dirty_threads())
     bench.followed.update(t for _, t in threads)
 

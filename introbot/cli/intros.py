@@ -29,7 +29,7 @@ from introbot.cli.common import (
     sandbox_answers,
     store_only,
 )
-from introbot.model import Cancel, Decision, Observation, address_key
+from introbot.model import Cancel, Decision, Intro, Observation, address_key
 
 if TYPE_CHECKING:
     from introbot.daemon import AlreadyRunning, Mailbox
@@ -556,7 +556,7 @@ def _act(app: App, intro_id: str, observation: Decision | Cancel, as_json: bool)
 def _queue(
     app: App, intro_id: str, observation: Decision | Cancel, busy: AlreadyRunning, as_json: bool
 ) -> None:
-    from introbot.workflow import STAGE_LABELS, InvalidTransition, step
+    from introbot.workflow import InvalidTransition, step
 
     now = datetime.now(UTC)
     intro = app.store.load(intro_id)
@@ -571,15 +571,7 @@ def _queue(
     holder = str(busy).split(" is already")[0].removeprefix("another ")
     when = "its next poll" if busy.daemon else "the next `introbot poll` or `introbot run`"
     if as_json:
-        output.emit_json(
-            {
-                "intro": intro_id,
-                "state": STAGE_LABELS[intro.stage],
-                "needs_attention": bool(intro.attention),
-                "queued": True,
-                "busy": holder,
-            }
-        )
+        output.emit_json({**_acted(intro), "queued": True, "busy": holder})
         return
     output.say(
         f"intro {intro_id}: queued, since {holder} is working on this mailbox; {when} "
@@ -590,31 +582,31 @@ def _queue(
 def _act_now(app: App, intro_id: str, observation: Observation, as_json: bool) -> None:
     now = datetime.now(UTC)
     before = app.store.load(intro_id)
-    after = app.engine.apply(intro_id, observation, now, "command line")
+    applied = app.engine.apply(intro_id, observation, now, "command line")
+    after = applied.intro
+    if applied.rejected is not None:
+        fail(applied.rejected)
     if after is None or after == before:
-        rejected = app.store.timeline(intro_id)[-1:]
-        reason = (
-            rejected[0].detail
-            if rejected and rejected[0].kind == "rejected"
-            else "nothing to change"
-        )
-        fail(reason)
+        fail("nothing to change")
     app.engine.drain(now)
     app.engine.converge_labels()
     from introbot.cli.views import state
-    from introbot.workflow import STAGE_LABELS
 
     if as_json:
-        output.emit_json(
-            {
-                "intro": intro_id,
-                "state": STAGE_LABELS[after.stage],
-                "needs_attention": bool(after.attention),
-                "queued": False,
-            }
-        )
+        output.emit_json({**_acted(after), "queued": False})
     else:
         output.say(f"intro {intro_id}: {state(after)}")
+
+
+def _acted(intro: Intro) -> dict[str, object]:
+    """What `decide` and `cancel --json` say of the intro, acted on or queued."""
+    from introbot.workflow import STAGE_LABELS
+
+    return {
+        "intro": intro.id,
+        "state": STAGE_LABELS[intro.stage],
+        "needs_attention": bool(intro.attention),
+    }
 
 
 @click.command()

@@ -261,9 +261,11 @@ class Store:
         actions: Sequence[Action],
         now: datetime,
         observed: str | None = None,
-        extra_threads: Iterable[str] = (),
+        relabel: Iterable[str] = (),
     ) -> None:
-        """Save an intro after a step, queue its actions and audit it, atomically."""
+        """Save an intro after a step, queue its actions and audit it, atomically; the
+        threads ``relabel`` names (which ones: :func:`introbot.workflow.threads_to_relabel`)
+        are recorded as due to have their labels brought in line."""
         with self.transaction():
             self._write_intro(intro, now)
             if observed:
@@ -276,13 +278,9 @@ class Store:
                         "INSERT INTO outbox (intro_id, action, created_at) VALUES (?, ?, ?)",
                         (intro.id, action_to_json(action), _iso(now)),
                     )
-            self._mark_dirty(intro.request.thread_id, intro.request.message_id)
-            threads = set(extra_threads)
-            threads |= {
-                d.thread_id for d in intro.drafts if d.thread_id and d.kind is DraftKind.CONSENT
-            }
-            for thread_id in threads - {intro.request.thread_id}:
-                self._mark_dirty(thread_id)
+            for thread_id in dict.fromkeys(relabel):
+                requested = thread_id == intro.request.thread_id  # labels go on its message
+                self._mark_dirty(thread_id, intro.request.message_id if requested else None)
 
     def _write_intro(self, intro: Intro, now: datetime) -> None:
         r = intro.request
