@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -103,18 +105,61 @@ def workspace_client(
 
     workspace = settings.workspace
     assert workspace.service_account_key is not None
-    if mailbox is None and len(workspace.mailboxes) > 1:
-        raise SignInMissing(
-            f"[workspace] mailboxes lists {len(workspace.mailboxes)} mailboxes and this "
-            "command works on one: give each mailbox an account of its own (one address in "
-            "its [workspace] mailboxes)."
-        )
-    chosen = mailbox or workspace.mailboxes[0]
+    chosen = chosen_mailbox(settings, mailbox) or workspace.mailboxes[0]
     try:
         credentials = workspace_credentials(workspace.service_account_key, chosen)
     except SignInError as exc:
         raise SignInMissing(str(exc)) from None
     return gmail(credentials, gmail_endpoint(settings), timeout=timeout)
+
+
+def chosen_mailbox(settings: Settings, mailbox: str | None) -> str | None:
+    """The mailbox of ``[workspace] mailboxes`` a command works on (``--mailbox``), None
+    when the account has one mailbox only; refuses one not listed, or none of several."""
+    listed = settings.workspace.mailboxes if settings.workspace.service_account_key else ()
+    if mailbox is not None and mailbox not in listed:
+        where = f"lists {', '.join(listed)}" if listed else "is not set for this account"
+        raise SignInMissing(
+            f"--mailbox {mailbox}: not one of the account's [workspace] mailboxes (it {where})"
+        )
+    if mailbox is None and len(listed) > 1:
+        raise SignInMissing(
+            f"[workspace] mailboxes lists {len(listed)} mailboxes and this command works on "
+            f"one: pick it with --mailbox ADDRESS (one of {', '.join(listed)}); `introbot "
+            "run` serves them all."
+        )
+    return mailbox if len(listed) > 1 else None
+
+
+_UNSAFE = re.compile(r"[^a-z0-9._-]")
+
+
+def mailbox_name(address: str) -> str:
+    """A store name for a Workspace mailbox, safe as a PostgreSQL schema name and a file
+    name: ``ana@firm.example`` is ``ana_at_firm.example``; an address with other characters,
+    or too long, is shortened and told apart by a digest of it."""
+    name = address.lower().replace("@", "_at_")
+    if _UNSAFE.search(name) is None and len(name) <= 40 and name[0].isalnum():
+        return name
+    digest = hashlib.sha256(address.lower().encode()).hexdigest()[:8]
+    return f"m{_UNSAFE.sub('-', name)[:30]}-{digest}"
+
+
+def mailbox_store(
+    location: StoreLocation, settings: Settings, mailbox: str | None
+) -> StoreLocation:
+    """Where one of several ``[workspace] mailboxes`` keeps its records: for PostgreSQL, a
+    mailbox named after its address; for SQLite, a file of its own beside the account's.
+    An account with one mailbox keeps the account's store."""
+    chosen = chosen_mailbox(settings, mailbox)
+    if chosen is None:
+        return location
+    name = mailbox_name(chosen)
+    if location.url:
+        return dataclasses.replace(location, mailbox=name)
+    assert location.path is not None
+    path = location.path.with_name(f"{location.path.stem}-{name}{location.path.suffix}")
+    return dataclasses.replace(location, path=path)
 
 
 @dataclass
@@ -180,11 +225,12 @@ def open_app(
     store: StoreLocation | None = None,
     gmail: type[GmailClient] = GmailClient,
     database: Path | None = None,
+    mailbox: str | None = None,
 ) -> App:
     """Raises RulesError, StoreError, SignInMissing or AuthExpired with a message for the
     user. ``store`` replaces the account's (a dry run works on a copy), and so does
     ``database``, an SQLite file; ``gmail`` is the client class (a dry run passes one that
-    records its writes)."""
+    records its writes); ``mailbox`` picks one of several ``[workspace] mailboxes``."""
     if store is None and database is not None:
         store = StoreLocation.sqlite(database)
     rules = shared_rules(settings.paths.rules)
@@ -192,7 +238,7 @@ def open_app(
     if sandbox:
         client = gmail.for_sandbox(sandbox, timeout=timeout)
     elif settings.workspace.service_account_key is not None:
-        client = workspace_client(settings, None, timeout, gmail)
+        client = workspace_client(settings, mailbox, timeout, gmail)
     else:
         client, sign_in = signed_in_client(account, timeout, gmail, settings)
     opened = (store or store_for(account, settings, sandbox)).open()

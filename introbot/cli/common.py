@@ -3,6 +3,7 @@ it."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import signal
 import socket
@@ -108,6 +109,7 @@ class Target:
     account: Account
     flags: Flags
     sandbox: str | None
+    mailbox: str | None = None  # --mailbox: one of several [workspace] mailboxes
 
     @functools.cached_property
     def loaded(self) -> Loaded:
@@ -127,8 +129,18 @@ class Target:
 
     @property
     def store(self) -> StoreLocation:
-        """Where the account's records are: its SQLite file, or ``[store] url``'s database."""
-        return store_for(self.account, self.settings, self.sandbox, self.flags)
+        """Where the account's records are: its SQLite file, or ``[store] url``'s database;
+        those of the mailbox picked (--mailbox) when ``[workspace] mailboxes`` lists several."""
+        from introbot.app import mailbox_store
+        from introbot.gmail.errors import GmailError
+
+        location = store_for(self.account, self.settings, self.sandbox, self.flags)
+        if self.sandbox:
+            return location  # the sandbox is one mailbox: no Workspace sign-in is used
+        try:
+            return mailbox_store(location, self.settings, self.mailbox)
+        except GmailError as exc:
+            fail(str(exc))
 
 
 def target_of(
@@ -170,6 +182,13 @@ def settings_options(f: Callable[..., None]) -> Callable[..., None]:
 
 
 _NAME_OPTION = click.option("--name", "connector_name", help="Your name, as drafts sign it.")
+_MAILBOX_OPTION = click.option(
+    "--mailbox",
+    metavar="ADDRESS",
+    envvar="INTROBOT_MAILBOX",
+    callback=email_addresses,
+    help="Which of the account's [workspace] mailboxes to work on, when it lists several.",
+)
 _RULES_DIR_OPTION = click.option(
     "--rules",
     "rules_dir",
@@ -234,6 +253,7 @@ def _account_options(
         store_url: str | None,
         rules_dir: Path | None,
         connector_name: str | None,
+        mailbox: str | None,
         **rest: Any,
     ) -> None:
         flags = {
@@ -242,10 +262,16 @@ def _account_options(
             "paths.rules": ("--rules", rules_dir),
             "connector.name": ("--name", connector_name),
         }
-        f(targets(account_name, sandbox, flags, rest), **rest)
+        chosen = targets(account_name, sandbox, flags, rest)
+        if mailbox is not None and isinstance(chosen, Target):
+            chosen = dataclasses.replace(chosen, mailbox=mailbox)
+        elif mailbox is not None and isinstance(chosen, list):
+            chosen = [dataclasses.replace(t, mailbox=mailbox) for t in chosen]
+        f(chosen, **rest)
 
     decorated: Callable[..., None] = command
     for option in (
+        _MAILBOX_OPTION,
         _NAME_OPTION,
         _RULES_DIR_OPTION,
         click.option(
@@ -285,7 +311,13 @@ def account_app(target: Target, sandbox_first: bool = True) -> Iterator[App]:
     if target.sandbox and sandbox_first:
         sandbox_answers(target.sandbox)
     try:
-        app = open_app(target.account, target.settings, target.sandbox, store=target.store)
+        app = open_app(
+            target.account,
+            target.settings,
+            target.sandbox,
+            store=target.store,
+            mailbox=target.mailbox,
+        )
     except (RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:

@@ -127,7 +127,8 @@ class Doctor:
                 continue
             yield Finding("sign-in", Status.OK, f"the service account may act as {mailbox}")
         if refused or len(workspace.mailboxes) > 1:
-            why = "needs a working sign-in first" if refused else "one mailbox per account"
+            why = "several mailboxes: `poll --mailbox ADDRESS` reaches one"
+            why = "needs a working sign-in first" if refused else why
             yield Finding("gmail", Status.SKIP, why)
             return None
         return workspace_client(loaded.settings, None, timeout=10)

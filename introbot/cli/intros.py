@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -197,12 +198,33 @@ def run(targets: list[Target], interval: int | None, http: str | None, workers: 
     With several accounts (--account A --account B, or --all) one process serves them all,
     each with its own interval, sign-in, quota pacing and database, up to --workers polled
     at once: a slow or failing mailbox holds up no other. Each then takes its settings from
-    its own config.toml (a sandbox: its [gmail] endpoint).
+    its own config.toml (a sandbox: its [gmail] endpoint). An account whose [workspace]
+    mailboxes lists several is served the same way, one mailbox each (--mailbox: only that
+    one), each with a store of its own.
     """
-    if len(targets) == 1:
-        _run_one(targets[0], interval, http)
+    served = [each for target in targets for each in _each_mailbox(target)]
+    if len(served) == 1:
+        _run_one(served[0], interval, http)
     else:
-        _run_several(targets, interval, workers, http)
+        _run_several(served, interval, workers, http)
+
+
+def _each_mailbox(target: Target) -> list[Target]:
+    """The account once per mailbox it serves: each of several ``[workspace] mailboxes``
+    (unless --mailbox picked one), else the account itself (also when its config has a
+    mistake: opening it tells which)."""
+    from introbot.config import ConfigError
+    from introbot.config import load as load_config
+
+    if target.sandbox or target.mailbox:
+        return [target]
+    try:
+        workspace = load_config(target.account, target.flags).settings.workspace
+    except ConfigError:
+        return [target]
+    if workspace.service_account_key is None or len(workspace.mailboxes) < 2:
+        return [target]
+    return [dataclasses.replace(target, mailbox=m) for m in workspace.mailboxes]
 
 
 def _run_one(target: Target, interval: int | None, http: str | None) -> None:
@@ -267,7 +289,8 @@ def _run_several(
     from introbot.store import StoreError
 
     given = [flag for flag, value in targets[0].flags.values() if value is not None]
-    if given or targets[0].sandbox:
+    several_accounts = len({target.account.name for target in targets}) > 1
+    if several_accounts and (given or targets[0].sandbox):
         fail(
             f"{(given or ['--sandbox'])[0]} is one account's setting; with several accounts each "
             "takes it from its own config.toml ([paths] database, [paths] rules, [connector] "
@@ -282,8 +305,10 @@ def _run_several(
         health = vitals.Health(float(interval or 1), _stores_check(apps))
         for target in targets:
             app = _opened_for_daemon(target, stack)
+            name = target.mailbox or target.account.name
             if isinstance(app, str):
-                output.warn(f"not serving the account '{target.account.name}': {app}")
+                what = f"the mailbox {name}" if target.mailbox else f"the account '{name}'"
+                output.warn(f"not serving {what}: {app}")
                 continue
             apps.append(app)
             poll = functools.partial(
@@ -291,20 +316,16 @@ def _run_several(
             )
             seconds = interval or app.settings.daemon.poll_interval_seconds
             renew = app.account.command("auth")
-            boxes.append(
-                Mailbox(app.account.name, poll, seconds, app.signed_in_again, sign_in_command=renew)
-            )
+            boxes.append(Mailbox(name, poll, seconds, app.signed_in_again, sign_in_command=renew))
             lease = app.settings.store.lease_seconds
         if not boxes:
-            fail("no account could be served (see above)")
+            fail("no account or mailbox could be served (see above)")
         leased = under_leases(
             stack, [(a.store.db, b.poll) for a, b in zip(apps, boxes, strict=True)], lease
         )
         health.leases = leased.owned if leased.replicas else None
         for box, served_app, under_lease in zip(boxes, apps, leased.polls, strict=True):
-            box.poll = health.watch(
-                under_lease, served_app.account.name, vitals.counting(served_app)
-            )
+            box.poll = health.watch(under_lease, str(box.name), vitals.counting(served_app))
         pool = workers or default_workers(len(boxes))
         health.interval = max(box.interval for box in boxes)  # "recent" for the slowest
         try:
@@ -314,7 +335,7 @@ def _run_several(
         except OSError as exc:
             fail(str(exc))
         output.say(
-            f"introbot is watching Gmail for {_plural(len(boxes), 'account')} "
+            f"introbot is watching Gmail for {_served(len(boxes), targets)} "
             f"({_listing(boxes)}), up to {pool} at once; Ctrl-C stops it."
         )
         if served is not None:
@@ -333,6 +354,13 @@ def _run_several(
         sys.exit(output.EXIT_INTERRUPTED)
 
 
+def _served(count: int, targets: list[Target]) -> str:
+    """What the daemon serves, for its first line: accounts, or one account's mailboxes."""
+    if len({t.account.name for t in targets}) > 1:
+        return _plural(count, "account")
+    return f"{count} mailbox" if count == 1 else f"{count} mailboxes"
+
+
 def _stores_check(apps: list[App]) -> Callable[[], str | None]:
     """The readiness probe's store check over every account's database: the first that does
     not answer (``apps`` is filled in as they are opened)."""
@@ -349,7 +377,7 @@ def _stores_check(apps: list[App]) -> Callable[[], str | None]:
 def _opened_for_daemon(target: Target, stack: ExitStack) -> App | str:
     """The account's app with its database locked for the daemon (closed with ``stack``),
     or why it cannot be served."""
-    from introbot.app import open_app
+    from introbot.app import mailbox_store, open_app
     from introbot.config import ConfigError, store_for
     from introbot.config import load as load_config
     from introbot.daemon import COMMAND_WAIT_SECONDS, DAEMON, AlreadyRunning, single_instance
@@ -360,7 +388,8 @@ def _opened_for_daemon(target: Target, stack: ExitStack) -> App | str:
     try:
         settings = load_config(target.account, target.flags).settings
         store = store_for(target.account, settings, None, target.flags)
-        app = open_app(target.account, settings, store=store)
+        store = mailbox_store(store, settings, target.mailbox)
+        app = open_app(target.account, settings, store=store, mailbox=target.mailbox)
     except (ConfigError, RulesError, StoreError, GmailError) as exc:
         return str(exc)
     stack.callback(app.close)
