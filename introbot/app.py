@@ -145,6 +145,13 @@ def mailbox_name(address: str) -> str:
     return f"m{_UNSAFE.sub('-', name)[:30]}-{digest}"
 
 
+def mailbox_label(account: str, address: str) -> str:
+    """What metrics call one of an account's Workspace mailboxes: never its address (series
+    leave the machine for monitoring), the account's name and the first 8 hex digits of the
+    address's SHA-256 (``printf %s ADDRESS | sha256sum``)."""
+    return f"{account}-{hashlib.sha256(address.lower().encode()).hexdigest()[:8]}"
+
+
 def mailbox_store(
     location: StoreLocation, settings: Settings, mailbox: str | None
 ) -> StoreLocation:

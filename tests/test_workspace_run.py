@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from introbot.app import mailbox_name, mailbox_store
+from introbot.app import mailbox_label, mailbox_name, mailbox_store
 from introbot.config import Account, load
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
@@ -45,17 +45,22 @@ def domain(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         yield server
 
 
-def _failed_polls(port: int, mailbox: str) -> int:
-    """What the daemon's /metrics says of the mailbox's failed polls (0 before it answers)."""
+def _metrics(port: int) -> str:
+    """The daemon's /metrics ("" before it answers)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-            text = reply.read().decode()
+            return str(reply.read().decode())
     except OSError:
-        return 0
+        return ""
+
+
+def _failed_polls(metrics: str, mailbox: str) -> int:
+    """The mailbox's failed polls, by its series (named without its address)."""
+    label = f'"{mailbox_label("default", mailbox)}"'
     return sum(
         int(float(line.rsplit(" ", 1)[1]))
-        for line in text.splitlines()
-        if line.startswith("introbot_errors_total{") and f'"{mailbox}"' in line
+        for line in metrics.splitlines()
+        if line.startswith("introbot_errors_total{") and label in line
     )
 
 
@@ -86,7 +91,10 @@ def test_run_serves_every_workspace_mailbox_each_with_its_own_state(
         _until(
             lambda: len(_drafts(ana)) >= 2 and len(_drafts(ben)) >= 2, "both mailboxes' asks", 60
         )
-        _until(lambda: _failed_polls(port, OUTSIDER) >= 1, "the outsider's refusal", 60)
+        _until(lambda: _failed_polls(_metrics(port), OUTSIDER) >= 1, "the refusal", 60)
+        metrics = _metrics(port)
+        assert "@" not in metrics  # series name the mailboxes, never by their address
+        assert f'"{mailbox_label("default", ANA)}"' in metrics
     finally:
         daemon.send_signal(signal.SIGTERM)
         out, err = daemon.communicate(timeout=120)

@@ -278,6 +278,7 @@ def _run_several(
     cannot (no sign-in, a mistake in its config, another daemon on it) is said and left.
     The health endpoints (--http, or the first account's [daemon] http) cover them all."""
     from introbot import health as vitals
+    from introbot.app import mailbox_label
     from introbot.daemon import (
         AlreadyRunning,
         Mailbox,
@@ -301,6 +302,7 @@ def _run_several(
     with ExitStack() as stack:
         boxes: list[Mailbox] = []
         apps: list[App] = []
+        labels: list[str] = []  # each box's name in the metrics: never an address
         lease = DEFAULT_LEASE_SECONDS
         health = vitals.Health(float(interval or 1), _stores_check(apps))
         for target in targets:
@@ -317,6 +319,11 @@ def _run_several(
             seconds = interval or app.settings.daemon.poll_interval_seconds
             renew = app.account.command("auth")
             boxes.append(Mailbox(name, poll, seconds, app.signed_in_again, sign_in_command=renew))
+            labels.append(
+                mailbox_label(app.account.name, target.mailbox)
+                if target.mailbox
+                else app.account.name
+            )
             lease = app.settings.store.lease_seconds
         if not boxes:
             fail("no account or mailbox could be served (see above)")
@@ -324,8 +331,10 @@ def _run_several(
             stack, [(a.store.db, b.poll) for a, b in zip(apps, boxes, strict=True)], lease
         )
         health.leases = leased.owned if leased.replicas else None
-        for box, served_app, under_lease in zip(boxes, apps, leased.polls, strict=True):
-            box.poll = health.watch(under_lease, str(box.name), vitals.counting(served_app))
+        for box, served_app, label, under_lease in zip(
+            boxes, apps, labels, leased.polls, strict=True
+        ):
+            box.poll = health.watch(under_lease, label, vitals.counting(served_app))
         pool = workers or default_workers(len(boxes))
         health.interval = max(box.interval for box in boxes)  # "recent" for the slowest
         try:
