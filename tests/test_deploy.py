@@ -125,9 +125,16 @@ def test_the_deployment_runs_introbot_with_probes_on_its_health_endpoints() -> N
     assert deployment["spec"]["selector"]["matchLabels"].items() <= (
         deployment["spec"]["template"]["metadata"]["labels"].items()
     )
-    # Until replicas share PostgreSQL with leases, one pod, never two at once.
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    # Replicas share PostgreSQL under leases: two pods, a rolling update that never leaves
+    # the mailboxes without one; the comment says what SQLite needs instead.
+    assert deployment["spec"]["replicas"] == 2
+    strategy = deployment["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+    text = (K8S / "deployment.yaml").read_text()
+    assert "SQLite" in text and "replicas to 1" in text and "Recreate" in text
+    (store_url,) = [e for e in container["env"] if e["name"] == "INTROBOT_STORE_URL"]
+    assert store_url["valueFrom"]["secretKeyRef"]["key"] == "store-url"
 
 
 def test_the_pod_runs_as_the_images_non_root_user_on_a_read_only_root() -> None:
