@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import threading
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -411,14 +410,12 @@ def load_phrases(rules_dir: Path | None = None) -> Phrases:
         raise RulesError(f"{folder}: no phrase files (*.toml) found")
     contents = [(path, _read(path)) for path in files]
     key = tuple((path.name, hashlib.sha256(content).digest()) for path, content in contents)
-    with _COMPILED_LOCK:
-        phrases = _COMPILED_PHRASES.get(key)
-    if phrases is None:  # compiled outside the lock: a second thread at worst compiles twice
+    phrases = _COMPILED_PHRASES.get(key)
+    if phrases is None:  # two threads at once at worst compile the same files twice
         phrases = Phrases.merge([_parse_language_file(p, content) for p, content in contents])
-        with _COMPILED_LOCK:
-            _COMPILED_PHRASES[key] = phrases
-            while len(_COMPILED_PHRASES) > _COMPILED_PHRASES_KEPT:  # the oldest goes
-                del _COMPILED_PHRASES[next(iter(_COMPILED_PHRASES))]
+        _COMPILED_PHRASES[key] = phrases
+        for oldest in list(_COMPILED_PHRASES)[:-_COMPILED_PHRASES_KEPT]:
+            _COMPILED_PHRASES.pop(oldest, None)
     return phrases
 
 
@@ -427,7 +424,6 @@ def load_phrases(rules_dir: Path | None = None) -> Phrases:
 # compiles later (consent sets per language) depends on nothing but its files.
 _COMPILED_PHRASES: dict[tuple[tuple[str, bytes], ...], Phrases] = {}
 _COMPILED_PHRASES_KEPT = 8
-_COMPILED_LOCK = threading.Lock()
 
 
 @functools.cache
