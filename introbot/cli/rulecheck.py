@@ -165,9 +165,9 @@ def _language_set(folder: Path, language: str, rules: WorkflowRules) -> list[Che
             continue
         if template not in _samples(rules, (REQUESTER, CONTACT)):
             continue  # said once, for English
-        problem = _render_problem(rules, template, language, translated[template])
-        if problem:
-            results.append(Check(f"{where}/{template}", problem))
+        wrong = _render_problem(rules, template, language, translated[template])
+        if wrong:
+            results.append(Check(f"{where}/{template}", wrong))
         else:
             rendered += 1
     results.insert(0, Check(f"templates {language}: {rendered} {NAMES[language]} render", None))
@@ -180,15 +180,20 @@ def _samples(rules: WorkflowRules, people: tuple[Person, Person]) -> dict[str, D
     return sample_drafts(rules, people)
 
 
-@functools.lru_cache(maxsize=2048)
 def _render_problem(
     rules: WorkflowRules, name: str, language: str, template: Template
 ) -> str | None:
     """What is wrong with ``template`` written for the sample intros (named parties, then
-    unnamed ones) in ``language``; None: both render. Rendered once a process for the same
-    template: a Template's compiled parts are the same objects for the same text
-    (rules._compiled), and rendering depends on nothing but the template and the fields, so
-    ``rules check`` and ``doctor`` on an unchanged folder do not render every draft again."""
+    unnamed ones) in ``language``; None: both render.
+
+    A template that rendered is not rendered again in this process: a Template's compiled
+    parts are the same objects for the same text (rules._compiled), and whether it renders
+    depends on them and the sample alone (its path is only in the error), so ``rules check``
+    and ``doctor`` on an unchanged or copied folder skip the drafts. Problems are not kept:
+    they are worked out again, naming the file they are in."""
+    key = (rules, name, language, template.subject, template.body)
+    if key in _RENDERS:
+        return None
     spec = _samples(rules, (REQUESTER, CONTACT))[name]
     unnamed = _samples(rules, UNNAMED_PARTIES).get(name, spec)  # "someone I know", "Hi there,"
     try:
@@ -196,7 +201,14 @@ def _render_problem(
             write_draft(localized(sample, language), {name: template}, CONNECTOR)
     except (RulesError, WritingError) as exc:
         return str(exc)
+    _RENDERS[key] = None
+    for oldest in list(_RENDERS)[:-_RENDERS_KEPT]:
+        _RENDERS.pop(oldest, None)
     return None
+
+
+_RENDERS: dict[tuple[object, ...], None] = {}  # what rendered, oldest first
+_RENDERS_KEPT = 2048
 
 
 def _unknown_sets(folder: Path) -> Iterator[Check]:
