@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from introbot.config import Account
+from introbot.config import Account, store_for
 from introbot.engine import Engine
 from introbot.gmail.auth import TESTING_TOKEN_LIFETIME, SignIn
 from introbot.gmail.client import GMAIL_ENDPOINT, GmailClient
 from introbot.gmail.errors import GmailError
-from introbot.rules import Rules, load_rules
+from introbot.rules import (
+    Phrases,
+    Rules,
+    default_rules_dir,
+    load_phrases,
+    load_templates,
+    load_translations,
+)
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import Store, StoreLocation
 
 # Where the signed-in client sends its calls: Gmail, or (tests) a sandbox standing in for it.
 ENDPOINT_VARIABLE = "INTROBOT_GMAIL_ENDPOINT"
@@ -24,12 +32,19 @@ class SignInMissing(GmailError):
     """No saved Gmail sign-in."""
 
 
-def gmail_endpoint() -> str:
+def gmail_endpoint(settings: Settings | None = None) -> str:
+    """Where signed-in calls go: the account's ``[gmail] endpoint`` (which the environment
+    variable sets too, when loaded), else the variable, else Gmail."""
+    if settings is not None and settings.gmail.endpoint:
+        return settings.gmail.endpoint
     return os.environ.get(ENDPOINT_VARIABLE) or GMAIL_ENDPOINT
 
 
 def signed_in_client(
-    account: Account, timeout: float = 30.0, gmail: type[GmailClient] = GmailClient
+    account: Account,
+    timeout: float = 30.0,
+    gmail: type[GmailClient] = GmailClient,
+    settings: Settings | None = None,
 ) -> tuple[GmailClient, SignIn]:
     if not account.token_file.exists():
         raise SignInMissing(
@@ -39,9 +54,40 @@ def signed_in_client(
         )
     sign_in = SignIn.load(account.token_file)
     client = gmail(
-        sign_in.credentials, gmail_endpoint(), timeout=timeout, signed_in_at=sign_in.signed_in_at
+        sign_in.credentials,
+        gmail_endpoint(settings),
+        timeout=timeout,
+        signed_in_at=sign_in.signed_in_at,
     )
     return client, sign_in
+
+
+_RULES: dict[tuple[Path, str], Rules] = {}
+_PHRASES: dict[str, Phrases] = {}
+
+
+def _digest(folder: Path) -> str:
+    """What the files under ``folder`` say (their names and bytes), in a few bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def shared_rules(folder: Path | None) -> Rules:
+    """The rules of ``folder``, loaded once per process while its files stay the same: a
+    process serving many accounts keeps one copy of the same rules (about a megabyte each),
+    and one of the same phrases, which hold no file names, across folders that only copy
+    them (``introbot init`` gives each account its own). Rules are never changed once
+    loaded; a file changed on disk is loaded anew."""
+    folder = (folder or default_rules_dir()).resolve()
+    key = (folder, _digest(folder))
+    if key not in _RULES:
+        said = _digest(folder / "phrases")
+        phrases = _PHRASES.get(said) or load_phrases(folder)
+        _PHRASES[said] = phrases
+        _RULES[key] = Rules(folder, phrases, load_templates(folder), load_translations(folder))
+    return _RULES[key]
 
 
 def workspace_client(
@@ -68,7 +114,7 @@ def workspace_client(
         credentials = workspace_credentials(workspace.service_account_key, chosen)
     except SignInError as exc:
         raise SignInMissing(str(exc)) from None
-    return gmail(credentials, gmail_endpoint(), timeout=timeout)
+    return gmail(credentials, gmail_endpoint(settings), timeout=timeout)
 
 
 @dataclass
@@ -131,20 +177,24 @@ def open_app(
     settings: Settings,
     sandbox: str | None = None,
     timeout: float = 30.0,
-    database: Path | None = None,
+    store: StoreLocation | None = None,
     gmail: type[GmailClient] = GmailClient,
+    database: Path | None = None,
 ) -> App:
     """Raises RulesError, StoreError, SignInMissing or AuthExpired with a message for the
-    user. ``database`` replaces the account's (a dry run works on a copy); ``gmail`` is the
-    client class (a dry run passes one that records its writes)."""
-    rules = load_rules(settings.paths.rules)
+    user. ``store`` replaces the account's (a dry run works on a copy), and so does
+    ``database``, an SQLite file; ``gmail`` is the client class (a dry run passes one that
+    records its writes)."""
+    if store is None and database is not None:
+        store = StoreLocation.sqlite(database)
+    rules = shared_rules(settings.paths.rules)
     sign_in = None
     if sandbox:
         client = gmail.for_sandbox(sandbox, timeout=timeout)
     elif settings.workspace.service_account_key is not None:
         client = workspace_client(settings, None, timeout, gmail)
     else:
-        client, sign_in = signed_in_client(account, timeout, gmail)
-    store = Store(database or account.database(settings))
-    engine = Engine(client, store, settings, rules)
-    return App(account, settings, rules, store, client, engine, sign_in)
+        client, sign_in = signed_in_client(account, timeout, gmail, settings)
+    opened = (store or store_for(account, settings, sandbox)).open()
+    engine = Engine(client, opened, settings, rules)
+    return App(account, settings, rules, opened, client, engine, sign_in)

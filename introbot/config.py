@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from introbot.paths import config_dir
 from introbot.settings import Settings
+from introbot.store import StoreLocation
 
 DEFAULT_ACCOUNT = "default"
 _ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
@@ -82,6 +83,19 @@ class Account:
         return f"introbot {name}{flag}"
 
 
+def configured_accounts() -> list[Account]:
+    """Every account set up on this machine (a folder with a config.toml or a sign-in), by
+    name: what ``introbot run --all`` serves. A folder whose name is no account name is no
+    account."""
+    found = []
+    for folder in sorted((config_dir() / "accounts").glob("*/")):
+        if _ACCOUNT_NAME.fullmatch(folder.name) and (
+            (folder / "config.toml").exists() or (folder / "token.json").exists()
+        ):
+            found.append(Account(folder.name, folder))
+    return found
+
+
 def sandbox_folder() -> Path:
     """Where the databases of sandbox sessions live, one folder per account."""
     return config_dir() / "sandbox"
@@ -104,6 +118,25 @@ def database_for(
     if sandbox and explicit is None:
         return account.sandbox_database(sandbox)
     return account.database(settings)
+
+
+def store_for(
+    account: Account, settings: Settings, sandbox: str | None, flags: Flags | None = None
+) -> StoreLocation:
+    """Where a command's store is: ``[store] url``'s PostgreSQL database (the mailbox named
+    ``[store] mailbox``, or the account's name), else the SQLite file of
+    :func:`database_for`. ``--db`` means an SQLite file; so does ``--sandbox`` unless
+    ``--store`` names a database for this command: a trial against the sandbox never
+    touches the team's database of the account's config."""
+    explicit = (flags or {}).get("paths.database", ("--db", None))[1]
+    for_this_command = (flags or {}).get("store.url", ("--store", None))[1] is not None
+    if settings.store.url and explicit is None and (not sandbox or for_this_command):
+        return StoreLocation.postgres(
+            settings.store.url,
+            settings.store.mailbox or account.name,
+            config_dir() / "locks",
+        )
+    return StoreLocation.sqlite(database_for(account, settings, sandbox, flags))
 
 
 @dataclass(frozen=True)
@@ -323,12 +356,22 @@ def render_config(
         "# Someone always written to in one language, whatever the request:",
         '# "dana@northwind.io" = "de"',
         "",
+        "[gmail]",
+        "# Where this account's Gmail calls go; unset: Gmail. A sandbox on this machine:",
+        '# endpoint = "http://127.0.0.1:8765/"',
+        "",
         "[paths]",
         "# Relative paths are relative to this file's folder.",
         "# Your rules folder (phrases and templates); unset: the built-in rules.",
         f"rules = {toml(rules)}" if rules else '# rules = "rules"',
         "# introbot's database; unset: introbot.db next to this file.",
         '# database = "introbot.db"',
+        "",
+        "[store]",
+        "# A team's PostgreSQL database instead of the SQLite file above (pip install",
+        "# 'introbot[postgres]'); every mailbox in it under a name of its own.",
+        '# url = "postgresql://introbot@db.example.com:5432/introbot"',
+        '# mailbox = "sam"',
         "",
         "[workspace]",
         "# A Google Workspace domain: a service account with domain-wide delegation signs in",

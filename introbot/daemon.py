@@ -1,27 +1,33 @@
-"""``introbot run``: poll on a schedule (APScheduler), one poll at a time, one writer per
-database and per mailbox, a daemon that never gives up on Gmail, and a clean stop on
-SIGINT/SIGTERM that lets the running poll finish (a second signal stops at once)."""
+"""``introbot run``: poll on a schedule (APScheduler), one poll at a time per mailbox and a
+bounded pool of them when one process serves several, one writer per database and per
+mailbox, a daemon that never gives up on Gmail, and a clean stop on SIGINT/SIGTERM that lets
+the running polls finish (a second signal stops at once)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import logging
 import os
 import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import portalocker
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from introbot import logs
 from introbot.gmail.errors import AuthExpired, GmailError
 from introbot.paths import config_dir
 
@@ -134,18 +140,145 @@ class Backoff:
 
 
 class _Demote(logging.Filter):
-    """While Gmail is known to be down, the client's per-retry warnings go to DEBUG: the
-    daemon said once that it keeps trying, and a flood would bury everything else."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.active = False
+    """While Gmail is known to be down for a mailbox, its client's per-retry warnings go to
+    DEBUG: the daemon said once that it keeps trying, and a flood would bury everything else
+    (the other mailboxes' warnings among it)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.active and record.levelno == logging.WARNING:
+        box = _WORKING_ON.get()
+        if box is not None and box.quiet and record.levelno == logging.WARNING:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         return True
+
+
+class _NoSkipNotes(logging.Filter):
+    """A mailbox whose poll outlasts its interval is simply polled again when it is done: the
+    scheduler's "skipped: maximum number of running instances" warning is no news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in str(record.msg)
+
+
+@dataclass
+class Mailbox:
+    """One mailbox the daemon keeps polling, and how it is doing. ``name`` is its account's,
+    or None when the process serves one account (its log lines then name none). Each has
+    its own backoff, sign-in wait and quiet spell: nothing here is shared between two."""
+
+    name: str | None
+    poll: Callable[[], None]
+    interval: float
+    signed_in_again: Callable[[], bool] | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+    sign_in_command: str = "introbot auth"  # how its user signs in anew, for the status
+    polls: int = 0  # polls that succeeded
+    last_polled: datetime | None = None
+    status: str = "not polled yet"
+    stopped_by: Exception | None = None  # a fatal error: this mailbox is polled no more
+    quiet: bool = False  # Gmail is known down for it: its client's retries go to DEBUG
+    _retry_at: float = 0.0
+    _auth_wait: bool = False
+
+    def tick(self, stop: threading.Event, fatal: tuple[type[Exception], ...]) -> None:
+        """One scheduled turn: poll, unless stopped, retired or waiting out a failure."""
+        if stop.is_set() or self.stopped_by is not None:
+            return
+        if time.monotonic() < self._retry_at:
+            if not self._auth_wait or self.signed_in_again is None or not self.signed_in_again():
+                return
+            log.info("sign_in renewed=true; polling again")
+        try:
+            self.poll()
+        except fatal as exc:
+            self.stopped_by = exc
+            self.status = f"stopped: {exc}"
+        except AuthExpired as exc:
+            self._signed_out(exc)
+        except Exception as exc:
+            self._failed(exc)
+        else:
+            self._succeeded()
+
+    def _signed_out(self, exc: AuthExpired) -> None:
+        if not self._auth_wait:
+            log.error(
+                "%s introbot keeps its state and retries every %d minutes.",
+                exc,
+                AUTH_RETRY_SECONDS // 60,
+            )
+        self._auth_wait = True
+        self._retry_at = time.monotonic() + AUTH_RETRY_SECONDS
+        self.status = (
+            f"signed out: Gmail refused the sign-in; `{self.sign_in_command}` signs in anew "
+            "(picked up without a restart)"
+        )
+
+    def _failed(self, exc: Exception) -> None:
+        pause = max(self.interval, self.backoff.failed())
+        self._retry_at = time.monotonic() + pause
+        self.status = f"failing ({self.backoff.failures} in a row): {exc}"
+        if self.backoff.failures > 1:
+            log.debug(
+                "poll_failed failures=%d next_in=%.0fs why=%r",
+                self.backoff.failures,
+                pause,
+                str(exc),
+            )
+        elif isinstance(exc, GmailError):
+            log.warning(
+                "gmail_unreachable why=%r; introbot keeps trying, backing off up to "
+                "%d s, and says when Gmail answers again",
+                str(exc),
+                int(self.backoff.cap),
+            )
+        else:
+            log.exception(
+                "poll failed unexpectedly; introbot keeps trying, backing off up to %d s",
+                int(self.backoff.cap),
+            )
+        self.quiet = True
+
+    def _succeeded(self) -> None:
+        self._retry_at = 0.0
+        self._auth_wait = False
+        self.quiet = False
+        self.polls += 1
+        self.last_polled = datetime.now().astimezone()
+        self.status = "ok"
+        failures = self.backoff.succeeded()
+        if failures:
+            log.warning("gmail_reachable again after %d failed poll(s)", failures)
+
+
+_WORKING_ON: ContextVar[Mailbox | None] = ContextVar("introbot_mailbox", default=None)
+DEFAULT_WORKERS = 8  # polls at once, at most, when a process serves several mailboxes
+
+
+def default_workers(mailboxes: int) -> int:
+    return max(1, min(mailboxes, DEFAULT_WORKERS))
+
+
+def _turn(
+    box: Mailbox,
+    every: Sequence[Mailbox],
+    stop: threading.Event,
+    fatal: tuple[type[Exception], ...],
+    on_tick: Callable[[], None] | None = None,
+) -> None:
+    """A mailbox's turn on a worker, its log lines naming its account; the daemon stops
+    once no mailbox is left to poll."""
+    if on_tick is not None:
+        on_tick()
+    working = _WORKING_ON.set(box)
+    named = logs.ACCOUNT.set(box.name)
+    try:
+        box.tick(stop, fatal)
+        if box.stopped_by is not None and all(b.stopped_by is not None for b in every):
+            stop.set()
+    finally:
+        logs.ACCOUNT.reset(named)
+        _WORKING_ON.reset(working)
 
 
 def run_forever(
@@ -157,82 +290,36 @@ def run_forever(
     backoff: Backoff | None = None,
     on_tick: Callable[[], None] | None = None,
 ) -> int | None:
-    """Call ``poll`` every ``interval`` seconds until SIGINT/SIGTERM (or ``stop``).
+    """Call ``poll`` every ``interval`` seconds until SIGINT/SIGTERM (or ``stop``): one
+    mailbox, as :func:`run_many` serves several (see there)."""
+    box = Mailbox(None, poll, interval, signed_in_again, backoff or Backoff())
+    return run_many([box], 1, stop, fatal, on_tick)
+
+
+def run_many(
+    mailboxes: Sequence[Mailbox],
+    workers: int,
+    stop: threading.Event | None = None,
+    fatal: tuple[type[Exception], ...] = (),
+    on_tick: Callable[[], None] | None = None,
+) -> int | None:
+    """Poll each mailbox every ``interval`` of its own, on a pool of ``workers`` threads,
+    until SIGINT/SIGTERM (or ``stop``). A mailbox is polled by one worker at a time; a slow
+    one holds one worker and is polled again when it is done; the others go on on the rest
+    (with as many workers as mailboxes, nothing one does can delay another). The first polls
+    are spread over the first interval, so that many mailboxes do not all poll at once.
 
     Gmail unreachable, DNS failing, a poll that fails: logged once, then retried with capped
     backoff and jitter (at least ``interval`` apart), quietly, until Gmail answers again,
     which is logged too. A sign-in Gmail no longer accepts is retried slowly (every 15
     minutes), never in a tight loop, or as soon as ``signed_in_again`` says the user signed
-    in anew. An exception of a ``fatal`` type stops the daemon and is raised here. A second
-    SIGINT/SIGTERM ends the process at once (exit 130, or 143 for SIGTERM): whatever the poll
-    was doing is resumed safely by the next start, as after a crash. Returns the signal that
-    stopped it cleanly (None when ``stop`` did). ``on_tick`` is told each time the scheduler
-    runs the job (the health endpoint's sign of life)."""
+    in anew. An exception of a ``fatal`` type retires that mailbox; when none is left the
+    daemon stops and the first is raised here. A second SIGINT/SIGTERM ends the process at
+    once (exit 130, or 143 for SIGTERM): whatever a poll was doing is resumed safely by the
+    next start, as after a crash. Returns the signal that stopped it cleanly (None when
+    ``stop`` did). ``on_tick`` is told each time the scheduler gives a mailbox its turn (the
+    health endpoint's sign of life)."""
     stop = stop or threading.Event()
-    backoff = backoff or Backoff()
-    retry_at = [0.0]
-    auth_wait = [False]
-    stopped_by: list[BaseException] = []
-    quiet = _Demote()
-    client_log = logging.getLogger("introbot.gmail.client")  # its per-retry warnings
-
-    def job() -> None:
-        if on_tick is not None:
-            on_tick()
-        if stop.is_set():
-            return
-        if time.monotonic() < retry_at[0]:
-            if not auth_wait[0] or signed_in_again is None or not signed_in_again():
-                return
-            log.info("sign_in renewed=true; polling again")
-        try:
-            poll()
-        except fatal as exc:
-            stopped_by.append(exc)
-            stop.set()
-            return
-        except AuthExpired as exc:
-            if not auth_wait[0]:
-                log.error(
-                    "%s introbot keeps its state and retries every %d minutes.",
-                    exc,
-                    AUTH_RETRY_SECONDS // 60,
-                )
-            auth_wait[0] = True
-            retry_at[0] = time.monotonic() + AUTH_RETRY_SECONDS
-            return
-        except Exception as exc:
-            pause = max(interval, backoff.failed())
-            retry_at[0] = time.monotonic() + pause
-            if backoff.failures == 1:
-                if isinstance(exc, GmailError):
-                    log.warning(
-                        "gmail_unreachable why=%r; introbot keeps trying, backing off up to "
-                        "%d s, and says when Gmail answers again",
-                        str(exc),
-                        int(backoff.cap),
-                    )
-                else:
-                    log.exception(
-                        "poll failed unexpectedly; introbot keeps trying, backing off up to %d s",
-                        int(backoff.cap),
-                    )
-                quiet.active = True
-            else:
-                log.debug(
-                    "poll_failed failures=%d next_in=%.0fs why=%r",
-                    backoff.failures,
-                    pause,
-                    str(exc),
-                )
-            return
-        retry_at[0] = 0.0
-        auth_wait[0] = False
-        quiet.active = False
-        failures = backoff.succeeded()
-        if failures:
-            log.warning("gmail_reachable again after %d failed poll(s)", failures)
-
     signals = [0]
     stopped_on: list[int] = []
 
@@ -248,18 +335,29 @@ def run_forever(
         )
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # Signals reach the main thread only; elsewhere (a test, an embedding) ``stop`` stops it.
+    in_main = threading.current_thread() is threading.main_thread()
+    stopping_on = (signal.SIGINT, signal.SIGTERM) if in_main else ()
+    previous = {s: signal.signal(s, on_signal) for s in stopping_on}
+    quiet, no_skip_notes = _Demote(), _NoSkipNotes()
+    client_log = logging.getLogger("introbot.gmail.client")  # its per-retry warnings
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
     client_log.addFilter(quiet)
-    scheduler = BackgroundScheduler()
-    scheduler.add_job(
-        job,
-        "interval",
-        seconds=interval,
-        id="poll",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now().astimezone(),
-    )
+    scheduler_log.addFilter(no_skip_notes)
+    scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(workers)})
+    began = datetime.now().astimezone()
+    for n, box in enumerate(mailboxes):
+        scheduler.add_job(
+            _turn,
+            "interval",
+            args=(box, mailboxes, stop, fatal, on_tick),
+            seconds=box.interval,
+            id=f"poll-{n}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,  # late (every worker was busy) is no reason to skip
+            next_run_time=began + timedelta(seconds=box.interval * n / len(mailboxes)),
+        )
     scheduler.start()
     try:
         while not stop.wait(0.5):
@@ -267,8 +365,24 @@ def run_forever(
     finally:
         scheduler.shutdown(wait=True)
         client_log.removeFilter(quiet)
+        scheduler_log.removeFilter(no_skip_notes)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    if stopped_by:
-        raise stopped_by[0]
+    retired = [box.stopped_by for box in mailboxes if box.stopped_by is not None]
+    if retired and len(retired) == len(mailboxes):
+        raise retired[0]
     return stopped_on[0] if stopped_on else None
+
+
+def raise_open_files_limit(wanted: int) -> None:
+    """Let this process open ``wanted`` files (a database, its locks and a connection per
+    mailbox add up): the soft limit goes up to the hard one where the system has both."""
+    try:  # POSIX only: imported by name, so that no plain import refuses Windows
+        resource: Any = importlib.import_module("resource")
+    except ImportError:  # Windows: no such limit to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from introbot.compose import held_key
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
-from introbot.gmail.sync import LabelIds, RequestSeen, Sync
 from introbot.languages import NAMES, Drafting, drafting
 from introbot.model import (
     Action,
@@ -46,19 +45,21 @@ from introbot.reading.requests import read_request
 from introbot.rules import Rules
 from introbot.settings import Settings
 from introbot.store import Store, WrongMailbox
+from introbot.sync import LabelIds, RequestSeen, Sync
 from introbot.workflow import (
     ATTENTION_LABEL,
     FINISHED_SHOWN,
     STAGE_LABELS,
     InvalidTransition,
+    Transition,
     WorkflowRules,
     open_intros,
     plan_request,
-    problem_note,
     rebuilt_from_gmail,
     settle_thread,
     step,
     thread_labels,
+    threads_to_relabel,
 )
 from introbot.writing import WritingError, write_draft
 
@@ -75,6 +76,7 @@ OBSERVED_WORDS = {
     "ReplyReceived": "a message from a party",
     "Decision": "your decision",
     "Cancel": "cancelled",
+    "RequestGone": "you unlabeled, trashed or deleted the request",
     "Attention": "needs your decision",
     "Tick": "time passed",
     "FinishedInGmail": "Gmail shows it finished",
@@ -94,6 +96,15 @@ class PollReport:
     actions: int = 0
     drafts_created: int = 0
     decisions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one observation came to: the intro after it (None: no such intro) and, when
+    the workflow refused the observation, why (the same words as the timeline's)."""
+
+    intro: Intro | None
+    rejected: str | None = None
 
 
 class Engine:
@@ -129,7 +140,7 @@ class Engine:
             return
         signed_in = self.client.profile().email.lower()
         if signed_in != self.me()[0]:
-            raise WrongMailbox(self.store.path, self.me()[0], signed_in)
+            raise WrongMailbox(self.store.where, self.me()[0], signed_in)
         self._bound = True
 
     def connector(self) -> Person:
@@ -218,19 +229,19 @@ class Engine:
         now: datetime,
         why: str | None,
         report: PollReport | None = None,
-    ) -> Intro | None:
+    ) -> Applied:
         intro = self.store.load(intro_id)
         if intro is None:
             log.warning("observation for unknown intro=%s: %s", intro_id, observation)
-            return None
+            return Applied(None)
         try:
             transition = step(intro, observation, now, self.workflow_rules())
         except InvalidTransition as exc:
             self.store.audit(now, intro_id, "rejected", str(exc))
             log.warning("rejected intro=%s why=%r", intro_id, str(exc))
-            return intro
+            return Applied(intro, str(exc))
         if transition.intro == intro and not transition.actions:
-            return intro
+            return Applied(intro)
         observed = OBSERVED_WORDS.get(type(observation).__name__, type(observation).__name__)
         observed += f" ({why})" if why else ""
         # The step and what it means for the other intros of its request thread (one
@@ -242,9 +253,15 @@ class Engine:
             for t in settled:
                 mine = t.intro.id == intro_id
                 seen = type(observation).__name__ if mine else "the request thread"
-                self.store.save(t.intro, t.actions, now, observed if mine else seen)
+                self._save(t, now, observed if mine else seen)
                 self._log(members[t.intro.id], t.intro, seen, t.actions, report)
-        return self.store.load(intro_id) or transition.intro
+        return Applied(self.store.load(intro_id) or transition.intro)
+
+    def _save(self, transition: Transition, now: datetime, observed: str) -> None:
+        """Save a step with its actions, and the threads whose labels it may change (which
+        ones is the workflow's to say; ``converge_labels`` brings them in line)."""
+        intro = transition.intro
+        self.store.save(intro, transition.actions, now, observed, threads_to_relabel(intro))
 
     def _log(
         self,
@@ -312,9 +329,7 @@ class Engine:
         with self.store.transaction():  # all of a request's intros, or none (a crash)
             for requester, new in opening:
                 for transition in open_intros(new, request, requester, now, rules):
-                    self.store.save(
-                        transition.intro, transition.actions, now, f"request in thread {thread_id}"
-                    )
+                    self._save(transition, now, f"request in thread {thread_id}")
                     self._log(None, transition.intro, "request", transition.actions, report)
         if plan.read_again:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
@@ -430,12 +445,11 @@ class Engine:
         if rebuilt is None:
             return False
         for transition in rebuilt.transitions:
-            self.store.save(transition.intro, transition.actions, now, "Gmail's labels")
+            self._save(transition, now, "Gmail's labels")
             self._log(None, transition.intro, "rebuilt", transition.actions, report)
         if rebuilt.problem:
-            problems = [rebuilt.problem]
             self.store.set_problem(seen.thread_id, rebuilt.problem, now, seen.message.id)
-            self.store.queue([CreateDraft("", problem_note(request, problems, rules))], now)
+            self.store.queue(list(rebuilt.actions), now)
             report.decisions.append(f"thread {seen.thread_id}: needs attention: {rebuilt.problem}")
             log.info("needs_attention thread=%s rebuilt=false", seen.thread_id)
         return True
@@ -669,4 +683,4 @@ def _request_ref(seen: RequestSeen) -> RequestRef:
     )
 
 
-__all__ = ["Engine", "PollReport"]
+__all__ = ["Applied", "Engine", "PollReport"]

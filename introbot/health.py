@@ -12,7 +12,6 @@ one :class:`AccountHealth` per account it works.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -20,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from introbot.gmail.errors import AuthExpired, GmailError
@@ -53,24 +51,6 @@ FAMILIES = {
     # Replicas sharing one store (issue 16): 1 while this process holds a mailbox's lease.
     "introbot_lease_owned": ("gauge", "1 while this process holds the mailbox's lease."),
 }
-
-
-def sqlite_check(path: Path) -> StoreCheck:
-    """Whether the SQLite database at ``path`` opens and answers (read-only, its own
-    connection: the poll thread's is never shared)."""
-
-    def check() -> str | None:
-        try:
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
-            try:
-                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            finally:
-                db.close()
-        except sqlite3.Error as exc:
-            return f"the database {path} does not answer: {exc}"
-        return None
-
-    return check
 
 
 @dataclass

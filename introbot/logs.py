@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -18,6 +19,9 @@ LogFormat = Literal["text", "json"]
 _PAIR = re.compile(r"""(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S+)""")
 QUIET_LIBRARIES = ("googleapiclient", "apscheduler", "google_auth_oauthlib", "urllib3")
 _handler: logging.Handler | None = None
+# The account a thread is working for, while a process serves several (``introbot run
+# --all``): each line logged then ends with ``account=NAME`` (a field in JSON).
+ACCOUNT: ContextVar[str | None] = ContextVar("introbot_account", default=None)
 
 
 def _timestamp(record: logging.LogRecord) -> str:
@@ -30,6 +34,9 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = f"{_timestamp(record)} {record.levelname} {record.name} {record.getMessage()}"
+        account = ACCOUNT.get()
+        if account is not None:
+            line += f" account={account}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -47,6 +54,9 @@ class JsonFormatter(logging.Formatter):
             "event": message.split(" ", 1)[0],
             "message": message,
         }
+        account = ACCOUNT.get()
+        if account is not None:
+            event["account"] = account
         for key, value in _PAIR.findall(message):
             if key not in event:
                 event[key] = _value(value)

@@ -1,6 +1,6 @@
 """Which intro a draft, a sent copy or a reply belongs to. Pure: values in, verdicts out.
 
-No Gmail, no database, no clock. ``gmail/sync.py`` fetches what Gmail shows and describes
+No Gmail, no database, no clock. ``sync.py`` fetches what Gmail shows and describes
 it as :class:`Seen` messages and :class:`Present` drafts; introbot's expectations come as
 :class:`Tracked` drafts and :class:`Awaited` consent messages. Two questions are answered:
 
@@ -26,7 +26,9 @@ connector and counts for none; unless they all share the one consent message it 
 request for several contacts asks the requester once): then it is claimed by all of them
 as ``shared``, and read per contact (``reading/per_contact.py``). One not addressed to the
 connector goes to the connector too. Whether the sender is the party, and authenticated, is
-the workflow's to judge (it sees both).
+the workflow's to judge (it sees both). Which consent messages await an answer at all is
+:func:`awaited_answers`'s to say (only those actually sent), and a message the connector
+wrote is never a reply (:func:`from_connector`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 
-from introbot.model import Draft, Role
+from introbot.model import Draft, DraftKind, DraftSent, DraftState, Intro, Role
 
 SIMILAR_ENOUGH = 0.6  # a connector's edits keep a draft well above; a hand-written note far below
 DATE_SKEW = timedelta(minutes=15)  # a sender's clock may run this far behind Gmail's
@@ -223,6 +225,39 @@ def draft_fates(
 
 
 # ---------------------------------------------------------------------- replies
+def awaited_answers(intros: Iterable[Intro], sent_now: Iterable[DraftSent]) -> list[Awaited]:
+    """The consent messages (and reminders) of ``intros`` whose answer is awaited: those
+    recorded as sent, and those ``sent_now`` shows sent in this very sync (a party may
+    answer within one poll of the connector pressing Send). A reminder of a shared ask is
+    as shared as the ask."""
+    just_sent = {obs.key: obs for obs in sent_now}
+    awaited: list[Awaited] = []
+    for intro in intros:
+        for draft in intro.drafts:
+            if draft.to is None or draft.kind not in (DraftKind.CONSENT, DraftKind.REMINDER):
+                continue
+            sent = just_sent.get(draft.key)
+            if sent is not None:
+                thread_id, rfc822_id, at = sent.thread_id, sent.rfc822_id, sent.at
+            elif draft.state is DraftState.SENT and draft.thread_id and draft.sent_at:
+                thread_id, rfc822_id, at = draft.thread_id, draft.sent_rfc822_id, draft.sent_at
+            else:
+                continue
+            party = intro.party(draft.to).person.key
+            shared = next(
+                (d.shared for d in intro.drafts_of(DraftKind.CONSENT, draft.to) if d.shared),
+                None,
+            )
+            awaited.append(Awaited(intro.id, draft.to, party, thread_id, rfc822_id, at, shared))
+    return awaited
+
+
+def from_connector(message: Seen, me: frozenset[str]) -> bool:
+    """The connector writing (in a consent thread, or anywhere): never anyone's reply, now
+    or later. ``me``: the connector's address keys."""
+    return message.sender is not None and message.sender in me
+
+
 def claim_reply(
     message: Seen,
     awaited: Iterable[Awaited],
@@ -233,8 +268,8 @@ def claim_reply(
     keys; ``requests``: Gmail ids and Message-IDs of request messages (never replies)."""
     if {"SENT", "DRAFT"} & message.labels:
         return None
-    if message.sender is not None and message.sender in me:
-        return None  # the connector writing in the thread
+    if from_connector(message, me):
+        return None
     if message.id in requests or (message.rfc822_id and message.rfc822_id in requests):
         return None
     refs = set(message.refs)

@@ -261,6 +261,9 @@ class ReplyReceived:
     failed_recipients: tuple[str, ...] = ()
     preference: str = ""  # how they like to be reached, in their words
     blurb: str = ""  # a requester's note for the contact
+    # One answer about several contacts (a shared ask) that names only the others: whether
+    # it says anything about this intro is the workflow's to decide.
+    about_others: bool = False
 
     @property
     def words(self) -> str:
@@ -269,6 +272,18 @@ class ReplyReceived:
         if self.role is Role.REQUESTER:
             return "\n\n".join(part for part in (self.blurb, self.preference) if part)
         return self.preference
+
+
+def vouched_for(authenticated: bool | None) -> bool:
+    """THE rule for a yes, decided here and nowhere else: a yes counts only when Gmail
+    authenticated its sender (``True``, from ``reading/senders.py``). Not authenticated
+    (``False``) and no verdict of Gmail's on the message (``None``: no Authentication-Results
+    of Gmail's, as on mail that reached the mailbox another way) alike leave the yes unclear,
+    for the connector: a false yes hands a person to someone they refused, a false unclear
+    costs one glance. The reader's verdict (``reading/replies.py``, what ``introbot explain``
+    shows) and the workflow (which holds every observation to it, a shared answer read per
+    contact included) both ask this function."""
+    return authenticated is True
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +298,22 @@ class Decision:
 @dataclass(frozen=True, slots=True)
 class Cancel:
     reason: str
+
+
+class Gone(enum.StrEnum):
+    """How a request left introbot's hands in Gmail."""
+
+    UNLABELED = "unlabeled"  # the request label is off the whole conversation
+    TRASHED = "trashed"  # the request thread was moved to the trash
+    DELETED = "deleted"  # the request message was deleted
+
+
+@dataclass(frozen=True, slots=True)
+class RequestGone:
+    """The connector took the request away in Gmail (``how``): a fact, as sync saw it;
+    what it means for the request's intros is the workflow's."""
+
+    how: Gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +339,7 @@ Observation = (
     | ReplyReceived
     | Decision
     | Cancel
+    | RequestGone
     | Attention
     | Tick
     | FinishedInGmail

@@ -8,6 +8,7 @@ them (flags > environment > file > defaults) and reports mistakes by where they 
 from __future__ import annotations
 
 import unicodedata
+import urllib.parse
 from pathlib import Path
 
 from pydantic import (
@@ -190,11 +191,58 @@ class WorkspaceSection(_Section):
         return self
 
 
+class GmailSection(_Section):
+    endpoint: str | None = None
+    """Where this account's Gmail calls go; unset: Gmail itself (or the environment variable
+    INTROBOT_GMAIL_ENDPOINT). A sandbox standing in for Gmail answers on this machine. Only
+    https, or http to this machine: every call carries the sign-in's access token."""
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urllib.parse.urlsplit(value.strip())
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or parts.scheme not in ("https", "http"):
+            raise ValueError(f"{value!r} is not an address like https://gmail.googleapis.com/")
+        if parts.scheme == "http" and not local:
+            raise ValueError(
+                f"{value!r} would send the sign-in unencrypted: use https, or http only to "
+                "this machine (127.0.0.1, a sandbox)"
+            )
+        return value.strip()
+
+
 class PathsSection(_Section):
     rules: Path | None = None
     """Your rules folder (phrases and templates); the built-in rules if unset."""
     database: Path | None = None
     """introbot's SQLite database; ``introbot.db`` in the account folder if unset."""
+
+
+class StoreSection(_Section):
+    url: str | None = None
+    """Where introbot keeps its records. Unset: an SQLite file per account (see
+    ``paths.database``), for one person. ``"postgresql://USER@HOST:5432/DATABASE"``: a
+    PostgreSQL database that a team's mailboxes share (the password there, or in
+    PGPASSWORD or ~/.pgpass); needs ``pip install 'introbot[postgres]'``."""
+    mailbox: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._-]{0,39}$")
+    """This account's name in a shared PostgreSQL database (its records live in the schema
+    ``introbot_<mailbox>``); the account's name if unset. Give every mailbox its own."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().lower().startswith(("postgresql://", "postgres://")):
+            # Never echo the value: a URL may carry a password.
+            raise ValueError(
+                'must be a PostgreSQL URL ("postgresql://user@host:5432/database"); for '
+                "SQLite leave it unset (paths.database names another file)"
+            )
+        return value.strip()
 
 
 class LanguagesSection(_Section):
@@ -231,7 +279,9 @@ class Settings(_Section):
     workflow: WorkflowSection = WorkflowSection()
     drafts: DraftsSection = DraftsSection()
     daemon: DaemonSection = DaemonSection()
+    gmail: GmailSection = GmailSection()
     paths: PathsSection = PathsSection()
+    store: StoreSection = StoreSection()
     languages: LanguagesSection = LanguagesSection()
     workspace: WorkspaceSection = WorkspaceSection()
 

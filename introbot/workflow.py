@@ -16,8 +16,9 @@ The rules it keeps:
    (nor the requester's to the contact) until both agreed: addresses appear only in the
    joint introduction, and templates only ever receive names.
 3. **Doubt goes to the connector.** A yes counts only from the party's own address, as Gmail
-   authenticated it. Anything else (unclear, a bounce, another address, an unauthenticated
-   yes) marks the intro for attention and waits for the connector's decision.
+   authenticated it (:func:`introbot.model.vouched_for`: no verdict of Gmail's is no yes).
+   Anything else (unclear, a bounce, another address, an unauthenticated yes) marks the
+   intro for attention and waits for the connector's decision.
 4. **The connector's hand decides.** Sending a draft moves the intro on; discarding a
    consent or joint draft vetoes the intro; an ``introbot/yes|no`` label or ``introbot
    decide`` overrides a verdict; removing the request label or ``introbot cancel`` cancels.
@@ -57,6 +58,7 @@ from introbot.model import (
     DraftSpec,
     DraftState,
     FinishedInGmail,
+    Gone,
     Intro,
     Note,
     Observation,
@@ -64,12 +66,14 @@ from introbot.model import (
     Party,
     Person,
     ReplyReceived,
+    RequestGone,
     RequestRef,
     Role,
     Stage,
     Tick,
     Verdict,
     address_key,
+    vouched_for,
 )
 
 
@@ -1280,7 +1284,7 @@ def _asking_reply(
         return _unclear(
             intro, obs.role, f"a reply from another address ({obs.sender}): {obs.verdict.value}"
         )
-    if obs.verdict is Verdict.YES and obs.authenticated is not True:
+    if obs.verdict is Verdict.YES and not vouched_for(obs.authenticated):
         return _unclear(intro, obs.role, f"a yes Gmail did not authenticate ({obs.evidence})")
     if obs.verdict is Verdict.YES:
         return _consent_yes(
@@ -1332,6 +1336,22 @@ def _cancel(intro: Intro, obs: Cancel, now: datetime, rules: WorkflowRules) -> T
     intro, actions = _withdraw_open(intro)
     intro = _close(intro, "cancel", now)
     return Transition(intro, (*actions, _note(intro, f"cancelled: {obs.reason}")))
+
+
+#: Why an intro is cancelled when its request leaves introbot's hands in Gmail.
+GONE_REASONS = {
+    Gone.UNLABELED: "the request label was removed",
+    Gone.TRASHED: "the request thread was moved to the trash",
+    Gone.DELETED: "the request message was deleted",
+}
+
+
+def _request_gone(
+    intro: Intro, obs: RequestGone, now: datetime, rules: WorkflowRules
+) -> Transition:
+    """The connector unlabeled, trashed or deleted the request: its open intros are
+    cancelled, as by ``introbot cancel``."""
+    return _cancel(intro, Cancel(GONE_REASONS[obs.how]), now, rules)
 
 
 def _asking_tick(intro: Intro, obs: Tick, now: datetime, rules: WorkflowRules) -> Transition:
@@ -1576,6 +1596,7 @@ _OPEN: dict[type, Handler] = {
     DraftFailed: _draft_failed,
     DraftGone: _draft_gone,
     Cancel: _cancel,
+    RequestGone: _request_gone,
     Attention: _needs_attention,
     FinishedInGmail: _finished_in_gmail,
 }
@@ -1590,6 +1611,7 @@ _CLOSED: dict[type, Handler] = {
     FinishedInGmail: _nothing,  # closed already: Gmail's label never reopens or moves it
     Decision: _closed_refuses,
     Cancel: _closed_refuses,
+    RequestGone: _closed_refuses,
     Attention: _nothing,
     Tick: _nothing,
 }
@@ -1618,11 +1640,20 @@ TRANSITIONS: dict[Stage, dict[type, Handler]] = {
 }
 
 
+def _about_the_others(intro: Intro, obs: ReplyReceived) -> bool:
+    """A later word in a shared answer that names only the other contacts, once this party
+    answered (yes or no) about this one: it is not about this intro. While the party has
+    not, the reply is read for what it says about this contact."""
+    return obs.about_others and intro.party(obs.role).consent in (Consent.YES, Consent.NO)
+
+
 def step(intro: Intro, observation: Observation, now: datetime, rules: WorkflowRules) -> Transition:
     """Apply one observation. Raises :class:`InvalidTransition` for impossible ones."""
     handler = TRANSITIONS[intro.stage].get(type(observation))
     if handler is None:
         raise InvalidTransition(intro, observation, "no such transition")
+    if isinstance(observation, ReplyReceived) and _about_the_others(intro, observation):
+        return Transition(intro)
     try:
         if isinstance(observation, Tick):
             expired = _pending_expired(intro, now, rules)
@@ -1701,6 +1732,14 @@ def thread_labels(thread_id: str, intros: Iterable[Intro], problem: bool) -> fro
     return frozenset(labels)
 
 
+def threads_to_relabel(intro: Intro) -> tuple[str, ...]:
+    """The threads whose labels may change when ``intro`` does (what they should carry is
+    :func:`thread_labels`'s): its request thread, and the threads its consent drafts are in
+    (attention shows there while a reply waits for the connector)."""
+    consent = (d.thread_id for d in intro.drafts if d.thread_id and d.kind is DraftKind.CONSENT)
+    return tuple(dict.fromkeys((intro.request.thread_id, *consent)))
+
+
 # ---------------------------------------------------- Gmail as the ground truth
 FINISHED_SHOWN = (Stage.INTRODUCED, Stage.DECLINED, Stage.EXPIRED, Stage.CANCELLED)
 
@@ -1713,6 +1752,7 @@ class Rebuilt:
 
     transitions: tuple[Transition, ...] = ()
     problem: str | None = None
+    actions: tuple[CreateDraft, ...] = ()  # the problem note to the connector, if any
 
 
 def rebuilt_from_gmail(
@@ -1731,14 +1771,14 @@ def rebuilt_from_gmail(
         return None
     names = ", ".join(STAGE_LABELS[s] for s in Stage if s in shown)
     if any(not s.closed for s in shown):
-        return Rebuilt(
-            problem=(
-                f"introbot worked on this request before with another database, and Gmail "
-                f"shows it as {names}. So that nobody is asked twice, introbot does not start "
-                "it again by itself: see its drafts and sent mail, and to start it over, "
-                "remove the request label from the thread and put it back."
-            )
+        problem = (
+            f"introbot worked on this request before with another database, and Gmail "
+            f"shows it as {names}. So that nobody is asked twice, introbot does not start "
+            "it again by itself: see its drafts and sent mail, and to start it over, "
+            "remove the request label from the thread and put it back."
         )
+        to_connector = CreateDraft("", problem_note(request, [problem], rules))  # "": no intro's
+        return Rebuilt(problem=problem, actions=(to_connector,))
     finished = [s for s in FINISHED_SHOWN if s in shown]
     transitions = []
     for n, (intro_id, requester, contact, context) in enumerate(wanted):

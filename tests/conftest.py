@@ -18,6 +18,9 @@ from introbot.sandbox.control import SandboxControl
 if TYPE_CHECKING:
     from tests.world import World
 
+# The PostgreSQL server and the fixtures that run store-level tests on both engines.
+pytest_plugins = ["tests.postgres"]
+
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.001, max_delay=0.01)
 
 # The fast lane (`pytest -m "not slow"`) is every test that starts no process: a test not

@@ -70,7 +70,7 @@ def test_matching_is_pure() -> None:
     assert not clash, f"matching.py imports {clash}"
     source = path.read_text(encoding="utf-8")
     assert ".now(" not in source and "today(" not in source
-    sync = _imported_modules(PACKAGE / "gmail" / "sync.py")
+    sync = _imported_modules(PACKAGE / "sync.py")
     assert "introbot.matching" in sync
 
 
@@ -136,6 +136,7 @@ IMPURE_LAYERS = {
 #: What no pure module imports itself (the standard library's own use of them is fine).
 IMPURE_LIBRARIES = {
     "sqlite3",
+    "psycopg",
     "time",
     "googleapiclient",
     "google",
@@ -178,37 +179,25 @@ NOT_GMAIL = {
     "introbot.app",
     "introbot.cli",
 }
-#: Known exceptions, each with the issue that removes it.
-GMAIL_ALLOWED: dict[str, set[str]] = {
-    # issue 14: sync.py both fetches and matches messages to intros (store, readers,
-    # matching, model, rules); it moves out of gmail/ to introbot/sync.py.
-    "introbot.gmail.sync": {
-        "introbot.store",
-        "introbot.reading",
-        "introbot.matching",
-        "introbot.model",
-        "introbot.rules",
-        "introbot.workflow",  # what a label on a shared thread decides (label_decisions)
-    },
-}
 
 
 def test_gmail_knows_nothing_of_intros() -> None:
+    """No exceptions: turning Gmail's history into observations is ``introbot/sync.py``'s,
+    outside gmail/."""
     modules = sorted(n for n in _SOURCES if _under(n, {"introbot.gmail"}))
     assert "introbot.gmail.client" in modules
     for module in modules:
-        allowed = GMAIL_ALLOWED.get(module, set())
-        reached = {m for m in _reaches(module) if _under(m, NOT_GMAIL - allowed)}
+        reached = {m for m in _reaches(module) if _under(m, NOT_GMAIL)}
         assert not reached, f"{module} reaches {reached}"
 
 
-def test_the_allow_list_is_still_needed() -> None:
-    """An exception that nothing needs any more is taken off the list, not left to rot."""
-    for module, allowed in GMAIL_ALLOWED.items():
-        if module not in _SOURCES:  # moved out of gmail/: the entry goes too
-            raise AssertionError(f"{module} is gone: remove it from GMAIL_ALLOWED")
-        for layer in allowed:
-            assert any(_under(m, {layer}) for m in _reaches(module)), (module, layer)
+def test_sync_is_outside_gmail_and_talks_to_gmail_through_the_client() -> None:
+    """sync.py turns history into observations, outside gmail/: it reaches Gmail through
+    gmail/client.py, never googleapiclient itself."""
+    assert "introbot.gmail.sync" not in _SOURCES
+    imported = _imported_modules(_SOURCES["introbot.sync"])
+    assert "introbot.gmail.client" in imported
+    assert not {m for m in imported if _under(m, {"googleapiclient", "httplib2"})}
 
 
 def test_nothing_below_the_command_line_imports_it() -> None:

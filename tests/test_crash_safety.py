@@ -10,14 +10,15 @@ run's end: same drafts, labels and intro states, no duplicate draft, no lost int
 
 The crash is a BaseException raised by the HTTP transport handed to the real Gmail client,
 so it unwinds through googleapiclient and introbot exactly as a kill would stop them.
+
+The matrix runs on both engines (every third request on PostgreSQL: tests/postgres.py crash_cases), and a
+PostgreSQL run must end exactly as the clean run on SQLite did.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
-import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,8 +34,9 @@ from introbot.rules import load_rules
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import StoreLocation
 from tests.conftest import FAST_RETRY, left_out_by_markers
+from tests.postgres import crash_cases
 from tests.world import REQUEST
 
 
@@ -67,7 +69,7 @@ class Run:
     """One lifecycle against one sandbox, with at most one crash."""
 
     server: SandboxServer
-    db: Path
+    db: StoreLocation | Path  # a Path: that SQLite file
     crash_at: int | None = None
     after: bool = False
     counter: list[int] = field(default_factory=lambda: [0])
@@ -75,6 +77,9 @@ class Run:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
+        self.location = (
+            self.db if isinstance(self.db, StoreLocation) else StoreLocation.sqlite(self.db)
+        )
         self.control = SandboxControl(self.server.url)
         self._start(self.crash_at)
 
@@ -83,7 +88,7 @@ class Run:
         self.client = GmailClient.for_sandbox(
             self.server.url, retry=FAST_RETRY, transport=transport
         )
-        self.store = Store(self.db)
+        self.store = self.location.open()
         self.engine = Engine(self.client, self.store, Settings.of("Sam Rivera"), load_rules())
 
     def _die(self) -> None:
@@ -162,7 +167,7 @@ def outcome(run: Run) -> dict[str, Any]:
             text,
         )
 
-    store = Store(run.db)
+    store = run.location.open()
     intros = sorted(
         (
             i.requester.person.email,
@@ -182,15 +187,14 @@ def outcome(run: Run) -> dict[str, Any]:
 
 
 def run_once(
-    tmp_path: Path, crash_at: int | None = None, after: bool = False
+    location: StoreLocation, crash_at: int | None = None, after: bool = False
 ) -> tuple[dict[str, Any], Run]:
     with SandboxServer(realism="tests") as server:
-        run = Run(server, tmp_path / f"run-{crash_at}-{after}.db", crash_at, after)
+        run = Run(server, location, crash_at, after)
         lifecycle(run)
         result = outcome(run)
         run.client.close()
-        with contextlib.suppress(sqlite3.ProgrammingError):
-            run.store.close()
+        run.store.close()
         return result, run
 
 
@@ -198,7 +202,7 @@ def run_once(
 def _clean_run() -> tuple[dict[str, Any], int]:
     """The final mailbox of a run without crashes, and how many Gmail requests it made."""
     with tempfile.TemporaryDirectory() as folder:
-        result, run = run_once(Path(folder))
+        result, run = run_once(StoreLocation.sqlite(Path(folder) / "run.db"))
     return result, run.counter[0]
 
 
@@ -207,8 +211,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     Gmail and after Gmail acted: the clean run is made once, here, to count them."""
     if "crash_at" in metafunc.fixturenames and not left_out_by_markers(metafunc):
         _, requests = _clean_run()
-        cases = [(i, after) for i in range(1, requests + 1) for after in (False, True)]
-        metafunc.parametrize(("crash_at", "after"), cases, ids=lambda v: str(v))
+        cases = crash_cases(requests)
+        metafunc.parametrize(("engine", "crash_at", "after"), cases, ids=lambda v: str(v))
 
 
 @pytest.fixture(scope="module")
@@ -236,9 +240,9 @@ def test_the_clean_run_is_what_we_think(clean: tuple[dict[str, Any], int]) -> No
 
 @pytest.mark.slow
 def test_a_crash_at_any_request_changes_nothing_in_the_end(
-    tmp_path: Path, clean: tuple[dict[str, Any], int], crash_at: int, after: bool
+    location: StoreLocation, clean: tuple[dict[str, Any], int], crash_at: int, after: bool
 ) -> None:
     expected, _ = clean
-    result, run = run_once(tmp_path, crash_at, after)
+    result, run = run_once(location, crash_at, after)
     assert run.crashed
     assert result == expected

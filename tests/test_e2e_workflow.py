@@ -1,9 +1,11 @@
 """The intro workflow end to end: the sandbox Gmail over real HTTP, the real client,
-introbot's engine on a fresh database. Every poll checks the invariants (no send call, no
-address before consent: see ``World.check_invariants``)."""
+introbot's engine on a fresh database, on both engines (an SQLite file; a mailbox in
+PostgreSQL). Every poll checks the invariants (no send call, no address before consent:
+see ``World.check_invariants``)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,15 +14,23 @@ from pathlib import Path
 
 import pytest
 
-from introbot.model import Consent, DraftKind, DraftState, Role, Stage
+from introbot.engine import Applied
+from introbot.model import Cancel, Consent, DraftKind, DraftState, Role, Stage
+from introbot.store import StoreLocation
 from tests.world import ALEX, DANA, REQUEST, World, make_world
 
 MARCUS = "Marcus Chen <marcus@chenlabs.io>"
 
 
 @pytest.fixture
-def requester_first(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path, workflow={"order": "requester_first"})
+def world(tmp_path: Path, location: StoreLocation) -> Iterator[World]:
+    """The world of tests/conftest.py, its store on each engine in turn."""
+    yield from make_world(tmp_path, location=location)
+
+
+@pytest.fixture
+def requester_first(tmp_path: Path, location: StoreLocation) -> Iterator[World]:
+    yield from make_world(tmp_path, location=location, workflow={"order": "requester_first"})
 
 
 # ------------------------------------------------------------------ happy paths
@@ -194,17 +204,16 @@ def test_unclear_reply_resolved_on_the_command_line(world: World, tmp_path: Path
     world.reply(DANA, "Possibly. Let me check with my team.")
     world.poll()
     intro_id = world.only_intro().id
+    options, environ = world.store_options()
     done = subprocess.run(
         [sys.executable, "-m", "introbot", "decide", intro_id[:4], "contact", "no",
-         "--sandbox", world.server.url, "--db", str(world.db), "--name", "Sam Rivera"],
-        capture_output=True, text=True, timeout=60,
+         "--sandbox", world.server.url, *options, "--name", "Sam Rivera"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **environ},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert f"intro {intro_id}: declined" in done.stdout
     world.store.close()
-    from introbot.store import Store
-
-    world.store = Store(world.db)
+    world.store = world.open_store()
     world.engine.store = world.store
     assert world.only_intro().stage is Stage.DECLINED
     assert "isn't a fit right now" in world.draft_to("alex.kim@tidepool.io")["text"]
@@ -438,6 +447,19 @@ def test_an_address_that_cannot_be_written_needs_attention(world: World) -> None
     assert intro.attention and "could not write the consent draft" in intro.attention
     assert "introbot/needs-attention" in world.thread_labels(request["threadId"])
     assert [d["to"] for d in world.drafts()] == ["Alex Kim <alex.kim@tidepool.io>"]
+
+
+def test_the_engine_says_why_the_workflow_refused_an_observation(world: World) -> None:
+    """`decide` and `cancel` learn a refusal from the engine itself, not from the audit."""
+    world.asked()
+    intro = world.only_intro()
+    first = world.engine.apply(intro.id, Cancel("for the test"), world.now, "test")
+    assert first.rejected is None
+    assert first.intro is not None and first.intro.stage is Stage.CANCELLED
+    again = world.engine.apply(intro.id, Cancel("once more"), world.now, "test")
+    assert again.rejected is not None and "already cancelled" in again.rejected
+    assert again.intro == world.store.load(intro.id) == first.intro
+    assert world.engine.apply("no-such-intro", Cancel("x"), world.now, "test") == Applied(None)
 
 
 def test_a_yes_gmail_did_not_vouch_for_is_not_counted(world: World) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from introbot.engine import Engine
-from introbot.model import Consent, CreateDraft, Person, RequestRef, Stage
+from introbot.model import Consent, CreateDraft, DraftKind, Person, RequestRef, Stage
 from introbot.rules import load_rules
 from introbot.sandbox import SandboxServer
 from introbot.store import Store, WrongMailbox
@@ -198,6 +198,9 @@ def test_a_stage_under_way_sets_the_thread_aside() -> None:
     rebuilt = rebuilt_from_gmail(shown, REQUEST_REF, WANTED, NOW, WorkflowRules(SAM))
     assert rebuilt is not None and rebuilt.transitions == ()
     assert rebuilt.problem and "awaiting-consent" in rebuilt.problem
+    (note,) = rebuilt.actions  # the connector is told, in the request thread
+    assert note.intro_id == "" and note.spec.kind is DraftKind.PROBLEM_NOTE
+    assert note.spec.thread_id == REQUEST_REF.thread_id
 
 
 def _restore(world: World, backup: Path) -> None:

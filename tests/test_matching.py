@@ -11,12 +11,14 @@ from introbot.matching import (
     Present,
     Seen,
     Tracked,
+    awaited_answers,
     claim_bounce,
     claim_reply,
     draft_fates,
+    from_connector,
     similarity,
 )
-from introbot.model import Draft, DraftKind, DraftState, Role
+from introbot.model import Draft, DraftKind, DraftSent, DraftState, Role
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ME = frozenset({"connector@example.com"})
@@ -262,8 +264,29 @@ def test_the_request_message_is_never_a_reply() -> None:
     assert claim_reply(older, [to_alex], ME) is None  # and it is older than the consent
 
 
+def test_the_answers_awaited_are_those_to_consent_messages_actually_sent() -> None:
+    """Drafted is not asked: an answer is awaited once the consent message is sent, as
+    recorded or as this very sync saw it sent, in the thread and under the Message-ID of
+    the sent copy."""
+    from tests.test_workflow import _asked, _created, _open, _run, _sent
+
+    opened = _open()
+    drafted = _run(opened, *_created(opened))
+    assert awaited_answers([opened, drafted], []) == []
+    just_sent = _sent(drafted, DraftKind.CONSENT, Role.CONTACT)
+    assert isinstance(just_sent, DraftSent)
+    (now,) = awaited_answers([drafted], [just_sent])
+    assert (now.role, now.party, now.thread_id, now.rfc822_id) == (
+        Role.CONTACT, "dana@northwind.example", just_sent.thread_id, just_sent.rfc822_id,
+    )  # fmt: skip
+    recorded = awaited_answers([_asked()], [])
+    assert [a.role for a in recorded] == [Role.REQUESTER, Role.CONTACT]
+    assert all(a.rfc822_id and a.thread_id and a.shared is None for a in recorded)
+
+
 def test_the_connector_writing_in_the_thread_is_not_a_reply() -> None:
     mine = reply(sender="connector@example.com")
+    assert from_connector(mine, ME) and not from_connector(reply(), ME)
     assert claim_reply(mine, [awaited()], ME) is None
     assert claim_reply(replace(reply(), labels=frozenset({"SENT"})), [awaited()], ME) is None
 

@@ -194,7 +194,8 @@ def test_an_html_reply_too_big_to_check_is_unclear_with_the_reason() -> None:
 def test_a_top_posted_yes_over_a_long_quoted_history_is_still_a_yes() -> None:
     history = "".join(f"> line {n} of an old thread\n" for n in range(quotes.MAX_LINES * 3))
     text = f"Yes, happy to.\n\nOn Tue, Nov 24, 2026 at 9:12 AM Sam Rivera <{CONNECTOR}> wrote:\n"
-    reading = read_reply(read_mail(_plain(text + history)), PHRASES)
+    vouched = b"Authentication-Results: mx.google.com; dmarc=pass header.from=northwind.example\r\n"
+    reading = read_reply(read_mail(vouched + _plain(text + history)), PHRASES)  # Gmail's word
     assert reading.verdict is Verdict.YES, reading.evidence
 
 

@@ -14,15 +14,19 @@ from introbot.model import (
     DraftKind,
     DraftSent,
     DraftState,
+    Intro,
     Person,
     ReplyReceived,
     RequestRef,
     Role,
     Verdict,
     address_key,
+    vouched_for,
 )
 from introbot.reading.mime import read_mail
+from introbot.reading.replies import read_reply
 from introbot.reading.senders import MAX_COMMENT_DEPTH, MAX_RESULTS_CHARS, check_sender
+from introbot.rules import default_phrases
 from introbot.workflow import WorkflowRules, open_intro, step
 
 DANA = "Dana <dana@northwind.example>"
@@ -317,23 +321,25 @@ def test_a_look_alike_from_is_read_as_written(sender: str) -> None:
     assert mail.sender.key != real.key
 
 
-def test_a_look_alike_colleague_is_not_the_contact_who_was_asked() -> None:
-    # The contact fiona@ was asked; her colleague "ﬁona@" (a ligature, same domain, so
-    # Gmail authenticates the domain) answers yes. That is someone else's yes: unclear.
-    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+def _asked_contact(contact: Person, rules: WorkflowRules, t0: datetime) -> Intro:
+    """An intro whose consent message to ``contact`` was sent at ``t0``."""
     requester = Person("Alex Kim", "alex.kim@tidepool.io")
-    contact = Person("Fiona Lee", "fiona@northwind.example")
-    rules = WorkflowRules(Person("Sam Rivera", "connector@example.com"))
     request = RequestRef("t-r", "m-r", "<req@tidepool.io>", "Intro?", requester, "direct")
-    intro = open_intro(
-        "i1", request, requester, contact, "context", t0, rules, secret="5" * 32
-    ).intro
+    intro = open_intro("i1", request, requester, contact, "ctx", t0, rules, secret="5" * 32).intro
     for n, draft in enumerate(intro.drafts):
         if draft.state is DraftState.QUEUED:
             intro = step(intro, DraftCreated(draft.key, f"d{n}", f"m{n}", f"t{n}"), t0, rules).intro
     (draft,) = intro.drafts_of(DraftKind.CONSENT, Role.CONTACT)
     sent = DraftSent(draft.key, "s1", "<s1@x>", draft.thread_id or "t", t0, "Re: x")
-    intro = step(intro, sent, t0, rules).intro
+    return step(intro, sent, t0, rules).intro
+
+
+def test_a_look_alike_colleague_is_not_the_contact_who_was_asked() -> None:
+    # The contact fiona@ was asked; her colleague "ﬁona@" (a ligature, same domain, so
+    # Gmail authenticates the domain) answers yes. That is someone else's yes: unclear.
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    rules = WorkflowRules(Person("Sam Rivera", "connector@example.com"))
+    intro = _asked_contact(Person("Fiona Lee", "fiona@northwind.example"), rules, t0)
     assert intro.contact.consent is Consent.ASKED
 
     raw = _raw(
@@ -351,3 +357,33 @@ def test_a_look_alike_colleague_is_not_the_contact_who_was_asked() -> None:
         Role.CONTACT, "r2", Verdict.YES, "yes", "Yes!", True, "Fiona@NorthWind.example", t0
     )
     assert step(intro, same, t0, rules).intro.contact.consent is Consent.YES
+
+
+# ------------------------------------------------------- one rule for a yes, in one place
+@pytest.mark.parametrize(
+    ("results", "authenticated"),
+    [
+        ([GMAIL_PASS], True),
+        (["mx.google.com; dmarc=fail header.from=northwind.example"], False),
+        ([], None),  # no verdict of Gmail's on the message
+    ],
+)
+def test_the_reader_and_the_workflow_hold_a_yes_to_one_rule(
+    results: list[str], authenticated: bool | None
+) -> None:
+    """A yes counts only when Gmail authenticated the sender: what the reader says (and
+    ``introbot explain`` shows) is what the workflow decides, for each of Gmail's answers."""
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    raw = _raw(results, extra="To: connector@example.com\r\n").replace(b"body", b"Yes, happy to!")
+    reading = read_reply(read_mail(raw), default_phrases())
+    assert reading.sender.authenticated is authenticated
+    assert (reading.verdict is Verdict.YES) is vouched_for(authenticated)
+    rules = WorkflowRules(Person("Sam Rivera", "connector@example.com"))
+    intro = _asked_contact(Person("Dana", "dana@northwind.example"), rules, t0)
+    for verdict in {reading.verdict, Verdict.YES}:  # as read, and as a per-contact answer
+        reply = ReplyReceived(
+            Role.CONTACT, "r1", verdict, reading.evidence, "Yes, happy to!",
+            authenticated, "dana@northwind.example", t0,
+        )  # fmt: skip
+        consent = step(intro, reply, t0, rules).intro.contact.consent
+        assert consent is (Consent.YES if vouched_for(authenticated) else Consent.UNCLEAR)

@@ -16,8 +16,9 @@ import pytest
 
 from introbot.model import Cancel, Consent, DraftKind, DraftState, Intro, Role, Stage
 from introbot.sandbox import SandboxServer
-from introbot.store import Store
+from introbot.store import StoreLocation
 from tests.conftest import left_out_by_markers
+from tests.postgres import crash_cases
 from tests.test_crash_safety import Run
 from tests.world import ALEX, World, make_world
 
@@ -291,7 +292,7 @@ def _first_poll(run: Run) -> None:
 @functools.cache
 def _requests_of_a_clean_first_poll() -> int:
     with tempfile.TemporaryDirectory() as folder, SandboxServer(realism="tests") as server:
-        run = Run(server, Path(folder) / "clean.db")
+        run = Run(server, StoreLocation.sqlite(Path(folder) / "clean.db"))
         _first_poll(run)
         run.client.close()
         run.store.close()
@@ -300,26 +301,30 @@ def _requests_of_a_clean_first_poll() -> int:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every Gmail request of the polls that draft the shared ask, crashed before it
-    reaches Gmail and after Gmail acted."""
+    reaches Gmail and after Gmail acted (every third one on PostgreSQL)."""
     if "crash_at" in metafunc.fixturenames and not left_out_by_markers(metafunc):
         n = _requests_of_a_clean_first_poll()
-        cases = [(i, after) for i in range(1, n + 1) for after in (False, True)]
-        metafunc.parametrize(("crash_at", "after"), cases, ids=lambda v: str(v))
+        cases = crash_cases(n)
+        metafunc.parametrize(("engine", "crash_at", "after"), cases, ids=lambda v: str(v))
 
 
 def crashed(
-    tmp_path: Path, crash_at: int, after: bool, *played: Callable[[Run], None]
+    where: StoreLocation | Path, crash_at: int, after: bool, *played: Callable[[Run], None]
 ) -> tuple[list[dict[str, Any]], list[Intro]]:
     """Gmail's drafts and the intros after ``played`` (each given the run) with one crash
-    at the ``crash_at``-th Gmail request (before it reaches Gmail, or ``after`` it acted)."""
+    at the ``crash_at``-th Gmail request (before it reaches Gmail, or ``after`` it acted);
+    the store at ``where`` (a folder: an SQLite file in it)."""
+    location = (
+        where if isinstance(where, StoreLocation) else StoreLocation.sqlite(where / "crash.db")
+    )
     with SandboxServer(realism="tests") as server:
-        run = Run(server, tmp_path / "crash.db", crash_at, after)
+        run = Run(server, location, crash_at, after)
         for play in played:
             play(run)
         assert run.crashed
         drafts = run.drafts()
         run.client.close()
-        store = Store(run.db)
+        store = location.open()
         intros = store.intros()
         store.close()
     return drafts, intros
@@ -327,9 +332,9 @@ def crashed(
 
 @pytest.mark.slow  # the whole crash matrix, like tests/test_crash_safety.py
 def test_a_crash_while_drafting_the_shared_ask_never_makes_two(
-    tmp_path: Path, crash_at: int, after: bool
+    location: StoreLocation, crash_at: int, after: bool
 ) -> None:
-    drafts, intros = crashed(tmp_path, crash_at, after, _first_poll)
+    drafts, intros = crashed(location, crash_at, after, _first_poll)
     recipients = sorted((d["to"] or "").rpartition("<")[2].rstrip(">") for d in drafts)
     assert recipients == ["alex.kim@tidepool.io", "bob@lee.example", "dana@northwind.example"]
     assert len(intros) == 2

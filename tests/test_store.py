@@ -1,9 +1,11 @@
-"""The store keeps exactly what it was given, and refuses what it cannot keep."""
+"""The store keeps exactly what it was given, and refuses what it cannot keep: on both
+engines (SQLite, PostgreSQL) unless a test is about one engine's own file or rows."""
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,21 +13,29 @@ from pathlib import Path
 import pytest
 
 from introbot.model import Action, CreateDraft, DeleteDraft, Note, Person
-from introbot.store import SCHEMA_VERSION, Store, StoreError, action_from_json, action_to_json
-from introbot.workflow import open_intro
+from introbot.store import (
+    SCHEMA_VERSION,
+    Store,
+    StoreError,
+    StoreLocation,
+    action_from_json,
+    action_to_json,
+)
+from introbot.workflow import Transition, open_intro, threads_to_relabel
+from tests.postgres import StoreMaker
 from tests.test_workflow import states
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "introbot.db")
+def store(stores: StoreMaker) -> Store:
+    return stores()
 
 
-def test_every_intro_state_round_trips(tmp_path: Path) -> None:
-    for n, (_, intro, _) in enumerate(states()):
-        store = Store(tmp_path / f"{n}.db")  # draft keys carry the intro id: one intro per store
+def test_every_intro_state_round_trips(locations: Callable[[], StoreLocation]) -> None:
+    for _, intro, _ in states():
+        store = locations().open()  # draft keys carry the intro id: one intro per store
         store.save(intro, (), NOW)
         assert store.load(intro.id) == intro
         changed = intro.with_party(
@@ -37,9 +47,10 @@ def test_every_intro_state_round_trips(tmp_path: Path) -> None:
         store.close()
 
 
-def test_actions_round_trip_through_the_outbox(store: Store) -> None:
+def first_step() -> Transition:
+    """A freshly opened intro and the actions its first step queued."""
     _, intro, rules = next(states())
-    opened = open_intro(
+    return open_intro(
         intro.id,
         intro.request,
         intro.requester.person,
@@ -49,6 +60,11 @@ def test_actions_round_trip_through_the_outbox(store: Store) -> None:
         rules,
         secret=intro.secret or "0" * 32,
     )
+
+
+def test_actions_round_trip_through_the_outbox(store: Store) -> None:
+    _, intro, _ = next(states())
+    opened = first_step()
     creates = [a for a in opened.actions if isinstance(a, CreateDraft)]
     actions: list[Action] = [
         *creates,
@@ -65,6 +81,20 @@ def test_actions_round_trip_through_the_outbox(store: Store) -> None:
     assert store.pending_actions()[0][2] == 1
     store.mark_done(pending[0][0], NOW)
     assert len(store.pending_actions()) == len(actions) - 2
+
+
+def test_a_save_records_the_threads_it_is_told_to_relabel(store: Store) -> None:
+    """Which threads to relabel is the workflow's to say; the store records them, and for
+    the request thread the message its labels go on."""
+    _, intro, _ = next(states())
+    store.save(intro, (), NOW)
+    assert store.dirty_threads() == []
+    store.save(intro, (), NOW, relabel=[intro.request.thread_id, "t-consent"])
+    assert sorted(store.dirty_threads()) == sorted([intro.request.thread_id, "t-consent"])
+    request = store.thread(intro.request.thread_id)
+    assert request is not None and request.message_id == intro.request.message_id
+    consent = store.thread("t-consent")
+    assert consent is not None and consent.message_id is None
 
 
 def test_threads_labels_and_seen(store: Store) -> None:
@@ -122,7 +152,7 @@ def test_an_older_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> Non
         None,
     )
     _, intro, _ = next(states())
-    upgraded.save(intro, (), NOW)
+    upgraded.save(intro, (), NOW, relabel=threads_to_relabel(intro))
     saved = upgraded.thread(intro.request.thread_id)
     assert saved is not None and saved.message_id == intro.request.message_id
 

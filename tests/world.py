@@ -24,7 +24,7 @@ from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, authentication_results, compose_reply
 from introbot.sandbox.realism import Realism
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import Store, StoreLocation
 from tests.conftest import FAST_RETRY
 
 CONNECTOR = "connector@example.com"
@@ -57,12 +57,13 @@ class World:
     db: Path
     settings: Settings = field(default_factory=lambda: Settings.of("Sam Rivera"))
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    location: StoreLocation | None = None  # None: the SQLite file ``db``
 
     def __post_init__(self) -> None:
         self.untrusted: set[str] = set()  # replies that must never count as a yes
         self.control = SandboxControl(self.server.url)
         self.client = GmailClient.for_sandbox(self.server.url, retry=FAST_RETRY, timeout=5)
-        self.store = Store(self.db)
+        self.store = self.open_store()
         folder = self.settings.paths.rules
         rules = _shipped_rules() if folder is None else load_rules(folder)
         self.engine = Engine(self.client, self.store, self.settings, rules)
@@ -82,6 +83,18 @@ class World:
     def close(self) -> None:
         self.client.close()
         self.store.close()
+
+    def open_store(self) -> Store:
+        """The world's store, opened (again: after another process wrote to it)."""
+        return self.location.open() if self.location else Store(self.db)
+
+    def store_options(self) -> tuple[list[str], dict[str, str]]:
+        """What an introbot command needs to work on this world's store: options and
+        environment variables."""
+        if self.location is None or self.location.url is None:
+            path = self.location.path if self.location else self.db
+            return ["--db", str(path)], {}
+        return ["--store", self.location.url], {"INTROBOT_STORE_MAILBOX": self.location.mailbox}
 
     # ------------------------------------------------------------------- time
     def poll(self, after: timedelta = timedelta(seconds=1)) -> PollReport:
@@ -244,11 +257,20 @@ class World:
 
 
 def make_world(
-    tmp_path: Path, realism: Realism | str = "tests", **settings: Any
+    tmp_path: Path,
+    realism: Realism | str = "tests",
+    location: StoreLocation | None = None,
+    **settings: Any,
 ) -> Iterator[World]:
-    """A world whose Gmail is as unkind as Gmail (the ``tests`` profile) unless told."""
+    """A world whose Gmail is as unkind as Gmail (the ``tests`` profile) unless told; its
+    store at ``location`` (default: an SQLite file in ``tmp_path``)."""
     with SandboxServer(realism=realism) as server:
-        world = World(server, tmp_path / "introbot.db", Settings.of("Sam Rivera", **settings))
+        world = World(
+            server,
+            tmp_path / "introbot.db",
+            Settings.of("Sam Rivera", **settings),
+            location=location,
+        )
         try:
             yield world
         finally:

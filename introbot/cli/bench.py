@@ -41,6 +41,7 @@ from introbot.sandbox.accounting import RateLimitSettings
 from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
 from introbot.store import Store
+from introbot.workflow import threads_to_relabel
 
 SETTINGS = Settings.of("Sam Rivera")
 WRITES = (
@@ -296,7 +297,7 @@ def grow(bench: Bench, n: int) -> None:
                 created_at=bench.now,
                 closed_at=bench.now,
             )
-            bench.store.save(intro, (), bench.now)
+            bench.store.save(intro, (), bench.now, relabel=threads_to_relabel(intro))
         bench.store.mark_labelled(bench.store.dirty_threads())
     bench.followed.update(t for _, t in threads)
 
@@ -632,6 +633,32 @@ def _reading_rows(read: dict[str, Any]) -> list[str]:
     ]
 
 
+def mailboxes_table(quick: bool) -> dict[str, Any]:
+    """``introbot bench --mailboxes``: its figures, and a table of them under "table"."""
+    from introbot.cli import bench_mailboxes
+
+    click.echo("Idle-polling many mailboxes (each a sandbox; minutes unless --quick)...", err=True)
+    if quick:
+        many = bench_mailboxes.many_mailboxes((2, 4), interval=1.0, rounds=3)
+    else:
+        interval = float(SETTINGS.daemon.poll_interval_seconds)
+        many = bench_mailboxes.many_mailboxes((10, 100), interval=interval, rounds=2)
+    title = (
+        f"introbot bench --mailboxes - {platform.system()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; a sandbox per mailbox, Gmail's per-user limit on"
+    )
+    rows = [title, *_TABLE_HEAD, *bench_mailboxes.rows(many, _row)]
+    return {**many, "table": "\n".join(rows)}
+
+
+# A table's head: a blank line under its title, the column names, the separator.
+_TABLE_HEAD = (
+    "",
+    _row("scenario", "introbot", "baseline poller", "introbot / baseline", "target"),
+    _row("---", "---", "---", "---", "---"),
+)
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}" if b else "-"
 
@@ -640,8 +667,18 @@ def _ratio(a: float, b: float) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--quick", is_flag=True, help="Tiny sizes (seconds, not minutes): to check it runs.")
 @click.option("--reading", "reading_only", is_flag=True, help="Only the cost of reading mail.")
-def command(as_json: bool, quick: bool, reading_only: bool) -> None:
+@click.option(
+    "--mailboxes",
+    "mailboxes_only",
+    is_flag=True,
+    help="Only one process idle-polling 10, then 100 mailboxes (CPU and memory; minutes).",
+)
+def command(as_json: bool, quick: bool, reading_only: bool, mailboxes_only: bool) -> None:
     """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
+    if mailboxes_only:
+        many = mailboxes_table(quick)
+        click.echo(json.dumps(many, indent=1) if as_json else many["table"])
+        return
     if reading_only:
         read = reading(2 * 2**20 if quick else 25 * 2**20)
         click.echo(json.dumps(read, indent=1) if as_json else reading_table(read))

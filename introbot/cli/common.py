@@ -20,11 +20,20 @@ import click
 
 from introbot.app import App, open_app
 from introbot.cli import output
-from introbot.config import Account, ConfigError, Flags, Loaded, database_for
+from introbot.config import (
+    Account,
+    ConfigError,
+    Flags,
+    Loaded,
+    configured_accounts,
+    database_for,
+    store_for,
+)
 from introbot.config import load as load_config
 from introbot.model import Intro
+from introbot.paths import config_dir
 from introbot.settings import Settings
-from introbot.store import Store
+from introbot.store import Store, StoreLocation
 
 
 def email_addresses(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -116,6 +125,11 @@ class Target:
         """The account's database; with --sandbox, the sandbox's own (unless --db)."""
         return database_for(self.account, self.settings, self.sandbox, self.flags)
 
+    @property
+    def store(self) -> StoreLocation:
+        """Where the account's records are: its SQLite file, or ``[store] url``'s database."""
+        return store_for(self.account, self.settings, self.sandbox, self.flags)
+
 
 def target_of(
     account_name: str | None, sandbox: str | None = None, flags: Flags | None = None
@@ -166,23 +180,71 @@ _RULES_DIR_OPTION = click.option(
 
 def account_options(f: Callable[..., None]) -> Callable[..., None]:
     """The options every account command takes, handed to it as one ``target``."""
+    return _account_options(
+        f, ACCOUNT_OPTION, lambda name, sandbox, flags, rest: target_of(name, sandbox, flags)
+    )
 
+
+_ACCOUNTS_OPTION = click.option(
+    "--account",
+    "account_name",
+    multiple=True,
+    envvar="INTROBOT_ACCOUNT",
+    metavar="NAME",
+    help="An account (mailbox) to work on; repeat it for several; default: 'default'.",
+)
+_ALL_OPTION = click.option(
+    "--all", "all_accounts", is_flag=True, help="Every account set up on this machine."
+)
+
+
+def accounts_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The options of a command that works on several accounts at once (``run``): --account
+    may be repeated and --all takes every account set up; ``f`` gets ``targets``, one per
+    account, each with the flags given."""
+
+    def targets_of(
+        names: tuple[str, ...], sandbox: str | None, flags: Flags, rest: dict[str, Any]
+    ) -> list[Target]:
+        if not rest.pop("all_accounts"):
+            return [target_of(name, sandbox, flags) for name in dict.fromkeys(names or (None,))]
+        if names:
+            fail("--all takes every account; give either --all or --account NAME...")
+        accounts = configured_accounts()
+        if not accounts:
+            fail(
+                f"no account is set up in {config_dir() / 'accounts'} yet: `introbot init` "
+                "(or `introbot init --account NAME`) sets one up"
+            )
+        return [Target(account, flags, sandbox) for account in accounts]
+
+    return _ALL_OPTION(_account_options(f, _ACCOUNTS_OPTION, targets_of))
+
+
+def _account_options(
+    f: Callable[..., None],
+    account_option: Callable[[Callable[..., None]], Callable[..., None]],
+    targets: Callable[[Any, str | None, Flags, dict[str, Any]], object],
+) -> Callable[..., None]:
     @functools.wraps(f)
     def command(
-        account_name: str | None,
+        account_name: Any,
         sandbox: str | None,
         db: Path | None,
+        store_url: str | None,
         rules_dir: Path | None,
         connector_name: str | None,
         **rest: Any,
     ) -> None:
         flags = {
             "paths.database": ("--db", db),
+            "store.url": ("--store", store_url),
             "paths.rules": ("--rules", rules_dir),
             "connector.name": ("--name", connector_name),
         }
-        f(target_of(account_name, sandbox, flags), **rest)
+        f(targets(account_name, sandbox, flags, rest), **rest)
 
+    decorated: Callable[..., None] = command
     for option in (
         _NAME_OPTION,
         _RULES_DIR_OPTION,
@@ -193,16 +255,23 @@ def account_options(f: Callable[..., None]) -> Callable[..., None]:
             "the sandbox's own).",
         ),
         click.option(
+            "--store",
+            "store_url",
+            metavar="URL",
+            help="A PostgreSQL database (postgresql://...) instead of the SQLite file, as "
+            "[store] url; unlike that setting, also with --sandbox.",
+        ),
+        click.option(
             "--sandbox",
             metavar="URL",
             callback=sandbox_url,
             help="Work against a sandbox Gmail server at URL instead of Gmail, with a database "
             "of its own (`introbot sandbox forget` removes it).",
         ),
-        ACCOUNT_OPTION,
+        account_option,
     ):
-        command = option(command)
-    return command
+        decorated = option(decorated)
+    return decorated
 
 
 @contextmanager
@@ -216,7 +285,7 @@ def account_app(target: Target, sandbox_first: bool = True) -> Iterator[App]:
     if target.sandbox and sandbox_first:
         sandbox_answers(target.sandbox)
     try:
-        app = open_app(target.account, target.settings, target.sandbox, database=target.database)
+        app = open_app(target.account, target.settings, target.sandbox, store=target.store)
     except (RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:
@@ -233,14 +302,15 @@ def account_app(target: Target, sandbox_first: bool = True) -> Iterator[App]:
 def store_only(target: Target) -> Iterator[Store]:
     from introbot.store import StoreError
 
-    if not target.database.exists():
+    location = target.store
+    if not location.exists():
         first = f"poll --sandbox {target.sandbox}" if target.sandbox else "poll"
         fail(
-            f"no introbot database at {target.database} yet: the first `introbot {first}` "
+            f"no introbot database at {location.describe()} yet: the first `introbot {first}` "
             "(or `introbot run`) for this account creates it"
         )
     try:
-        store = Store(target.database)
+        store = location.open()
     except StoreError as exc:
         fail(str(exc))
     try:

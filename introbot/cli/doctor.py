@@ -10,11 +10,10 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 
 from introbot.app import gmail_endpoint
 from introbot.cli.rulecheck import check as check_rules
-from introbot.config import Account, ConfigError, Flags, Loaded, database_for
+from introbot.config import Account, ConfigError, Flags, Loaded, store_for
 from introbot.config import load as load_config
 from introbot.daemon import AlreadyRunning, mailbox_lock, single_instance
 from introbot.gmail.auth import (
@@ -29,7 +28,7 @@ from introbot.gmail.errors import AuthExpired, GmailError
 from introbot.gmail.pacing import RetryPolicy
 from introbot.paths import credentials_file, readable_by_others
 from introbot.rules import default_rules_dir
-from introbot.store import SCHEMA_VERSION, Store, StoreError, mailbox_of
+from introbot.store import SCHEMA_VERSION, StoreError, StoreLocation, mailbox_of
 
 QUICK = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2)  # a check, not a poll
 
@@ -77,7 +76,7 @@ class Doctor:
         yield self._name(loaded)
         yield from self._rules(loaded)
         client = yield from self._connection(loaded)
-        database = database_for(self.account, loaded.settings, self.sandbox, self.flags)
+        database = store_for(self.account, loaded.settings, self.sandbox, self.flags)
         if client is not None:
             with contextlib.closing(client):
                 address, finding = self._gmail(client, database)
@@ -103,7 +102,7 @@ class Doctor:
             return None
         return GmailClient(
             sign_in.credentials,
-            gmail_endpoint(),
+            gmail_endpoint(loaded.settings),
             timeout=10,
             retry=QUICK,
             signed_in_at=sign_in.signed_in_at,
@@ -235,7 +234,7 @@ class Doctor:
             )
         return sign_in, Finding("sign-in", Status.OK, f"{when}; Google renewed the access token")
 
-    def _gmail(self, client: GmailClient, database: Path) -> tuple[str | None, Finding]:
+    def _gmail(self, client: GmailClient, database: StoreLocation) -> tuple[str | None, Finding]:
         try:
             profile = client.profile()
         except GmailError as exc:
@@ -249,7 +248,7 @@ class Doctor:
                 "gmail",
                 Status.FAIL,
                 f"the sandbox at {self.sandbox} serves {address}, but introbot's database for it "
-                f"({database}) belongs to {known}: "
+                f"({database.describe()}) belongs to {known}: "
                 f"`{self.account.command('sandbox forget')} {self.sandbox}` "
                 "removes it, or pass --db NEW-FILE",
             )
@@ -283,10 +282,10 @@ class Doctor:
             "`introbot doctor --fix` creates them now)",
         )
 
-    def _others(self, address: str, endpoint: str, database: Path) -> Finding:
+    def _others(self, address: str, endpoint: str, database: StoreLocation) -> Finding:
         """Another introbot on this mailbox from another database would draft twice."""
         try:
-            with single_instance(database):
+            with single_instance(database.lock_path):
                 pass
         except AlreadyRunning:
             return Finding("mailbox", Status.OK, "its introbot holds this mailbox")
@@ -301,8 +300,11 @@ class Doctor:
             )
         return Finding("mailbox", Status.OK, "no other introbot works on this mailbox")
 
-    def _database(self, database: Path) -> Finding:
-        path = database
+    def _database(self, database: StoreLocation) -> Finding:
+        if database.url:
+            return _postgres(database)
+        assert database.path is not None
+        path = database.path
         if not path.exists():
             folder = next((p for p in path.parents if p.exists()), path.parent)
             if not os.access(folder, os.W_OK):
@@ -313,7 +315,7 @@ class Doctor:
         if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
             return Finding("database", Status.FAIL, f"{path} is not writable")
         try:
-            store = Store(path)
+            store = database.open()
         except StoreError as exc:
             return Finding("database", Status.FAIL, str(exc))
         try:
@@ -322,13 +324,47 @@ class Doctor:
             store.close()
         return Finding("database", Status.OK, f"{path}: schema {SCHEMA_VERSION}, {count} intro(s)")
 
-    def _instance(self, database: Path) -> Finding:
+    def _instance(self, database: StoreLocation) -> Finding:
         try:
-            with single_instance(database):
+            with single_instance(database.lock_path):
                 pass
         except AlreadyRunning as exc:
             return Finding("daemon", Status.OK, str(exc).split(" is already")[0] + " is running")
         return Finding("daemon", Status.OK, "not running (start it with `introbot run`)")
+
+
+def _postgres(database: StoreLocation) -> Finding:
+    """A mailbox in PostgreSQL: the server answers, and its schema is one this introbot
+    reads (nothing is created or migrated by looking)."""
+    from introbot.store.postgres import probe
+
+    assert database.url is not None
+    try:
+        found = probe(database.url, database.mailbox)
+    except StoreError as exc:
+        return Finding("database", Status.FAIL, str(exc))
+    where = f"{database.describe()} on {found.server}"
+    if found.schema_version is None or found.schema_version == 0:
+        return Finding(
+            "database", Status.OK, f"{where}: the mailbox will be created by the first poll"
+        )
+    if found.schema_version > SCHEMA_VERSION:
+        return Finding(
+            "database",
+            Status.FAIL,
+            f"{where} was written by a newer introbot (schema {found.schema_version}, this one "
+            f"knows {SCHEMA_VERSION}): upgrade introbot",
+        )
+    if found.schema_version < SCHEMA_VERSION:
+        return Finding(
+            "database",
+            Status.OK,
+            f"{where}: schema {found.schema_version}, brought to {SCHEMA_VERSION} by the next "
+            f"poll; {found.intros} intro(s)",
+        )
+    return Finding(
+        "database", Status.OK, f"{where}: schema {SCHEMA_VERSION}, {found.intros} intro(s)"
+    )
 
 
 def report(findings: list[Finding]) -> str:

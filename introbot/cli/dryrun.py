@@ -1,6 +1,10 @@
 """``introbot poll --dry-run``: one real poll against a copy of the database, with a Gmail
 client that reads but records its writes instead of making them. Nothing changes in
-Gmail or in the account's database; what would have happened is printed."""
+Gmail or in the account's database; what would have happened is printed.
+
+The copy is a private SQLite file either way: of the account's SQLite file (its backup),
+or of the mailbox's rows in PostgreSQL, read as of one moment without taking the
+mailbox's lock (a daemon working on it is never held up, and nothing is written there)."""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from introbot.app import open_app
-from introbot.config import Account
+from introbot.config import Account, store_for
 from introbot.engine import PollReport
 from introbot.gmail.dryrun import DryRunClient, PlannedWrites
 from introbot.reading.mime import read_mail
 from introbot.settings import Settings
+from introbot.store import StoreError, StoreLocation
+from introbot.store.copy import copy_rows
 
 BODY_LINES = 40
 
@@ -33,15 +39,21 @@ class Plan:
 
 
 def run(
-    account: Account, settings: Settings, sandbox: str | None, database: Path | None = None
+    account: Account,
+    settings: Settings,
+    sandbox: str | None,
+    store: StoreLocation | None = None,
 ) -> Plan:
-    """``database``: the live one to copy (default: the account's)."""
-    live = database or account.database(settings)
+    """``store``: the live one to copy (default: the account's)."""
+    live = store or store_for(account, settings, sandbox)
     with tempfile.TemporaryDirectory(prefix="introbot-dry-run-") as folder:
         copy = Path(folder) / "introbot.db"
-        if live.exists():
-            _snapshot(live, copy)
-        app = open_app(account, settings, sandbox, database=copy, gmail=DryRunClient)
+        if live.url:
+            _copy_rows(live, copy)
+        elif live.path is not None and live.path.exists():
+            _snapshot(live.path, copy)
+        private = StoreLocation.sqlite(copy)
+        app = open_app(account, settings, sandbox, store=private, gmail=DryRunClient)
         try:
             if not isinstance(app.client, DryRunClient):  # a bug, never input
                 raise RuntimeError("a dry run needs the dry-run client")
@@ -70,6 +82,22 @@ def _snapshot(live: Path, copy: Path) -> None:
             source.close()
     except sqlite3.Error as exc:
         raise DryRunError(f"cannot read the database {live} for a dry run: {exc}") from None
+
+
+def _copy_rows(live: StoreLocation, copy: Path) -> None:
+    """The mailbox's rows from a shared database, into a private SQLite file."""
+    try:
+        source = live.open()
+    except StoreError as exc:
+        raise DryRunError(f"cannot read {live.describe()} for a dry run: {exc}") from None
+    try:
+        target = StoreLocation.sqlite(copy).open()
+        try:
+            copy_rows(source, target)
+        finally:
+            target.close()
+    finally:
+        source.close()
 
 
 def describe(plan: Plan) -> str:

@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,22 +15,24 @@ from typing import TYPE_CHECKING
 
 import click
 
+from introbot import logs
 from introbot.app import App
 from introbot.cli import output
 from introbot.cli.common import (
     Target,
     account_app,
     account_options,
+    accounts_options,
     fail,
     gmail_failed,
     one_intro,
     sandbox_answers,
     store_only,
 )
-from introbot.model import Cancel, Decision, Observation, address_key
+from introbot.model import Cancel, Decision, Intro, Observation, address_key
 
 if TYPE_CHECKING:
-    from introbot.daemon import AlreadyRunning
+    from introbot.daemon import AlreadyRunning, Mailbox
     from introbot.engine import PollReport
 
 
@@ -140,7 +143,7 @@ def _dry_run(target: Target, as_json: bool) -> None:
     if target.sandbox:
         sandbox_answers(target.sandbox)
     try:
-        plan = dryrun.run(target.account, target.settings, target.sandbox, target.database)
+        plan = dryrun.run(target.account, target.settings, target.sandbox, target.store)
     except (dryrun.DryRunError, RulesError, StoreError) as exc:
         fail(str(exc))
     except GmailError as exc:
@@ -164,11 +167,11 @@ def _listen(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 
 
 @click.command()
-@account_options
+@accounts_options
 @click.option(
     "--interval",
     type=click.IntRange(1, 86_400),
-    help="Seconds between polls (default: daemon.poll_interval_seconds, 60).",
+    help="Seconds between polls (default: each account's daemon.poll_interval_seconds, 60).",
 )
 @click.option(
     "--http",
@@ -176,14 +179,33 @@ def _listen(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     help="Answer /healthz, /readyz and /metrics there (default: daemon.http; unset: not at all).",
     callback=_listen,
 )
-def run(target: Target, interval: int | None, http: str | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    envvar="INTROBOT_RUN_WORKERS",
+    help="With several accounts: how many are polled at once, at most (default: one per "
+    "account, up to 8).",
+)
+def run(targets: list[Target], interval: int | None, http: str | None, workers: int | None) -> None:
     """Keep polling until Ctrl-C or SIGTERM; the poll in progress always finishes.
 
     On a terminal each poll that finds something is told as `introbot poll` tells it;
     elsewhere (a service) as log lines. Ctrl-C stops after the poll in progress (exit 130,
     as for any interrupted command; a second Ctrl-C stops at once); SIGTERM, a service
     manager's ordinary stop, the same way with exit 0.
+
+    With several accounts (--account A --account B, or --all) one process serves them all,
+    each with its own interval, sign-in, quota pacing and database, up to --workers polled
+    at once: a slow or failing mailbox holds up no other. Each then takes its settings from
+    its own config.toml (a sandbox: its [gmail] endpoint).
     """
+    if len(targets) == 1:
+        _run_one(targets[0], interval, http)
+    else:
+        _run_several(targets, interval, workers, http)
+
+
+def _run_one(target: Target, interval: int | None, http: str | None) -> None:
     from introbot import health as vitals
     from introbot.daemon import DAEMON, AlreadyRunning, run_forever, single_instance
     from introbot.store import StoreError
@@ -194,16 +216,14 @@ def run(target: Target, interval: int | None, http: str | None) -> None:
             # A short-lived writer (poll, decide, cancel) is waited for; another daemon not.
             with single_instance(app.store.path, DAEMON, wait=float("inf")), ExitStack() as held:
                 seconds = interval or app.settings.daemon.poll_interval_seconds
-                health = vitals.Health(seconds, vitals.sqlite_check(app.store.path))
+                health = vitals.Health(seconds, app.store.answers)
                 served = held.enter_context(
                     vitals.serving(http or app.settings.daemon.http, health)
                 )
                 output.say(f"introbot is watching Gmail every {seconds} s; Ctrl-C stops it.")
                 if served is not None:
                     output.say(f"Health and metrics: {served.url}healthz, readyz, metrics")
-                decisions = logging.getLogger("introbot")
-                if not on_terminal and decisions.getEffectiveLevel() == logging.WARNING:
-                    decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
+                _log_decisions(on_terminal)
                 stopped_on = run_forever(
                     health.watch(
                         functools.partial(_poll_logged, app, set(), _Held(held), on_terminal),
@@ -220,6 +240,143 @@ def run(target: Target, interval: int | None, http: str | None) -> None:
         output.say("introbot stopped.")
     if stopped_on == signal.SIGINT:
         sys.exit(output.EXIT_INTERRUPTED)
+
+
+def _log_decisions(on_terminal: bool) -> None:
+    decisions = logging.getLogger("introbot")
+    if not on_terminal and decisions.getEffectiveLevel() == logging.WARNING:
+        decisions.setLevel(logging.INFO)  # the daemon logs a line per decision
+
+
+def _run_several(
+    targets: list[Target], interval: int | None, workers: int | None, http: str | None
+) -> None:
+    """One process, several accounts: every account that can be opened is served; one that
+    cannot (no sign-in, a mistake in its config, another daemon on it) is said and left.
+    The health endpoints (--http, or the first account's [daemon] http) cover them all."""
+    from introbot import health as vitals
+    from introbot.daemon import (
+        AlreadyRunning,
+        Mailbox,
+        default_workers,
+        raise_open_files_limit,
+        run_many,
+    )
+    from introbot.store import StoreError
+
+    given = [flag for flag, value in targets[0].flags.values() if value is not None]
+    if given or targets[0].sandbox:
+        fail(
+            f"{(given or ['--sandbox'])[0]} is one account's setting; with several accounts each "
+            "takes it from its own config.toml ([paths] database, [paths] rules, [connector] "
+            "name; a sandbox: [gmail] endpoint)"
+        )
+    raise_open_files_limit(64 + 8 * len(targets))  # a database, locks, a connection each
+    on_terminal = sys.stdout.isatty()
+    with ExitStack() as stack:
+        boxes: list[Mailbox] = []
+        apps: list[App] = []
+        health = vitals.Health(float(interval or 1), _stores_check(apps))
+        for target in targets:
+            app = _opened_for_daemon(target, stack)
+            if isinstance(app, str):
+                output.warn(f"not serving the account '{target.account.name}': {app}")
+                continue
+            apps.append(app)
+            poll = health.watch(
+                functools.partial(
+                    _poll_logged, app, set(), _Held(stack.enter_context(ExitStack())), on_terminal
+                ),
+                app.account.name,
+                after=vitals.counting(app),
+            )
+            seconds = interval or app.settings.daemon.poll_interval_seconds
+            renew = app.account.command("auth")
+            boxes.append(
+                Mailbox(app.account.name, poll, seconds, app.signed_in_again, sign_in_command=renew)
+            )
+        if not boxes:
+            fail("no account could be served (see above)")
+        pool = workers or default_workers(len(boxes))
+        health.interval = max(box.interval for box in boxes)  # "recent" for the slowest
+        try:
+            served = stack.enter_context(
+                vitals.serving(http or apps[0].settings.daemon.http, health)
+            )
+        except OSError as exc:
+            fail(str(exc))
+        output.say(
+            f"introbot is watching Gmail for {_plural(len(boxes), 'account')} "
+            f"({_listing(boxes)}), up to {pool} at once; Ctrl-C stops it."
+        )
+        if served is not None:
+            output.say(f"Health and metrics: {served.url}healthz, readyz, metrics")
+        _log_decisions(on_terminal)
+        try:
+            stopped_on = run_many(
+                boxes, pool, fatal=(AlreadyRunning, StoreError), on_tick=health.tick
+            )
+        except (AlreadyRunning, StoreError):
+            fail("every account stopped: " + "; ".join(f"{b.name}: {b.status}" for b in boxes))
+        for box in boxes:
+            output.say(f"  {box.name}: {_box_status(box)}")
+        output.say("introbot stopped.")
+    if stopped_on == signal.SIGINT:
+        sys.exit(output.EXIT_INTERRUPTED)
+
+
+def _stores_check(apps: list[App]) -> Callable[[], str | None]:
+    """The readiness probe's store check over every account's database: the first that does
+    not answer (``apps`` is filled in as they are opened)."""
+
+    def check() -> str | None:
+        return next(
+            (why for app in apps if (why := app.store.answers()) is not None),
+            None,
+        )
+
+    return check
+
+
+def _opened_for_daemon(target: Target, stack: ExitStack) -> App | str:
+    """The account's app with its database locked for the daemon (closed with ``stack``),
+    or why it cannot be served."""
+    from introbot.app import open_app
+    from introbot.config import ConfigError, database_for
+    from introbot.config import load as load_config
+    from introbot.daemon import COMMAND_WAIT_SECONDS, DAEMON, AlreadyRunning, single_instance
+    from introbot.gmail.errors import GmailError
+    from introbot.rules import RulesError
+    from introbot.store import StoreError
+
+    try:
+        settings = load_config(target.account, target.flags).settings
+        database = database_for(target.account, settings, None, target.flags)
+        app = open_app(target.account, settings, database=database)
+    except (ConfigError, RulesError, StoreError, GmailError) as exc:
+        return str(exc)
+    stack.callback(app.close)
+    try:
+        stack.enter_context(single_instance(app.store.path, DAEMON, COMMAND_WAIT_SECONDS))
+    except AlreadyRunning as exc:
+        return str(exc)
+    return app
+
+
+def _listing(boxes: list[Mailbox], shown: int = 10) -> str:
+    """``alpha, beta every 60 s`` or ``alpha every 60 s, beta every 30 s``; the first ten."""
+    seconds = {box.interval for box in boxes}
+    if len(seconds) == 1:
+        names = [str(box.name) for box in boxes[:shown]]
+        tail = f" and {len(boxes) - shown} more" if len(boxes) > shown else ""
+        return f"{', '.join(names)}{tail} every {int(seconds.pop())} s"
+    names = [f"{box.name} every {int(box.interval)} s" for box in boxes[:shown]]
+    return ", ".join(names) + (f" and {len(boxes) - shown} more" if len(boxes) > shown else "")
+
+
+def _box_status(box: Mailbox) -> str:
+    last = f", the last at {output.local_time(box.last_polled)}" if box.last_polled else ""
+    return f"{_plural(box.polls, 'poll')}{last}; {box.status}"
 
 
 @dataclass
@@ -253,8 +410,9 @@ def _poll_logged(app: App, warned_on: set[str], held: _Held, prose: bool = False
         warned_on.add(today)
         logging.getLogger("introbot").warning("sign_in_ending why=%r", warning)
     if prose and (report.requests or report.observations or report.decisions):
+        account = logs.ACCOUNT.get()  # set when one process serves several accounts
         for line in poll_prose(report, datetime.now(UTC)):
-            output.say(line)
+            output.say(f"[{account}] {line}" if account else line)
     elif report.requests or report.observations:
         logging.getLogger("introbot").info(
             "poll requests=%d changes=%d drafts=%d",
@@ -390,7 +548,7 @@ def _act(app: App, intro_id: str, observation: Decision | Cancel, as_json: bool)
 def _queue(
     app: App, intro_id: str, observation: Decision | Cancel, busy: AlreadyRunning, as_json: bool
 ) -> None:
-    from introbot.workflow import STAGE_LABELS, InvalidTransition, step
+    from introbot.workflow import InvalidTransition, step
 
     now = datetime.now(UTC)
     intro = app.store.load(intro_id)
@@ -405,15 +563,7 @@ def _queue(
     holder = str(busy).split(" is already")[0].removeprefix("another ")
     when = "its next poll" if busy.daemon else "the next `introbot poll` or `introbot run`"
     if as_json:
-        output.emit_json(
-            {
-                "intro": intro_id,
-                "state": STAGE_LABELS[intro.stage],
-                "needs_attention": bool(intro.attention),
-                "queued": True,
-                "busy": holder,
-            }
-        )
+        output.emit_json({**_acted(intro), "queued": True, "busy": holder})
         return
     output.say(
         f"intro {intro_id}: queued, since {holder} is working on this mailbox; {when} "
@@ -424,31 +574,31 @@ def _queue(
 def _act_now(app: App, intro_id: str, observation: Observation, as_json: bool) -> None:
     now = datetime.now(UTC)
     before = app.store.load(intro_id)
-    after = app.engine.apply(intro_id, observation, now, "command line")
+    applied = app.engine.apply(intro_id, observation, now, "command line")
+    after = applied.intro
+    if applied.rejected is not None:
+        fail(applied.rejected)
     if after is None or after == before:
-        rejected = app.store.timeline(intro_id)[-1:]
-        reason = (
-            rejected[0].detail
-            if rejected and rejected[0].kind == "rejected"
-            else "nothing to change"
-        )
-        fail(reason)
+        fail("nothing to change")
     app.engine.drain(now)
     app.engine.converge_labels()
     from introbot.cli.views import state
-    from introbot.workflow import STAGE_LABELS
 
     if as_json:
-        output.emit_json(
-            {
-                "intro": intro_id,
-                "state": STAGE_LABELS[after.stage],
-                "needs_attention": bool(after.attention),
-                "queued": False,
-            }
-        )
+        output.emit_json({**_acted(after), "queued": False})
     else:
         output.say(f"intro {intro_id}: {state(after)}")
+
+
+def _acted(intro: Intro) -> dict[str, object]:
+    """What `decide` and `cancel --json` say of the intro, acted on or queued."""
+    from introbot.workflow import STAGE_LABELS
+
+    return {
+        "intro": intro.id,
+        "state": STAGE_LABELS[intro.stage],
+        "needs_attention": bool(intro.attention),
+    }
 
 
 @click.command()

@@ -24,6 +24,7 @@ from introbot.config import Account, ConfigError, check_flags, render_config
 from introbot.config import load as load_config
 from introbot.paths import credentials_file
 from introbot.rules import default_rules_dir
+from introbot.settings import Settings
 
 
 # ------------------------------------------------------------------------------ init
@@ -212,7 +213,8 @@ def auth(
         click.echo("\nSign-in cancelled; nothing was saved.", err=True)
         sys.exit(1)
     saved = new_sign_in(granted, account.token_file)
-    client = GmailClient(granted, gmail_endpoint(), signed_in_at=saved.signed_in_at)
+    endpoint = gmail_endpoint(_settings_if_valid(account))  # its [gmail] endpoint, if set
+    client = GmailClient(granted, endpoint, signed_in_at=saved.signed_in_at)
     try:
         address = client.profile().email.lower()
     except GmailError as exc:
@@ -245,11 +247,17 @@ def _database_address(account: Account) -> tuple[Path, str | None]:
     """The account's database, and the mailbox it belongs to if it exists and says."""
     from introbot.store import mailbox_of
 
-    try:
-        database = account.database(load_config(account).settings)
-    except ConfigError:
-        database = account.folder / "introbot.db"
+    settings = _settings_if_valid(account)
+    database = account.database(settings) if settings else account.folder / "introbot.db"
     return database, mailbox_of(database)
+
+
+def _settings_if_valid(account: Account) -> Settings | None:
+    """The account's settings; None when they have a mistake (`doctor` says which)."""
+    try:
+        return load_config(account).settings
+    except ConfigError:
+        return None
 
 
 # ---------------------------------------------------------------------------- doctor

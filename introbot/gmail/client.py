@@ -17,6 +17,7 @@ import email.parser
 import email.policy
 import functools
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -150,6 +151,53 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+@dataclass(frozen=True)
+class _Resources:
+    """The Gmail API's request factories (googleapiclient resources)."""
+
+    users: Any
+    drafts: Any
+    messages: Any
+    threads: Any
+    labels: Any
+    history: Any
+
+
+_RESOURCES: list[_Resources] = []
+_RESOURCES_LOCK = threading.Lock()
+
+
+def _resources() -> _Resources:
+    """The request factories, built once per process: a process serving a thousand
+    mailboxes keeps one set (most of a megabyte) rather than a thousand. They make
+    requests for Gmail's own address and hold no sign-in and no connection: each client
+    sends its requests to its endpoint, on its own connection (``GmailClient._own``), and
+    making requests from several threads only reads them."""
+    with _RESOURCES_LOCK:
+        if not _RESOURCES:
+            service = build(
+                "gmail",
+                "v1",
+                http=httplib2.Http(),  # never used: every request gets its client's own
+                static_discovery=True,
+                client_options={"api_endpoint": GMAIL_ENDPOINT},
+            )
+            users = service.users()
+            # googleapiclient builds a resource's methods each time it is asked for one:
+            # ask once (a burst of a thousand drafts spent a fifth of its time there).
+            _RESOURCES.append(
+                _Resources(
+                    users,
+                    users.drafts(),
+                    users.messages(),
+                    users.threads(),
+                    users.labels(),
+                    users.history(),
+                )
+            )
+        return _RESOURCES[0]
+
+
 class GmailClient:
     """Typed access to one Gmail mailbox (``userId=me``)."""
 
@@ -184,26 +232,24 @@ class GmailClient:
     ) -> None:
         self._signed_in_at = signed_in_at
         transport = self._transport or httplib2.Http(timeout=self._timeout)
-        http = google_auth_httplib2.AuthorizedHttp(credentials, http=transport)
-        self._service = build(
-            "gmail",
-            "v1",
-            http=http,
-            static_discovery=True,
-            client_options={"api_endpoint": endpoint},
-        )
-        self._users = self._service.users()
-        # googleapiclient builds a resource's methods each time it is asked for one:
-        # ask once (a burst of a thousand drafts spent a fifth of its time there).
-        self._drafts = self._users.drafts()
-        self._messages = self._users.messages()
-        self._threads = self._users.threads()
-        self._labels = self._users.labels()
-        self._history = self._users.history()
+        # Every request is sent on this client's own connection and sign-in (_own); what
+        # makes the requests is shared by every client of the endpoint (_resources).
+        self._http = google_auth_httplib2.AuthorizedHttp(credentials, http=transport)
+        api = _resources()
+        self._users, self._drafts, self._messages = api.users, api.drafts, api.messages
+        self._threads, self._labels, self._history = api.threads, api.labels, api.history
+
+    def _own(self, request: HttpRequest) -> HttpRequest:
+        """The request, to be sent to this client's endpoint, on its connection, with its
+        sign-in."""
+        if request.uri.startswith(GMAIL_ENDPOINT):
+            request.uri = self.endpoint + request.uri.removeprefix(GMAIL_ENDPOINT)
+        request.http = self._http
+        return request
 
     def use_sign_in(self, credentials: Credentials, signed_in_at: datetime | None) -> None:
         """Carry on with a new sign-in (the user ran ``introbot auth`` again)."""
-        self._service.close()
+        self._http.close()
         self._connect(credentials, self.endpoint, signed_in_at)
 
     @classmethod
@@ -212,7 +258,7 @@ class GmailClient:
         return cls(AnonymousCredentials(), url, **options)  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
-        self._service.close()
+        self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -268,7 +314,7 @@ class GmailClient:
             self.stats.count(method)
             self.stats.http_requests += 1
             try:
-                return make_request().execute(num_retries=0)
+                return self._own(make_request()).execute(num_retries=0)
             except _FAILURES as exc:
                 failure = _failure(exc)
                 if not failure.transient:
@@ -307,7 +353,7 @@ class GmailClient:
 
                 batch = BatchHttpRequest(callback=collect, batch_uri=self._batch_uri)
                 for key in chunk:
-                    batch.add(make_request(key), request_id=key)
+                    batch.add(self._own(make_request(key)), request_id=key)
                 self.bucket.acquire(units(method) * len(chunk))
                 self.stats.count(method, len(chunk))
                 self.stats.http_requests += 1

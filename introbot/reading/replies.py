@@ -24,7 +24,8 @@ The rules, in the order they decide:
    never stop a yes unless they take the answer back or set a condition ("on second
    thought, hold off"; "only if she is still at Acme").
 6. An HTML reply whose visible text and plain part disagree, or that hides text, is unclear;
-   a yes from a sender Gmail did not authenticate is unclear.
+   a yes from a sender Gmail did not authenticate, or with no verdict of Gmail's on the
+   message, is unclear (the rule: :func:`introbot.model.vouched_for`).
 
 What a party says about how to be reached is kept as their ``preference`` (and the
 requester's note as ``blurb``): the only words of theirs that go into the introduction.
@@ -37,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from introbot.model import Role, Verdict
+from introbot.model import Role, Verdict, vouched_for
 from introbot.reading.automated import detect
 from introbot.reading.mime import Mail
 from introbot.reading.phrases import normalize
@@ -484,10 +485,11 @@ def read_reply_as(
             disagreement = _html_disagrees(mail, reading, role, phrases, sent_text, ask)
             if disagreement:
                 verdict, evidence = Verdict.UNCLEAR, f"reads as yes ({evidence}) but {disagreement}"
-        if verdict is Verdict.YES and sender.authenticated is False:
+        if verdict is Verdict.YES and not vouched_for(sender.authenticated):
             verdict = Verdict.UNCLEAR
             evidence = (
-                f"reads as yes ({evidence}) but the sender is not authenticated: {sender.evidence}"
+                f"reads as yes ({evidence}) but the sender is not authenticated "
+                f"({sender.evidence}), and a yes Gmail did not authenticate is not counted"
             )
         readings[role] = ReplyReading(
             verdict,

@@ -1,16 +1,18 @@
-"""SQLite: intros, parties, drafts, the audit trail, the outbox, threads, the sync cursor.
+"""The store: intros, parties, drafts, the audit trail, the outbox, threads, the sync cursor.
 
-One database per account, in WAL mode. Every step of the workflow is saved in one
+One mailbox's records, on either engine (:mod:`introbot.store.sqlite`, one file per account;
+:mod:`introbot.store.postgres`, a schema per mailbox in a shared database): every query is
+written once, here, in the SQL both understand. Every step of the workflow is saved in one
 transaction together with the actions it queued (the outbox) and its audit lines, so a crash
-leaves either all of it or none. The schema is versioned (``PRAGMA user_version``) and
-migrated forward on open; a database from a newer introbot is refused, never rewritten.
+leaves either all of it or none; write transactions of one mailbox never interleave. The
+schema is versioned (:mod:`introbot.store.schema`) and migrated forward on open; a database
+from a newer introbot is refused, never rewritten.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,143 +41,18 @@ from introbot.model import (
     Stage,
     address_key,
 )
+from introbot.store.backend import Backend, Row, StoreError
+from introbot.store.schema import SCHEMA_VERSION, statements
 
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE intros (
-        id TEXT PRIMARY KEY,
-        request_thread_id TEXT NOT NULL,
-        request_message_id TEXT NOT NULL,
-        request_rfc822_id TEXT,
-        request_subject TEXT NOT NULL,
-        author_name TEXT,
-        author_email TEXT NOT NULL,
-        form TEXT NOT NULL,
-        context TEXT NOT NULL,
-        workflow_order TEXT NOT NULL,
-        stage TEXT NOT NULL,
-        attention TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        closed_at TEXT
-    );
-    CREATE INDEX intros_thread ON intros (request_thread_id);
-    CREATE INDEX intros_stage ON intros (stage);
-    CREATE TABLE parties (
-        intro_id TEXT NOT NULL REFERENCES intros (id),
-        role TEXT NOT NULL,
-        name TEXT,
-        email TEXT NOT NULL,
-        consent TEXT NOT NULL,
-        evidence TEXT NOT NULL,
-        words TEXT NOT NULL,
-        assistant TEXT,
-        asked_at TEXT,
-        reminded INTEGER NOT NULL,
-        reply_ids TEXT NOT NULL,
-        PRIMARY KEY (intro_id, role)
-    );
-    CREATE INDEX parties_email ON parties (email);
-    CREATE TABLE drafts (
-        key TEXT PRIMARY KEY,
-        intro_id TEXT NOT NULL REFERENCES intros (id),
-        seq INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        recipient TEXT,
-        state TEXT NOT NULL,
-        draft_id TEXT,
-        message_id TEXT,
-        thread_id TEXT,
-        subject TEXT NOT NULL,
-        sent_message_id TEXT,
-        sent_rfc822_id TEXT,
-        sent_at TEXT
-    );
-    CREATE INDEX drafts_intro ON drafts (intro_id);
-    CREATE INDEX drafts_state ON drafts (state);
-    CREATE INDEX drafts_thread ON drafts (thread_id);
-    CREATE INDEX drafts_rfc822 ON drafts (sent_rfc822_id);
-    CREATE TABLE audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        intro_id TEXT,
-        kind TEXT NOT NULL,
-        detail TEXT NOT NULL
-    );
-    CREATE INDEX audit_intro ON audit (intro_id);
-    CREATE TABLE outbox (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        intro_id TEXT,
-        action TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        done_at TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT
-    );
-    CREATE INDEX outbox_pending ON outbox (done_at);
-    CREATE TABLE threads (
-        thread_id TEXT PRIMARY KEY,
-        problem TEXT,
-        labels TEXT NOT NULL DEFAULT '[]',
-        dirty INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE seen (message_id TEXT PRIMARY KEY, at TEXT NOT NULL);
-    CREATE TABLE draft_bodies (key TEXT PRIMARY KEY, body TEXT NOT NULL);
-    """,
-    # 2: labels go on the request message itself (5 units, or 50 for a thousand at once)
-    # rather than the whole thread (10 units each): remember which message that is.
-    """
-    ALTER TABLE threads ADD COLUMN message_id TEXT;
-    """,
-    # 3: when each yes or no was counted, for `introbot stats`.
-    """
-    ALTER TABLE parties ADD COLUMN answered_at TEXT;
-    """,
-    # 4: who a message belongs to is decided from evidence. Each intro gets a random secret
-    # its drafts' Message-IDs derive from (intros opened before get one now: their drafts
-    # keep the ids they have). A draft gone from Drafts with no sent copy is pending since
-    # gone_at; edited marks the connector's hand. sent_bodies: the text actually sent.
-    """
-    ALTER TABLE intros ADD COLUMN secret TEXT;
-    UPDATE intros SET secret = lower(hex(randomblob(16))) WHERE secret IS NULL;
-    ALTER TABLE drafts ADD COLUMN gone_at TEXT;
-    ALTER TABLE drafts ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
-    CREATE TABLE sent_bodies (key TEXT PRIMARY KEY, body TEXT NOT NULL);
-    """,
-    # 5: decisions and cancels from the command line, queued while `introbot run` holds the
-    # lock; its next poll applies them (one writer per mailbox).
-    """
-    CREATE TABLE commands (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        intro_id TEXT NOT NULL,
-        observation TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        done_at TEXT
-    );
-    CREATE INDEX commands_pending ON commands (done_at);
-    """,
-    # 6: one consent draft to the requester shared by the intros of one request: each
-    # intro's record of it names the shared draft's key.
-    """
-    ALTER TABLE drafts ADD COLUMN shared TEXT;
-    CREATE INDEX drafts_shared ON drafts (shared);
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 ASK_AGAIN = "ask-again:"  # meta key prefix: a request thread to ask again, at the connector's say
-
-
-class StoreError(Exception):
-    """The database cannot be used; the message says why and what to do."""
 
 
 class WrongMailbox(StoreError):
     """The database keeps the intros of another mailbox than the one signed in."""
 
-    def __init__(self, path: Path, kept: str, signed_in: str) -> None:
+    def __init__(self, where: str, kept: str, signed_in: str) -> None:
         super().__init__(
-            f"{path} keeps the intros of {kept}, but Gmail is signed in as {signed_in}: "
+            f"{where} keeps the intros of {kept}, but Gmail is signed in as {signed_in}: "
             f"working on it would mix two mailboxes, so nothing was done. Give {signed_in} "
             "its own database (--db NEW-FILE, or --account NAME for another account), or "
             f"sign in as {kept} (`introbot auth`)."
@@ -279,56 +156,74 @@ class ThreadRecord:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    """One mailbox's records. ``Store(path)`` opens (or creates) an SQLite file; an engine's
+    backend (see :func:`introbot.store.open_store`) opens anything else."""
+
+    def __init__(self, where: Path | Backend) -> None:
+        if isinstance(where, Path):
+            from introbot.store.sqlite import SqliteBackend
+
+            self.db: Backend = SqliteBackend(where)
+        else:
+            self.db = where
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # One poll at a time, perhaps on the scheduler's worker thread: never two at once.
-            self.db = sqlite3.connect(
-                str(path), isolation_level=None, timeout=10, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from None
-        self.db.row_factory = sqlite3.Row
-        try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except StoreError:
             self.db.close()
-            raise StoreError(f"{path} is not a usable introbot database: {exc}") from None
+            raise
+        except self.db.errors as exc:
+            self.db.close()
+            raise StoreError(f"{self.where} is not a usable introbot database: {exc}") from None
+
+    @property
+    def where(self) -> str:
+        """The database, as a person recognises it (a path, or a server and mailbox; never
+        a password)."""
+        return self.db.where
+
+    @property
+    def path(self) -> Path:
+        """The file the one-writer lock is taken on (:func:`introbot.daemon.single_instance`):
+        the SQLite file itself, or a file standing for the mailbox in a shared database."""
+        return self.db.lock_path
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
 
     def close(self) -> None:
         self.db.close()
 
+    def answers(self) -> str | None:
+        """None when the database answers now, else why not (a health check: a connection
+        of its own, safe beside a poll on another thread)."""
+        return self.db.answers()
+
     # ---------------------------------------------------------------- schema
+    def schema_version(self) -> int:
+        return self.db.schema_version()
+
     def _migrate(self) -> None:
-        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        version = self.db.schema_version()
         if version > SCHEMA_VERSION:
-            self.db.close()
             raise StoreError(
-                f"{self.path} was written by a newer introbot (schema {version}, this one knows "
+                f"{self.where} was written by a newer introbot (schema {version}, this one knows "
                 f"{SCHEMA_VERSION}). Upgrade introbot; the database was left untouched."
             )
         for number in range(version, SCHEMA_VERSION):
             with self.transaction():
-                for statement in _statements(MIGRATIONS[number]):
+                if self.db.schema_version() > number:
+                    continue  # another process migrated it meanwhile (PostgreSQL)
+                for statement in statements(number, self.db.dialect):
                     self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
+                self.db.set_schema_version(number + 1)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        if self.db.in_transaction:
-            yield self.db
-            return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def transaction(self) -> Iterator[None]:
+        """All or nothing; the writes of one mailbox one transaction at a time (SQLite's
+        ``BEGIN IMMEDIATE``, PostgreSQL's lock on the mailbox's row). Nested: one."""
+        with self.db.transaction():
+            yield
 
     # ------------------------------------------------------------------- meta
     def get_meta(self, key: str) -> str | None:
@@ -366,9 +261,11 @@ class Store:
         actions: Sequence[Action],
         now: datetime,
         observed: str | None = None,
-        extra_threads: Iterable[str] = (),
+        relabel: Iterable[str] = (),
     ) -> None:
-        """Save an intro after a step, queue its actions and audit it, atomically."""
+        """Save an intro after a step, queue its actions and audit it, atomically; the
+        threads ``relabel`` names (which ones: :func:`introbot.workflow.threads_to_relabel`)
+        are recorded as due to have their labels brought in line."""
         with self.transaction():
             self._write_intro(intro, now)
             if observed:
@@ -381,13 +278,9 @@ class Store:
                         "INSERT INTO outbox (intro_id, action, created_at) VALUES (?, ?, ?)",
                         (intro.id, action_to_json(action), _iso(now)),
                     )
-            self._mark_dirty(intro.request.thread_id, intro.request.message_id)
-            threads = set(extra_threads)
-            threads |= {
-                d.thread_id for d in intro.drafts if d.thread_id and d.kind is DraftKind.CONSENT
-            }
-            for thread_id in threads - {intro.request.thread_id}:
-                self._mark_dirty(thread_id)
+            for thread_id in dict.fromkeys(relabel):
+                requested = thread_id == intro.request.thread_id  # labels go on its message
+                self._mark_dirty(thread_id, intro.request.message_id if requested else None)
 
     def _write_intro(self, intro: Intro, now: datetime) -> None:
         r = intro.request
@@ -451,8 +344,11 @@ class Store:
         return self._intro(row) if row else None
 
     def find(self, prefix: str) -> list[Intro]:
+        """Intros whose id starts with ``prefix``, in any case (SQLite's LIKE ignores ASCII
+        case, PostgreSQL's does not: both compare lower case here)."""
         rows = self.db.execute(
-            "SELECT * FROM intros WHERE id LIKE ? ORDER BY created_at", (prefix + "%",)
+            "SELECT * FROM intros WHERE lower(id) LIKE ? ORDER BY created_at",
+            (prefix.lower() + "%",),
         ).fetchall()
         return [self._intro(row) for row in rows]
 
@@ -477,6 +373,8 @@ class Store:
         """Every intro any of these addresses is a party to (up to ASCII case, as
         :func:`~introbot.model.address_key` compares them): what introbot remembers of them."""
         keys = sorted({address_key(e) for e in emails})
+        if not keys:
+            return []  # PostgreSQL refuses an empty IN ()
         marks = ", ".join("?" * len(keys))
         rows = self.db.execute(
             "SELECT * FROM intros WHERE id IN "
@@ -486,7 +384,7 @@ class Store:
         ).fetchall()
         return [self._intro(row) for row in rows]
 
-    def _intro(self, row: sqlite3.Row) -> Intro:
+    def _intro(self, row: Row) -> Intro:
         parties = {
             p["role"]: Party(
                 role=Role(p["role"]),
@@ -595,7 +493,9 @@ class Store:
         """The text of a draft as written, to recognise it when a reply pastes it back."""
         with self.transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO draft_bodies (key, body) VALUES (?, ?)", (key, body)
+                "INSERT INTO draft_bodies (key, body) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+                (key, body),
             )
 
     def body(self, key: str) -> str | None:
@@ -607,7 +507,9 @@ class Store:
         it): what a reply is compared with to drop our own words."""
         with self.transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO sent_bodies (key, body) VALUES (?, ?)", (key, body)
+                "INSERT INTO sent_bodies (key, body) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+                (key, body),
             )
 
     def sent_body(self, key: str) -> str | None:
@@ -661,11 +563,12 @@ class Store:
     def queue_command(self, intro_id: str, observation: Decision | Cancel, now: datetime) -> int:
         """A decision or cancel for the daemon's next poll (it holds the lock)."""
         with self.transaction():
-            cursor = self.db.execute(
-                "INSERT INTO commands (intro_id, observation, created_at) VALUES (?, ?, ?)",
+            row = self.db.execute(
+                "INSERT INTO commands (intro_id, observation, created_at) VALUES (?, ?, ?) "
+                "RETURNING id",
                 (intro_id, _command_json(observation), _iso(now)),
-            )
-        return int(cursor.lastrowid or 0)
+            ).fetchone()
+        return int(row[0])
 
     def pending_commands(self) -> list[tuple[int, str, Decision | Cancel]]:
         rows = self.db.execute(
@@ -746,8 +649,9 @@ class Store:
             )
 
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file, for another process to read."""
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Fold SQLite's write-ahead log into the database file, for another process to read
+        (nothing to do on a server)."""
+        self.db.checkpoint()
 
     def set_labels(self, thread_id: str, labels: Iterable[str]) -> None:
         with self.transaction():
@@ -774,7 +678,7 @@ class Store:
     def mark_seen(self, message_ids: Iterable[str], now: datetime) -> None:
         with self.transaction():
             self.db.executemany(
-                "INSERT OR IGNORE INTO seen (message_id, at) VALUES (?, ?)",
+                "INSERT INTO seen (message_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(m, _iso(now)) for m in message_ids],
             )
 
@@ -798,7 +702,7 @@ class Store:
         ]
 
 
-def _draft(d: sqlite3.Row) -> Draft:
+def _draft(d: Row) -> Draft:
     return Draft(
         key=d["key"],
         kind=DraftKind(d["kind"]),
@@ -815,21 +719,3 @@ def _draft(d: sqlite3.Row) -> Draft:
         edited=bool(d["edited"]),
         shared=d["shared"],
     )
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def mailbox_of(path: Path) -> str | None:
-    """The address of the mailbox a database was built for, if it exists and says so."""
-    if not path.exists():
-        return None
-    try:
-        store = Store(path)
-    except StoreError:
-        return None
-    try:
-        return store.get_meta("address")
-    finally:
-        store.close()

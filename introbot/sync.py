@@ -31,12 +31,13 @@ from introbot.matching import (
     Present,
     Seen,
     Tracked,
+    awaited_answers,
     claim_bounce,
     claim_reply,
     draft_fates,
+    from_connector,
 )
 from introbot.model import (
-    Cancel,
     Consent,
     Draft,
     DraftEdited,
@@ -44,9 +45,11 @@ from introbot.model import (
     DraftKind,
     DraftSent,
     DraftState,
+    Gone,
     Intro,
     Observation,
     ReplyReceived,
+    RequestGone,
     Verdict,
     address_key,
 )
@@ -54,7 +57,7 @@ from introbot.reading.automated import delivery_report_sender
 from introbot.reading.automated import detect as detect_automated
 from introbot.reading.mime import Mail, read_mail, unreadable_mail
 from introbot.reading.per_contact import Contact, read_shared_reply
-from introbot.reading.replies import read_reply_as
+from introbot.reading.replies import ReplyReading, read_reply_as
 from introbot.reading.requests import RequestReading, read_request
 from introbot.rules import Phrases
 from introbot.store import Store
@@ -292,30 +295,8 @@ class Sync:
     def _awaited(self, result: SyncResult) -> list[Awaited]:
         """The consent messages actually sent, as recorded, and as found sent in this very
         sync (a party may answer within one poll of the connector pressing Send)."""
-        sent_now = {obs.key: obs for _, obs, _ in result.observations if isinstance(obs, DraftSent)}
-        awaited: list[Awaited] = []
-        for intro in self.store.intros(open_only=True):
-            for draft in intro.drafts:
-                if draft.to is None or draft.kind not in (DraftKind.CONSENT, DraftKind.REMINDER):
-                    continue
-                just_sent = sent_now.get(draft.key)
-                if just_sent is not None:
-                    thread_id, rfc822_id, at = (
-                        just_sent.thread_id,
-                        just_sent.rfc822_id,
-                        just_sent.at,
-                    )
-                elif draft.state is DraftState.SENT and draft.thread_id and draft.sent_at:
-                    thread_id, rfc822_id, at = draft.thread_id, draft.sent_rfc822_id, draft.sent_at
-                else:
-                    continue
-                party = intro.party(draft.to).person.key
-                shared = next(  # a reminder of a shared ask is as shared as the ask
-                    (d.shared for d in intro.drafts_of(DraftKind.CONSENT, draft.to) if d.shared),
-                    None,
-                )
-                awaited.append(Awaited(intro.id, draft.to, party, thread_id, rfc822_id, at, shared))
-        return awaited
+        sent_now = [obs for _, obs, _ in result.observations if isinstance(obs, DraftSent)]
+        return awaited_answers(self.store.intros(open_only=True), sent_now)
 
     def _requests(self) -> frozenset[str]:
         """Gmail ids and Message-IDs of request messages: never anyone's reply."""
@@ -384,9 +365,9 @@ class Sync:
     ) -> None:
         mail = read_mail(raw.raw)
         seen = seen_of(raw, mail)
-        if mail.sender is not None and mail.sender.key in self.me:
-            result.seen.append(raw.id)
-            return  # the connector writing in the thread is not a reply
+        if from_connector(seen, frozenset(self.me)):
+            result.seen.append(raw.id)  # never anyone's reply: not fetched again
+            return
         claim = claim_reply(seen, awaited, frozenset(self.me), requests)
         if claim is None:  # outside the consent threads: a bounce names its party
             automation = detect_automated(mail, self.phrases)
@@ -400,40 +381,49 @@ class Sync:
         owners = list(claim.owners)
         sent = self._sent_text(owners[-1])
         if claim.shared is not None and claim.doubt is None:
-            self._shared_reply(raw, mail, owners, sent, result)
-            return
-        by_role = read_reply_as(mail, self.phrases, sent, (role for _, role in owners))
-        for intro_id, role in owners:
-            reading = by_role[role]  # a requester's reply is read in parts
-            verdict, evidence = reading.verdict, reading.evidence
-            if claim.doubt is not None:
-                verdict, evidence = Verdict.UNCLEAR, claim.doubt
+            said, how = self._per_contact(mail, owners, sent), " (one answer, per contact)"
+        else:
+            said, how = self._per_party(mail, owners, sent, claim.doubt), ""
+        for (intro_id, role), (reading, about_others) in said.items():
             observation = ReplyReceived(
                 role=role,
                 message_id=raw.id,
-                verdict=verdict,
-                evidence=evidence,
+                verdict=reading.verdict,
+                evidence=reading.evidence,
                 text=reading.text,
                 authenticated=reading.sender.authenticated,
                 sender=reading.sender.email or "",
                 at=_at(raw.internal_date),
                 assistant=reading.assistant,
                 failed_recipients=reading.failed_recipients,
-                preference=reading.preference if claim.doubt is None else "",
-                blurb=reading.blurb if claim.doubt is None else "",
+                preference=reading.preference,
+                blurb=reading.blurb,
+                about_others=about_others,
             )
-            result.observe(intro_id, observation, f"reply {raw.id}")
+            result.observe(intro_id, observation, f"reply {raw.id}{how}")
 
-    def _shared_reply(
-        self,
-        raw: RawMessage,
-        mail: Mail,
-        owners: list[Owner],
-        sent: str | None,
-        result: SyncResult,
-    ) -> None:
+    def _per_party(
+        self, mail: Mail, owners: list[Owner], sent: str | None, doubt: str | None
+    ) -> dict[Owner, tuple[ReplyReading, bool]]:
+        """The reply as each owner's party wrote it (a requester's is read in parts); a
+        claim in doubt is unclear for every owner, and carries none of their words."""
+        by_role = read_reply_as(mail, self.phrases, sent, (role for _, role in owners))
+        said: dict[Owner, tuple[ReplyReading, bool]] = {}
+        for owner in owners:
+            reading = by_role[owner[1]]
+            if doubt is not None:
+                reading = replace(
+                    reading, verdict=Verdict.UNCLEAR, evidence=doubt, preference="", blurb=""
+                )
+            said[owner] = (reading, False)
+        return said
+
+    def _per_contact(
+        self, mail: Mail, owners: list[Owner], sent: str | None
+    ) -> dict[Owner, tuple[ReplyReading, bool]]:
         """The requester's answer to one ask about several contacts, read per contact
-        (``reading/per_contact.py``): each intro gets its own contact's answer."""
+        (``reading/per_contact.py``): each intro gets its own contact's answer, and whether
+        the answer names only the others (the workflow decides what that means)."""
         intros = {intro_id: self.store.load(intro_id) for intro_id, _ in owners}
         contacts = [
             Contact(intro_id, intro.contact.person.name)
@@ -441,42 +431,25 @@ class Sync:
             if intro is not None
         ]
         whole, split = read_shared_reply(mail, self.phrases, sent, contacts, self.known_names)
-        for intro_id, role in owners:
-            verdict, evidence = whole.verdict, whole.evidence
-            blurb, preference = whole.blurb, whole.preference
-            if split is not None:
-                answer = split.answers.get(intro_id)
-                intro = intros.get(intro_id)
-                answered = intro is not None and intro.requester.consent in (
-                    Consent.YES,
-                    Consent.NO,
-                )
-                if answer is not None and not answer.mentioned and answered:
-                    continue  # a later word about the others: not about this contact
-                verdict, evidence = (
-                    (answer.verdict, answer.evidence)
-                    if answer
-                    else (
-                        Verdict.UNCLEAR,
-                        "the contact of this intro is not in the answer",
-                    )
-                )
-                blurb, preference = split.blurb, split.preference
-            observation = ReplyReceived(
-                role=role,
-                message_id=raw.id,
+        if split is None:  # mail no person wrote (an auto-reply, a bounce): every contact's
+            return {owner: (whole, False) for owner in owners}
+        said: dict[Owner, tuple[ReplyReading, bool]] = {}
+        for owner in owners:
+            answer = split.answers.get(owner[0])
+            verdict, evidence = (
+                (answer.verdict, answer.evidence)
+                if answer
+                else (Verdict.UNCLEAR, "the contact of this intro is not in the answer")
+            )
+            reading = replace(
+                whole,
                 verdict=verdict,
                 evidence=evidence,
-                text=whole.text,
-                authenticated=whole.sender.authenticated,
-                sender=whole.sender.email or "",
-                at=_at(raw.internal_date),
-                assistant=whole.assistant,
-                failed_recipients=whole.failed_recipients,
-                preference=preference,
-                blurb=blurb,
+                preference=split.preference,
+                blurb=split.blurb,
             )
-            result.observe(intro_id, observation, f"reply {raw.id} (one answer, per contact)")
+            said[owner] = (reading, answer is not None and not answer.mentioned)
+        return said
 
     def _sent_text(self, owner: Owner) -> str | None:
         """The consent message this party got, as sent (the connector may have edited it),
@@ -515,21 +488,17 @@ class Sync:
             ):
                 continue  # removed from one message only: the conversation keeps the label
             for intro in open_intros:
-                result.observe(
-                    intro.id, Cancel("the request label was removed"), f"thread {thread_id}"
-                )
+                result.observe(intro.id, RequestGone(Gone.UNLABELED), f"thread {thread_id}")
 
     def _request_gone(self, trashed: set[str], deleted: set[str], result: SyncResult) -> None:
-        """The connector trashed or deleted a request: its open intros end like unlabeled."""
+        """The connector trashed or deleted a request (what that means: the workflow's)."""
         if not (trashed or deleted):
             return
         for intro in self.store.intros(open_only=True):
             if intro.request.thread_id in trashed:
-                result.observe(
-                    intro.id, Cancel("the request thread was moved to the trash"), "trash"
-                )
+                result.observe(intro.id, RequestGone(Gone.TRASHED), "trash")
             elif intro.request.message_id in deleted:
-                result.observe(intro.id, Cancel("the request message was deleted"), "deleted")
+                result.observe(intro.id, RequestGone(Gone.DELETED), "deleted")
 
     # ------------------------------------------------------------------ requests
     def read_requests(self, threads: dict[str, list[str]]) -> list[RequestSeen]:
@@ -594,7 +563,7 @@ class Sync:
         open_intros = self.store.intros(open_only=True)
         for intro in open_intros:
             if intro.request.thread_id not in labeled:
-                result.observe(intro.id, Cancel("the request label was removed"), "full sync")
+                result.observe(intro.id, RequestGone(Gone.UNLABELED), "full sync")
         self._reconcile(open_intros, result)
         return result
 

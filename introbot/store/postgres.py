@@ -1,0 +1,299 @@
+"""The PostgreSQL engine (psycopg 3): many mailboxes in one database, for teams.
+
+Each mailbox has a schema of its own, ``introbot_<name>``, holding the same tables as an
+SQLite file, made by the same migrations: a query cannot forget which mailbox it is about
+(it names no mailbox at all), a mailbox is removed with one ``DROP SCHEMA``, and
+the SQL is the SQLite store's, word for word. The schema ``introbot`` holds what concerns
+all mailboxes: ``introbot.mailboxes``, one row per mailbox with its schema version.
+
+Every write transaction starts by locking its mailbox's row (``SELECT ... FOR UPDATE``),
+so the writes of one mailbox are one transaction at a time, as SQLite's ``BEGIN IMMEDIATE``
+makes them, across processes and machines; other mailboxes are not held up. Transactions
+run at READ COMMITTED: once the lock is held, every statement sees all that the mailbox's
+earlier writers committed. That lock is also the one place every write passes through: a
+lease's fencing token (a replica that lost its mailbox must no longer write) will be checked
+there (:meth:`PostgresBackend._begin_write`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from introbot.store.backend import StoreError
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMES = ("postgresql://", "postgres://")
+MAILBOX_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
+SCHEMA_PREFIX = "introbot_"
+CONNECT_TIMEOUT = 10  # seconds: a store that does not answer is a finding, not a hang
+# Two processes creating the registry or a mailbox's schema at once: one at a time.
+_BOOTSTRAP_LOCK = 0x1A7B_0001
+_REGISTRY = (
+    "CREATE SCHEMA IF NOT EXISTS introbot",
+    """CREATE TABLE IF NOT EXISTS introbot.mailboxes (
+        name TEXT PRIMARY KEY,
+        schema_name TEXT NOT NULL UNIQUE,
+        schema_version INTEGER NOT NULL DEFAULT 0,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )""",
+)
+
+
+def is_postgres_url(text: str) -> bool:
+    return text.strip().lower().startswith(SCHEMES)
+
+
+def describe(url: str) -> str:
+    """The URL as it may be shown: user, host, port and database, never the password."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(url)
+    except Exception:
+        return "postgresql://(an unreadable URL)"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    host = str(parts.get("host") or "localhost")
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgresql://{user}{host}{port}/{parts.get('dbname') or ''}"
+
+
+def schema_of(mailbox: str) -> str:
+    if not MAILBOX_NAME.fullmatch(mailbox):
+        raise StoreError(
+            f"{mailbox!r} cannot name a mailbox in PostgreSQL: use 1-40 lower-case letters, "
+            "digits, '.', '_' or '-', starting with a letter or digit ([store] mailbox)"
+        )
+    return SCHEMA_PREFIX + mailbox
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError(
+            "[store] url names a PostgreSQL database, but psycopg is not installed: "
+            "`pip install 'introbot[postgres]'` (or remove [store] url to use SQLite)"
+        ) from None
+    return psycopg
+
+
+@functools.lru_cache(maxsize=512)
+def placeholders(sql: str) -> str:
+    """The store's ``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgRow:
+    """A row that reads by name and by position, as sqlite3.Row does."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, values: Sequence[Any], names: dict[str, int]) -> None:
+        self._values = values
+        self._names = names
+
+    def __getitem__(self, key: int | str) -> Any:
+        return self._values[key if isinstance(key, int) else self._names[key]]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = {column.name: i for i, column in enumerate(cursor.description or ())}
+    return lambda values: PgRow(values, names)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What ``introbot doctor`` learns of a mailbox without creating anything."""
+
+    server: str  # "PostgreSQL 15.18"
+    schema_version: int | None  # None: the mailbox is not there yet
+    intros: int | None
+    address: str | None  # the Gmail address the mailbox's records belong to, once known
+
+
+class PostgresBackend:
+    dialect: str = "postgresql"
+    errors: type[Exception] | tuple[type[Exception], ...]
+
+    def __init__(self, url: str, mailbox: str, lock_path: Path) -> None:
+        self.psycopg = _psycopg()
+        self.errors = self.psycopg.Error
+        self.url = url
+        self.mailbox = mailbox
+        self.schema = schema_of(mailbox)
+        self.where = f"{describe(url)} (mailbox {mailbox})"
+        self.lock_path = lock_path
+        self._depth = 0
+        self.conn = self._connect()
+
+    # ------------------------------------------------------------ connection
+    def _connect(self) -> psycopg.Connection[Any]:
+        pg = self.psycopg
+        try:
+            conn: psycopg.Connection[Any] = pg.connect(
+                self.url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name="introbot",
+                row_factory=_row_factory,
+            )
+        except pg.Error as exc:
+            raise StoreError(
+                f"cannot reach PostgreSQL at {describe(self.url)}: {_first_line(exc)}. Check "
+                "[store] url (host, port, database, user; the password there or in PGPASSWORD "
+                "or ~/.pgpass) and that the server is running"
+            ) from None
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_BOOTSTRAP_LOCK,))
+                for statement in _REGISTRY:
+                    conn.execute(statement)
+                conn.execute(
+                    pg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        pg.sql.Identifier(self.schema)
+                    )
+                )
+                conn.execute(
+                    "INSERT INTO introbot.mailboxes (name, schema_name) VALUES (%s, %s) "
+                    "ON CONFLICT (name) DO NOTHING",
+                    (self.mailbox, self.schema),
+                )
+            conn.execute(pg.sql.SQL("SET search_path TO {}").format(pg.sql.Identifier(self.schema)))
+        except pg.Error as exc:
+            conn.close()
+            raise StoreError(
+                f"cannot set up the mailbox {self.mailbox} in {describe(self.url)}: "
+                f"{_first_line(exc)}. introbot's user needs to create schemas there "
+                "(GRANT CREATE ON DATABASE ... TO ...)"
+            ) from None
+        return conn
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        """The connection, made again if the server dropped it (a restart) between two
+        transactions; within one, a lost connection fails the transaction."""
+        if (self.conn.closed or self.conn.broken) and not self._depth:
+            self.conn = self._connect()
+        return self.conn
+
+    # ------------------------------------------------------------------- SQL
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        conn = self._connection()
+        if params:
+            return conn.execute(placeholders(sql), tuple(params))
+        return conn.execute(sql)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._connection().cursor() as cursor:
+            cursor.executemany(placeholders(sql), [tuple(r) for r in rows])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            yield
+            return
+        conn = self._connection()
+        self._depth = 1
+        try:
+            with conn.transaction():
+                self._begin_write(conn)
+                yield
+        finally:
+            self._depth = 0
+
+    def _begin_write(self, conn: psycopg.Connection[Any]) -> None:
+        """The first statement of every transaction: this mailbox's writers one at a time.
+        (Where a lease's fencing token will be checked: the row lock and the check in one.)"""
+        conn.execute(
+            "SELECT schema_version FROM introbot.mailboxes WHERE name = %s FOR UPDATE",
+            (self.mailbox,),
+        )
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that all see one moment, taking no lock (a dry run's copy)."""
+        conn = self._connection()
+        self._depth = 1
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield
+        finally:
+            self._depth = 0
+
+    # ---------------------------------------------------------------- schema
+    def schema_version(self) -> int:
+        row = self.execute(
+            "SELECT schema_version FROM introbot.mailboxes WHERE name = ?", (self.mailbox,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_schema_version(self, version: int) -> None:
+        self.execute(
+            "UPDATE introbot.mailboxes SET schema_version = ? WHERE name = ?",
+            (version, self.mailbox),
+        )
+
+    def checkpoint(self) -> None:
+        """Nothing to fold: the server's readers see what was committed."""
+
+    def answers(self) -> str | None:
+        try:
+            probe(self.url, self.mailbox)
+        except StoreError as exc:
+            return str(exc)
+        return None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def probe(url: str, mailbox: str) -> Probe:
+    """Reach the server and read the mailbox's schema version and intros, creating nothing.
+    Raises StoreError with what to do."""
+    psycopg = _psycopg()
+    schema = schema_of(mailbox)
+    try:
+        with psycopg.connect(
+            url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="introbot"
+        ) as conn:
+            server = conn.info.server_version  # 150018
+            version = f"PostgreSQL {server // 10000}.{server % 10000}"
+            if conn.execute("SELECT to_regclass('introbot.mailboxes')").fetchone()[0] is None:
+                return Probe(version, None, None, None)
+            row = conn.execute(
+                "SELECT schema_version FROM introbot.mailboxes WHERE name = %s", (mailbox,)
+            ).fetchone()
+            if row is None:
+                return Probe(version, None, None, None)
+            if int(row[0]) == 0:
+                return Probe(version, 0, None, None)
+            sql, name = psycopg.sql.SQL, psycopg.sql.Identifier(schema)
+            intros = conn.execute(sql("SELECT count(*) FROM {}.intros").format(name)).fetchone()
+            address = conn.execute(
+                sql("SELECT value FROM {}.meta WHERE key = 'address'").format(name)
+            ).fetchone()
+            return Probe(version, int(row[0]), intros[0], address[0] if address else None)
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"cannot reach PostgreSQL at {describe(url)}: {_first_line(exc)}. Check [store] url "
+            "and that the server is running"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
