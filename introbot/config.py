@@ -372,6 +372,8 @@ def render_config(
         "# 'introbot[postgres]'); every mailbox in it under a name of its own.",
         '# url = "postgresql://introbot@db.example.com:5432/introbot"',
         '# mailbox = "sam"',
+        "# Replicas sharing the database each work a mailbox under a lease this long.",
+        f"# lease_seconds = {defaults.store.lease_seconds}",
         "",
         "[workspace]",
         "# A Google Workspace domain: a service account with domain-wide delegation signs in",

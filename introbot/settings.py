@@ -230,6 +230,10 @@ class StoreSection(_Section):
     mailbox: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._-]{0,39}$")
     """This account's name in a shared PostgreSQL database (its records live in the schema
     ``introbot_<mailbox>``); the account's name if unset. Give every mailbox its own."""
+    lease_seconds: int = Field(default=30, ge=3, le=3600)
+    """With PostgreSQL, replicas (``introbot run`` processes sharing the database) work
+    each mailbox under a lease of this many seconds, renewed every third of it; a replica
+    that stops renewing (killed, paused, cut off) loses the mailbox to another after it."""
 
     @field_validator("url")
     @classmethod

@@ -83,6 +83,16 @@ class PostgresServer:
         made = self._run("initdb", "-D", str(data), "-U", "introbot", "--auth=trust", "-E", "UTF8")
         if made.returncode:
             raise RuntimeError(f"initdb failed: {made.stderr.strip()}")
+        self.restart()
+        created = self._run(
+            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "introbot", "introbot"
+        )
+        if created.returncode:
+            raise RuntimeError(f"createdb failed: {created.stderr.strip()}")
+
+    def restart(self) -> None:
+        """Start the server on its cluster again (after :meth:`stop`: a restart)."""
+        data = self.folder / "data"
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='' "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -94,14 +104,11 @@ class PostgresServer:
         if started.returncode:
             log = (self.folder / "log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()}\n{log}")
-        created = self._run(
-            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "introbot", "introbot"
-        )
-        if created.returncode:
-            raise RuntimeError(f"createdb failed: {created.stderr.strip()}")
 
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+    def stop(self, mode: str = "immediate") -> None:
+        """``immediate`` loses the last commits (the test server commits asynchronously);
+        ``fast`` cuts every connection too, after a checkpoint: a restart loses nothing."""
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", mode, "-w", "stop")
 
     def location(self, mailbox: str | None = None) -> StoreLocation:
         """A mailbox of its own in the shared database (a fresh name unless given)."""

@@ -64,6 +64,7 @@ def measure_here(urls: list[str], folder: Path, interval: float, rounds: int) ->
     from introbot.config import Account
     from introbot.daemon import Mailbox, default_workers, raise_open_files_limit, run_many
     from introbot.settings import Settings
+    from introbot.store import StoreLocation
 
     raise_open_files_limit(64 + 8 * len(urls))
     settings = Settings.of("Sam Rivera")
@@ -71,7 +72,7 @@ def measure_here(urls: list[str], folder: Path, interval: float, rounds: int) ->
         boxes = []
         for n, url in enumerate(urls):
             account = Account(f"m{n}", folder / f"m{n}")
-            app = open_app(account, settings, url, database=folder / f"m{n}.db")
+            app = open_app(account, settings, url, store=StoreLocation.sqlite(folder / f"m{n}.db"))
             stack.callback(app.close)
             held = _Held(stack.enter_context(ExitStack()))
             poll = functools.partial(_poll_logged, app, set(), held, False)

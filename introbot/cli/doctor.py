@@ -85,6 +85,8 @@ class Doctor:
                     yield self._labels(client, loaded)
                     yield self._others(address, client.endpoint, database)
         yield self._database(database)
+        if database.url:
+            yield _lease(database)
         yield self._instance(database)
 
     def _connection(self, loaded: Loaded) -> Generator[Finding, None, GmailClient | None]:
@@ -331,6 +333,18 @@ class Doctor:
         except AlreadyRunning as exc:
             return Finding("daemon", Status.OK, str(exc).split(" is already")[0] + " is running")
         return Finding("daemon", Status.OK, "not running (start it with `introbot run`)")
+
+
+def _lease(database: StoreLocation) -> Finding:
+    """Which replica works the mailbox (``introbot run`` processes sharing the database)."""
+    from introbot.leases import lease_of
+
+    assert database.url is not None
+    try:
+        well, said = lease_of(database.url, database.mailbox)
+    except Exception as exc:  # the database finding above says why it cannot be reached
+        return Finding("lease", Status.SKIP, f"cannot read the leases: {type(exc).__name__}")
+    return Finding("lease", Status.OK if well else Status.WARN, said)
 
 
 def _postgres(database: StoreLocation) -> Finding:

@@ -208,6 +208,7 @@ def run(targets: list[Target], interval: int | None, http: str | None, workers: 
 def _run_one(target: Target, interval: int | None, http: str | None) -> None:
     from introbot import health as vitals
     from introbot.daemon import DAEMON, AlreadyRunning, run_forever, single_instance
+    from introbot.leases import under_leases
     from introbot.store import StoreError
 
     on_terminal = sys.stdout.isatty()
@@ -224,12 +225,12 @@ def _run_one(target: Target, interval: int | None, http: str | None) -> None:
                 if served is not None:
                     output.say(f"Health and metrics: {served.url}healthz, readyz, metrics")
                 _log_decisions(on_terminal)
+                logged = functools.partial(_poll_logged, app, set(), _Held(held), on_terminal)
+                lease = app.settings.store.lease_seconds
+                leased = under_leases(held, [(app.store.db, logged)], lease)
+                health.leases = leased.owned if leased.replicas else None
                 stopped_on = run_forever(
-                    health.watch(
-                        functools.partial(_poll_logged, app, set(), _Held(held), on_terminal),
-                        app.account.name,
-                        after=vitals.counting(app),
-                    ),
+                    health.watch(leased.polls[0], app.account.name, after=vitals.counting(app)),
                     seconds,
                     signed_in_again=app.signed_in_again,
                     fatal=(AlreadyRunning, StoreError),
@@ -262,6 +263,7 @@ def _run_several(
         raise_open_files_limit,
         run_many,
     )
+    from introbot.leases import DEFAULT_LEASE_SECONDS, under_leases
     from introbot.store import StoreError
 
     given = [flag for flag, value in targets[0].flags.values() if value is not None]
@@ -276,6 +278,7 @@ def _run_several(
     with ExitStack() as stack:
         boxes: list[Mailbox] = []
         apps: list[App] = []
+        lease = DEFAULT_LEASE_SECONDS
         health = vitals.Health(float(interval or 1), _stores_check(apps))
         for target in targets:
             app = _opened_for_daemon(target, stack)
@@ -283,20 +286,25 @@ def _run_several(
                 output.warn(f"not serving the account '{target.account.name}': {app}")
                 continue
             apps.append(app)
-            poll = health.watch(
-                functools.partial(
-                    _poll_logged, app, set(), _Held(stack.enter_context(ExitStack())), on_terminal
-                ),
-                app.account.name,
-                after=vitals.counting(app),
+            poll = functools.partial(
+                _poll_logged, app, set(), _Held(stack.enter_context(ExitStack())), on_terminal
             )
             seconds = interval or app.settings.daemon.poll_interval_seconds
             renew = app.account.command("auth")
             boxes.append(
                 Mailbox(app.account.name, poll, seconds, app.signed_in_again, sign_in_command=renew)
             )
+            lease = app.settings.store.lease_seconds
         if not boxes:
             fail("no account could be served (see above)")
+        leased = under_leases(
+            stack, [(a.store.db, b.poll) for a, b in zip(apps, boxes, strict=True)], lease
+        )
+        health.leases = leased.owned if leased.replicas else None
+        for box, served_app, under_lease in zip(boxes, apps, leased.polls, strict=True):
+            box.poll = health.watch(
+                under_lease, served_app.account.name, vitals.counting(served_app)
+            )
         pool = workers or default_workers(len(boxes))
         health.interval = max(box.interval for box in boxes)  # "recent" for the slowest
         try:
@@ -342,7 +350,7 @@ def _opened_for_daemon(target: Target, stack: ExitStack) -> App | str:
     """The account's app with its database locked for the daemon (closed with ``stack``),
     or why it cannot be served."""
     from introbot.app import open_app
-    from introbot.config import ConfigError, database_for
+    from introbot.config import ConfigError, store_for
     from introbot.config import load as load_config
     from introbot.daemon import COMMAND_WAIT_SECONDS, DAEMON, AlreadyRunning, single_instance
     from introbot.gmail.errors import GmailError
@@ -351,8 +359,8 @@ def _opened_for_daemon(target: Target, stack: ExitStack) -> App | str:
 
     try:
         settings = load_config(target.account, target.flags).settings
-        database = database_for(target.account, settings, None, target.flags)
-        app = open_app(target.account, settings, database=database)
+        store = store_for(target.account, settings, None, target.flags)
+        app = open_app(target.account, settings, store=store)
     except (ConfigError, RulesError, StoreError, GmailError) as exc:
         return str(exc)
     stack.callback(app.close)

@@ -10,9 +10,10 @@ Every write transaction starts by locking its mailbox's row (``SELECT ... FOR UP
 so the writes of one mailbox are one transaction at a time, as SQLite's ``BEGIN IMMEDIATE``
 makes them, across processes and machines; other mailboxes are not held up. Transactions
 run at READ COMMITTED: once the lock is held, every statement sees all that the mailbox's
-earlier writers committed. That lock is also the one place every write passes through: a
-lease's fencing token (a replica that lost its mailbox must no longer write) will be checked
-there (:meth:`PostgresBackend._begin_write`).
+earlier writers committed. That lock is also the one place every write passes through: when
+a replica works the mailbox under a lease (:mod:`introbot.leases`), the lease's fencing token
+is checked there, in the same transaction (:meth:`PostgresBackend._begin_write`), so a
+replica that lost its mailbox can no longer write.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from introbot.store.backend import StoreError
 
 if TYPE_CHECKING:
     import psycopg
+
+    from introbot.leases import Fence
 
 SCHEMES = ("postgresql://", "postgres://")
 MAILBOX_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
@@ -138,6 +141,7 @@ class PostgresBackend:
         self.where = f"{describe(url)} (mailbox {mailbox})"
         self.lock_path = lock_path
         self._depth = 0
+        self.fence: Fence | None = None  # set by a replica working the mailbox under a lease
         self.conn = self._connect()
 
     # ------------------------------------------------------------ connection
@@ -215,12 +219,16 @@ class PostgresBackend:
             self._depth = 0
 
     def _begin_write(self, conn: psycopg.Connection[Any]) -> None:
-        """The first statement of every transaction: this mailbox's writers one at a time.
-        (Where a lease's fencing token will be checked: the row lock and the check in one.)"""
+        """The first statement of every transaction: this mailbox's writers one at a time;
+        under a lease, the fencing token checked too (LeaseLost: nothing is written)."""
         conn.execute(
             "SELECT schema_version FROM introbot.mailboxes WHERE name = %s FOR UPDATE",
             (self.mailbox,),
         )
+        if self.fence is not None:
+            from introbot.leases import check_fence
+
+            check_fence(conn, self.fence)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -259,6 +267,22 @@ class PostgresBackend:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def connect(url: str, purpose: str) -> Any:
+    """A connection of its own (autocommit) to the database at ``url``, for what concerns
+    no single mailbox (the replicas' leases, :mod:`introbot.leases`): psycopg stays behind
+    the store. Raises StoreError with what to do."""
+    psycopg = _psycopg()
+    try:
+        return psycopg.connect(
+            url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name=purpose
+        )
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"cannot reach PostgreSQL at {describe(url)}: {_first_line(exc)}. Check [store] url "
+            "and that the server is running"
+        ) from None
 
 
 def probe(url: str, mailbox: str) -> Probe:

@@ -1,0 +1,414 @@
+"""Replicas: any number of ``introbot run`` processes share one PostgreSQL, and each mailbox
+is worked by one of them at a time, through a lease held in the database.
+
+The pure part says which mailboxes a replica should hold given the live replicas
+(:func:`assign`: rendezvous hashing, so the spread is even and a replica joining or leaving
+moves only its own share). The PostgreSQL part keeps, in the shared schema ``introbot``:
+
+- ``introbot.replicas``: one row per live replica, its heartbeat (``expires_at``);
+- ``introbot.leases``: one row per mailbox: ``holder``, ``token`` (a fencing token that grows
+  by one on every takeover) and ``expires_at``, always from the database's clock.
+
+A :class:`Replica` claims what it should hold once the lease is free or lapsed, renews
+what it holds, and lets go of what a newcomer should hold. Every write transaction of a
+leased mailbox's store checks, in that same transaction (:func:`check_fence`, ``SELECT ...
+FOR SHARE``), that the token it holds is still the row's and the lease has not lapsed; a
+replica that lost its lease (paused past it, cut off) gets :class:`LeaseLost` and writes
+nothing, and a takeover waits for a write in progress to commit. The daemon then stops
+working that mailbox and goes back to claiming.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from introbot.store.postgres import connect
+
+log = logging.getLogger("introbot")
+DEFAULT_LEASE_SECONDS = 30
+_BOOTSTRAP_LOCK = 0x1A7B_0002  # two replicas creating the tables at once: one at a time
+_TABLES = (
+    "CREATE SCHEMA IF NOT EXISTS introbot",
+    """CREATE TABLE IF NOT EXISTS introbot.leases (
+        mailbox TEXT PRIMARY KEY,
+        holder TEXT,
+        token BIGINT NOT NULL DEFAULT 0,
+        expires_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        taken_at TIMESTAMPTZ
+    )""",
+    """CREATE TABLE IF NOT EXISTS introbot.replicas (
+        id TEXT PRIMARY KEY,
+        started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        expires_at TIMESTAMPTZ NOT NULL
+    )""",
+)
+
+
+class LeaseLost(Exception):
+    """This replica no longer holds the mailbox's lease (it lapsed, or another replica took
+    it over): nothing was written; the daemon stops working the mailbox and claims again."""
+
+    def __init__(self, mailbox: str, why: str) -> None:
+        super().__init__(f"the lease on the mailbox {mailbox} is lost ({why}): nothing written")
+        self.mailbox = mailbox
+
+
+# ------------------------------------------------------------------ the pure part
+def _weight(replica: str, mailbox: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{replica}\0{mailbox}".encode()).digest()[:8], "big")
+
+
+def owner(mailbox: str, replicas: Iterable[str]) -> str | None:
+    """The replica that should hold ``mailbox``: the highest weight of the pair (rendezvous
+    hashing). None when no replica is live."""
+    return max(replicas, key=lambda r: (_weight(r, mailbox), r), default=None)
+
+
+def assign(mailboxes: Iterable[str], replicas: Iterable[str]) -> dict[str, str]:
+    """Every mailbox's replica. Even in expectation; a replica joining takes about its
+    share from each of the others, one leaving hands only its own to the rest."""
+    live = sorted(set(replicas))
+    return {m: o for m in mailboxes if (o := owner(m, live)) is not None}
+
+
+def wanted(me: str, mailboxes: Iterable[str], replicas: Iterable[str]) -> set[str]:
+    """The mailboxes ``me`` should hold (``me`` counts as live)."""
+    return {m for m, o in assign(mailboxes, {*replicas, me}).items() if o == me}
+
+
+@dataclass(frozen=True)
+class Lease:
+    mailbox: str
+    holder: str | None
+    token: int
+    expires_at: datetime
+    live: bool  # unexpired by the database's clock when read
+
+
+@dataclass
+class Fence:
+    """What a store's writes for one mailbox are checked against: the token of the lease
+    this replica holds (None: none held) and until when, by this process's monotonic clock,
+    it may rely on it (a process paused by SIGSTOP finds the clock moved on)."""
+
+    mailbox: str
+    holder: str
+    token: int | None = None
+    valid_until: float = 0.0
+    margin: float = 0.0  # seconds before the lease ends that writing stops
+
+    def held(self, now: float | None = None) -> bool:
+        moment = time.monotonic() if now is None else now
+        return self.token is not None and moment < self.valid_until - self.margin
+
+
+def check_fence(conn: Any, fence: Fence) -> None:
+    """In a write transaction: the mailbox's lease is ours, with our token, unexpired; the
+    row stays locked (FOR SHARE) until the transaction ends, so no takeover meets a write
+    half done. Raises LeaseLost otherwise (and forgets the token: the next write fails at
+    once)."""
+    if not fence.held():
+        fence.token = None
+        raise LeaseLost(fence.mailbox, "it ran out while this replica was not renewing it")
+    row = conn.execute(
+        "SELECT holder, token, expires_at > now() FROM introbot.leases WHERE mailbox = %s "
+        "FOR SHARE",
+        (fence.mailbox,),
+    ).fetchone()
+    if row is None or row[0] != fence.holder or int(row[1]) != fence.token or not row[2]:
+        held_by = "nobody" if row is None or row[0] is None else str(row[0])
+        fence.token = None
+        raise LeaseLost(fence.mailbox, f"token mismatch or lapsed; now held by {held_by}")
+
+
+# ------------------------------------------------------------- the PostgreSQL part
+def replica_name() -> str:
+    """This process, for people: host, pid and a few random characters (a pid is reused)."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class LeaseBoard:
+    """The leases and replicas tables, on a connection of their own (autocommit)."""
+
+    def __init__(self, url: str, me: str, seconds: float) -> None:
+        self.url = url
+        self.me = me
+        self.seconds = seconds
+        self.conn: Any = None
+
+    def _connection(self) -> Any:
+        if self.conn is None or self.conn.closed or self.conn.broken:
+            conn = connect(self.url, "introbot-leases")
+            # No lease call waits longer than a third of a term (a lock held by a write in
+            # progress, a server that stalls): it fails, is logged, and the next round retries.
+            bound = f"{max(100, int(self.seconds * 1000 / 3))}ms"
+            conn.execute("SELECT set_config('lock_timeout', %s, false)", (bound,))
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (bound,))
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_BOOTSTRAP_LOCK,))
+                for statement in _TABLES:
+                    conn.execute(statement)
+            self.conn = conn
+        return self.conn
+
+    def heartbeat(self) -> list[str]:
+        """Say this replica is live for another lease term; the live replicas (with it)."""
+        conn = self._connection()
+        conn.execute(
+            "INSERT INTO introbot.replicas (id, expires_at) VALUES "
+            "(%s, now() + make_interval(secs => %s)) "
+            "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at",
+            (self.me, self.seconds),
+        )
+        rows = conn.execute(
+            "SELECT id FROM introbot.replicas WHERE expires_at > now() ORDER BY id"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def claim(self, mailbox: str) -> int | None:
+        """The lease on ``mailbox`` if it is free, lapsed or already ours: its token (one
+        more than the last holder's on a takeover). None: another replica holds it, or is
+        writing under it right now."""
+        conn = self._connection()
+        conn.execute(
+            "INSERT INTO introbot.leases (mailbox) VALUES (%s) ON CONFLICT DO NOTHING",
+            (mailbox,),
+        )
+        with conn.transaction():
+            row = conn.execute(
+                "SELECT holder, token, expires_at > now() FROM introbot.leases "
+                "WHERE mailbox = %s FOR UPDATE SKIP LOCKED",
+                (mailbox,),
+            ).fetchone()
+            if row is None or (row[2] and row[0] != self.me):
+                return None
+            taken = conn.execute(
+                "UPDATE introbot.leases SET holder = %s, expires_at = now() + "
+                "make_interval(secs => %s), token = token + (CASE WHEN %s THEN 0 ELSE 1 END), "
+                "taken_at = CASE WHEN %s THEN taken_at ELSE now() END "
+                "WHERE mailbox = %s RETURNING token",
+                (self.me, self.seconds, bool(row[2]), bool(row[2]), mailbox),
+            ).fetchone()
+            return int(taken[0])
+
+    def renew(self, mailbox: str, token: int) -> bool:
+        """Another lease term, if the lease is still ours with this token and unexpired."""
+        row = (
+            self._connection()
+            .execute(
+                "UPDATE introbot.leases SET expires_at = now() + make_interval(secs => %s) "
+                "WHERE mailbox = %s AND holder = %s AND token = %s AND expires_at > now() "
+                "RETURNING token",
+                (self.seconds, mailbox, self.me, token),
+            )
+            .fetchone()
+        )
+        return row is not None
+
+    def release(self, mailbox: str, token: int) -> None:
+        """Let go at once (a stop, a rebalance): the next claimer need not wait it out."""
+        self._connection().execute(
+            "UPDATE introbot.leases SET holder = NULL, expires_at = now() "
+            "WHERE mailbox = %s AND holder = %s AND token = %s",
+            (mailbox, self.me, token),
+        )
+
+    def leave(self) -> None:
+        self._connection().execute("DELETE FROM introbot.replicas WHERE id = %s", (self.me,))
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def read_leases(url: str) -> tuple[list[Lease], list[str]]:
+    """Every mailbox's lease and the live replicas, creating nothing (for ``doctor``)."""
+    with connect(url, "introbot-doctor") as conn:
+        found = conn.execute("SELECT to_regclass('introbot.leases')").fetchone()
+        if found is None or found[0] is None:
+            return [], []
+        rows = conn.execute(
+            "SELECT mailbox, holder, token, expires_at, expires_at > now() "
+            "FROM introbot.leases ORDER BY mailbox"
+        ).fetchall()
+        live = conn.execute(
+            "SELECT id FROM introbot.replicas WHERE expires_at > now() ORDER BY id"
+        ).fetchall()
+    return [Lease(r[0], r[1], int(r[2]), r[3], bool(r[4])) for r in rows], [r[0] for r in live]
+
+
+class Replica:
+    """One ``introbot run`` among others: keeps the fences of its mailboxes up to date from
+    a thread of its own that every third of a lease term heartbeats, renews what it holds,
+    lets go of what another live replica should now hold, and claims what it should."""
+
+    def __init__(self, url: str, mailboxes: Sequence[str], seconds: float) -> None:
+        self.me = replica_name()
+        self.seconds = float(seconds)
+        self.board = LeaseBoard(url, self.me, self.seconds)
+        self.fences = {m: Fence(m, self.me, margin=self.seconds / 3) for m in mailboxes}
+        self.working = {m: threading.Lock() for m in mailboxes}  # held during a poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="introbot-leases", daemon=True)
+
+    def start(self) -> None:
+        self._round()  # the first claims before the first poll
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Let go of every lease (another replica takes over at once) and leave."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(self.seconds)
+        for mailbox, fence in self.fences.items():
+            with self.working[mailbox]:
+                if fence.token is not None:
+                    self._quietly(self.board.release, mailbox, fence.token)
+                    fence.token = None
+        self._quietly(self.board.leave)
+        self.board.close()
+
+    def _quietly(self, call: Callable[..., object], *args: object) -> None:
+        try:
+            call(*args)
+        except Exception as exc:  # the server is gone: the lease lapses by itself
+            log.warning("lease bookkeeping failed why=%r", str(exc))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                self._round()
+            except Exception as exc:  # PostgreSQL restarting: the next round reconnects
+                log.warning("leases unreachable why=%r; retrying", str(exc).splitlines()[0])
+                self.board.close()
+                self.board.conn = None
+
+    def _round(self) -> None:
+        started = time.monotonic()
+        live = self.board.heartbeat()
+        mine = wanted(self.me, self.fences, live)
+        for mailbox, fence in self.fences.items():
+            if fence.token is not None:
+                if not self.board.renew(mailbox, fence.token):
+                    log.warning("lease_lost mailbox=%s token=%d", mailbox, fence.token)
+                    fence.token = None
+                elif mailbox not in mine and self.working[mailbox].acquire(blocking=False):
+                    try:  # another live replica should hold it: hand it over between polls
+                        self.board.release(mailbox, fence.token)
+                        log.info("lease_released mailbox=%s for=%s", mailbox, owner(mailbox, live))
+                        fence.token = None
+                    finally:
+                        self.working[mailbox].release()
+                    continue
+                else:
+                    fence.valid_until = started + self.seconds
+                    continue
+            if mailbox in mine:
+                token = self.board.claim(mailbox)
+                if token is not None:
+                    fence.token, fence.valid_until = token, started + self.seconds
+                    log.info("lease_taken mailbox=%s token=%d", mailbox, token)
+
+    def holds(self, mailbox: str) -> bool:
+        return self.fences[mailbox].held()
+
+    def guard(self, mailbox: str, poll: Callable[[], None]) -> Callable[[], None]:
+        """``poll`` run only while this replica holds the mailbox; a lease lost on the way
+        ends that poll quietly (its writes were refused) and the mailbox is claimed again."""
+
+        def leased_poll() -> None:
+            with self.working[mailbox]:
+                if not self.holds(mailbox):
+                    return
+                try:
+                    poll()
+                except LeaseLost as exc:
+                    log.warning("lease_lost mailbox=%s why=%r", mailbox, str(exc))
+
+        return leased_poll
+
+
+@contextmanager
+def replicas(
+    url: str, mailboxes: Sequence[str], seconds: float = DEFAULT_LEASE_SECONDS
+) -> Iterator[Replica]:
+    """A started :class:`Replica`, stopped (its leases let go) on the way out."""
+    replica = Replica(url, mailboxes, seconds)
+    replica.start()
+    try:
+        yield replica
+    finally:
+        replica.stop()
+
+
+@dataclass
+class Leased:
+    """The daemon's polls, each under its mailbox's lease where the store is PostgreSQL."""
+
+    polls: list[Callable[[], None]]
+    replicas: list[Replica]
+
+    def owned(self) -> dict[str, bool]:
+        """Mailbox -> whether this process holds its lease now (for /metrics)."""
+        return {m: r.holds(m) for r in self.replicas for m in r.fences}
+
+
+def under_leases(
+    stack: ExitStack, works: Sequence[tuple[Any, Callable[[], None]]], seconds: float
+) -> Leased:
+    """The daemon's hook: for each (store backend, poll) the poll to schedule. An SQLite
+    store's as it is (one process, file locks); a PostgreSQL one's run only under its lease,
+    by one :class:`Replica` per database (started here, stopped with ``stack``), its
+    store's writes fenced by the lease's token."""
+    polls = [poll for _, poll in works]
+    by_url: dict[str, list[int]] = {}
+    for n, (db, _) in enumerate(works):
+        if getattr(db, "dialect", None) == "postgresql":
+            by_url.setdefault(db.url, []).append(n)
+    started = []
+    for url, indexes in by_url.items():
+        names = [works[n][0].mailbox for n in indexes]
+        replica = stack.enter_context(replicas(url, names, seconds))
+        started.append(replica)
+        log.info("replica=%s mailboxes=%d lease_seconds=%d", replica.me, len(indexes), seconds)
+        for n in indexes:
+            db = works[n][0]
+            db.fence = replica.fences[db.mailbox]
+            polls[n] = replica.guard(db.mailbox, polls[n])
+    return Leased(polls, started)
+
+
+def describe_lease(lease: Lease | None, live: Sequence[str]) -> tuple[bool, str]:
+    """For ``doctor``: (all is well, what the mailbox's lease says)."""
+    replicas_live = f"{len(live)} replica(s) live" + (f" ({', '.join(live[:5])})" if live else "")
+    if lease is None or (lease.holder is None and not lease.live):
+        return True, f"not held by any replica; {replicas_live}"
+    until = f"{lease.expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    if lease.live:
+        return True, f"held by {lease.holder} (token {lease.token}) until {until}; {replicas_live}"
+    if lease.holder is None:
+        return True, f"let go at {until} (token {lease.token}); {replicas_live}"
+    if live:
+        return False, (
+            f"lapsed at {until}: {lease.holder} stopped renewing it (token {lease.token}); "
+            f"a live replica takes it over within a lease term; {replicas_live}"
+        )
+    return True, f"lapsed at {until}, last held by {lease.holder}; no replica is running"
+
+
+def lease_of(url: str, mailbox: str) -> tuple[bool, str]:
+    """What the mailbox's lease says in the database at ``url`` (creating nothing)."""
+    leases, live = read_leases(url)
+    found = next((lease for lease in leases if lease.mailbox == mailbox), None)
+    return describe_lease(found, live)
