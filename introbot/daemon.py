@@ -171,7 +171,7 @@ class Mailbox:
     interval: float
     signed_in_again: Callable[[], bool] | None = None
     backoff: Backoff = field(default_factory=Backoff)
-    sign_in_command: str = "introbot auth"  # how its user signs in anew, for the status
+    sign_in_fix: str = "`introbot auth` signs in anew"  # what to do, for the status
     polls: int = 0  # polls that succeeded
     last_polled: datetime | None = None
     status: str = "not polled yet"
@@ -210,7 +210,7 @@ class Mailbox:
         self._auth_wait = True
         self._retry_at = time.monotonic() + AUTH_RETRY_SECONDS
         self.status = (
-            f"signed out: Gmail refused the sign-in; `{self.sign_in_command}` signs in anew "
+            f"signed out: Gmail refused the sign-in; {self.sign_in_fix} "
             "(picked up without a restart)"
         )
 

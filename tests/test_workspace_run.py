@@ -112,6 +112,8 @@ def test_run_serves_every_workspace_mailbox_each_with_its_own_state(
     status = {line.split(": ")[0].strip(): line for line in out.splitlines() if ": " in line}
     assert status[ANA].endswith("; ok") and status[BEN].endswith("; ok")
     assert "0 polls; signed out" in status[OUTSIDER]
+    assert "Manage Domain Wide Delegation" in status[OUTSIDER]  # no `introbot auth` here
+    assert "introbot auth" not in status[OUTSIDER]
     refused = [line for line in err.splitlines() if line.endswith(f"account={OUTSIDER}")]
     assert any("unauthorized_client" in line for line in refused), err
     assert outsider.stats()["requests"] == 0 and _drafts(outsider) == []

@@ -286,6 +286,7 @@ def _run_several(
         raise_open_files_limit,
         run_many,
     )
+    from introbot.gmail.auth import DELEGATION_STEP
     from introbot.leases import DEFAULT_LEASE_SECONDS, under_leases
     from introbot.store import StoreError
 
@@ -317,8 +318,10 @@ def _run_several(
                 _poll_logged, app, set(), _Held(stack.enter_context(ExitStack())), on_terminal
             )
             seconds = interval or app.settings.daemon.poll_interval_seconds
-            renew = app.account.command("auth")
-            boxes.append(Mailbox(name, poll, seconds, app.signed_in_again, sign_in_command=renew))
+            renew = f"`{app.account.command('auth')}` signs in anew"
+            if app.settings.workspace.service_account_key is not None:  # no one signs in
+                renew = f"allow the service account for this mailbox ({DELEGATION_STEP})"
+            boxes.append(Mailbox(name, poll, seconds, app.signed_in_again, sign_in_fix=renew))
             labels.append(
                 mailbox_label(app.account.name, target.mailbox)
                 if target.mailbox
