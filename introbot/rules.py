@@ -13,6 +13,7 @@ client writes its attribution line in its own language, whatever the writer's.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -139,12 +140,20 @@ def _where(error: Any) -> str:
     return ".".join(str(part) for part in error["loc"]) or "(top level)"
 
 
-def load_language_file(path: Path) -> LanguageFile:
+def _read(path: Path) -> bytes:
     try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
+        return path.read_bytes()
     except OSError as exc:
         raise RulesError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def load_language_file(path: Path) -> LanguageFile:
+    return _parse_language_file(path, _read(path))
+
+
+def _parse_language_file(path: Path, content: bytes) -> LanguageFile:
+    try:
+        data = tomllib.loads(content.decode())
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{path}: not valid TOML: {exc}") from None
     try:
@@ -392,11 +401,29 @@ class Phrases:
 
 
 def load_phrases(rules_dir: Path | None = None) -> Phrases:
+    """The phrase files of a rules folder, compiled. Compiled once a process for the same
+    files (names and contents): a folder read again unchanged (every ``rules check``, every
+    account of a daemon) costs reading the files, not parsing and compiling them again."""
     folder = (rules_dir or default_rules_dir()) / "phrases"
     files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
     if not files:
         raise RulesError(f"{folder}: no phrase files (*.toml) found")
-    return Phrases.merge([load_language_file(path) for path in files])
+    contents = [(path, _read(path)) for path in files]
+    key = tuple((path.name, hashlib.sha256(content).digest()) for path, content in contents)
+    phrases = _COMPILED_PHRASES.get(key)
+    if phrases is None:  # two threads at once at worst compile the same files twice
+        phrases = Phrases.merge([_parse_language_file(p, content) for p, content in contents])
+        _COMPILED_PHRASES[key] = phrases
+        for oldest in list(_COMPILED_PHRASES)[:-_COMPILED_PHRASES_KEPT]:
+            _COMPILED_PHRASES.pop(oldest, None)
+    return phrases
+
+
+# Phrases compiled from the same file names and contents (sha256): a few sets are kept, a
+# process reads one or two (the shipped rules, the user's copy). Phrases is frozen; what it
+# compiles later (consent sets per language) depends on nothing but its files.
+_COMPILED_PHRASES: dict[tuple[tuple[str, bytes], ...], Phrases] = {}
+_COMPILED_PHRASES_KEPT = 8
 
 
 @functools.cache

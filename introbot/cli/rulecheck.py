@@ -7,6 +7,7 @@ exactly the fields the workflow gives it."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -107,33 +108,21 @@ def check(folder: Path, settings: Settings | None = None) -> list[Check]:
         results.append(Check("templates", str(exc)))
         return results
     rules = _workflow_rules(settings or Settings())
-    samples = sample_drafts(rules)
-    unnamed = sample_drafts(rules, UNNAMED_PARTIES)  # "someone I know", "Hi there,"
+    samples = _samples(rules, (REQUESTER, CONTACT))
     for name in TEMPLATE_NAMES:
-        spec = samples.get(name)
-        if spec is None:  # the workflow never writes it: a bug in introbot, not the rules
+        if name not in samples:  # the workflow never writes it: a bug in introbot, not the rules
             results.append(Check(f"template {name}", "no sample intro reaches this template"))
             continue
-        try:
-            for sample in (spec, unnamed.get(name, spec)):
-                write_draft(sample, templates, CONNECTOR)
-            results.append(Check(f"template {name}: renders", None))
-        except (RulesError, WritingError) as exc:
-            results.append(Check(f"template {name}", str(exc)))
+        problem = _render_problem(rules, name, "en", templates[name])
+        results.append(Check(f"template {name}" + ("" if problem else ": renders"), problem))
     for language in LANGUAGES:
         if language != "en":
-            results += _language_set(folder, language, templates, samples, unnamed)
+            results += _language_set(folder, language, rules)
     results += _unknown_sets(folder)
     return results
 
 
-def _language_set(
-    folder: Path,
-    language: str,
-    english: dict[str, Template],
-    samples: dict[str, DraftSpec],
-    unnamed: dict[str, DraftSpec],
-) -> list[Check]:
+def _language_set(folder: Path, language: str, rules: WorkflowRules) -> list[Check]:
     """One language's templates (``templates/<language>/``), rendered like the English
     ones; what it lacks is written in English, which is said (a problem when the shipped
     set has it: the copy was made by an older introbot)."""
@@ -174,17 +163,52 @@ def _language_set(
             else:
                 results.append(Check(f"{where}: no {template}.txt yet: written in English", None))
             continue
-        spec = samples.get(template)
-        if spec is None:
+        if template not in _samples(rules, (REQUESTER, CONTACT)):
             continue  # said once, for English
-        try:
-            for sample in (spec, unnamed.get(template, spec)):
-                write_draft(localized(sample, language), {**english, **translated}, CONNECTOR)
+        wrong = _render_problem(rules, template, language, translated[template])
+        if wrong:
+            results.append(Check(f"{where}/{template}", wrong))
+        else:
             rendered += 1
-        except (RulesError, WritingError) as exc:
-            results.append(Check(f"{where}/{template}", str(exc)))
     results.insert(0, Check(f"templates {language}: {rendered} {NAMES[language]} render", None))
     return results
+
+
+@functools.lru_cache(maxsize=16)
+def _samples(rules: WorkflowRules, people: tuple[Person, Person]) -> dict[str, DraftSpec]:
+    """:func:`sample_drafts`, played once a process for the same rules (read only)."""
+    return sample_drafts(rules, people)
+
+
+def _render_problem(
+    rules: WorkflowRules, name: str, language: str, template: Template
+) -> str | None:
+    """What is wrong with ``template`` written for the sample intros (named parties, then
+    unnamed ones) in ``language``; None: both render.
+
+    A template that rendered is not rendered again in this process: a Template's compiled
+    parts are the same objects for the same text (rules._compiled), and whether it renders
+    depends on them and the sample alone (its path is only in the error), so ``rules check``
+    and ``doctor`` on an unchanged or copied folder skip the drafts. Problems are not kept:
+    they are worked out again, naming the file they are in."""
+    key = (rules, name, language, template.subject, template.body)
+    if key in _RENDERS:
+        return None
+    spec = _samples(rules, (REQUESTER, CONTACT))[name]
+    unnamed = _samples(rules, UNNAMED_PARTIES).get(name, spec)  # "someone I know", "Hi there,"
+    try:
+        for sample in (spec, unnamed):
+            write_draft(localized(sample, language), {name: template}, CONNECTOR)
+    except (RulesError, WritingError) as exc:
+        return str(exc)
+    _RENDERS[key] = None
+    for oldest in list(_RENDERS)[:-_RENDERS_KEPT]:
+        _RENDERS.pop(oldest, None)
+    return None
+
+
+_RENDERS: dict[tuple[object, ...], None] = {}  # what rendered, oldest first
+_RENDERS_KEPT = 2048
 
 
 def _unknown_sets(folder: Path) -> Iterator[Check]:

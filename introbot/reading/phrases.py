@@ -13,6 +13,7 @@ phrase files, and compiling them per language, is :mod:`introbot.rules`'s.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -42,8 +43,7 @@ class PhraseSet:
     def __init__(self, phrases: list[str]) -> None:
         unique = {normalize(p).strip() for p in phrases if p.strip()}
         self.phrases = sorted(unique, key=len, reverse=True)
-        parts = self._grouped([self._pattern(p) for p in self.phrases])
-        self._regex = re.compile("|".join(parts)) if parts else None
+        self._regex = _compiled(tuple(self.phrases))
 
     @staticmethod
     def _grouped(parts: list[str]) -> list[str]:
@@ -94,6 +94,14 @@ class PhraseSet:
 
     def __bool__(self) -> bool:
         return bool(self.phrases)
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The pattern of a PhraseSet's phrases (in its order), compiled once a process: a rules
+    folder loaded again with one list changed compiles only that list's sets again."""
+    parts = PhraseSet._grouped([PhraseSet._pattern(p) for p in phrases])
+    return re.compile("|".join(parts)) if parts else None
 
 
 _EDGES = re.compile(r"^[^\w']+|[^\w']+$")
