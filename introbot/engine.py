@@ -17,19 +17,21 @@ import json
 import logging
 import secrets
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from introbot.compose import held_key
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
 from introbot.languages import NAMES, Drafting, drafting
+from introbot.matching import DATE_SKEW, Seen, Tracked, sent_copy
 from introbot.model import (
     Action,
     CreateDraft,
     DeleteDraft,
     DraftCreated,
     DraftFailed,
+    DraftSpec,
     DraftState,
     FinishedInGmail,
     Intro,
@@ -45,7 +47,7 @@ from introbot.reading.requests import read_request
 from introbot.rules import Rules
 from introbot.settings import Settings
 from introbot.store import Store, WrongMailbox
-from introbot.sync import LabelIds, RequestSeen, Sync
+from introbot.sync import LabelIds, RequestSeen, Sync, seen_of, sent_as
 from introbot.workflow import (
     ATTENTION_LABEL,
     FINISHED_SHOWN,
@@ -82,6 +84,7 @@ OBSERVED_WORDS = {
     "FinishedInGmail": "Gmail shows it finished",
 }
 LABEL_CHECK_EVERY = timedelta(hours=1)
+SENT_LOOKED_AT = 20  # sent messages to a draft's recipients read to find its lost send
 BATCH_LABELING = 10  # from this many messages changing alike, one batchModify (50 units)
 #: Gmail's answers that refuse one action for good (retrying cannot help, and the others
 #: may still succeed): the action is set aside, the intro needs attention.
@@ -185,14 +188,7 @@ class Engine:
         report = PollReport()
         self.check_mailbox()
         labels = self.label_ids(now)
-        sync = Sync(
-            self.client,
-            self.store,
-            LabelIds(labels["request"], labels["yes"], labels["no"]),
-            self.me(),
-            self.rules.phrases,
-        )
-        sync.known_names = tuple(n for n in (self.connector().name,) if n)
+        sync = self._sync(labels)
         result = sync.run(now)
         report.full_sync = result.full
         for key, text in result.draft_texts.items():
@@ -220,6 +216,17 @@ class Engine:
         self.converge_labels()
         self.store.set_cursor(result.history_id)
         return report
+
+    def _sync(self, labels: dict[str, str]) -> Sync:
+        sync = Sync(
+            self.client,
+            self.store,
+            LabelIds(labels["request"], labels["yes"], labels["no"]),
+            self.me(),
+            self.rules.phrases,
+        )
+        sync.known_names = tuple(n for n in (self.connector().name,) if n)
+        return sync
 
     # --------------------------------------------------------------- decisions
     def apply(
@@ -504,7 +511,8 @@ class Engine:
     ) -> None:
         """Create a draft exactly once: the attempt is recorded before Gmail is asked, and a
         retried attempt first looks for the draft by its Message-ID (a crash may have come
-        after Gmail created it, before we heard)."""
+        after Gmail created it, before we heard), then for its sent copy (the connector
+        may have sent it meanwhile: ``_sent_while_away``)."""
         spec = action.spec
         if not attempts and not self._still_queued(action):
             self.store.mark_done(action_id, now)  # held back or withdrawn before written
@@ -530,6 +538,8 @@ class Engine:
         existing = []
         if attempts:  # a crash may have come after Gmail created it: look for it first
             existing = self.client.find_new_draft(spec.key, self._known_drafts())
+            if not existing and self._sent_while_away(action_id, action, raw, now, report):
+                return
         self.store.mark_attempt(action_id)
         if existing:
             draft = existing[0]
@@ -550,6 +560,71 @@ class Engine:
                 self.store.save_body(key, self.store.body(spec.key) or "")
                 self.apply(intro_id, created, now, f"draft {draft.id}")
             self.store.mark_done(action_id, now)
+
+    def _sent_while_away(
+        self,
+        action_id: int,
+        action: CreateDraft,
+        raw: bytes,
+        now: datetime,
+        report: PollReport | None,
+    ) -> bool:
+        """A retried draft not in Drafts may have been created, then sent by the connector
+        before introbot heard of it (a crash between Gmail's answer and the record). Its
+        sent copy is looked for on matching's evidence (``sent_copy``); found, the draft
+        is recorded created and sent, and its thread read for the party's answer, which
+        history may have shown already. False: not sent, the draft is to be created."""
+        spec = action.spec
+        intro = self.store.load(action.intro_id) if action.intro_id else None
+        record = intro.draft(spec.key) if intro else None
+        if record is None or record.state is not DraftState.QUEUED:
+            return False
+        queued = self.store.queued_at(action_id)
+        mail = read_mail(raw)
+        wanted = Tracked(
+            action.intro_id,
+            replace(record, thread_id=spec.thread_id, message_id=None),
+            frozenset(p.key for p in (*spec.to, *spec.cc)),
+            mail.text,
+            since=queued - DATE_SKEW if queued else None,
+        )
+        found = sent_copy(wanted, self._sent_candidates(spec, wanted))
+        if found is None:
+            return False
+        copy, why = found
+        log.info("draft found sent key=%s message=%s", spec.key, copy.id)
+        self.store.mark_attempt(action_id)
+        self.store.save_sent_body(spec.key, copy.text or "")
+        with self.store.transaction():  # every intro sharing the draft learns of it at once
+            for intro_id, key in self._sharing(action):
+                self.store.save_body(key, mail.text)
+                self.store.save_sent_body(key, copy.text or "")
+                created = DraftCreated(key, "", copy.id, copy.thread_id)
+                self.apply(intro_id, created, now, "written before a restart", report)
+                self.apply(intro_id, sent_as(key, copy), now, f"sent: {why}", report)
+            self.store.mark_done(action_id, now)
+        replies = self._sync(self.label_ids(now)).read_replies([copy.thread_id], now)
+        for intro_id, observation, reason in replies.observations:
+            self.apply(intro_id, observation, now, reason, report)
+        self.store.mark_seen(replies.seen, now)
+        return True
+
+    def _sent_candidates(self, spec: DraftSpec, wanted: Tracked) -> list[Seen]:
+        """Sent messages that could be the draft's copy: those carrying its Message-ID,
+        and the sent messages of its thread (or, for a new thread, those to its
+        recipients since it was queued). Copies already another draft's are left out."""
+        ids = [m.id for m in self.client.find_messages(spec.key)]
+        if spec.thread_id:
+            thread = self.client.get_thread(spec.thread_id)
+            ids += [m.id for m in thread.messages if "SENT" in m.label_ids] if thread else []
+        elif wanted.recipients:
+            query = "in:sent " + " ".join(f"to:{r}" for r in sorted(wanted.recipients))
+            if wanted.since is not None:
+                query += f" after:{int(wanted.since.timestamp())}"
+            ids += [m.id for m in self.client.list_messages(query, limit=SENT_LOOKED_AT)]
+        taken = self.store.sent_copies()
+        raws = self.client.get_raw_messages(dict.fromkeys(i for i in ids if i not in taken))
+        return [seen_of(r, read_mail(r.raw)) for r in raws.values()]
 
     def _still_queued(self, action: CreateDraft) -> bool:
         """Is the draft still wanted as it was queued? The workflow may have held it back

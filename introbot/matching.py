@@ -224,6 +224,22 @@ def draft_fates(
     return [fates[t.draft.key] for t in checked]
 
 
+def sent_copy(tracked: Tracked, copies: Sequence[Seen]) -> tuple[Seen, str] | None:
+    """The sent copy of a draft introbot never heard Gmail create (a crash came between
+    Gmail's answer and the record), found on the same evidence as :func:`draft_fates`:
+    its Message-ID, or its thread (or its recipients) and its text, dated since
+    ``tracked.since``. None: no copy is this draft's; an unrelated message never is."""
+    found = [
+        (evidence[0], -n, evidence[1])
+        for n, copy in enumerate(copies)
+        if (evidence := _evidence(tracked, copy)) is not None
+    ]
+    if not found:
+        return None
+    _, n, why = max(found)
+    return copies[-n], why
+
+
 # ---------------------------------------------------------------------- replies
 def awaited_answers(intros: Iterable[Intro], sent_now: Iterable[DraftSent]) -> list[Awaited]:
     """The consent messages (and reminders) of ``intros`` whose answer is awaited: those

@@ -240,15 +240,7 @@ class Sync:
                 result.observe(fate.intro_id, back, "the draft is back in Drafts")
             elif fate.fate is Fate.SENT and fate.copy is not None:
                 copy = fate.copy
-                sent = DraftSent(
-                    draft.key,
-                    copy.id,
-                    copy.rfc822_id,
-                    copy.thread_id,
-                    copy.at,
-                    copy.subject,
-                    tuple(sorted(copy.recipients)),
-                )
+                sent = sent_as(draft.key, copy)
                 result.sent_texts[draft.key] = copy.text or ""
                 result.observe(fate.intro_id, sent, f"sent as message {copy.id}: {fate.why}")
             elif fate.fate is Fate.GONE and draft.state is DraftState.CREATED:
@@ -588,6 +580,18 @@ class Sync:
         threads |= {
             obs.thread_id for _, obs, _ in result.observations if isinstance(obs, DraftSent)
         }
+        self._replies(self._thread_events(threads), result)
+
+    def read_replies(self, thread_ids: Iterable[str], now: datetime) -> SyncResult:
+        """The replies in whole threads, whatever the cursor says: for a send introbot
+        learns of late (its record lost to a crash), whose answer history already showed.
+        The reply rules are matching's (from the party, after the send, ...)."""
+        result = SyncResult(self.store.cursor() or 0, now)
+        self._replies(self._thread_events(set(thread_ids)), result)
+        return result
+
+    def _thread_events(self, threads: set[str]) -> dict[str, HistoryEvent]:
+        """Every message of these threads, as if history had just shown it added."""
         added: dict[str, HistoryEvent] = {}
         for thread_id in sorted(threads):
             thread = self.client.get_thread(thread_id)
@@ -600,7 +604,7 @@ class Sync:
                     frozenset(),
                 )
                 added[meta.id] = event
-        self._replies(added, result)
+        return added
 
 
 def _one_per_draft(
@@ -648,4 +652,17 @@ def seen_of(raw: RawMessage, mail: Mail) -> Seen:
         dated=dated,
         text=mail.text,
         subject=mail.subject,
+    )
+
+
+def sent_as(key: str, copy: Seen) -> DraftSent:
+    """The observation that the draft ``key`` was sent as ``copy``."""
+    return DraftSent(
+        key,
+        copy.id,
+        copy.rfc822_id,
+        copy.thread_id,
+        copy.at,
+        copy.subject,
+        tuple(sorted(copy.recipients)),
     )

@@ -538,6 +538,11 @@ class Store:
         ).fetchall()
         return [(int(r["id"]), action_from_json(r["action"]), int(r["attempts"])) for r in rows]
 
+    def queued_at(self, action_id: int) -> datetime | None:
+        """When an action was queued (introbot's clock): a lower bound on its attempts."""
+        row = self.db.execute("SELECT created_at FROM outbox WHERE id = ?", (action_id,)).fetchone()
+        return _dt(row["created_at"]) if row else None
+
     def queue(self, actions: Iterable[CreateDraft | DeleteDraft], now: datetime) -> None:
         with self.transaction():
             for action in actions:
