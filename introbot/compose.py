@@ -302,14 +302,23 @@ def problem_spec(
     its own that names the request, as two drafts in one thread collide in Gmail."""
     listed = list(problems)
     digest = hashlib.sha256("\n".join(listed).encode()).hexdigest()[:10]
+    key = f"<introbot.problem.{request.thread_id}.{digest}@{rules.domain}>"
+    return _note_to_you(key, "problem_note", request, rules, apart, problems=listed)
+
+
+def _note_to_you(
+    key: str, template: str, request: RequestRef, rules: WorkflowRules, apart: bool, **more: Any
+) -> DraftSpec:
+    """A note to the connector alone about a request: in its thread, or ``apart`` in a
+    thread of its own that names it (``request_subject``)."""
     return DraftSpec(
-        key=f"<introbot.problem.{request.thread_id}.{digest}@{rules.domain}>",
+        key=key,
         kind=DraftKind.PROBLEM_NOTE,
-        template="problem_note",
+        template=template,
         to=(rules.connector,),
         fields={
             "connector": connector(rules),
-            "problems": listed,
+            **more,
             "request_subject": " ".join(request.subject.split()) if apart else "",
         },
         **({} if apart else request_routing(request)),
@@ -335,18 +344,13 @@ def held_spec(
     thread holds, or is about to hold, a draft of an intro) in a thread of its own naming the
     request, like :func:`problem_spec`. A note to the connector alone (a problem note, as
     the outbox and the one-draft-a-thread rule know it)."""
-    reasons, listed = list(remembered), list(problems)
-    return DraftSpec(
-        key=held_key(request.thread_id, rules),
-        kind=DraftKind.PROBLEM_NOTE,
-        template="held_note",
-        to=(rules.connector,),
-        fields={
-            "connector": connector(rules),
-            "remembered": reasons,
-            "problems": listed,
-            "ask_again": command,
-            "request_subject": " ".join(request.subject.split()) if apart else "",
-        },
-        **({} if apart else request_routing(request)),
+    return _note_to_you(
+        held_key(request.thread_id, rules),
+        "held_note",
+        request,
+        rules,
+        apart,
+        remembered=list(remembered),
+        problems=list(problems),
+        ask_again=command,
     )
