@@ -247,9 +247,18 @@ def test_kill_9_of_replicas_at_random_moments_every_intro_exactly_once(
 
         thread = threading.Thread(target=killer, daemon=True)
         thread.start()
-        try:  # and one killed as each stage's mail comes in, whatever the killer did
+        try:  # and, as each stage's mail comes in, a replica holding a mailbox killed
             stages = random.Random(17)
-            _introduce_all(boxes, lambda: stages.choice(replicas).restart_killed())
+
+            def kill_a_holder() -> None:
+                leases, _ = read_leases(postgres_server.url)
+                ours = {box.mailbox for box in boxes}
+                pids = {int(str(lease.holder).split("-")[-2]) for lease in leases
+                        if lease.mailbox in ours and lease.live and lease.holder}  # fmt: skip
+                held = [r for r in replicas if r.proc is not None and r.proc.pid in pids]
+                stages.choice(held or replicas).restart_killed()
+
+            _introduce_all(boxes, kill_a_holder)
         finally:
             done.set()
             thread.join()
