@@ -594,7 +594,6 @@ class Engine:
         copy, why = found
         log.info("draft found sent key=%s message=%s", spec.key, copy.id)
         self.store.mark_attempt(action_id)
-        self.store.save_sent_body(spec.key, copy.text or "")
         with self.store.transaction():  # every intro sharing the draft learns of it at once
             for intro_id, key in self._sharing(action):
                 self.store.save_body(key, mail.text)
