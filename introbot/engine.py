@@ -20,7 +20,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from introbot.compose import held_key
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
 from introbot.languages import NAMES, Drafting, drafting
@@ -32,8 +31,6 @@ from introbot.model import (
     DraftCreated,
     DraftFailed,
     DraftSpec,
-    DraftState,
-    FinishedInGmail,
     Intro,
     Note,
     Observation,
@@ -50,16 +47,20 @@ from introbot.store import Store, WrongMailbox
 from introbot.sync import LabelIds, RequestSeen, Sync, seen_of, sent_as
 from introbot.workflow import (
     ATTENTION_LABEL,
-    FINISHED_SHOWN,
     STAGE_LABELS,
     InvalidTransition,
+    ThreadNote,
     Transition,
     WorkflowRules,
+    asking_again,
+    finished_in_gmail,
     open_intros,
     plan_request,
+    queued_record,
     rebuilt_from_gmail,
     settle_thread,
     step,
+    still_wanted,
     thread_labels,
     threads_to_relabel,
 )
@@ -325,7 +326,10 @@ class Engine:
         past = None  # ask anyway: what introbot remembers of the people does not hold it back
         if not ask_anyway:  # what introbot remembers of each pair, from any request
             past = {(r.key, c.key): self.store.intros_of((r.email, c.email)) for r, c, _ in wanted}
-        plan = plan_request(existing, wanted, seen.reading.problems, request, now, rules, past)
+        record = self.store.thread(thread_id)
+        noted = ThreadNote(record.problem) if record is not None else None
+        problems = seen.reading.problems
+        plan = plan_request(existing, wanted, problems, request, now, rules, past, noted)
         opening = [  # each new intro's id, and its secret (Message-IDs derive from it)
             (
                 requester,
@@ -333,19 +337,19 @@ class Engine:
             )
             for requester, asked in plan.opening
         ]
-        with self.store.transaction():  # all of a request's intros, or none (a crash)
+        with self.store.transaction():  # all of a request's plan, or none of it (a crash)
+            self.store.queue(list(plan.first), now)
             for requester, new in opening:
                 for transition in open_intros(new, request, requester, now, rules):
                     self._save(transition, now, f"request in thread {thread_id}")
                     self._log(None, transition.intro, "request", transition.actions, report)
+            self.store.queue(list(plan.actions), now)
+            if plan.records_thread:
+                self.store.set_problem(thread_id, plan.problem, now)
         if plan.read_again:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
             return
         if plan.problem is not None:
-            noted = self.store.thread(thread_id)  # the same note is in the thread already
-            if noted is None or noted.problem != plan.problem:
-                self.store.queue(list(plan.actions), now)
-            self.store.set_problem(thread_id, plan.problem, now)
             for why in plan.attention:
                 report.decisions.append(f"thread {thread_id}: needs attention: {why}")
             if seen.reading.problems:
@@ -354,8 +358,6 @@ class Engine:
                 log.debug("problems thread=%s text=%r", thread_id, problems)
             if plan.held:
                 log.info("remembered thread=%s pairs=%d", thread_id, len(plan.held))
-        elif plan.clears_problem:
-            self.store.set_problem(thread_id, None, now)
 
     def ask_again(
         self, sync: Sync, now: datetime, rules: WorkflowRules, report: PollReport
@@ -366,8 +368,7 @@ class Engine:
             seen = sync.read_request(thread_id)
             if seen is not None:
                 report.requests += 1
-                # The note saying why nobody was asked goes first: one draft in the thread.
-                self.store.queue([DeleteDraft("", held_key(thread_id, rules))], now)
+                self.store.queue(list(asking_again(thread_id, rules)), now)
                 self._request(seen, now, rules, report, ask_anyway=True)
             else:
                 self.store.audit(now, None, "request", f"thread {thread_id}: gone, not asked")
@@ -395,31 +396,12 @@ class Engine:
         return {thread_id: frozenset(stages) for thread_id, stages in shown.items()}
 
     def close_finished_in_gmail(self, now: datetime, report: PollReport) -> None:
-        """After a full sync: an open intro whose request thread Gmail's labels show as
-        finished (introduced, declined, cancelled, expired), in a way this database's own
-        intros there do not account for, closes as Gmail says: another database or a
-        restored backup went on without this one. Nothing is reopened or asked again; a
-        thread that still shows a stage under way is left as it is."""
+        """After a full sync: the open intros of each request thread Gmail's labels show
+        as finished close as Gmail says (which ones, and how: workflow.finished_in_gmail)."""
         for thread_id, shown in self._shown.items():
-            if any(not stage.closed for stage in shown):
-                continue
             intros = self.store.intros(thread_id=thread_id)
-            under_way = [i for i in intros if not i.stage.closed]
-            ours = {i.stage for i in intros if i.stage.closed}
-            endings = [s for s in FINISHED_SHOWN if s in shown and s not in ours]
-            if not under_way or not endings:
-                continue
-            names = ", ".join(STAGE_LABELS[s] for s in endings)
-            for n, intro in enumerate(under_way):
-                stage = endings[min(n, len(endings) - 1)]
-                attention = (
-                    None
-                    if len(endings) == 1
-                    else f"Gmail labels this request {names}: introbot cannot tell which "
-                    f"intro ended how, and closed this one as {stage.value}"
-                )
-                why = f"Gmail labels the request {STAGE_LABELS[stage]}"
-                self.apply(intro.id, FinishedInGmail(stage, attention), now, why, report)
+            for intro_id, finished, why in finished_in_gmail(shown, intros):
+                self.apply(intro_id, finished, now, why, report)
 
     def _rebuild(
         self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
@@ -576,8 +558,8 @@ class Engine:
         history may have shown already. False: not sent, the draft is to be created."""
         spec = action.spec
         intro = self.store.load(action.intro_id) if action.intro_id else None
-        record = intro.draft(spec.key) if intro else None
-        if record is None or record.state is not DraftState.QUEUED:
+        record = queued_record(intro, spec.key)
+        if record is None:
             return False
         queued = self.store.queued_at(action_id)
         mail = read_mail(raw)
@@ -629,8 +611,7 @@ class Engine:
         """Is the draft still wanted as it was queued? The workflow may have held it back
         or withdrawn it since (workflow.settle_thread): then it is never written."""
         intro = self.store.load(action.intro_id) if action.intro_id else None
-        record = intro.draft(action.spec.key) if intro else None
-        return record is None or record.state is DraftState.QUEUED
+        return still_wanted(intro, action.spec.key)
 
     def _sharing(self, action: CreateDraft) -> list[tuple[str, str]]:
         """(intro id, its key for the draft) of every intro the draft is for: the one that
