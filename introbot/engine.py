@@ -23,14 +23,13 @@ from datetime import UTC, datetime, timedelta
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
 from introbot.languages import NAMES, Drafting, drafting
-from introbot.matching import DATE_SKEW, Seen, Tracked, sent_copy
+from introbot.matching import DATE_SKEW, Tracked
 from introbot.model import (
     Action,
     CreateDraft,
     DeleteDraft,
     DraftCreated,
     DraftFailed,
-    DraftSpec,
     Intro,
     Note,
     Observation,
@@ -44,7 +43,7 @@ from introbot.reading.requests import read_request
 from introbot.rules import Rules
 from introbot.settings import Settings
 from introbot.store import Store, WrongMailbox
-from introbot.sync import LabelIds, RequestSeen, Sync, seen_of, sent_as
+from introbot.sync import LabelIds, RequestSeen, Sync, SyncResult
 from introbot.workflow import (
     ATTENTION_LABEL,
     STAGE_LABELS,
@@ -85,7 +84,6 @@ OBSERVED_WORDS = {
     "FinishedInGmail": "Gmail shows it finished",
 }
 LABEL_CHECK_EVERY = timedelta(hours=1)
-SENT_LOOKED_AT = 20  # sent messages to a draft's recipients read to find its lost send
 BATCH_LABELING = 10  # from this many messages changing alike, one batchModify (50 units)
 #: Gmail's answers that refuse one action for good (retrying cannot help, and the others
 #: may still succeed): the action is set aside, the intro needs attention.
@@ -192,10 +190,6 @@ class Engine:
         sync = self._sync(labels)
         result = sync.run(now)
         report.full_sync = result.full
-        for key, text in result.draft_texts.items():
-            self.store.save_body(key, text)  # the draft's last text, to recognise its send
-        for key, text in result.sent_texts.items():
-            self.store.save_sent_body(key, text)
         self._shown = self.stages_in_gmail(labels) if result.full else {}
         self.close_finished_in_gmail(now, report)
         rules = self.workflow_rules()
@@ -203,11 +197,8 @@ class Engine:
             report.requests += 1
             self._request(seen, now, rules, report)
         self.ask_again(sync, now, rules, report)
-        for intro_id, observation, why in result.observations:
-            report.observations += 1
-            self.apply(intro_id, observation, now, why, report)
+        self.observe(result, now, report)
         self.apply_commands(now, report)
-        self.store.mark_seen(result.seen, now)
         self.drain(now, report)
         ticking = {i.id: i for i in self.store.intros(open_only=True)}
         ticking.update((i.id, i) for i in self.store.intros_with_pending())
@@ -217,6 +208,20 @@ class Engine:
         self.converge_labels()
         self.store.set_cursor(result.history_id)
         return report
+
+    def observe(self, result: SyncResult, now: datetime, report: PollReport | None) -> None:
+        """What sync found, carried out: the drafts' texts as edited and as sent kept (to
+        recognise a send, and to read a reply without the lines it quotes), each
+        observation stepped in order, the messages read marked seen."""
+        for key, text in result.draft_texts.items():
+            self.store.save_body(key, text)
+        for key, text in result.sent_texts.items():
+            self.store.save_sent_body(key, text)
+        for intro_id, observation, why in result.observations:
+            if report is not None:
+                report.observations += 1
+            self.apply(intro_id, observation, now, why, report)
+        self.store.mark_seen(result.seen, now)
 
     def _sync(self, labels: dict[str, str]) -> Sync:
         sync = Sync(
@@ -552,60 +557,34 @@ class Engine:
         report: PollReport | None,
     ) -> bool:
         """A retried draft not in Drafts may have been created, then sent by the connector
-        before introbot heard of it (a crash between Gmail's answer and the record). Its
-        sent copy is looked for on matching's evidence (``sent_copy``); found, the draft
-        is recorded created and sent, and its thread read for the party's answer, which
-        history may have shown already. False: not sent, the draft is to be created."""
+        before introbot heard of it (a crash between Gmail's answer and the record). Sync
+        looks for its sent copy (``Sync.sent_while_away``); what it found (the draft
+        written and sent, the replies in its thread) is applied as a poll applies what
+        sync found (``observe``), with the action marked done. False: not sent, the
+        draft is to be created."""
         spec = action.spec
         intro = self.store.load(action.intro_id) if action.intro_id else None
         record = queued_record(intro, spec.key)
         if record is None:
             return False
         queued = self.store.queued_at(action_id)
-        mail = read_mail(raw)
         wanted = Tracked(
             action.intro_id,
             replace(record, thread_id=spec.thread_id, message_id=None),
             frozenset(p.key for p in (*spec.to, *spec.cc)),
-            mail.text,
+            read_mail(raw).text,
             since=queued - DATE_SKEW if queued else None,
         )
-        found = sent_copy(wanted, self._sent_candidates(spec, wanted))
+        sync = self._sync(self.label_ids(now))
+        found = sync.sent_while_away(wanted, self._sharing(action), now)
         if found is None:
             return False
-        copy, why = found
-        log.info("draft found sent key=%s message=%s", spec.key, copy.id)
+        log.info("draft found sent key=%s observations=%d", spec.key, len(found.observations))
         self.store.mark_attempt(action_id)
         with self.store.transaction():  # every intro sharing the draft learns of it at once
-            for intro_id, key in self._sharing(action):
-                self.store.save_body(key, mail.text)
-                self.store.save_sent_body(key, copy.text or "")
-                created = DraftCreated(key, "", copy.id, copy.thread_id)
-                self.apply(intro_id, created, now, "written before a restart", report)
-                self.apply(intro_id, sent_as(key, copy), now, f"sent: {why}", report)
+            self.observe(found, now, report)
             self.store.mark_done(action_id, now)
-        replies = self._sync(self.label_ids(now)).read_replies([copy.thread_id], now)
-        for intro_id, observation, reason in replies.observations:
-            self.apply(intro_id, observation, now, reason, report)
-        self.store.mark_seen(replies.seen, now)
         return True
-
-    def _sent_candidates(self, spec: DraftSpec, wanted: Tracked) -> list[Seen]:
-        """Sent messages that could be the draft's copy: those carrying its Message-ID,
-        and the sent messages of its thread (or, for a new thread, those to its
-        recipients since it was queued). Copies already another draft's are left out."""
-        ids = [m.id for m in self.client.find_messages(spec.key)]
-        if spec.thread_id:
-            thread = self.client.get_thread(spec.thread_id)
-            ids += [m.id for m in thread.messages if "SENT" in m.label_ids] if thread else []
-        elif wanted.recipients:
-            query = "in:sent " + " ".join(f"to:{r}" for r in sorted(wanted.recipients))
-            if wanted.since is not None:
-                query += f" after:{int(wanted.since.timestamp())}"
-            ids += [m.id for m in self.client.list_messages(query, limit=SENT_LOOKED_AT)]
-        taken = self.store.sent_copies()
-        raws = self.client.get_raw_messages(dict.fromkeys(i for i in ids if i not in taken))
-        return [seen_of(r, read_mail(r.raw)) for r in raws.values()]
 
     def _still_queued(self, action: CreateDraft) -> bool:
         """Is the draft still wanted as it was queued? The workflow may have held it back
