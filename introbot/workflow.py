@@ -456,15 +456,23 @@ def plan_request(
     )
     if existing and not opening and not held and not waiting:
         return RequestPlan(read_again=True)
-    problems = [*problems, *(_waits(request, r, a, again=past is None) for r, a in waiting)]
+    waits = [_waits(request, r, a, again=past is None) for r, a in waiting]
+    unusable, problems = list(problems), [*problems, *waits]
     problem = " ".join(problems) if problems else None
     attention = (problem,) if problem else ()
     actions: tuple[CreateDraft, ...] = ()  # CreateDraft(""): a note of no intro's
+    command = f"introbot ask-again {request.thread_id}"
     if problems:  # apart from the thread where intros draft (one draft a thread)
-        note = problem_note(request, problems, rules, apart=bool(existing or opening))
+        note = problem_note(
+            request,
+            unusable,
+            rules,
+            apart=bool(existing or opening),
+            waiting=waits,
+            ask_again=command if past is None else "",
+        )
         actions = (CreateDraft("", note),)
     if held:
-        command = f"introbot ask-again {request.thread_id}"
         why = (
             "; ".join(held) + ". Nobody is asked again without your say: to ask anyway, "
             f"run `{command}`."
@@ -554,11 +562,8 @@ def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]
     return _queue(intro, spec, role)
 
 
-def problem_note(
-    request: RequestRef, problems: Iterable[str], rules: WorkflowRules, apart: bool = False
-) -> DraftSpec:
-    """A draft to the connector saying what is missing (see compose.problem_spec)."""
-    return compose.problem_spec(request, problems, rules, apart)
+#: A draft to the connector saying what is missing, and what to do (compose.problem_spec).
+problem_note = compose.problem_spec
 
 
 # ------------------------------------------------ one request for several contacts
@@ -1855,7 +1860,8 @@ def rebuilt_from_gmail(
             "it again by itself: see its drafts and sent mail, and to start it over, "
             "remove the request label from the thread and put it back."
         )
-        to_connector = CreateDraft("", problem_note(request, [problem], rules))  # "": no intro's
+        # "": no intro's; the problem says what to do (nothing in the message to fix)
+        to_connector = CreateDraft("", problem_note(request, [problem], rules, fix=False))
         return Rebuilt(problem=problem, actions=(to_connector,))
     finished = [s for s in FINISHED_SHOWN if s in shown]
     transitions = []
