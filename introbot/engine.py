@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
 from introbot.languages import NAMES, Drafting, drafting
-from introbot.matching import DATE_SKEW, Tracked
+from introbot.matching import DATE_SKEW, Tracked, unedited
 from introbot.model import (
     Action,
     CreateDraft,
@@ -332,7 +332,7 @@ class Engine:
         if not ask_anyway:  # what introbot remembers of each pair, from any request
             past = {(r.key, c.key): self.store.intros_of((r.email, c.email)) for r, c, _ in wanted}
         record = self.store.thread(thread_id)
-        noted = ThreadNote(record.problem) if record is not None else None
+        noted = ThreadNote(record.problem, record.note) if record is not None else None
         problems = seen.reading.problems
         plan = plan_request(existing, wanted, problems, request, now, rules, past, noted)
         opening = [  # each new intro's id, and its secret (Message-IDs derive from it)
@@ -350,7 +350,7 @@ class Engine:
                     self._log(None, transition.intro, "request", transition.actions, report)
             self.store.queue(list(plan.actions), now)
             if plan.records_thread:
-                self.store.set_problem(thread_id, plan.problem, now)
+                self.store.set_problem(thread_id, plan.problem, now, note=plan.note)
         if plan.read_again:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
             return
@@ -442,7 +442,8 @@ class Engine:
             self._save(transition, now, "Gmail's labels")
             self._log(None, transition.intro, "rebuilt", transition.actions, report)
         if rebuilt.problem:
-            self.store.set_problem(seen.thread_id, rebuilt.problem, now, seen.message.id)
+            thread_id, problem = seen.thread_id, rebuilt.problem
+            self.store.set_problem(thread_id, problem, now, seen.message.id, rebuilt.note)
             self.store.queue(list(rebuilt.actions), now)
             report.decisions.append(f"thread {seen.thread_id}: needs attention: {rebuilt.problem}")
             log.info("needs_attention thread=%s rebuilt=false", seen.thread_id)
@@ -629,6 +630,9 @@ class Engine:
         draft = intro.draft(action.key) if intro else None
         if draft and draft.draft_id:
             draft_ids = [draft.draft_id]
+        elif action.unless_edited:  # an old note to you: search knows it; yours, once edited
+            found = self.client.find_drafts(action.key)
+            draft_ids = [d.id for d in found if self._as_written(action.key, d.message_id)]
         elif not action.intro_id:  # a note to you, whose id no intro keeps: search may lag
             draft_ids = [d.id for d in self.client.find_new_draft(action.key, self._known_drafts())]
         else:
@@ -636,6 +640,14 @@ class Engine:
         for draft_id in draft_ids:
             self.client.delete_draft(draft_id)
         self.store.mark_done(action_id, now)
+
+    def _as_written(self, key: str, message_id: str) -> bool:
+        """Is the draft's message (``message_id``) still as introbot wrote draft ``key``?"""
+        written = self.store.body(key)
+        raw = self.client.get_raw_messages([message_id]).get(message_id)
+        if written is None or raw is None:
+            return False
+        return unedited(written, read_mail(raw.raw).text)
 
     # ------------------------------------------------------------------ labels
     def converge_labels(self) -> None:

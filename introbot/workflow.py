@@ -486,6 +486,11 @@ def plan_request(
     kept = noted.note if noted is not None else None
     if problem is not None and noted is not None and noted.problem == problem:
         actions = ()  # the same note is in the thread already: not drafted again
+    # A note that no longer says what holds (the request was fixed, or says something
+    # else) goes before the intros' asks or the new note land in the thread, unless the
+    # connector edited it (then it is theirs).
+    outdated = kept is not None and (bool(actions) or (bool(opening) and problem is None))
+    first = (DeleteDraft("", kept, unless_edited=True),) if kept and outdated else ()
     return RequestPlan(
         opening,
         problem=problem,
@@ -493,6 +498,7 @@ def plan_request(
         actions=actions,
         held=tuple(held),
         attention=attention,
+        first=first,
         note=actions[0].spec.key if actions else kept if problem is not None else None,
     )
 
@@ -1836,6 +1842,11 @@ class Rebuilt:
     transitions: tuple[Transition, ...] = ()
     problem: str | None = None
     actions: tuple[CreateDraft, ...] = ()  # the problem note to the connector, if any
+
+    @property
+    def note(self) -> str | None:
+        """The Message-ID of the note to the connector the thread is to hold."""
+        return self.actions[0].spec.key if self.actions else None
 
 
 def rebuilt_from_gmail(

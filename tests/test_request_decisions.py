@@ -59,6 +59,37 @@ def test_a_request_read_again_with_nothing_new_changes_no_record() -> None:
     assert plan.read_again and not plan.records_thread and plan.actions == ()
 
 
+OLD_NOTE = "<introbot.problem.thread-r.0123456789@connector.example>"
+
+
+def test_a_request_fixed_at_last_deletes_its_old_note_before_the_asks() -> None:
+    noted = ThreadNote(" ".join(UNUSABLE), OLD_NOTE)
+    plan = plan_request([], [(ALEX, DANA, "")], [], REQUEST, T0, PARALLEL, None, noted)
+    assert plan.opening and plan.clears_problem and plan.actions == ()
+    assert plan.first == (DeleteDraft("", OLD_NOTE, unless_edited=True),)
+    assert plan.note is None  # the thread holds no note any more
+
+
+def test_a_new_problem_replaces_the_old_note() -> None:
+    noted = ThreadNote("the request names nobody to introduce", OLD_NOTE)
+    plan = plan_request([], [], UNUSABLE, REQUEST, T0, PARALLEL, None, noted)
+    (note,) = plan.actions
+    assert plan.first == (DeleteDraft("", OLD_NOTE, unless_edited=True),)
+    assert plan.note == note.spec.key != OLD_NOTE
+
+
+def test_the_same_problem_keeps_the_note_it_has() -> None:
+    noted = ThreadNote(" ".join(UNUSABLE), OLD_NOTE)
+    plan = plan_request([], [], UNUSABLE, REQUEST, T0, PARALLEL, None, noted)
+    assert plan.first == () and plan.actions == () and plan.note == OLD_NOTE
+
+
+def test_a_thread_read_again_with_nothing_new_keeps_its_note() -> None:
+    noted = ThreadNote(" ".join(UNUSABLE), OLD_NOTE)
+    plan = plan_request([_open()], [(ALEX, DANA, "")], [], REQUEST, T0, PARALLEL, None, noted)
+    assert plan.read_again and plan.first == () and not plan.records_thread
+
+
 def test_asking_again_deletes_the_held_note_first() -> None:
     assert asking_again("thread-9", PARALLEL) == (DeleteDraft("", held_key("thread-9", PARALLEL)),)
 
