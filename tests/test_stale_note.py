@@ -11,14 +11,19 @@ End to end against the sandbox, with the real Gmail client.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from introbot.matching import unedited
 from introbot.model import DeleteDraft, DraftKind, Role
+from introbot.store import StoreLocation
 from introbot.store.base import action_from_json, action_to_json
-from tests.world import World
+from tests.world import World, make_world
 
 ALEX = "Alex Kim <alex.kim@tidepool.io>"
 ASKED = "Hi Sam, could you introduce me to Bob Lee? We both work on cold storage. Thanks, Alex"
@@ -26,6 +31,13 @@ FIXED = (
     "Sorry Sam, I forgot his address: could you introduce me to Bob Lee (bob@lee.example)? "
     "We both work on cold storage.\n\nThanks,\nAlex"
 )
+
+
+@pytest.fixture
+def on_both(tmp_path: Path, location: StoreLocation) -> Iterator[World]:
+    """The world of tests/conftest.py, its store on SQLite and on PostgreSQL in turn (the
+    note's Message-ID is in a column the migrations add to both)."""
+    yield from make_world(tmp_path, location=location)
 
 
 def _in_thread(world: World, thread_id: str) -> list[dict[str, Any]]:
@@ -61,7 +73,8 @@ def _noted(world: World) -> tuple[dict[str, str], dict[str, Any]]:
     return request, note
 
 
-def test_a_fixed_request_deletes_its_old_note_before_the_ask_lands(world: World) -> None:
+def test_a_fixed_request_deletes_its_old_note_before_the_ask_lands(on_both: World) -> None:
+    world = on_both
     request, note = _noted(world)
     _alex_writes_again(world, request, FIXED)
     world.poll()
