@@ -350,7 +350,7 @@ class Engine:
                     self._log(None, transition.intro, "request", transition.actions, report)
             self.store.queue(list(plan.actions), now)
             if plan.records_thread:
-                self.store.set_problem(thread_id, plan.problem, now, note=plan.note)
+                self.store.set_problem(thread_id, plan.problem, now, seen.message.id, plan.note)
         if plan.read_again:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
             return

@@ -63,7 +63,7 @@ from introbot.reading.replies import ReplyReading, read_reply_as
 from introbot.reading.requests import RequestReading, read_request
 from introbot.rules import Phrases
 from introbot.store import Store
-from introbot.workflow import label_decisions
+from introbot.workflow import label_decisions, labeled_anew, read_before, request_reading
 
 log = logging.getLogger(__name__)
 
@@ -510,18 +510,37 @@ class Sync:
     def read_requests(self, threads: dict[str, list[str]]) -> list[RequestSeen]:
         """Read newly labeled threads. The message that was labeled last is usually the
         request: all of those are fetched in one batch (5 units each); only a thread
-        where it yields nothing is read as a whole."""
+        where it yields nothing is read as a whole. A known thread labeled again with new
+        messages: the newest of them is the request, whatever it yields
+        (workflow.request_reading)."""
+        fixes = {t: self._labeled_anew(t, ids) for t, ids in threads.items()}
         latest = {thread_id: ids[-1] for thread_id, ids in threads.items() if ids}
-        raws = self.client.get_raw_messages(latest.values())
+        wanted = dict.fromkeys([*latest.values(), *(m for ids in fixes.values() for m in ids)])
+        raws = self.client.get_raw_messages(wanted)
         found = []
         for thread_id in threads:
-            raw = raws.get(latest.get(thread_id, ""))
-            seen = self._reading(thread_id, raw) if raw is not None else None
-            if seen is None or not seen.reading.intros:
-                seen = self.read_request(thread_id, skip=raw.id if raw else None) or seen
+            anew = [raws[m] for m in fixes[thread_id] if m in raws]
+            readings = [s for s in (self._reading(thread_id, raw) for raw in anew) if s]
+            seen = request_reading(readings, _yields, again=True)
+            if seen is None:
+                raw = raws.get(latest.get(thread_id, ""))
+                seen = self._reading(thread_id, raw) if raw is not None else None
+                if seen is None or not seen.reading.intros:
+                    seen = self.read_request(thread_id, skip=raw.id if raw else None) or seen
             if seen is not None:
                 found.append(seen)
         return found
+
+    def _labeled_anew(self, thread_id: str, labeled: list[str]) -> tuple[str, ...]:
+        """A thread introbot knows (intros, or set aside), labeled again: the messages the
+        label went on that introbot never read (none for a thread it does not know)."""
+        if not self.store.known_thread(thread_id):
+            return ()
+        record = self.store.thread(thread_id)
+        read = read_before(
+            self.store.intros(thread_id=thread_id), record.message_id if record else None
+        )
+        return tuple(m for m in labeled_anew(labeled, read) if not self.store.seen(m))
 
     def _reading(self, thread_id: str, raw: RawMessage) -> RequestSeen | None:
         if "DRAFT" in raw.label_ids:
@@ -544,16 +563,8 @@ class Sync:
         candidates = [m for m in reversed(thread.messages) if "DRAFT" not in m.label_ids]
         candidates = [m for m in candidates[:MAX_REQUEST_MESSAGES] if m.id != skip]
         raws = self.client.get_raw_messages([m.id for m in candidates])
-        fallback: RequestSeen | None = None
-        for meta in candidates:
-            raw = raws.get(meta.id)
-            seen = self._reading(thread_id, raw) if raw is not None else None
-            if seen is None:
-                continue
-            if seen.reading.intros:
-                return seen
-            fallback = fallback or seen
-        return fallback
+        readings = [self._reading(thread_id, raws[m.id]) for m in candidates if m.id in raws]
+        return request_reading([s for s in readings if s], _yields, again=False)
 
     # ----------------------------------------------------------------- full sync
     def full_sync(self, why: str, now: datetime | None = None) -> SyncResult:
@@ -655,6 +666,10 @@ class Sync:
                 )
                 added[meta.id] = event
         return added
+
+
+def _yields(seen: RequestSeen) -> bool:
+    return bool(seen.reading.intros)
 
 
 def _one_per_draft(

@@ -33,7 +33,7 @@ The rules it keeps:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -427,9 +427,10 @@ def plan_request(
     ``past`` is None (the connector said to ask anyway), a pair introbot remembers from the
     intros ``past`` holds per (requester key, contact key): see :func:`remembered`. The
     contacts one requester asks for are asked about together. A thread whose intros all
-    stand says nothing new (labeled again, or a later message in it), even with problems;
-    otherwise the thread needs the connector's attention, with one note to them in it: the
-    problems, or the pairs held back (what is remembered, and how to ask anyway). ``noted``:
+    stand says nothing new (labeled again, or a later message in it) unless the message
+    read has problems the thread's record does not say already; otherwise the thread
+    needs the connector's attention, with one note to them in it: the problems, or the
+    pairs held back (what is remembered, and how to ask anyway). ``noted``:
     what the thread's record says already; the same problem again drafts no second note."""
     groups: dict[str, tuple[Person, list[tuple[Person, str]]]] = {}
     held: list[str] = []
@@ -454,8 +455,10 @@ def plan_request(
         for requester, asked in groups.values()
         if (requester, asked) not in waiting
     )
-    if existing and not opening and not held and not waiting:
-        return RequestPlan(read_again=True)
+    said = noted.problem if noted is not None else None
+    new_problem = bool(problems) and " ".join(problems) != said
+    if existing and not opening and not held and not waiting and not new_problem:
+        return RequestPlan(read_again=True)  # nothing new to say
     waits = [_waits(request, r, a, again=past is None) for r, a in waiting]
     unusable, problems = list(problems), [*problems, *waits]
     problem = " ".join(problems) if problems else None
@@ -501,6 +504,43 @@ def plan_request(
         first=first,
         note=actions[0].spec.key if actions else kept if problem is not None else None,
     )
+
+
+R = TypeVar("R")
+
+
+def read_before(intros: Iterable[Intro], carrier: str | None) -> frozenset[str]:
+    """The Gmail ids of a request thread's messages introbot has read or written already:
+    its intros' request messages, their drafts and sent copies, and the message its labels
+    are on (``carrier``, a problem's message). None of them is a fix of the request."""
+    known = {carrier} if carrier else set()
+    for intro in intros:
+        known.add(intro.request.message_id)
+        known.update(m for d in intro.drafts for m in (d.message_id, d.sent_message_id) if m)
+    return frozenset(known)
+
+
+def labeled_anew(labeled: Sequence[str], read: Collection[str]) -> tuple[str, ...]:
+    """A known request thread labeled again: the messages the label went on now that
+    introbot has not read before (``read``), newest first. What the connector means by
+    labeling again: a corrected request, or a note "Name <address> -> Name <address>", in
+    one of them."""
+    return tuple(m for m in dict.fromkeys(reversed(labeled)) if m not in read)
+
+
+def request_reading(readings: Sequence[R], yields: Callable[[R], bool], again: bool) -> R | None:
+    """Which reading of a labeled thread's messages (``readings``: newest first; ``yields``:
+    does a reading give intros) is its request. A thread read for the first time is read
+    as a whole: the newest message that yields intros (the label may have gone on a later
+    "thanks"), else the newest (its problems say why nothing came of it). A thread
+    labeled ``again`` with new messages in it (:func:`labeled_anew`): the newest of those is
+    the request, whatever it yields. An older message is never taken instead: a fix that is
+    itself broken needs attention with its own reason, not the old request's."""
+    if not readings:
+        return None
+    if again:
+        return readings[0]
+    return next((r for r in readings if yields(r)), readings[0])
 
 
 def asking_again(thread_id: str, rules: WorkflowRules) -> tuple[DeleteDraft, ...]:

@@ -149,13 +149,24 @@ class AuditLine:
     detail: str
 
 
+# The message a thread's labels go on (threads.message_id) is the first one named, and it
+# stays: Gmail keeps labels per message and shows a thread with the union of its messages',
+# so labels moved to a later request message would leave the old ones showing on the first
+# (a fixed request still "needing attention"). A thread labeled whole before it had a
+# message (labels applied, none named) stays labeled whole, for the same reason.
+LABELED_MESSAGE = (
+    "message_id = COALESCE(threads.message_id, "
+    "CASE WHEN threads.labels = '[]' THEN excluded.message_id END)"
+)
+
+
 @dataclass(frozen=True)
 class ThreadRecord:
     thread_id: str
     problem: str | None
     labels: frozenset[str]
     dirty: bool
-    message_id: str | None  # the request message, for request threads
+    message_id: str | None  # the message its labels are on (None: the whole thread)
     note: str | None = None  # the Message-ID of the note to the connector it holds
 
 
@@ -606,8 +617,7 @@ class Store:
     def _mark_dirty(self, thread_id: str, message_id: str | None = None) -> None:
         self.db.execute(
             "INSERT INTO threads (thread_id, dirty, message_id) VALUES (?, 1, ?) "
-            "ON CONFLICT (thread_id) DO UPDATE SET dirty = 1, "
-            "message_id = COALESCE(excluded.message_id, threads.message_id)",
+            f"ON CONFLICT (thread_id) DO UPDATE SET dirty = 1, {LABELED_MESSAGE}",
             (thread_id, message_id),
         )
 
@@ -626,8 +636,7 @@ class Store:
                 "INSERT INTO threads (thread_id, problem, dirty, message_id, note) "
                 "VALUES (?, ?, 1, ?, ?) "
                 "ON CONFLICT (thread_id) DO UPDATE SET problem = excluded.problem, dirty = 1, "
-                "message_id = COALESCE(excluded.message_id, threads.message_id), "
-                "note = excluded.note",
+                f"{LABELED_MESSAGE}, note = excluded.note",
                 (thread_id, problem, message_id, note),
             )
             if problem:

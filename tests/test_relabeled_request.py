@@ -1,0 +1,84 @@
+"""A request thread labeled again: what the connector sees in Gmail afterwards.
+
+Gmail keeps labels per message and shows a conversation with the labels of all its
+messages. So when Alex's request (no address for Bob) is set aside and Alex writes again
+with the address, no message of the thread may keep `introbot/needs-attention` once the
+intro is under way. And when the connector labels the thread again, the newest message
+they labeled is the request: if that fix is itself broken, the thread needs attention for
+its own reason, never for the old message's, nor with the old message's intros taken
+instead. End to end against the sandbox, with the real Gmail client.
+"""
+
+from __future__ import annotations
+
+from introbot.workflow import labeled_anew, request_reading
+from tests.test_stale_note import ALEX, FIXED, _alex_writes_again, _in_thread, _noted
+from tests.world import World
+
+ATTENTION = "introbot/needs-attention"
+WAITING = "introbot/awaiting-consent"
+# Alex tries again and still gives no usable address for Bob, this time a broken one.
+STILL_BROKEN = "Sorry Sam! Bob Lee is at bob.lee@ (I'll find the rest). Thanks, Alex"
+ALSO_DANA = "Could you also introduce me to Dana Whitfield? Thanks again, Alex"
+
+
+def _messages_with(world: World, thread_id: str, label: str) -> list[str]:
+    box = world.control.mailbox()
+    return [
+        m["id"] for m in box["messages"] if m["threadId"] == thread_id and label in m["labelIds"]
+    ]
+
+
+def test_a_fixed_request_leaves_no_message_needing_attention(world: World) -> None:
+    request, _ = _noted(world)
+    thread_id = request["threadId"]
+    assert _messages_with(world, thread_id, ATTENTION)
+    _alex_writes_again(world, request, FIXED)
+    world.poll()
+    (intro,) = world.intros()
+    assert intro.contact.person.email == "bob@lee.example"
+    labels = world.thread_labels(thread_id)
+    assert WAITING in labels and ATTENTION not in labels, labels
+    assert _messages_with(world, thread_id, ATTENTION) == []
+
+
+def test_a_broken_fix_needs_attention_for_its_own_reason(world: World) -> None:
+    request, note = _noted(world)
+    thread_id = request["threadId"]
+    first = world.store.thread(thread_id)
+    assert first is not None and first.problem
+    _alex_writes_again(world, request, STILL_BROKEN)
+    world.poll()
+    assert world.intros() == []
+    record = world.store.thread(thread_id)
+    assert record is not None and record.problem and record.problem != first.problem
+    assert ATTENTION in world.thread_labels(thread_id)  # still true of the thread: kept
+    (new_note,) = _in_thread(world, thread_id)  # the old note made way for the new one
+    assert new_note["id"] != note["id"] and record.note == new_note["headers"]["Message-ID"]
+
+
+def test_a_new_message_without_an_address_is_not_the_old_request_read_again(
+    world: World,
+) -> None:
+    request = world.request(FIXED, sender=ALEX, subject="Meeting Bob?")
+    world.poll()
+    (bob,) = world.intros()
+    thread_id = request["threadId"]
+    assert world.store.thread(thread_id) is not None
+    _alex_writes_again(world, request, ALSO_DANA)
+    world.poll()
+    assert [i.id for i in world.intros()] == [bob.id]  # Bob's intro goes on; nobody new
+    record = world.store.thread(thread_id)
+    assert record is not None and record.problem, "the new message's problem was not seen"
+    assert {ATTENTION, WAITING} <= world.thread_labels(thread_id)
+
+
+def test_the_newest_new_message_is_the_request_of_a_thread_labeled_again() -> None:
+    # (message, yields intros), newest first
+    readings = [("fix", False), ("thanks", False), ("request", True)]
+    assert request_reading(readings, lambda r: r[1], again=True) == ("fix", False)
+    assert request_reading(readings, lambda r: r[1], again=False) == ("request", True)
+    assert request_reading(readings[:2], lambda r: r[1], again=False) == ("fix", False)
+    assert request_reading([], lambda r: r[1], again=True) is None
+    assert labeled_anew(["m1", "note", "m2", "m2"], {"m1"}) == ("m2", "note")
+    assert labeled_anew(["m1"], {"m1"}) == ()
