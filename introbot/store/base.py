@@ -44,6 +44,7 @@ from introbot.model import (
 from introbot.store.backend import Backend, Row, StoreError
 from introbot.store.schema import SCHEMA_VERSION, statements
 
+NOTE_DRAFT = "note-draft:"  # meta key prefix: the draft id of a note to the connector, by key
 ASK_AGAIN = "ask-again:"  # meta key prefix: a request thread to ask again, at the connector's say
 
 
@@ -641,6 +642,18 @@ class Store:
             )
             if problem:
                 self._audit(now, None, "problem", f"thread {thread_id}: {problem}")
+
+    def keep_note_draft(self, key: str, draft_id: str) -> None:
+        """The Gmail draft id of the note to the connector whose Message-ID is ``key``: it
+        is found by id when the note goes (search finds a new draft only seconds later)."""
+        self.set_meta(f"{NOTE_DRAFT}{key}", draft_id)
+
+    def note_draft(self, key: str) -> str | None:
+        return self.get_meta(f"{NOTE_DRAFT}{key}")
+
+    def forget_note_draft(self, key: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM meta WHERE key = ?", (f"{NOTE_DRAFT}{key}",))
 
     def ask_again(self, thread_id: str, now: datetime) -> None:
         """The connector's say: the request thread's intros are opened although introbot
