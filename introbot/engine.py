@@ -335,7 +335,9 @@ class Engine:
         record = self.store.thread(thread_id)
         noted = ThreadNote(record.problem, record.note) if record is not None else None
         problems = seen.reading.problems
-        plan = plan_request(existing, wanted, problems, request, now, rules, past, noted)
+        plan = plan_request(
+            existing, wanted, problems, request, now, rules, past, noted, fix=seen.fix
+        )
         opening = [  # each new intro's id, and its secret (Message-IDs derive from it)
             (
                 requester,

@@ -60,7 +60,7 @@ from introbot.reading.automated import detect as detect_automated
 from introbot.reading.mime import Mail, read_mail, unreadable_mail
 from introbot.reading.per_contact import Contact, read_shared_reply
 from introbot.reading.replies import ReplyReading, read_reply_as
-from introbot.reading.requests import RequestReading, read_request
+from introbot.reading.requests import NOBODY, RequestReading, read_request
 from introbot.rules import Phrases
 from introbot.store import Store
 from introbot.workflow import label_decisions, labeled_anew, read_before, request_reading
@@ -86,6 +86,7 @@ class RequestSeen:
     message: RawMessage
     mail: Mail
     reading: RequestReading
+    fix: bool = False  # a new message of a known thread labeled again: the request now
 
 
 @dataclass
@@ -514,6 +515,7 @@ class Sync:
         messages: the newest of them is the request, whatever it yields
         (workflow.request_reading)."""
         fixes = {t: self._labeled_anew(t, ids) for t, ids in threads.items()}
+        aside = {t for t in threads if fixes[t] and not self.store.intros(thread_id=t)}
         latest = {thread_id: ids[-1] for thread_id, ids in threads.items() if ids}
         wanted = dict.fromkeys([*latest.values(), *(m for ids in fixes.values() for m in ids)])
         raws = self.client.get_raw_messages(wanted)
@@ -521,7 +523,8 @@ class Sync:
         for thread_id in threads:
             anew = [raws[m] for m in fixes[thread_id] if m in raws]
             readings = [s for s in (self._reading(thread_id, raw) for raw in anew) if s]
-            seen = request_reading(readings, _yields, again=True)
+            seen = request_reading(readings, _yields, _asks, True, thread_id in aside)
+            seen = replace(seen, fix=True) if seen is not None else None
             if seen is None:
                 raw = raws.get(latest.get(thread_id, ""))
                 seen = self._reading(thread_id, raw) if raw is not None else None
@@ -564,7 +567,7 @@ class Sync:
         candidates = [m for m in candidates[:MAX_REQUEST_MESSAGES] if m.id != skip]
         raws = self.client.get_raw_messages([m.id for m in candidates])
         readings = [self._reading(thread_id, raws[m.id]) for m in candidates if m.id in raws]
-        return request_reading([s for s in readings if s], _yields, again=False)
+        return request_reading([s for s in readings if s], _yields, _asks)
 
     # ----------------------------------------------------------------- full sync
     def full_sync(self, why: str, now: datetime | None = None) -> SyncResult:
@@ -670,6 +673,15 @@ class Sync:
 
 def _yields(seen: RequestSeen) -> bool:
     return bool(seen.reading.intros)
+
+
+def _asks(seen: RequestSeen) -> bool:
+    """Does the message ask for an intro, even a broken one: intros, or a request that
+    names someone (a "thanks" in a thread with intros names nobody new)?"""
+    reading = seen.reading
+    return bool(reading.intros) or (
+        reading.form != "none" and any(p != NOBODY for p in reading.problems)
+    )
 
 
 def _one_per_draft(

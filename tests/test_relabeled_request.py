@@ -11,8 +11,9 @@ instead. End to end against the sandbox, with the real Gmail client.
 
 from __future__ import annotations
 
-from introbot.workflow import labeled_anew, request_reading
+from introbot.workflow import RequestPlan, ThreadNote, labeled_anew, plan_request, request_reading
 from tests.test_stale_note import ALEX, FIXED, _alex_writes_again, _in_thread, _noted
+from tests.test_workflow import PARALLEL, REQUEST, T0, _open
 from tests.world import World
 
 ATTENTION = "introbot/needs-attention"
@@ -74,12 +75,19 @@ def test_a_new_message_without_an_address_is_not_the_old_request_read_again(
 
 
 def test_the_newest_new_message_is_the_request_of_a_thread_labeled_again() -> None:
-    # (message, yields intros), newest first
-    readings = [("fix", False), ("thanks", False), ("request", True)]
-    assert request_reading(readings, lambda r: r[1], again=True) == ("fix", False)
-    assert request_reading(readings, lambda r: r[1], again=False) == ("request", True)
-    assert request_reading(readings[:2], lambda r: r[1], again=False) == ("fix", False)
-    assert request_reading([], lambda r: r[1], again=True) is None
+    # (message, yields intros, reads as a request at all), newest first
+    readings = [("thanks", False, False), ("fix", False, True), ("request", True, True)]
+
+    def pick(found: list[tuple[str, bool, bool]], again: bool, aside: bool) -> str | None:
+        chosen = request_reading(found, lambda r: r[1], lambda r: r[2], again, aside)
+        return chosen[0] if chosen else None
+
+    assert pick(readings, again=False, aside=False) == "request"  # a thread read whole
+    assert pick(readings[:2], again=False, aside=False) == "thanks"  # nothing: its problems
+    assert pick(readings, again=True, aside=True) == "thanks"  # set aside: every one a fix
+    assert pick(readings, again=True, aside=False) == "fix"  # beside intros: a "thanks" is none
+    assert pick(readings[:1], again=True, aside=False) is None  # nothing new: read as before
+    assert pick([], again=True, aside=True) is None
     assert labeled_anew(["m1", "note", "m2", "m2"], {"m1"}) == ("m2", "note")
     assert labeled_anew(["m1"], {"m1"}) == ()
 
@@ -98,3 +106,19 @@ def test_a_note_written_seconds_ago_is_deleted_all_the_same(world: World) -> Non
     (ask,) = _in_thread(world, request["threadId"])
     assert ask["id"] != note["id"] and "alex.kim@tidepool.io" in ask["to"]
     assert world.store.note_draft(key) is None  # done with it
+
+
+def test_a_fix_beside_intros_that_stand_says_its_problem_once() -> None:
+    standing = [_open()]
+    unusable = ["Jo Park is named but no email address is given for them"]
+    plan = plan_request(standing, [], unusable, REQUEST, T0, PARALLEL, fix=True)
+    assert plan.problem == unusable[0] and not plan.opening
+    (note,) = plan.actions  # apart from the thread where the intro drafts
+    assert note.spec.to == (PARALLEL.connector,) and note.spec.thread_id is None
+    said = ThreadNote(unusable[0], note.spec.key)
+    again = plan_request(standing, [], unusable, REQUEST, T0, PARALLEL, noted=said, fix=True)
+    assert again == RequestPlan(read_again=True)  # said already: nothing new
+    # Not a fix (the thread read as before): intros that stand say nothing new.
+    assert plan_request(standing, [], unusable, REQUEST, T0, PARALLEL) == RequestPlan(
+        read_again=True
+    )

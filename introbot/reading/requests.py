@@ -98,6 +98,9 @@ class RequestReading:
     assistants: tuple[str, ...] = field(default=())
 
 
+NOBODY = "no one to introduce: the request names no contact with an email address"
+
+
 @dataclass
 class Mention:
     person: Person
@@ -370,9 +373,7 @@ class _Reader:
             self.problems.append("cannot tell who asked for the introduction")
             return []
         if not contacts:
-            self.problems.append(
-                "no one to introduce: the request names no contact with an email address"
-            )
+            self.problems.append(NOBODY)
             return []
         if len(contacts) > MAX_CONTACTS:
             self.problems.append(
