@@ -8,8 +8,8 @@ creates (PostgreSQL refuses to run as root).
 
 from __future__ import annotations
 
+import importlib
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -44,10 +44,10 @@ def free_port() -> int:
 
 def server_user() -> str | None:
     """The system user the server must run as: None (this one), or ``postgres`` as root."""
-    if os.geteuid() != 0:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:  # Windows has no root
         return None
     try:
-        pwd.getpwnam("postgres")
+        importlib.import_module("pwd").getpwnam("postgres")  # POSIX only: imported by name
     except KeyError:
         raise NoServer(
             "running as root, and there is no 'postgres' user to run the server as"
