@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import urllib.error
 import urllib.request
@@ -18,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from introbot.gmail.errors import AuthExpired, GmailUnavailable
-from introbot.health import Health, HealthServer
+from introbot.health import STATES, Health, HealthServer
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
+from introbot.store import StoreError
 from tests.cli import INTROBOT, invoke
 from tests.test_crash_safety import _request_bytes
 from tests.waiting import wait_until
@@ -212,7 +214,7 @@ def test_alive_while_the_scheduler_ticks_or_a_poll_runs_not_when_it_stalls() -> 
         clock.now += 600  # a long full sync is no stall
         assert health.liveness() == []
         clock.now += 300
-        assert health.liveness() == ["a poll has run for 900 s"]
+        assert health.liveness() == ["work: a poll has run for 900 s"]
 
     health.tick()
     health.watch(slow_poll, "work", after=lambda _: None)()
@@ -248,6 +250,63 @@ def test_ready_only_signed_in_polled_recently_with_the_store_reachable() -> None
     unreachable.tick()
     unreachable.watch(lambda: None, "work", after=lambda _: None)()
     assert unreachable.readiness() == ["the database /x.db does not answer: disk I/O error"]
+
+
+def test_each_mailbox_times_its_own_poll_one_finishing_hides_no_stuck_other() -> None:
+    health, clock = _probe()
+    health.tick()
+    quick = health.watch(lambda: clock.__setattr__("now", clock.now + 1), "quick", lambda _: None)
+
+    def stuck() -> None:
+        quick()  # another mailbox's poll starts and ends while this one runs on
+        clock.now += 899
+        assert health.liveness() == ["stuck: a poll has run for 900 s"]
+        samples = parse_metrics(health.metrics())
+        assert total(samples, "introbot_poll_running_seconds", account="stuck") == 900
+        assert total(samples, "introbot_poll_running_seconds", account="quick") == 0
+
+    health.watch(stuck, "stuck", after=lambda _: None)()
+    health.tick()
+    assert health.liveness() == []
+    assert total(parse_metrics(health.metrics()), "introbot_poll_running_seconds") == 0
+
+
+def _fails(health: Health, name: str, exc: Exception) -> None:
+    def failing() -> None:
+        raise exc
+
+    with pytest.raises(type(exc)):
+        health.watch(failing, name, after=lambda _: None)()
+
+
+def test_many_mailboxes_ready_while_one_polls_well_and_each_state_counted() -> None:
+    health, clock = _probe()
+    health.tick()
+    for name in ("a", "b", "c", "d"):
+        health.watch(lambda: None, name, after=lambda _: None)()
+    _fails(health, "a", AuthExpired("Token has been expired or revoked"))
+    _fails(health, "b", StoreError("the database /b.db is not a usable introbot database"))
+    _fails(health, "c", sqlite3.OperationalError("disk I/O error"))
+    assert health.readiness() == []  # d polls well: one signed-out mailbox stops no replica
+    counts = parse_metrics(health.metrics())
+    assert {state: total(counts, "introbot_mailboxes", state=state) for state in STATES} == {
+        "ok": 1, "signed_out": 1, "store_failing": 2, "stale": 0, "not_polled": 0,
+    }  # fmt: skip
+    assert total(counts, "introbot_errors_total", kind="store") == 2
+    assert total(counts, "introbot_errors_total", account="a", kind="sign_in") == 1
+    health.account("e")  # served, not polled yet
+    clock.now += 180  # three intervals: d's good poll is stale
+    health.tick()
+    why = health.readiness(shown=3)
+    assert why[0].startswith("a: Gmail refuses the sign-in (AuthExpired: ")
+    assert why[1:] == [
+        "b: its last poll failed on its store "
+        "(StoreError: the database /b.db is not a usable introbot database)",
+        "c: its last poll failed on its store (OperationalError: disk I/O error)",
+        "... and 2 more mailboxes, none polled well",
+    ]
+    health.watch(lambda: None, "b", after=lambda _: None)()  # its store answers again
+    assert health.readiness() == []
 
 
 def test_the_metrics_text_and_the_place_for_leases() -> None:
