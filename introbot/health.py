@@ -390,8 +390,12 @@ class HealthServer:
                 f"cannot listen on {listen} for /healthz, /readyz and /metrics "
                 f"({exc.strerror}); choose another [daemon] http or --http",
             ) from None
+        # Stopping waits for the loop to look (half of poll_interval on average): 50 ms.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="introbot-health", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="introbot-health",
+            daemon=True,
         )
 
     @property

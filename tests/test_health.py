@@ -12,19 +12,22 @@ import sqlite3
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from introbot.config import Account
 from introbot.gmail.errors import AuthExpired, GmailUnavailable
 from introbot.health import STATES, Health, HealthServer
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
-from introbot.store import StoreError
+from introbot.store import StoreError, StoreLocation, databases_answer
+from introbot.store.postgres import pool_for, reachable
 from tests.cli import INTROBOT, invoke
 from tests.test_crash_safety import _request_bytes
+from tests.test_many_mailboxes import _account
 from tests.waiting import wait_until
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -174,6 +177,45 @@ def test_readiness_fails_when_gmail_refuses_the_workspace_sign_in(
             assert _get(url + "healthz")[0] == 200
 
 
+def _states(url: str) -> dict[str, float]:
+    samples = parse_metrics(_get(url + "metrics")[1])
+    return {state: total(samples, "introbot_mailboxes", state=state) for state in STATES}
+
+
+@pytest.mark.slow  # starts introbot as a process
+def test_many_accounts_ready_while_one_polls_well_each_failure_its_own(home: Path) -> None:
+    """`introbot run --all`: a mailbox whose database went away is that mailbox's failure
+    (in /metrics, by state and per mailbox); the process stays ready while another polls
+    well, and says why not once none does."""
+    with (
+        SandboxServer(user="ana@alpha.example") as alpha_gmail,
+        SandboxServer(user="bo@beta.example") as beta_gmail,
+    ):
+        alpha = _account("alpha", alpha_gmail)
+        _account("beta", beta_gmail)
+        with _daemon("--all", "--interval", "1") as (_, url):
+            wait_until("both polled", lambda: _states(url)["ok"] == 2)
+            assert _get(url + "readyz") == (200, "ok\n")
+            for suffix in ("", "-wal", "-shm"):  # beta's database removed under the daemon
+                (Account.named("beta").folder / f"introbot.db{suffix}").unlink(missing_ok=True)
+            wait_until("beta failing on its store", lambda: _states(url)["store_failing"] == 1)
+            assert _get(url + "readyz") == (200, "ok\n")  # alpha polls well
+            samples = parse_metrics(_get(url + "metrics")[1])
+            assert total(samples, "introbot_errors_total", account="beta", kind="store") == 1
+            assert total(samples, "introbot_errors_total", account="alpha") == 0
+            assert total(samples, "introbot_poll_running_seconds", account="beta") == 0
+            alpha.revoke_sign_ins()
+            wait_until("not ready", lambda: _get(url + "readyz")[0] == 503)
+            why = _get(url + "readyz")[1].splitlines()
+            assert why[0].startswith("alpha: Gmail refuses the sign-in")
+            assert why[1].startswith("beta: its last poll failed on its store (StoreError: ")
+            assert "cannot open the database" in why[1] and len(why) == 2
+            assert _states(url) == {
+                "ok": 0, "signed_out": 1, "store_failing": 1, "stale": 0, "not_polled": 0,
+            }  # fmt: skip
+            assert _get(url + "healthz") == (200, "ok\n")
+
+
 def test_a_bad_or_taken_address_is_refused_before_anything_runs(home: Path) -> None:
     refused = invoke("run", "--sandbox", "http://127.0.0.1:1/", "--http", "nowhere")
     assert refused.exit_code == 2 and "HOST:PORT" in refused.output
@@ -307,6 +349,34 @@ def test_many_mailboxes_ready_while_one_polls_well_and_each_state_counted() -> N
     ]
     health.watch(lambda: None, "b", after=lambda _: None)()  # its store answers again
     assert health.readiness() == []
+
+
+def test_readiness_asks_each_database_once_and_opens_no_mailbox_file(
+    locations: Callable[[], StoreLocation],
+) -> None:
+    stores = [locations().open() for _ in range(3)]
+    try:
+        pool = pool_for(stores[0].db.url) if stores[0].dialect == "postgresql" else None  # type: ignore[attr-defined]
+        made = pool.opened if pool else 0
+        assert databases_answer(stores) is None
+        assert not any(store.db.connected for store in stores if store.dialect == "sqlite")
+        assert pool is None or pool.opened - made <= 1  # at most one connection, for all three
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_not_ready_over_http_while_the_database_server_does_not_answer() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"postgresql://introbot:s3cret@127.0.0.1:{closed.getsockname()[1]}/introbot"
+    health = Health(60, store_check=lambda: reachable(url))
+    health.tick()
+    health.watch(lambda: None, "work", after=lambda _: None)()
+    with HealthServer("127.0.0.1:0", health) as server:
+        status, why = _get(server.url + "readyz")
+    assert status == 503 and why.startswith("cannot reach PostgreSQL at postgresql://introbot@")
+    assert "s3cret" not in why
 
 
 def test_the_metrics_text_and_the_place_for_leases() -> None:
