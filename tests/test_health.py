@@ -25,6 +25,7 @@ from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
 from introbot.store import StoreError, StoreLocation, databases_answer
 from introbot.store.postgres import pool_for, reachable
+from introbot.store.sqlite import SqliteBackend
 from tests.cli import INTROBOT, invoke
 from tests.test_crash_safety import _request_bytes
 from tests.test_many_mailboxes import _account
@@ -359,7 +360,7 @@ def test_readiness_asks_each_database_once_and_opens_no_mailbox_file(
         pool = pool_for(stores[0].db.url) if stores[0].dialect == "postgresql" else None  # type: ignore[attr-defined]
         made = pool.opened if pool else 0
         assert databases_answer(stores) is None
-        assert not any(store.db.connected for store in stores if store.dialect == "sqlite")
+        assert not any(isinstance(s.db, SqliteBackend) and s.db.connected for s in stores)
         assert pool is None or pool.opened - made <= 1  # at most one connection, for all three
     finally:
         for store in stores:
