@@ -146,7 +146,11 @@ class PostgresBackend:
         self.fence: Fence | None = None  # set by a replica working the mailbox under a lease
         self.pool = pool_for(url)
         self.conn: psycopg.Connection[Any] | None = None
-        self._bootstrap(self._connection())
+        try:
+            conn = self._connection()
+        except self.psycopg.Error as exc:
+            raise StoreError(unreachable(url, exc)) from None
+        self._bootstrap(conn)
 
     # ------------------------------------------------------------ connection
     def _bootstrap(self, conn: psycopg.Connection[Any]) -> None:
@@ -183,7 +187,8 @@ class PostgresBackend:
     def _take(self) -> psycopg.Connection[Any]:
         """A connection from the pool pointed at this mailbox; pointing it is its check: an
         idle one the server dropped (a restart) fails there, and the pool's others are
-        dropped with it for a new one."""
+        dropped with it for a new one. A server that does not answer raises the engine's
+        error (between polls: that poll fails and the daemon retries, as for Gmail)."""
         conn: psycopg.Connection[Any] = self.pool.take()
         try:
             self._point(conn)
@@ -194,11 +199,9 @@ class PostgresBackend:
         conn = self.pool.take()  # none idle now: a new one
         try:
             self._point(conn)
-        except self.psycopg.Error as exc:
+        except self.psycopg.Error:
             conn.close()
-            raise StoreError(
-                f"cannot use the mailbox {self.mailbox} in {describe(self.url)}: {_first_line(exc)}"
-            ) from None
+            raise
         return conn
 
     def _connection(self) -> psycopg.Connection[Any]:
@@ -318,21 +321,21 @@ def pool_for(url: str) -> Pool:
 
 
 def _new_connection(url: str) -> Any:
-    psycopg = _psycopg()
-    try:
-        return psycopg.connect(
-            url,
-            autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT,
-            application_name="introbot",
-            row_factory=_row_factory,
-        )
-    except psycopg.Error as exc:
-        raise StoreError(
-            f"cannot reach PostgreSQL at {describe(url)}: {_first_line(exc)}. Check "
-            "[store] url (host, port, database, user; the password there or in PGPASSWORD "
-            "or ~/.pgpass) and that the server is running"
-        ) from None
+    return _psycopg().connect(
+        url,
+        autocommit=True,
+        connect_timeout=CONNECT_TIMEOUT,
+        application_name="introbot",
+        row_factory=_row_factory,
+    )
+
+
+def unreachable(url: str, exc: BaseException) -> str:
+    return (
+        f"cannot reach PostgreSQL at {describe(url)}: {_first_line(exc)}. Check [store] url "
+        "(host, port, database, user; the password there or in PGPASSWORD or ~/.pgpass) and "
+        "that the server is running"
+    )
 
 
 def reachable(url: str) -> str | None:
@@ -345,8 +348,8 @@ def reachable(url: str) -> str | None:
     for _ in range(2):
         try:
             conn = pool.take()
-        except StoreError as exc:
-            return str(exc)
+        except psycopg.Error as exc:
+            return unreachable(url, exc)
         try:
             conn.execute("SELECT 1").fetchone()
         except psycopg.Error as exc:
