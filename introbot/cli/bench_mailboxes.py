@@ -81,11 +81,17 @@ def _cpu() -> float:
 
 
 def measure_here(
-    url: str, tokens: dict[str, str], folder: Path, interval: float, rounds: int
+    url: str,
+    tokens: dict[str, str],
+    folder: Path,
+    interval: float,
+    rounds: int,
+    store_url: str | None = None,
 ) -> Idle:
     """In this process: serve one account per sandbox mailbox as ``introbot run --all``
     does, wait until each has polled once, then measure ``rounds`` intervals of idle
-    polling."""
+    polling. Each account's store is an SQLite file, or a mailbox in the PostgreSQL
+    database at ``store_url``."""
     from google.oauth2.credentials import Credentials
 
     from introbot import health as vitals
@@ -103,7 +109,10 @@ def measure_here(
         boxes = []
         for n, token in enumerate(tokens.values()):
             account = Account(f"m{n}", folder / f"m{n}")
-            app = open_app(account, settings, url, store=StoreLocation.sqlite(folder / f"m{n}.db"))
+            store = StoreLocation.sqlite(folder / f"m{n}.db")
+            if store_url is not None:
+                store = StoreLocation.postgres(store_url, f"bench-m{n}", folder / "locks")
+            app = open_app(account, settings, url, store=store)
             stack.callback(app.close)
             app.client.use_sign_in(Credentials(token), None)  # type: ignore[no-untyped-call]
             held = _Held(stack.enter_context(ExitStack()))
@@ -162,8 +171,11 @@ def _median_ms(probe: Any, times: int = 5) -> float:
     return sorted(spent)[times // 2]
 
 
-def idle_many(count: int, interval: float = 60.0, rounds: int = 2) -> Idle:
-    """``count`` sandbox mailboxes in one process, introbot polling them in another."""
+def idle_many(
+    count: int, interval: float = 60.0, rounds: int = 2, store_url: str | None = None
+) -> Idle:
+    """``count`` sandbox mailboxes in one process, introbot polling them in another (its
+    stores SQLite files, or mailboxes in the PostgreSQL database at ``store_url``)."""
     with tempfile.TemporaryDirectory(prefix="introbot-bench-many-") as tmp:
         env = {**os.environ, "INTROBOT_CONFIG_DIR": str(Path(tmp) / "config")}
         with subprocess.Popen(
@@ -176,7 +188,7 @@ def idle_many(count: int, interval: float = 60.0, rounds: int = 2) -> Idle:
             assert servers.stdout is not None and servers.stdin is not None
             url = servers.stdout.readline().strip()
             tokens = dict(servers.stdout.readline().split() for _ in range(count))
-            spec = {"url": url, "tokens": tokens, "folder": tmp}
+            spec = {"url": url, "tokens": tokens, "folder": tmp, "store_url": store_url}
             args = json.dumps(spec | {"interval": interval, "rounds": rounds})
             done = subprocess.run(
                 [sys.executable, "-m", "introbot.cli.bench_mailboxes", args],
@@ -232,6 +244,11 @@ def rows(result: dict[str, Any], row: Any) -> list[str]:
 if __name__ == "__main__":  # the measured process (see idle_many)
     spec = json.loads(sys.argv[1])
     idle = measure_here(
-        spec["url"], spec["tokens"], Path(spec["folder"]), spec["interval"], spec["rounds"]
+        spec["url"],
+        spec["tokens"],
+        Path(spec["folder"]),
+        spec["interval"],
+        spec["rounds"],
+        spec["store_url"],
     )
     print(json.dumps(asdict(idle)))
