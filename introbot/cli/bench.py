@@ -673,7 +673,7 @@ def _ratio(a: float, b: float) -> str:
     "mailboxes_only",
     is_flag=True,
     help="Only one process idle-polling 10, 100, then 1,000 mailboxes (CPU and memory; "
-    "about 10 minutes).",
+    "about 13 minutes).",
 )
 def command(as_json: bool, quick: bool, reading_only: bool, mailboxes_only: bool) -> None:
     """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""

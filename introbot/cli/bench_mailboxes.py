@@ -9,7 +9,7 @@ the introbot process spends, as a share of one core (each interval's and all of 
 memory (RSS) at the end and at its peak since it started (VmHWM: the start, with every
 mailbox opened, is in it), its open files, and what answering ``/readyz`` and ``/metrics``
 costs then. The full bench runs 10, 100 and the target's 1,000 mailboxes at the default
-interval (three intervals each: about ten minutes); ``--quick`` 2 and 4 every second.
+interval (three intervals each: about 13 minutes in all); ``--quick`` 2 and 4 every second.
 """
 
 from __future__ import annotations
