@@ -1,0 +1,143 @@
+"""A Workspace domain's mailboxes in PostgreSQL, end to end: an account whose config.toml
+lists two mailboxes, signs in as each with the domain's service account (the sandbox's JWT
+bearer grant) and keeps their records in one PostgreSQL database (`[store] url`), each
+mailbox in a schema of its own. `doctor --mailbox` checks one mailbox's Gmail, store and
+lease. A real PostgreSQL server and the sandbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from introbot.app import mailbox_name
+from introbot.config import Account
+from introbot.leases import LeaseBoard
+from introbot.paths import config_dir
+from introbot.sandbox import SandboxServer
+from introbot.sandbox.control import SandboxControl
+from introbot.store import SCHEMA_VERSION, Store, StoreLocation
+from introbot.store.schema import tables
+from tests.cli import invoke
+from tests.postgres import PostgresServer
+from tests.test_doctor import lines
+from tests.test_many_mailboxes import _request
+
+ANA = "ana@firm.example"
+BEN = "ben@firm.example"
+ANA_PAIR = ("rosa@r.example", "karl@k.example")
+BEN_PAIR = ("sven@s.example", "tara@t.example")
+
+
+@dataclass
+class Firm:
+    """The domain's Gmail (the sandbox), the database, and the account that serves both."""
+
+    gmail: SandboxControl
+    server: PostgresServer
+    account: Account
+
+    def store(self, address: str) -> StoreLocation:
+        return StoreLocation.postgres(
+            self.server.url, mailbox_name(address), config_dir() / "locks"
+        )
+
+
+def _forget(server: PostgresServer, *addresses: str) -> None:
+    """The mailboxes gone from the shared test database (another test may have used the
+    same names): their schemas, registry rows and leases."""
+    import psycopg
+
+    names = [mailbox_name(a) for a in addresses]
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP SCHEMA IF EXISTS "introbot_{name}" CASCADE')
+        for table, column in (("mailboxes", "name"), ("leases", "mailbox")):
+            found = conn.execute(f"SELECT to_regclass('introbot.{table}')").fetchone()
+            if found is not None and found[0] is not None:
+                conn.execute(f"DELETE FROM introbot.{table} WHERE {column} = ANY(%s)", (names,))
+
+
+@pytest.fixture
+def firm(home: Path, tmp_path: Path, postgres_server: PostgresServer) -> Iterator[Firm]:
+    """The account 'firm' set up as the README's team section says, in its config.toml."""
+    _forget(postgres_server, ANA, BEN)
+    with SandboxServer(user=[ANA, BEN]) as sandbox:
+        control = SandboxControl(sandbox.url)
+        control.oauth(require_token=True)
+        account = Account.named("firm")
+        account.folder.mkdir(parents=True)
+        key = account.folder / "service-account.json"
+        key.write_text(json.dumps(control.service_account(domains=["firm.example"])))
+        account.config_file.write_text(
+            f'[connector]\nname = "Firm Connector"\n\n[gmail]\nendpoint = "{sandbox.url}"\n\n'
+            f'[workspace]\nservice_account_key = "service-account.json"\n'
+            f'mailboxes = ["{ANA}", "{BEN}"]\n\n[store]\nurl = "{postgres_server.url}"\n'
+        )
+        yield Firm(control, postgres_server, account)
+    _forget(postgres_server, ANA, BEN)
+
+
+def _every_value(store: Store) -> str:
+    """Every row of every table of a mailbox's store, as one text to search."""
+    return "\n".join(
+        repr(tuple(row))
+        for table in tables()
+        for row in store.db.execute(f"SELECT * FROM {table}").fetchall()
+    )
+
+
+def test_doctor_with_mailbox_checks_its_schema_and_lease_in_postgresql(firm: Firm) -> None:
+    where = firm.store(ANA).describe()
+    before = lines(invoke("doctor", "--account", "firm", "--mailbox", ANA))
+    assert before["sign-in"] == [f"ok the service account may act as {ANA}"]
+    assert before["gmail"][0].startswith(f"ok {ANA}: ")
+    (database,) = before["database"]
+    assert database.startswith(f"ok {where} on PostgreSQL ")
+    assert database.endswith("the mailbox will be created by the first poll")
+    assert before["lease"][0].startswith("ok not held by any replica")
+
+    _request(firm.gmail.of(ANA), ANA, *ANA_PAIR)
+    assert invoke("poll", "--account", "firm", "--mailbox", ANA).exit_code == 0
+    replica = LeaseBoard(firm.server.url, "pod-a", 60)
+    try:
+        replica.heartbeat()
+        token = replica.claim(mailbox_name(ANA))
+        after = lines(invoke("doctor", "--account", "firm", "--mailbox", ANA))
+    finally:
+        replica.close()
+    (database,) = after["database"]
+    assert database.startswith(f"ok {where} on PostgreSQL ")
+    assert database.endswith(f": schema {SCHEMA_VERSION}, 1 intro(s)")
+    assert after["lease"][0].startswith(f"ok held by pod-a (token {token}) until 20")
+    assert "gmail" in after and after["gmail"][0].startswith("ok ")
+
+
+def test_doctor_without_mailbox_counts_the_stores_in_one_look(firm: Firm) -> None:
+    first = lines(invoke("doctor", "--account", "firm"))
+    assert len(first["sign-in"]) == 2
+    (database,) = first["database"]
+    assert database.endswith(": 0 of the 2 mailboxes have a store; the others are created by "
+                             "their first poll")  # fmt: skip
+    assert invoke("poll", "--account", "firm", "--mailbox", BEN).exit_code == 0
+    (database,) = lines(invoke("doctor", "--account", "firm"))["database"]
+    assert ": 1 of the 2 mailboxes have a store" in database
+
+    store = firm.store(BEN).open()
+    try:  # one of them written by a newer introbot: named, with the fix
+        store.db.execute(
+            "UPDATE introbot.mailboxes SET schema_version = ? WHERE name = ?",
+            (SCHEMA_VERSION + 1, mailbox_name(BEN)),
+        )
+    finally:
+        store.close()
+    newer = invoke("doctor", "--account", "firm")
+    assert newer.exit_code == 1
+    (database,) = lines(newer)["database"]
+    assert database.startswith("FAIL ") and f"mailboxes {mailbox_name(BEN)} were written" in (
+        database
+    )
+    assert database.endswith("upgrade introbot")
