@@ -368,7 +368,7 @@ class Doctor:
             with single_instance(database.lock_path):
                 pass
         except AlreadyRunning as exc:
-            return Finding("daemon", Status.OK, str(exc).split(" is already")[0] + " is running")
+            return Finding("daemon", Status.OK, f"another {exc.who} is running")
         return Finding("daemon", Status.OK, "not running (start it with `introbot run`)")
 
 
