@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from introbot.store.backend import StoreError
 from introbot.store.postgres import connect
 
 log = logging.getLogger("introbot")
@@ -469,22 +470,14 @@ def command_lease(db: Any, command: str, seconds: float, wait: float = 0.0) -> I
     ``wait`` seconds."""
     me = command_holder(command)
     board = LeaseBoard(db.url, me, seconds)
-    deadline = time.monotonic() + wait
     try:
-        while True:
-            started = time.monotonic()
-            token = board.claim(db.mailbox)
-            if token is not None:
-                break
-            lease = board.lease(db.mailbox)
-            if lease is not None and lease.holder is not None and lease.live:
-                replica = command_of(lease.holder) == "run"
-                if replica or time.monotonic() >= deadline:
-                    raise LeaseHeld(db.mailbox, lease.holder, lease.expires_at, replica)
-            elif time.monotonic() >= deadline + seconds:  # still locked by a write in progress
-                holder = lease.holder if lease and lease.holder else "another introbot"
-                raise LeaseHeld(db.mailbox, holder, datetime.now(UTC), replica=False)
-            time.sleep(0.1)
+        try:
+            token, started = _claim_for_command(board, db.mailbox, wait)
+        except db.errors as exc:  # the server failed or stalled (a lease call's timeout)
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(
+                f"cannot take the lease on {db.where} ({why}); run the command again"
+            ) from None
         fence = Fence(db.mailbox, me, token, started + seconds, margin=seconds / 3)
         db.fence = fence
         stop = threading.Event()
@@ -503,6 +496,26 @@ def command_lease(db: Any, command: str, seconds: float, wait: float = 0.0) -> I
                     board.release(db.mailbox, fence.token)
     finally:
         board.close()
+
+
+def _claim_for_command(board: LeaseBoard, mailbox: str, wait: float) -> tuple[int, float]:
+    """The lease's token once claimed, and when (monotonic) the claim was asked; LeaseHeld
+    at once for a live replica, after ``wait`` for another command."""
+    deadline = time.monotonic() + wait
+    while True:
+        started = time.monotonic()
+        token = board.claim(mailbox)
+        if token is not None:
+            return token, started
+        lease = board.lease(mailbox)
+        if lease is not None and lease.holder is not None and lease.live:
+            replica = command_of(lease.holder) == "run"
+            if replica or time.monotonic() >= deadline:
+                raise LeaseHeld(mailbox, lease.holder, lease.expires_at, replica)
+        elif time.monotonic() >= deadline + board.seconds:  # locked by a write in progress
+            holder = lease.holder if lease and lease.holder else "another introbot"
+            raise LeaseHeld(mailbox, holder, datetime.now(UTC), replica=False)
+        time.sleep(0.1)
 
 
 def _keep_renewing(board: LeaseBoard, fence: Fence, stop: threading.Event) -> None:

@@ -596,6 +596,7 @@ def _act(
     would draft the same intro twice)."""
     from introbot.daemon import AlreadyRunning, writer_locks
     from introbot.leases import LeaseLost
+    from introbot.store import StoreError
 
     try:
         with writer_locks(app, command):
@@ -606,6 +607,8 @@ def _act(
         _queue(app, intro_id, observation, busy, as_json)
     except LeaseLost as exc:
         fail(f"{exc}; run this again")
+    except StoreError as exc:
+        fail(str(exc))
 
 
 def _queue(
