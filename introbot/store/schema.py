@@ -134,6 +134,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE drafts ADD COLUMN shared TEXT;
     CREATE INDEX drafts_shared ON drafts (shared);
     """,
+    # 7: the Message-ID of the note to the connector a request thread holds (a problem, a
+    # pair held back): when the request is fixed, or says something else, that note goes.
+    """
+    ALTER TABLE threads ADD COLUMN note TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
