@@ -27,10 +27,17 @@ DANA_AGAIN = (
 )
 
 
-def _board(server: PostgresServer, name: str, seconds: float = 60) -> LeaseBoard:
-    board = LeaseBoard(server.url, name, seconds)
-    board.heartbeat()  # a live replica
-    return board
+@contextlib.contextmanager
+def live_replica(server: PostgresServer, name: str) -> Iterator[LeaseBoard]:
+    """A replica named ``name``, live (it heartbeat) for the block; it leaves after: a
+    replica still counted live would be given a share of every other test's mailboxes."""
+    board = LeaseBoard(server.url, name, 60)
+    board.heartbeat()
+    try:
+        yield board
+    finally:
+        board.leave()
+        board.close()
 
 
 # ------------------------------------------------------------ the lease itself
@@ -60,24 +67,23 @@ def test_a_command_whose_lease_was_taken_over_writes_nothing(
 ) -> None:
     store = postgres_server.location().open()
     mailbox = store.db.mailbox  # type: ignore[attr-defined]
-    rival = _board(postgres_server, "pod-b")
     try:
-        with command_lease(store.db, "poll", 30):
-            store.set_meta("first", "1")
-            # The command was paused past its lease (forced here) and a replica took over.
-            rival._connection().execute(
-                "UPDATE introbot.leases SET expires_at = now() - interval '1 second' "
-                "WHERE mailbox = %s",
-                (mailbox,),
-            )
-            assert rival.claim(mailbox) is not None
-            with pytest.raises(LeaseLost):
-                store.set_meta("second", "2")
+        with live_replica(postgres_server, "pod-b") as rival:
+            with command_lease(store.db, "poll", 30):
+                store.set_meta("first", "1")
+                # The command was paused past its lease (forced here); a replica took over.
+                rival._connection().execute(
+                    "UPDATE introbot.leases SET expires_at = now() - interval '1 second' "
+                    "WHERE mailbox = %s",
+                    (mailbox,),
+                )
+                assert rival.claim(mailbox) is not None
+                with pytest.raises(LeaseLost):
+                    store.set_meta("second", "2")
+            lease = rival.lease(mailbox)
+            assert lease is not None and lease.holder == "pod-b" and lease.live  # not let go
         assert (store.get_meta("first"), store.get_meta("second")) == ("1", None)
-        lease = rival.lease(mailbox)
-        assert lease is not None and lease.holder == "pod-b" and lease.live  # not let go by it
     finally:
-        rival.close()
         store.close()
 
 
@@ -87,17 +93,17 @@ def test_a_replica_or_another_command_holding_the_lease_is_named(
     location = postgres_server.location()
     store, other = location.open(), location.open()  # two commands' connections
     mailbox = location.mailbox
-    replica = _board(postgres_server, "pod-a")
     try:
-        replica.claim(mailbox)
-        with pytest.raises(LeaseHeld) as held, command_lease(store.db, "poll", 30, wait=5):
-            pass
+        with live_replica(postgres_server, "pod-a") as replica:
+            token = replica.claim(mailbox)
+            with pytest.raises(LeaseHeld) as held, command_lease(store.db, "poll", 30, wait=5):
+                pass
+            replica.release(mailbox, token or 0)
         assert held.value.replica and held.value.holder == "pod-a"
         assert str(held.value).startswith(f"the replica pod-a works the mailbox {mailbox} under")
         assert "until 20" in str(held.value) and "renewed while it runs" in str(held.value)
         assert store.db.fence is None  # type: ignore[attr-defined]
 
-        replica.release(mailbox, replica.claim(mailbox) or 0)
         with (
             command_lease(other.db, "cancel", 30),
             pytest.raises(LeaseHeld) as busy,
@@ -107,7 +113,6 @@ def test_a_replica_or_another_command_holding_the_lease_is_named(
         assert not busy.value.replica
         assert str(busy.value).startswith("`introbot cancel` (cancel@")
     finally:
-        replica.close()
         store.close()
         other.close()
 
@@ -138,13 +143,10 @@ def _replica_working(server: PostgresServer, world: World) -> Iterator[tuple[Lea
     """The live replica pod-a holding the world's mailbox's lease, and its token; it stops
     after."""
     assert world.location is not None
-    replica = _board(server, "pod-a")
-    try:
+    with live_replica(server, "pod-a") as replica:
         token = replica.claim(world.location.mailbox)
         assert token is not None
         yield replica, token
-    finally:
-        replica.close()
 
 
 def _joint_drafts(world: World) -> list[dict[str, object]]:

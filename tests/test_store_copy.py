@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from introbot.daemon import DAEMON, single_instance
-from introbot.leases import LeaseBoard
 from introbot.model import Stage
 from introbot.sandbox import SandboxServer
 from introbot.settings import Settings
@@ -20,6 +19,7 @@ from introbot.store import Store, StoreLocation
 from introbot.store.copy import row_counts
 from tests.cli import invoke
 from tests.postgres import PostgresServer
+from tests.test_command_leases import live_replica
 from tests.test_store_cli import _rows
 from tests.world import ALEX, DANA, World
 
@@ -117,13 +117,9 @@ def test_a_copy_waits_for_no_writer_of_either_side(
         code, _, err = _copy(db, postgres_server, mailbox)
     assert code == 2 and "`introbot run`" in err and "a copy would miss what it writes" in err
 
-    replica = LeaseBoard(postgres_server.url, "pod-a", 60)
-    try:
-        replica.heartbeat()
+    with live_replica(postgres_server, "pod-a") as replica:
         replica.claim(mailbox)
         code, _, err = _copy(db, postgres_server, mailbox)
-    finally:
-        replica.close()
     assert code == 2 and f"the replica pod-a works the mailbox {mailbox}" in err
     assert "stop what serves that mailbox" in err
     there = StoreLocation.postgres(postgres_server.url, mailbox, tmp_path / "locks").open()

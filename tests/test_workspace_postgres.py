@@ -20,7 +20,7 @@ import pytest
 
 from introbot.app import mailbox_name
 from introbot.config import Account
-from introbot.leases import LeaseBoard, read_leases
+from introbot.leases import read_leases
 from introbot.model import Stage
 from introbot.paths import config_dir
 from introbot.sandbox import SandboxServer
@@ -29,6 +29,7 @@ from introbot.store import SCHEMA_VERSION, Store, StoreLocation
 from introbot.store.schema import tables
 from tests.cli import INTROBOT, invoke
 from tests.postgres import PostgresServer
+from tests.test_command_leases import live_replica
 from tests.test_doctor import lines
 from tests.test_many_mailboxes import _drafts, _request, _until
 
@@ -180,13 +181,9 @@ def test_doctor_with_mailbox_checks_its_schema_and_lease_in_postgresql(firm: Fir
 
     _request(firm.gmail.of(ANA), ANA, *ANA_PAIR)
     assert invoke("poll", "--account", "firm", "--mailbox", ANA).exit_code == 0
-    replica = LeaseBoard(firm.server.url, "pod-a", 60)
-    try:
-        replica.heartbeat()
+    with live_replica(firm.server, "pod-a") as replica:
         token = replica.claim(mailbox_name(ANA))
         after = lines(invoke("doctor", "--account", "firm", "--mailbox", ANA))
-    finally:
-        replica.close()
     (database,) = after["database"]
     assert database.startswith(f"ok {where} on PostgreSQL ")
     assert database.endswith(f": schema {SCHEMA_VERSION}, 1 intro(s)")
