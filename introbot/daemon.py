@@ -213,7 +213,9 @@ class _NoSkipNotes(logging.Filter):
 class Mailbox:
     """One mailbox the daemon keeps polling, and how it is doing. ``name`` is its account's,
     or None when the process serves one account (its log lines then name none). Each has
-    its own backoff, sign-in wait and quiet spell: nothing here is shared between two."""
+    its own backoff, sign-in wait and quiet spell: nothing here is shared between two.
+    ``release`` gives back what the mailbox holds only while it polls (its store's
+    connection): called after each turn and once before the first."""
 
     name: str | None
     poll: Callable[[], None]
@@ -221,6 +223,7 @@ class Mailbox:
     signed_in_again: Callable[[], bool] | None = None
     backoff: Backoff = field(default_factory=Backoff)
     sign_in_fix: str = "`introbot auth` signs in anew"  # what to do, for the status
+    release: Callable[[], None] | None = None
     polls: int = 0  # polls that succeeded
     last_polled: datetime | None = None
     status: str = "not polled yet"
@@ -248,6 +251,18 @@ class Mailbox:
             self._failed(exc)
         else:
             self._succeeded()
+        finally:
+            self.let_go()
+
+    def let_go(self) -> None:
+        """Give back what only a poll needs (``release``); a failure to is logged, never
+        raised: the next poll takes it again."""
+        if self.release is None:
+            return
+        try:
+            self.release()
+        except Exception:
+            log.exception("releasing the store's connection after a poll failed")
 
     def _signed_out(self, exc: AuthExpired) -> None:
         if not self._auth_wait:
@@ -393,6 +408,8 @@ def run_many(
     scheduler_log = logging.getLogger("apscheduler.scheduler")
     client_log.addFilter(quiet)
     scheduler_log.addFilter(no_skip_notes)
+    for box in mailboxes:  # each opened its store: none holds a connection while it waits
+        box.let_go()
     scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(workers)})
     began = datetime.now().astimezone()
     for n, box in enumerate(mailboxes):

@@ -333,7 +333,16 @@ def _run_several(
             renew = f"`{app.account.command('auth')}` signs in anew"
             if app.settings.workspace.service_account_key is not None:  # no one signs in
                 renew = f"allow the service account for this mailbox ({DELEGATION_STEP})"
-            boxes.append(Mailbox(name, poll, seconds, app.signed_in_again, sign_in_fix=renew))
+            boxes.append(
+                Mailbox(
+                    name,
+                    poll,
+                    seconds,
+                    app.signed_in_again,
+                    release=app.store.release,
+                    sign_in_fix=renew,
+                )
+            )
             labels.append(
                 mailbox_label(app.account.name, target.mailbox)
                 if target.mailbox
@@ -386,16 +395,12 @@ def _served(count: int, targets: list[Target]) -> str:
 
 
 def _stores_check(apps: list[App]) -> Callable[[], str | None]:
-    """The readiness probe's store check over every account's database: the first that does
-    not answer (``apps`` is filled in as they are opened)."""
+    """The readiness probe's store check: one statement per PostgreSQL database the
+    accounts use, never one per mailbox (``apps`` is filled in as they are opened); an
+    SQLite file is judged by its own mailbox's polls (:meth:`introbot.health.Health.readiness`)."""
+    from introbot.store import databases_answer
 
-    def check() -> str | None:
-        return next(
-            (why for app in apps if (why := app.store.answers()) is not None),
-            None,
-        )
-
-    return check
+    return lambda: databases_answer(app.store for app in apps)
 
 
 def _opened_for_daemon(target: Target, stack: ExitStack) -> App | str:
