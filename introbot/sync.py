@@ -104,6 +104,18 @@ class SyncResult:
         self.observations.append((intro_id, observation, why))
 
 
+# Where a failure comes from that is no fault of the message being read: the database (its
+# server restarted, the connection cut) or the lease (lost meanwhile).
+_NOT_THE_MESSAGE = ("psycopg", "sqlite3", "introbot.store", "introbot.leases")
+
+
+def not_the_message(exc: BaseException) -> bool:
+    """Whether ``exc``, raised while a reply was read, is the database's or the lease's:
+    never a reason to set the message aside as unreadable (a PostgreSQL restart in the
+    middle of a reply made it "unclear" for good). The poll fails and the next reads it."""
+    return any(kind.__module__.startswith(_NOT_THE_MESSAGE) for kind in type(exc).__mro__)
+
+
 def _at(internal_date_ms: int) -> datetime:
     return datetime.fromtimestamp(internal_date_ms / 1000, tz=UTC)
 
@@ -335,6 +347,8 @@ class Sync:
             try:
                 self._reply(raw, awaited, requests, result)
             except Exception as exc:  # one unreadable message never stops the poll
+                if not_the_message(exc):
+                    raise  # the poll fails; the next one reads the message again
                 self._unreadable_reply(raw, awaited, exc, result)
 
     def _unreadable_reply(

@@ -190,6 +190,7 @@ class Store:
         except self.db.errors as exc:
             self.db.close()
             raise StoreError(f"{self.where} is not a usable introbot database: {exc}") from None
+        self.db.release()  # opened and migrated: the next statement takes a connection again
 
     @property
     def where(self) -> str:
@@ -206,6 +207,11 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.db.dialect
+
+    def release(self) -> None:
+        """Give back the database connection until the next statement (between two polls:
+        a process serving many mailboxes holds a connection only for those polling now)."""
+        self.db.release()
 
     def close(self) -> None:
         self.db.close()
