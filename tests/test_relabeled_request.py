@@ -11,6 +11,9 @@ instead. End to end against the sandbox, with the real Gmail client.
 
 from __future__ import annotations
 
+from introbot.reading.mime import read_mail
+from introbot.reading.requests import read_request
+from introbot.rules import default_phrases
 from introbot.workflow import RequestPlan, ThreadNote, labeled_anew, plan_request, request_reading
 from tests.test_stale_note import ALEX, FIXED, _alex_writes_again, _in_thread, _noted
 from tests.test_workflow import PARALLEL, REQUEST, T0, _open
@@ -122,3 +125,16 @@ def test_a_fix_beside_intros_that_stand_says_its_problem_once() -> None:
     assert plan_request(standing, [], unusable, REQUEST, T0, PARALLEL) == RequestPlan(
         read_again=True
     )
+
+
+def test_a_name_without_an_address_is_said_once_whichever_phrases_find_the_ask() -> None:
+    # "introduce me to" is both a first-person ask and a "meet" phrase: one name, one problem.
+    raw = (
+        b"From: Alex Kim <alex.kim@tidepool.io>\r\nTo: Pat <pat@example.com>\r\n"
+        b"Subject: one more\r\nMessage-ID: <once@tidepool.io>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Could you perhaps also introduce me to Jo Park? Many thanks, Alex\r\n"
+    )
+    reading = read_request(read_mail(raw), ["pat@example.com"], default_phrases())
+    named = [p for p in reading.problems if p.startswith("Jo Park is named")]
+    assert len(named) == 1 and not reading.intros
