@@ -42,6 +42,18 @@ def _no_process_in_the_fast_lane(event: str, args: tuple[Any, ...]) -> None:
 sys.addaudithook(_no_process_in_the_fast_lane)
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the PostgreSQL server (tests/postgres.py starts one: a process) is
+    slow, whether it asks for ``postgres_server`` or is the ``[postgresql]`` case of the
+    ``engine`` parametrisation; its SQLite case stays in the fast lane."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        engine = callspec.params.get("engine") if callspec else None
+        if engine == "postgresql" or "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     fast = item.get_closest_marker("slow") is None

@@ -118,9 +118,8 @@ class PostgresServer:
 
 @contextlib.contextmanager
 def _infrastructure() -> Iterator[None]:
-    """The server is the session's infrastructure, like the sandbox, not a process a test
-    starts: the fast lane's guard against processes (tests/conftest.py) lets initdb and
-    pg_ctl be."""
+    """The server stops when the session ends, which may be in a fast test's teardown: the
+    fast lane's guard against processes (tests/conftest.py) lets ``pg_ctl stop`` be."""
     from tests import conftest
 
     held = list(conftest._running_fast)
@@ -137,8 +136,23 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _not_in_the_fast_lane() -> None:
+    """Starting the server starts processes: tests/conftest.py marks the tests that use it
+    slow (those that take ``postgres_server`` or run on the ``postgresql`` engine); one
+    that reaches it another way fails here, saying what to do."""
+    from tests import conftest
+
+    if conftest._running_fast:
+        pytest.fail(
+            f"{conftest._running_fast[0]} uses the PostgreSQL server (a process) but is not "
+            "marked slow: mark it @pytest.mark.slow, or take the postgres_server fixture",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
+    _not_in_the_fast_lane()
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -162,8 +176,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.chown(folder, user)
     server = PostgresServer(folder, _free_port(), bindir, user)
     try:
-        with _infrastructure():
-            server.start()
+        server.start()
     except RuntimeError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         _unavailable(f"the test PostgreSQL server did not start: {exc}")
