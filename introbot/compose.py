@@ -295,15 +295,39 @@ def joint_spec(intro: Intro, rules: WorkflowRules) -> DraftSpec:
 
 
 def problem_spec(
-    request: RequestRef, problems: Iterable[str], rules: WorkflowRules, apart: bool = False
+    request: RequestRef,
+    problems: Iterable[str],
+    rules: WorkflowRules,
+    apart: bool = False,
+    *,
+    waiting: Iterable[str] = (),
+    ask_again: str = "",
+    fix: bool | None = None,
 ) -> DraftSpec:
     """A draft to the connector saying what is missing: in the request thread, or
     (``apart``: the thread holds, or is about to hold, a draft of an intro) in a thread of
-    its own that names the request, as two drafts in one thread collide in Gmail."""
-    listed = list(problems)
+    its own that names the request, as two drafts in one thread collide in Gmail.
+
+    Its closing says what to do for the reasons it gives: ``fix`` (default: any
+    ``problems``), the message is to be fixed; ``waiting`` (sentences listed after the
+    problems), contacts wait until the unsent draft in the thread is sent or deleted; neither,
+    the problems themselves say what to do. Either way the thread is labeled again, or,
+    when it was asked anyway, ``ask_again`` (the command) is run again."""
+    read, waits = list(problems), list(waiting)
+    listed = [*read, *waits]
     digest = hashlib.sha256("\n".join(listed).encode()).hexdigest()[:10]
     key = f"<introbot.problem.{request.thread_id}.{digest}@{rules.domain}>"
-    return _note_to_you(key, "problem_note", request, rules, apart, problems=listed)
+    return _note_to_you(
+        key,
+        "problem_note",
+        request,
+        rules,
+        apart,
+        problems=listed,
+        fix=bool(read) if fix is None else fix,
+        waiting=bool(waits),
+        ask_again=ask_again,
+    )
 
 
 def _note_to_you(

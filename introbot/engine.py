@@ -20,20 +20,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from introbot.compose import held_key
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
 from introbot.languages import NAMES, Drafting, drafting
-from introbot.matching import DATE_SKEW, Seen, Tracked, sent_copy
+from introbot.matching import DATE_SKEW, Tracked, unedited
 from introbot.model import (
     Action,
     CreateDraft,
     DeleteDraft,
     DraftCreated,
     DraftFailed,
-    DraftSpec,
-    DraftState,
-    FinishedInGmail,
     Intro,
     Note,
     Observation,
@@ -47,19 +43,23 @@ from introbot.reading.requests import read_request
 from introbot.rules import Rules
 from introbot.settings import Settings
 from introbot.store import Store, WrongMailbox
-from introbot.sync import LabelIds, RequestSeen, Sync, seen_of, sent_as
+from introbot.sync import LabelIds, RequestSeen, Sync, SyncResult
 from introbot.workflow import (
     ATTENTION_LABEL,
-    FINISHED_SHOWN,
     STAGE_LABELS,
     InvalidTransition,
+    ThreadNote,
     Transition,
     WorkflowRules,
+    asking_again,
+    finished_in_gmail,
     open_intros,
     plan_request,
+    queued_record,
     rebuilt_from_gmail,
     settle_thread,
     step,
+    still_wanted,
     thread_labels,
     threads_to_relabel,
 )
@@ -84,7 +84,6 @@ OBSERVED_WORDS = {
     "FinishedInGmail": "Gmail shows it finished",
 }
 LABEL_CHECK_EVERY = timedelta(hours=1)
-SENT_LOOKED_AT = 20  # sent messages to a draft's recipients read to find its lost send
 BATCH_LABELING = 10  # from this many messages changing alike, one batchModify (50 units)
 #: Gmail's answers that refuse one action for good (retrying cannot help, and the others
 #: may still succeed): the action is set aside, the intro needs attention.
@@ -191,10 +190,6 @@ class Engine:
         sync = self._sync(labels)
         result = sync.run(now)
         report.full_sync = result.full
-        for key, text in result.draft_texts.items():
-            self.store.save_body(key, text)  # the draft's last text, to recognise its send
-        for key, text in result.sent_texts.items():
-            self.store.save_sent_body(key, text)
         self._shown = self.stages_in_gmail(labels) if result.full else {}
         self.close_finished_in_gmail(now, report)
         rules = self.workflow_rules()
@@ -202,11 +197,8 @@ class Engine:
             report.requests += 1
             self._request(seen, now, rules, report)
         self.ask_again(sync, now, rules, report)
-        for intro_id, observation, why in result.observations:
-            report.observations += 1
-            self.apply(intro_id, observation, now, why, report)
+        self.observe(result, now, report)
         self.apply_commands(now, report)
-        self.store.mark_seen(result.seen, now)
         self.drain(now, report)
         ticking = {i.id: i for i in self.store.intros(open_only=True)}
         ticking.update((i.id, i) for i in self.store.intros_with_pending())
@@ -216,6 +208,20 @@ class Engine:
         self.converge_labels()
         self.store.set_cursor(result.history_id)
         return report
+
+    def observe(self, result: SyncResult, now: datetime, report: PollReport | None) -> None:
+        """What sync found, carried out: the drafts' texts as edited and as sent kept (to
+        recognise a send, and to read a reply without the lines it quotes), each
+        observation stepped in order, the messages read marked seen."""
+        for key, text in result.draft_texts.items():
+            self.store.save_body(key, text)
+        for key, text in result.sent_texts.items():
+            self.store.save_sent_body(key, text)
+        for intro_id, observation, why in result.observations:
+            if report is not None:
+                report.observations += 1
+            self.apply(intro_id, observation, now, why, report)
+        self.store.mark_seen(result.seen, now)
 
     def _sync(self, labels: dict[str, str]) -> Sync:
         sync = Sync(
@@ -325,7 +331,10 @@ class Engine:
         past = None  # ask anyway: what introbot remembers of the people does not hold it back
         if not ask_anyway:  # what introbot remembers of each pair, from any request
             past = {(r.key, c.key): self.store.intros_of((r.email, c.email)) for r, c, _ in wanted}
-        plan = plan_request(existing, wanted, seen.reading.problems, request, now, rules, past)
+        record = self.store.thread(thread_id)
+        noted = ThreadNote(record.problem, record.note) if record is not None else None
+        problems = seen.reading.problems
+        plan = plan_request(existing, wanted, problems, request, now, rules, past, noted)
         opening = [  # each new intro's id, and its secret (Message-IDs derive from it)
             (
                 requester,
@@ -333,19 +342,19 @@ class Engine:
             )
             for requester, asked in plan.opening
         ]
-        with self.store.transaction():  # all of a request's intros, or none (a crash)
+        with self.store.transaction():  # all of a request's plan, or none of it (a crash)
+            self.store.queue(list(plan.first), now)
             for requester, new in opening:
                 for transition in open_intros(new, request, requester, now, rules):
                     self._save(transition, now, f"request in thread {thread_id}")
                     self._log(None, transition.intro, "request", transition.actions, report)
+            self.store.queue(list(plan.actions), now)
+            if plan.records_thread:
+                self.store.set_problem(thread_id, plan.problem, now, note=plan.note)
         if plan.read_again:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
             return
         if plan.problem is not None:
-            noted = self.store.thread(thread_id)  # the same note is in the thread already
-            if noted is None or noted.problem != plan.problem:
-                self.store.queue(list(plan.actions), now)
-            self.store.set_problem(thread_id, plan.problem, now)
             for why in plan.attention:
                 report.decisions.append(f"thread {thread_id}: needs attention: {why}")
             if seen.reading.problems:
@@ -354,8 +363,6 @@ class Engine:
                 log.debug("problems thread=%s text=%r", thread_id, problems)
             if plan.held:
                 log.info("remembered thread=%s pairs=%d", thread_id, len(plan.held))
-        elif plan.clears_problem:
-            self.store.set_problem(thread_id, None, now)
 
     def ask_again(
         self, sync: Sync, now: datetime, rules: WorkflowRules, report: PollReport
@@ -366,8 +373,7 @@ class Engine:
             seen = sync.read_request(thread_id)
             if seen is not None:
                 report.requests += 1
-                # The note saying why nobody was asked goes first: one draft in the thread.
-                self.store.queue([DeleteDraft("", held_key(thread_id, rules))], now)
+                self.store.queue(list(asking_again(thread_id, rules)), now)
                 self._request(seen, now, rules, report, ask_anyway=True)
             else:
                 self.store.audit(now, None, "request", f"thread {thread_id}: gone, not asked")
@@ -395,31 +401,12 @@ class Engine:
         return {thread_id: frozenset(stages) for thread_id, stages in shown.items()}
 
     def close_finished_in_gmail(self, now: datetime, report: PollReport) -> None:
-        """After a full sync: an open intro whose request thread Gmail's labels show as
-        finished (introduced, declined, cancelled, expired), in a way this database's own
-        intros there do not account for, closes as Gmail says: another database or a
-        restored backup went on without this one. Nothing is reopened or asked again; a
-        thread that still shows a stage under way is left as it is."""
+        """After a full sync: the open intros of each request thread Gmail's labels show
+        as finished close as Gmail says (which ones, and how: workflow.finished_in_gmail)."""
         for thread_id, shown in self._shown.items():
-            if any(not stage.closed for stage in shown):
-                continue
             intros = self.store.intros(thread_id=thread_id)
-            under_way = [i for i in intros if not i.stage.closed]
-            ours = {i.stage for i in intros if i.stage.closed}
-            endings = [s for s in FINISHED_SHOWN if s in shown and s not in ours]
-            if not under_way or not endings:
-                continue
-            names = ", ".join(STAGE_LABELS[s] for s in endings)
-            for n, intro in enumerate(under_way):
-                stage = endings[min(n, len(endings) - 1)]
-                attention = (
-                    None
-                    if len(endings) == 1
-                    else f"Gmail labels this request {names}: introbot cannot tell which "
-                    f"intro ended how, and closed this one as {stage.value}"
-                )
-                why = f"Gmail labels the request {STAGE_LABELS[stage]}"
-                self.apply(intro.id, FinishedInGmail(stage, attention), now, why, report)
+            for intro_id, finished, why in finished_in_gmail(shown, intros):
+                self.apply(intro_id, finished, now, why, report)
 
     def _rebuild(
         self, seen: RequestSeen, now: datetime, rules: WorkflowRules, report: PollReport
@@ -455,7 +442,8 @@ class Engine:
             self._save(transition, now, "Gmail's labels")
             self._log(None, transition.intro, "rebuilt", transition.actions, report)
         if rebuilt.problem:
-            self.store.set_problem(seen.thread_id, rebuilt.problem, now, seen.message.id)
+            thread_id, problem = seen.thread_id, rebuilt.problem
+            self.store.set_problem(thread_id, problem, now, seen.message.id, rebuilt.note)
             self.store.queue(list(rebuilt.actions), now)
             report.decisions.append(f"thread {seen.thread_id}: needs attention: {rebuilt.problem}")
             log.info("needs_attention thread=%s rebuilt=false", seen.thread_id)
@@ -570,67 +558,40 @@ class Engine:
         report: PollReport | None,
     ) -> bool:
         """A retried draft not in Drafts may have been created, then sent by the connector
-        before introbot heard of it (a crash between Gmail's answer and the record). Its
-        sent copy is looked for on matching's evidence (``sent_copy``); found, the draft
-        is recorded created and sent, and its thread read for the party's answer, which
-        history may have shown already. False: not sent, the draft is to be created."""
+        before introbot heard of it (a crash between Gmail's answer and the record). Sync
+        looks for its sent copy (``Sync.sent_while_away``); what it found (the draft
+        written and sent, the replies in its thread) is applied as a poll applies what
+        sync found (``observe``), with the action marked done. False: not sent, the
+        draft is to be created."""
         spec = action.spec
         intro = self.store.load(action.intro_id) if action.intro_id else None
-        record = intro.draft(spec.key) if intro else None
-        if record is None or record.state is not DraftState.QUEUED:
+        record = queued_record(intro, spec.key)
+        if record is None:
             return False
         queued = self.store.queued_at(action_id)
-        mail = read_mail(raw)
         wanted = Tracked(
             action.intro_id,
             replace(record, thread_id=spec.thread_id, message_id=None),
             frozenset(p.key for p in (*spec.to, *spec.cc)),
-            mail.text,
+            read_mail(raw).text,
             since=queued - DATE_SKEW if queued else None,
         )
-        found = sent_copy(wanted, self._sent_candidates(spec, wanted))
+        sync = self._sync(self.label_ids(now))
+        found = sync.sent_while_away(wanted, self._sharing(action), now)
         if found is None:
             return False
-        copy, why = found
-        log.info("draft found sent key=%s message=%s", spec.key, copy.id)
+        log.info("draft found sent key=%s observations=%d", spec.key, len(found.observations))
         self.store.mark_attempt(action_id)
         with self.store.transaction():  # every intro sharing the draft learns of it at once
-            for intro_id, key in self._sharing(action):
-                self.store.save_body(key, mail.text)
-                self.store.save_sent_body(key, copy.text or "")
-                created = DraftCreated(key, "", copy.id, copy.thread_id)
-                self.apply(intro_id, created, now, "written before a restart", report)
-                self.apply(intro_id, sent_as(key, copy), now, f"sent: {why}", report)
+            self.observe(found, now, report)
             self.store.mark_done(action_id, now)
-        replies = self._sync(self.label_ids(now)).read_replies([copy.thread_id], now)
-        for intro_id, observation, reason in replies.observations:
-            self.apply(intro_id, observation, now, reason, report)
-        self.store.mark_seen(replies.seen, now)
         return True
-
-    def _sent_candidates(self, spec: DraftSpec, wanted: Tracked) -> list[Seen]:
-        """Sent messages that could be the draft's copy: those carrying its Message-ID,
-        and the sent messages of its thread (or, for a new thread, those to its
-        recipients since it was queued). Copies already another draft's are left out."""
-        ids = [m.id for m in self.client.find_messages(spec.key)]
-        if spec.thread_id:
-            thread = self.client.get_thread(spec.thread_id)
-            ids += [m.id for m in thread.messages if "SENT" in m.label_ids] if thread else []
-        elif wanted.recipients:
-            query = "in:sent " + " ".join(f"to:{r}" for r in sorted(wanted.recipients))
-            if wanted.since is not None:
-                query += f" after:{int(wanted.since.timestamp())}"
-            ids += [m.id for m in self.client.list_messages(query, limit=SENT_LOOKED_AT)]
-        taken = self.store.sent_copies()
-        raws = self.client.get_raw_messages(dict.fromkeys(i for i in ids if i not in taken))
-        return [seen_of(r, read_mail(r.raw)) for r in raws.values()]
 
     def _still_queued(self, action: CreateDraft) -> bool:
         """Is the draft still wanted as it was queued? The workflow may have held it back
         or withdrawn it since (workflow.settle_thread): then it is never written."""
         intro = self.store.load(action.intro_id) if action.intro_id else None
-        record = intro.draft(action.spec.key) if intro else None
-        return record is None or record.state is DraftState.QUEUED
+        return still_wanted(intro, action.spec.key)
 
     def _sharing(self, action: CreateDraft) -> list[tuple[str, str]]:
         """(intro id, its key for the draft) of every intro the draft is for: the one that
@@ -669,6 +630,9 @@ class Engine:
         draft = intro.draft(action.key) if intro else None
         if draft and draft.draft_id:
             draft_ids = [draft.draft_id]
+        elif action.unless_edited:  # an old note to you: search knows it; yours, once edited
+            found = self.client.find_drafts(action.key)
+            draft_ids = [d.id for d in found if self._as_written(action.key, d.message_id)]
         elif not action.intro_id:  # a note to you, whose id no intro keeps: search may lag
             draft_ids = [d.id for d in self.client.find_new_draft(action.key, self._known_drafts())]
         else:
@@ -676,6 +640,14 @@ class Engine:
         for draft_id in draft_ids:
             self.client.delete_draft(draft_id)
         self.store.mark_done(action_id, now)
+
+    def _as_written(self, key: str, message_id: str) -> bool:
+        """Is the draft's message (``message_id``) still as introbot wrote draft ``key``?"""
+        written = self.store.body(key)
+        raw = self.client.get_raw_messages([message_id]).get(message_id)
+        if written is None or raw is None:
+            return False
+        return unedited(written, read_mail(raw.raw).text)
 
     # ------------------------------------------------------------------ labels
     def converge_labels(self) -> None:

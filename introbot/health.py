@@ -1,12 +1,14 @@
 """What ``introbot run`` tells a service manager and a monitor over HTTP (``[daemon] http``
-or ``--http``): ``/healthz`` (the process and its scheduler are alive), ``/readyz`` (signed
-in, store reachable, a poll succeeded recently) and ``/metrics`` in Prometheus' text format
-(version 0.0.4): polls, Gmail quota units, errors, intros by state.
+or ``--http``): ``/healthz`` (the process and its scheduler are alive, no poll stuck),
+``/readyz`` (the store answers and a mailbox polled well recently: the rule is
+:meth:`Health.readiness`'s) and ``/metrics`` in Prometheus' text format (version 0.0.4):
+polls, Gmail quota units, errors, intros by state, per mailbox.
 
-The standard library's HTTP server in a thread of its own: nothing it answers touches the
-store or Gmail (the poll thread records what it saw; a scrape only reads). Series are
-labelled by account name, never by an address. One :class:`Health` per process,
-one :class:`AccountHealth` per account it works.
+The standard library's HTTP server in a thread of its own: what it answers is what the poll
+threads recorded (a scrape only reads), plus the store check of ``/readyz``: one statement per
+database, never one per mailbox, so a probe costs the same for one mailbox or a thousand.
+Series are labelled by account (or mailbox) name, never by an address. One :class:`Health`
+per process, one :class:`AccountHealth` per mailbox it works.
 """
 
 from __future__ import annotations
@@ -42,27 +44,48 @@ FAMILIES = {
     "introbot_polls_total": ("counter", "Polls finished, by outcome."),
     "introbot_poll_seconds_total": ("counter", "Time spent polling."),
     "introbot_errors_total": ("counter", "Failed polls, by kind of failure."),
+    "introbot_poll_running_seconds": ("gauge", "How long the poll in progress has run (0: none)."),
     "introbot_signed_in": ("gauge", "1 while Gmail accepts the sign-in."),
     "introbot_last_success_timestamp_seconds": ("gauge", "When the last good poll ended."),
     "introbot_gmail_units_total": ("counter", "Gmail quota units spent, by method."),
     "introbot_gmail_calls_total": ("counter", "Gmail API calls, by method."),
     "introbot_intros": ("gauge", "Intros by state (the Gmail label's name)."),
     "introbot_intros_needing_attention": ("gauge", "Intros waiting for you."),
+    "introbot_mailboxes": ("gauge", "Mailboxes served, by how their polls are going."),
     # Replicas sharing one store (issue 16): 1 while this process holds a mailbox's lease.
     "introbot_lease_owned": ("gauge", "1 while this process holds the mailbox's lease."),
 }
 
 
+ERROR_KINDS = ("gmail", "sign_in", "store", "other")
+#: How a mailbox's polls are going (``introbot_mailboxes{state}``); only "ok" counts as ready.
+STATES = ("ok", "signed_out", "store_failing", "stale", "not_polled")
+
+
+def failure_kind(exc: BaseException) -> str:
+    """Which of :data:`ERROR_KINDS` a failed poll was."""
+    from introbot.store import is_store_failure
+
+    if isinstance(exc, AuthExpired):
+        return "sign_in"
+    if isinstance(exc, GmailError):
+        return "gmail"
+    return "store" if is_store_failure(exc) else "other"
+
+
 @dataclass
 class AccountHealth:
-    """One account's polls as the poll thread saw them."""
+    """One mailbox's polls as its poll thread saw them (each mailbox its own: nothing here
+    is shared between two)."""
 
     name: str
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     polls: Counter[str] = field(default_factory=Counter)  # "ok", "failed"
-    errors: Counter[str] = field(default_factory=Counter)  # "gmail", "sign_in", "other"
+    errors: Counter[str] = field(default_factory=Counter)  # ERROR_KINDS
     poll_seconds: float = 0.0
     signed_in: bool | None = None  # None: no poll has reached Gmail yet
+    store_failed: bool = False  # its last poll failed on its store
+    polling_since: float | None = None  # monotonic: when the poll in progress began
     last_success: float | None = None  # monotonic
     last_success_at: float | None = None  # epoch seconds
     last_error: str | None = None
@@ -71,28 +94,50 @@ class AccountHealth:
     intros: dict[str, int] = field(default_factory=dict)  # by state (the Gmail label names)
     attention: int = 0
 
+    def started(self, now: float) -> None:
+        with self.lock:
+            self.polling_since = now
+
     def succeeded(self, seconds: float, now: float) -> None:
         with self.lock:
             self.polls["ok"] += 1
             self.poll_seconds += seconds
+            self.polling_since = None
             self.signed_in = True
+            self.store_failed = False
             self.last_success, self.last_success_at = now, time.time()
             self.last_error = None
 
     def failed(self, exc: BaseException, seconds: float) -> None:
-        kind = "sign_in" if isinstance(exc, AuthExpired) else "other"
-        if kind == "other" and isinstance(exc, GmailError):
-            kind = "gmail"
+        kind = failure_kind(exc)
         with self.lock:
             self.polls["failed"] += 1
             self.errors[kind] += 1
             self.poll_seconds += seconds
+            self.polling_since = None
             if kind == "sign_in":
                 self.signed_in = False
+            self.store_failed = kind == "store"
             self.last_error = f"{type(exc).__name__}: {exc}"
 
-    def samples(self) -> list[Sample]:
-        """This account's series for /metrics, read at one instant."""
+    def state(self, now: float, stale_after: float) -> tuple[str, str]:
+        """(one of :data:`STATES`, why it is not "ok", for /readyz)."""
+        with self.lock:
+            signed_in, last, error = self.signed_in, self.last_success, self.last_error
+            store_failed = self.store_failed
+        if signed_in is False:
+            return "signed_out", f"{self.name}: Gmail refuses the sign-in ({error})"
+        if store_failed:
+            return "store_failing", f"{self.name}: its last poll failed on its store ({error})"
+        if last is None:
+            return "not_polled", f"{self.name}: no poll has succeeded yet"
+        if now - last >= stale_after:
+            why = f": {error}" if error else ""
+            return "stale", f"{self.name}: last good poll {now - last:.0f} s ago{why}"
+        return "ok", ""
+
+    def samples(self, now: float) -> list[Sample]:
+        """This mailbox's series for /metrics, read at one instant."""
         with self.lock:
             mine = {"account": self.name}
             out: list[Sample] = [
@@ -102,8 +147,11 @@ class AccountHealth:
             out.append(("introbot_poll_seconds_total", mine, self.poll_seconds))
             out += [
                 ("introbot_errors_total", mine | {"kind": kind}, self.errors[kind])
-                for kind in ("gmail", "sign_in", "other")
+                for kind in ERROR_KINDS
             ]
+            since = self.polling_since
+            running = 0.0 if since is None else now - since
+            out.append(("introbot_poll_running_seconds", mine, running))
             out.append(("introbot_signed_in", mine, int(bool(self.signed_in))))
             if self.last_success_at is not None:
                 out.append(("introbot_last_success_timestamp_seconds", mine, self.last_success_at))
@@ -145,7 +193,6 @@ class Health:
     booted: float = 0.0  # the clock's reading at the start
     accounts: dict[str, AccountHealth] = field(default_factory=dict)
     last_tick: float | None = None
-    polling_since: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -154,6 +201,10 @@ class Health:
     def account(self, name: str) -> AccountHealth:
         with self.lock:
             return self.accounts.setdefault(name, AccountHealth(name))
+
+    def _every(self) -> list[AccountHealth]:
+        with self.lock:
+            return list(self.accounts.values())
 
     @property
     def stale_after(self) -> float:
@@ -173,14 +224,12 @@ class Health:
 
         def watched() -> None:
             started = self.clock()
-            self.polling_since = started
+            health.started(started)
             try:
                 poll()
             except BaseException as exc:
                 health.failed(exc, self.clock() - started)
                 raise
-            finally:
-                self.polling_since = None
             health.succeeded(self.clock() - started, self.clock())
             try:
                 after(health)
@@ -191,40 +240,55 @@ class Health:
 
     # ------------------------------------------------------------------- the probes
     def liveness(self) -> list[str]:
-        """Why the process is not alive ([] when it is)."""
+        """Why the process is not alive ([] when it is): a poll of some mailbox has run
+        longer than :data:`STALL_SECONDS` (each mailbox's own poll is timed), or the
+        scheduler has not run for ``stale_after``."""
         now = self.clock()
-        since = self.polling_since
-        if since is not None:
+        running = [(a.polling_since, a.name) for a in self._every() if a.polling_since is not None]
+        if running:
+            since, name = min(running)
             stall = max(STALL_SECONDS, self.stale_after)
-            return [] if now - since < stall else [f"a poll has run for {now - since:.0f} s"]
+            if now - since >= stall:
+                return [f"{name}: a poll has run for {now - since:.0f} s"]
+            return []
         if self.last_tick is None:
             return [] if now - self.booted < self.stale_after else ["the scheduler never ran"]
         if now - self.last_tick >= self.stale_after:
             return [f"the scheduler last ran {now - self.last_tick:.0f} s ago"]
         return []
 
-    def readiness(self) -> list[str]:
-        """Why the daemon is not ready ([] when it is): every account signed in and polled
-        successfully within ``stale_after``, and the store reachable."""
+    def states(self) -> list[tuple[AccountHealth, str, str]]:
+        """Each mailbox, its state (:data:`STATES`) and why it is not "ok"."""
+        now, stale = self.clock(), self.stale_after
+        return [(a, *a.state(now, stale)) for a in self._every()]
+
+    def readiness(self, shown: int = 10) -> list[str]:
+        """Why the daemon is not ready ([] when it is). Ready when all of:
+
+        - it is alive (:meth:`liveness`);
+        - its store answers (``store_check``: one statement per database, however many
+          mailboxes it holds; an SQLite file is judged by its mailbox's polls instead);
+        - at least one mailbox polls well: Gmail takes its sign-in, its last poll did not
+          fail on its store, and its last good poll ended less than ``stale_after`` ago
+          (three intervals, at least two minutes).
+
+        Read from what the polls recorded, never opening a mailbox's database. A process
+        serving one mailbox is ready while that one is; one serving many stays ready while
+        any is, so that one mailbox signed out does not take a replica out of service (nor
+        stall a rolling update): which mailboxes are not well is in ``/metrics``
+        (``introbot_mailboxes{state}``, and per mailbox). When not ready, the reasons name
+        the first ``shown`` mailboxes."""
         reasons = self.liveness()
         store = self.store_check()
         if store is not None:
             reasons.append(store)
-        now = self.clock()
-        with self.lock:
-            accounts = list(self.accounts.values())
-        if not accounts:
+        states = self.states()
+        if not states:
             reasons.append("no account polled yet")
-        for health in accounts:
-            with health.lock:
-                signed_in, last, error = health.signed_in, health.last_success, health.last_error
-            if signed_in is False:
-                reasons.append(f"{health.name}: Gmail refuses the sign-in ({error})")
-            elif last is None:
-                reasons.append(f"{health.name}: no poll has succeeded yet")
-            elif now - last >= self.stale_after:
-                why = f": {error}" if error else ""
-                reasons.append(f"{health.name}: last good poll {now - last:.0f} s ago{why}")
+        elif not any(state == "ok" for _, state, _ in states):
+            reasons += [why for _, _, why in states[:shown]]
+            if len(states) > shown:
+                reasons.append(f"... and {len(states) - shown} more mailboxes, none polled well")
         return reasons
 
     # ------------------------------------------------------------------- /metrics
@@ -235,10 +299,11 @@ class Health:
             ("introbot_healthy", {}, 0 if self.liveness() else 1),
             ("introbot_ready", {}, 0 if self.readiness() else 1),
         ]
-        with self.lock:
-            accounts = sorted(self.accounts.values(), key=lambda a: a.name)
-        for health in accounts:
-            samples += health.samples()
+        now = self.clock()
+        counts = Counter(state for _, state, _ in self.states())
+        samples += [("introbot_mailboxes", {"state": state}, counts[state]) for state in STATES]
+        for health in sorted(self._every(), key=lambda a: a.name):
+            samples += health.samples(now)
         if self.leases is not None:
             for mailbox, held in sorted(self.leases().items()):
                 samples.append(("introbot_lease_owned", {"mailbox": mailbox}, int(held)))
@@ -325,8 +390,12 @@ class HealthServer:
                 f"cannot listen on {listen} for /healthz, /readyz and /metrics "
                 f"({exc.strerror}); choose another [daemon] http or --http",
             ) from None
+        # Stopping waits for the loop to look (half of poll_interval on average): 50 ms.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="introbot-health", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="introbot-health",
+            daemon=True,
         )
 
     @property

@@ -240,6 +240,13 @@ def sent_copy(tracked: Tracked, copies: Sequence[Seen]) -> tuple[Seen, str] | No
     return copies[-n], why
 
 
+def unedited(written: str, current: str) -> bool:
+    """A draft is still as introbot wrote it (``written``: its text then): any edit of the
+    connector's, however small, makes it theirs. Gmail may rewrite line ends and wrapping:
+    the words and their order are compared."""
+    return written.split() == current.split()
+
+
 # ---------------------------------------------------------------------- replies
 def awaited_answers(intros: Iterable[Intro], sent_now: Iterable[DraftSent]) -> list[Awaited]:
     """The consent messages (and reminders) of ``intros`` whose answer is awaited: those

@@ -374,6 +374,9 @@ class CreateDraft:
 class DeleteDraft:
     intro_id: str
     key: str
+    # Only while it is as introbot wrote it (an old note to the connector): once they
+    # edited it, it is theirs.
+    unless_edited: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -36,10 +36,12 @@ from introbot.matching import (
     claim_reply,
     draft_fates,
     from_connector,
+    sent_copy,
 )
 from introbot.model import (
     Consent,
     Draft,
+    DraftCreated,
     DraftEdited,
     DraftGone,
     DraftKind,
@@ -65,6 +67,7 @@ from introbot.workflow import label_decisions
 
 log = logging.getLogger(__name__)
 
+SENT_LOOKED_AT = 20  # sent messages to a draft's recipients read to find its lost send
 REPLY_HEADERS = ("From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References")
 MAX_REQUEST_MESSAGES = 3
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
@@ -98,6 +101,18 @@ class SyncResult:
 
     def observe(self, intro_id: str, observation: Observation, why: str) -> None:
         self.observations.append((intro_id, observation, why))
+
+
+# Where a failure comes from that is no fault of the message being read: the database (its
+# server restarted, the connection cut) or the lease (lost meanwhile).
+_NOT_THE_MESSAGE = ("psycopg", "sqlite3", "introbot.store", "introbot.leases")
+
+
+def not_the_message(exc: BaseException) -> bool:
+    """Whether ``exc``, raised while a reply was read, is the database's or the lease's:
+    never a reason to set the message aside as unreadable (a PostgreSQL restart in the
+    middle of a reply made it "unclear" for good). The poll fails and the next reads it."""
+    return any(kind.__module__.startswith(_NOT_THE_MESSAGE) for kind in type(exc).__mro__)
 
 
 def _at(internal_date_ms: int) -> datetime:
@@ -331,6 +346,8 @@ class Sync:
             try:
                 self._reply(raw, awaited, requests, result)
             except Exception as exc:  # one unreadable message never stops the poll
+                if not_the_message(exc):
+                    raise  # the poll fails; the next one reads the message again
                 self._unreadable_reply(raw, awaited, exc, result)
 
     def _unreadable_reply(
@@ -371,7 +388,7 @@ class Sync:
                 return
         result.seen.append(raw.id)
         owners = list(claim.owners)
-        sent = self._sent_text(owners[-1])
+        sent = self._sent_text(owners[-1], result)
         if claim.shared is not None and claim.doubt is None:
             said, how = self._per_contact(mail, owners, sent), " (one answer, per contact)"
         else:
@@ -443,18 +460,29 @@ class Sync:
             said[owner] = (reading, answer is not None and not answer.mentioned)
         return said
 
-    def _sent_text(self, owner: Owner) -> str | None:
+    def _sent_text(self, owner: Owner, result: SyncResult) -> str | None:
         """The consent message this party got, as sent (the connector may have edited it),
-        to drop its lines pasted back in a reply."""
+        to drop its lines pasted back in a reply: as recorded, or as found sent in this
+        very sync (``result``)."""
         intro = self.store.load(owner[0])
+        sent_now = {
+            obs.key
+            for intro_id, obs, _ in result.observations
+            if intro_id == owner[0] and isinstance(obs, DraftSent)
+        }
         sent = (
-            [d for d in intro.drafts_of(DraftKind.CONSENT, owner[1]) if d.state is DraftState.SENT]
+            [
+                d
+                for d in intro.drafts_of(DraftKind.CONSENT, owner[1])
+                if d.state is DraftState.SENT or d.key in sent_now
+            ]
             if intro
             else []
         )
         if not sent:
             return None
-        return self.store.sent_body(sent[-1].key) or self.store.body(sent[-1].key)
+        key = sent[-1].key
+        return result.sent_texts.get(key) or self.store.sent_body(key) or self.store.body(key)
 
     # ------------------------------------------------------ decisions, unlabeling
     def _decisions(self, decisions: list[tuple[HistoryEvent, str]], result: SyncResult) -> None:
@@ -582,13 +610,49 @@ class Sync:
         }
         self._replies(self._thread_events(threads), result)
 
-    def read_replies(self, thread_ids: Iterable[str], now: datetime) -> SyncResult:
-        """The replies in whole threads, whatever the cursor says: for a send introbot
-        learns of late (its record lost to a crash), whose answer history already showed.
-        The reply rules are matching's (from the party, after the send, ...)."""
+    # -------------------------------------------------------------- lost sends
+    def sent_while_away(
+        self, wanted: Tracked, sharing: Sequence[tuple[str, str]], now: datetime
+    ) -> SyncResult | None:
+        """A draft introbot never heard Gmail create (a crash came between Gmail's answer
+        and the record), looked for among the sent messages (``wanted``: the draft as it
+        was to be written; which copy is its send: :func:`introbot.matching.sent_copy`).
+        Found, the result is what a poll would have observed, for the poll's own path to
+        apply: for each intro recording the draft (``sharing``: intro id, its key), the
+        draft written and sent, its texts as written and as sent, and the replies in the
+        copy's thread, whatever the cursor says (history may have shown them while the
+        draft was not known sent). None: no sent copy is the draft's, it is to be written."""
+        found = sent_copy(wanted, self._sent_candidates(wanted))
+        if found is None:
+            return None
+        copy, why = found
         result = SyncResult(self.store.cursor() or 0, now)
-        self._replies(self._thread_events(set(thread_ids)), result)
+        for intro_id, key in sharing:
+            result.draft_texts[key] = wanted.text
+            result.sent_texts[key] = copy.text or ""
+            created = DraftCreated(key, "", copy.id, copy.thread_id)
+            result.observe(intro_id, created, "written before a restart")
+            result.observe(intro_id, sent_as(key, copy), f"sent: {why}")
+        self._replies(self._thread_events({copy.thread_id}), result)
         return result
+
+    def _sent_candidates(self, wanted: Tracked) -> list[Seen]:
+        """Sent messages that could be the lost draft's copy: those carrying its
+        Message-ID, and the sent messages of its thread (or, for a new thread, those to
+        its recipients since it was queued). Copies already another draft's are left out."""
+        draft = wanted.draft
+        ids = [m.id for m in self.client.find_messages(draft.key)]
+        if draft.thread_id:
+            thread = self.client.get_thread(draft.thread_id)
+            ids += [m.id for m in thread.messages if "SENT" in m.label_ids] if thread else []
+        elif wanted.recipients:
+            query = "in:sent " + " ".join(f"to:{r}" for r in sorted(wanted.recipients))
+            if wanted.since is not None:
+                query += f" after:{int(wanted.since.timestamp())}"
+            ids += [m.id for m in self.client.list_messages(query, limit=SENT_LOOKED_AT)]
+        taken = self.store.sent_copies()
+        raws = self.client.get_raw_messages(dict.fromkeys(i for i in ids if i not in taken))
+        return [seen_of(r, read_mail(r.raw)) for r in raws.values()]
 
     def _thread_events(self, threads: set[str]) -> dict[str, HistoryEvent]:
         """Every message of these threads, as if history had just shown it added."""

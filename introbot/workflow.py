@@ -379,8 +379,21 @@ def _answered(intro: Intro, party: Party) -> datetime:
 
 
 @dataclass(frozen=True)
+class ThreadNote:
+    """What introbot keeps of a request thread set aside for the connector: why
+    (``problem``), and the Message-ID of the note to them about it (``note``; None when
+    unknown). A fact :func:`plan_request` is given, as the store has it."""
+
+    problem: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class RequestPlan:
-    """What one reading of a request thread comes to; the engine carries it out."""
+    """What one reading of a request thread comes to; the engine carries it out, in this
+    order and in one transaction: ``first`` queued, the intros of ``opening`` opened,
+    ``actions`` queued, and the thread's record set (``records_thread``: its problem, or
+    none, and ``note``, the key of the note to the connector it holds)."""
 
     # Per requester, the (contact, context) of each intro to open: one consent ask to them.
     opening: tuple[tuple[Person, tuple[tuple[Person, str], ...]], ...] = ()
@@ -390,6 +403,13 @@ class RequestPlan:
     actions: tuple[CreateDraft, ...] = ()  # the note to the connector (a problem, a pair held)
     held: tuple[str, ...] = ()  # pairs introbot remembers: not asked without the connector
     attention: tuple[str, ...] = ()  # what the thread needs attention for, said once each
+    first: tuple[DeleteDraft, ...] = ()  # queued before the intros open: a note that goes
+    note: str | None = None  # the note to the connector the thread holds after the plan
+
+    @property
+    def records_thread(self) -> bool:
+        """Does the thread's record change: a problem set (again), or cleared?"""
+        return self.problem is not None or self.clears_problem
 
 
 def plan_request(
@@ -400,6 +420,7 @@ def plan_request(
     now: datetime,
     rules: WorkflowRules,
     past: Mapping[tuple[str, str], Sequence[Intro]] | None = None,
+    noted: ThreadNote | None = None,
 ) -> RequestPlan:
     """A request thread read (``wanted``: the (requester, contact, context) it asks for;
     ``existing``: its intros so far). Intros that stand are not opened again; nor, unless
@@ -408,7 +429,8 @@ def plan_request(
     contacts one requester asks for are asked about together. A thread whose intros all
     stand says nothing new (labeled again, or a later message in it), even with problems;
     otherwise the thread needs the connector's attention, with one note to them in it: the
-    problems, or the pairs held back (what is remembered, and how to ask anyway)."""
+    problems, or the pairs held back (what is remembered, and how to ask anyway). ``noted``:
+    what the thread's record says already; the same problem again drafts no second note."""
     groups: dict[str, tuple[Person, list[tuple[Person, str]]]] = {}
     held: list[str] = []
     for requester, contact, context in wanted:
@@ -434,15 +456,23 @@ def plan_request(
     )
     if existing and not opening and not held and not waiting:
         return RequestPlan(read_again=True)
-    problems = [*problems, *(_waits(request, r, a, again=past is None) for r, a in waiting)]
+    waits = [_waits(request, r, a, again=past is None) for r, a in waiting]
+    unusable, problems = list(problems), [*problems, *waits]
     problem = " ".join(problems) if problems else None
     attention = (problem,) if problem else ()
     actions: tuple[CreateDraft, ...] = ()  # CreateDraft(""): a note of no intro's
+    command = f"introbot ask-again {request.thread_id}"
     if problems:  # apart from the thread where intros draft (one draft a thread)
-        note = problem_note(request, problems, rules, apart=bool(existing or opening))
+        note = problem_note(
+            request,
+            unusable,
+            rules,
+            apart=bool(existing or opening),
+            waiting=waits,
+            ask_again=command if past is None else "",
+        )
         actions = (CreateDraft("", note),)
     if held:
-        command = f"introbot ask-again {request.thread_id}"
         why = (
             "; ".join(held) + ". Nobody is asked again without your say: to ask anyway, "
             f"run `{command}`."
@@ -453,6 +483,14 @@ def plan_request(
             request, held, problems, command, rules, apart=bool(existing or opening)
         )
         actions = (CreateDraft("", note),)
+    kept = noted.note if noted is not None else None
+    if problem is not None and noted is not None and noted.problem == problem:
+        actions = ()  # the same note is in the thread already: not drafted again
+    # A note that no longer says what holds (the request was fixed, or says something
+    # else) goes before the intros' asks or the new note land in the thread, unless the
+    # connector edited it (then it is theirs).
+    outdated = kept is not None and (bool(actions) or (bool(opening) and problem is None))
+    first = (DeleteDraft("", kept, unless_edited=True),) if kept and outdated else ()
     return RequestPlan(
         opening,
         problem=problem,
@@ -460,7 +498,15 @@ def plan_request(
         actions=actions,
         held=tuple(held),
         attention=attention,
+        first=first,
+        note=actions[0].spec.key if actions else kept if problem is not None else None,
     )
+
+
+def asking_again(thread_id: str, rules: WorkflowRules) -> tuple[DeleteDraft, ...]:
+    """The connector said to ask anyway (`introbot ask-again`): the note saying why nobody
+    was asked goes first, before the thread is read again (one draft in the thread)."""
+    return (DeleteDraft("", compose.held_key(thread_id, rules)),)
 
 
 def open_intro(
@@ -522,11 +568,8 @@ def _ask(intro: Intro, role: Role, rules: WorkflowRules) -> tuple[Intro, Action]
     return _queue(intro, spec, role)
 
 
-def problem_note(
-    request: RequestRef, problems: Iterable[str], rules: WorkflowRules, apart: bool = False
-) -> DraftSpec:
-    """A draft to the connector saying what is missing (see compose.problem_spec)."""
-    return compose.problem_spec(request, problems, rules, apart)
+#: A draft to the connector saying what is missing, and what to do (compose.problem_spec).
+problem_note = compose.problem_spec
 
 
 # ------------------------------------------------ one request for several contacts
@@ -1589,6 +1632,20 @@ def _closed_refuses(intro: Intro, obs: Any, now: datetime, rules: WorkflowRules)
     raise InvalidTransition(intro, obs, f"the intro is already {intro.stage.value}")
 
 
+def queued_record(intro: Intro | None, key: str) -> Draft | None:
+    """The intro's record of draft ``key`` while it still waits to be written (queued);
+    None when no intro records it (a note to the connector), or it was held back,
+    withdrawn or written since."""
+    record = intro.draft(key) if intro is not None else None
+    return record if record is not None and record.state is DraftState.QUEUED else None
+
+
+def still_wanted(intro: Intro | None, key: str) -> bool:
+    """Is a queued draft still to be written as it was queued? One the workflow held back
+    or withdrawn since (:func:`settle_thread`) never is; a note no intro records always is."""
+    return intro is None or intro.draft(key) is None or queued_record(intro, key) is not None
+
+
 # ------------------------------------------------------------------------ the table
 _OPEN: dict[type, Handler] = {
     DraftCreated: _draft_created,
@@ -1744,6 +1801,38 @@ def threads_to_relabel(intro: Intro) -> tuple[str, ...]:
 FINISHED_SHOWN = (Stage.INTRODUCED, Stage.DECLINED, Stage.EXPIRED, Stage.CANCELLED)
 
 
+def finished_in_gmail(
+    shown: frozenset[Stage], intros: Sequence[Intro]
+) -> list[tuple[str, FinishedInGmail, str]]:
+    """After a full sync: the open intros of a request thread (``intros``: all of its
+    intros) that close as Gmail shows the thread finished (``shown``: the stages its
+    labels show), in a way the thread's closed intros do not account for (another
+    database or a restored backup went on without this one): (intro id, the observation,
+    why). Nothing is reopened or asked again; a thread that still shows a stage under way
+    is left as it is. Several endings shown: the intros close in their order, and each
+    needs attention, as introbot cannot tell which ended how."""
+    if any(not stage.closed for stage in shown):
+        return []
+    under_way = [i for i in intros if not i.stage.closed]
+    ours = {i.stage for i in intros if i.stage.closed}
+    endings = [s for s in FINISHED_SHOWN if s in shown and s not in ours]
+    if not under_way or not endings:
+        return []
+    names = ", ".join(STAGE_LABELS[s] for s in endings)
+    found = []
+    for n, intro in enumerate(under_way):
+        stage = endings[min(n, len(endings) - 1)]
+        attention = (
+            None
+            if len(endings) == 1
+            else f"Gmail labels this request {names}: introbot cannot tell which "
+            f"intro ended how, and closed this one as {stage.value}"
+        )
+        why = f"Gmail labels the request {STAGE_LABELS[stage]}"
+        found.append((intro.id, FinishedInGmail(stage, attention), why))
+    return found
+
+
 @dataclass(frozen=True)
 class Rebuilt:
     """What a database that never saw a request thread makes of the stages Gmail shows on
@@ -1753,6 +1842,11 @@ class Rebuilt:
     transitions: tuple[Transition, ...] = ()
     problem: str | None = None
     actions: tuple[CreateDraft, ...] = ()  # the problem note to the connector, if any
+
+    @property
+    def note(self) -> str | None:
+        """The Message-ID of the note to the connector the thread is to hold."""
+        return self.actions[0].spec.key if self.actions else None
 
 
 def rebuilt_from_gmail(
@@ -1777,7 +1871,8 @@ def rebuilt_from_gmail(
             "it again by itself: see its drafts and sent mail, and to start it over, "
             "remove the request label from the thread and put it back."
         )
-        to_connector = CreateDraft("", problem_note(request, [problem], rules))  # "": no intro's
+        # "": no intro's; the problem says what to do (nothing in the message to fix)
+        to_connector = CreateDraft("", problem_note(request, [problem], rules, fix=False))
         return Rebuilt(problem=problem, actions=(to_connector,))
     finished = [s for s in FINISHED_SHOWN if s in shown]
     transitions = []

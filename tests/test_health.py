@@ -8,21 +8,27 @@ import json
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from introbot.config import Account
 from introbot.gmail.errors import AuthExpired, GmailUnavailable
-from introbot.health import Health, HealthServer
+from introbot.health import STATES, Health, HealthServer
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
+from introbot.store import StoreError, StoreLocation, databases_answer
+from introbot.store.postgres import pool_for, reachable
+from introbot.store.sqlite import SqliteBackend
 from tests.cli import INTROBOT, invoke
 from tests.test_crash_safety import _request_bytes
+from tests.test_many_mailboxes import _account
 from tests.waiting import wait_until
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -172,6 +178,45 @@ def test_readiness_fails_when_gmail_refuses_the_workspace_sign_in(
             assert _get(url + "healthz")[0] == 200
 
 
+def _states(url: str) -> dict[str, float]:
+    samples = parse_metrics(_get(url + "metrics")[1])
+    return {state: total(samples, "introbot_mailboxes", state=state) for state in STATES}
+
+
+@pytest.mark.slow  # starts introbot as a process
+def test_many_accounts_ready_while_one_polls_well_each_failure_its_own(home: Path) -> None:
+    """`introbot run --all`: a mailbox whose database went away is that mailbox's failure
+    (in /metrics, by state and per mailbox); the process stays ready while another polls
+    well, and says why not once none does."""
+    with (
+        SandboxServer(user="ana@alpha.example") as alpha_gmail,
+        SandboxServer(user="bo@beta.example") as beta_gmail,
+    ):
+        alpha = _account("alpha", alpha_gmail)
+        _account("beta", beta_gmail)
+        with _daemon("--all", "--interval", "1") as (_, url):
+            wait_until("both polled", lambda: _states(url)["ok"] == 2)
+            assert _get(url + "readyz") == (200, "ok\n")
+            for suffix in ("", "-wal", "-shm"):  # beta's database removed under the daemon
+                (Account.named("beta").folder / f"introbot.db{suffix}").unlink(missing_ok=True)
+            wait_until("beta failing on its store", lambda: _states(url)["store_failing"] == 1)
+            assert _get(url + "readyz") == (200, "ok\n")  # alpha polls well
+            samples = parse_metrics(_get(url + "metrics")[1])
+            assert total(samples, "introbot_errors_total", account="beta", kind="store") == 1
+            assert total(samples, "introbot_errors_total", account="alpha") == 0
+            assert total(samples, "introbot_poll_running_seconds", account="beta") == 0
+            alpha.revoke_sign_ins()
+            wait_until("not ready", lambda: _get(url + "readyz")[0] == 503)
+            why = _get(url + "readyz")[1].splitlines()
+            assert why[0].startswith("alpha: Gmail refuses the sign-in")
+            assert why[1].startswith("beta: its last poll failed on its store (StoreError: ")
+            assert "cannot open the database" in why[1] and len(why) == 2
+            assert _states(url) == {
+                "ok": 0, "signed_out": 1, "store_failing": 1, "stale": 0, "not_polled": 0,
+            }  # fmt: skip
+            assert _get(url + "healthz") == (200, "ok\n")
+
+
 def test_a_bad_or_taken_address_is_refused_before_anything_runs(home: Path) -> None:
     refused = invoke("run", "--sandbox", "http://127.0.0.1:1/", "--http", "nowhere")
     assert refused.exit_code == 2 and "HOST:PORT" in refused.output
@@ -212,7 +257,7 @@ def test_alive_while_the_scheduler_ticks_or_a_poll_runs_not_when_it_stalls() -> 
         clock.now += 600  # a long full sync is no stall
         assert health.liveness() == []
         clock.now += 300
-        assert health.liveness() == ["a poll has run for 900 s"]
+        assert health.liveness() == ["work: a poll has run for 900 s"]
 
     health.tick()
     health.watch(slow_poll, "work", after=lambda _: None)()
@@ -248,6 +293,91 @@ def test_ready_only_signed_in_polled_recently_with_the_store_reachable() -> None
     unreachable.tick()
     unreachable.watch(lambda: None, "work", after=lambda _: None)()
     assert unreachable.readiness() == ["the database /x.db does not answer: disk I/O error"]
+
+
+def test_each_mailbox_times_its_own_poll_one_finishing_hides_no_stuck_other() -> None:
+    health, clock = _probe()
+    health.tick()
+    quick = health.watch(lambda: clock.__setattr__("now", clock.now + 1), "quick", lambda _: None)
+
+    def stuck() -> None:
+        quick()  # another mailbox's poll starts and ends while this one runs on
+        clock.now += 899
+        assert health.liveness() == ["stuck: a poll has run for 900 s"]
+        samples = parse_metrics(health.metrics())
+        assert total(samples, "introbot_poll_running_seconds", account="stuck") == 900
+        assert total(samples, "introbot_poll_running_seconds", account="quick") == 0
+
+    health.watch(stuck, "stuck", after=lambda _: None)()
+    health.tick()
+    assert health.liveness() == []
+    assert total(parse_metrics(health.metrics()), "introbot_poll_running_seconds") == 0
+
+
+def _fails(health: Health, name: str, exc: Exception) -> None:
+    def failing() -> None:
+        raise exc
+
+    with pytest.raises(type(exc)):
+        health.watch(failing, name, after=lambda _: None)()
+
+
+def test_many_mailboxes_ready_while_one_polls_well_and_each_state_counted() -> None:
+    health, clock = _probe()
+    health.tick()
+    for name in ("a", "b", "c", "d"):
+        health.watch(lambda: None, name, after=lambda _: None)()
+    _fails(health, "a", AuthExpired("Token has been expired or revoked"))
+    _fails(health, "b", StoreError("the database /b.db is not a usable introbot database"))
+    _fails(health, "c", sqlite3.OperationalError("disk I/O error"))
+    assert health.readiness() == []  # d polls well: one signed-out mailbox stops no replica
+    counts = parse_metrics(health.metrics())
+    assert {state: total(counts, "introbot_mailboxes", state=state) for state in STATES} == {
+        "ok": 1, "signed_out": 1, "store_failing": 2, "stale": 0, "not_polled": 0,
+    }  # fmt: skip
+    assert total(counts, "introbot_errors_total", kind="store") == 2
+    assert total(counts, "introbot_errors_total", account="a", kind="sign_in") == 1
+    health.account("e")  # served, not polled yet
+    clock.now += 180  # three intervals: d's good poll is stale
+    health.tick()
+    why = health.readiness(shown=3)
+    assert why[0].startswith("a: Gmail refuses the sign-in (AuthExpired: ")
+    assert why[1:] == [
+        "b: its last poll failed on its store "
+        "(StoreError: the database /b.db is not a usable introbot database)",
+        "c: its last poll failed on its store (OperationalError: disk I/O error)",
+        "... and 2 more mailboxes, none polled well",
+    ]
+    health.watch(lambda: None, "b", after=lambda _: None)()  # its store answers again
+    assert health.readiness() == []
+
+
+def test_readiness_asks_each_database_once_and_opens_no_mailbox_file(
+    locations: Callable[[], StoreLocation],
+) -> None:
+    stores = [locations().open() for _ in range(3)]
+    try:
+        pool = pool_for(stores[0].db.url) if stores[0].dialect == "postgresql" else None  # type: ignore[attr-defined]
+        made = pool.opened if pool else 0
+        assert databases_answer(stores) is None
+        assert not any(isinstance(s.db, SqliteBackend) and s.db.connected for s in stores)
+        assert pool is None or pool.opened - made <= 1  # at most one connection, for all three
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_not_ready_over_http_while_the_database_server_does_not_answer() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"postgresql://introbot:s3cret@127.0.0.1:{closed.getsockname()[1]}/introbot"
+    health = Health(60, store_check=lambda: reachable(url))
+    health.tick()
+    health.watch(lambda: None, "work", after=lambda _: None)()
+    with HealthServer("127.0.0.1:0", health) as server:
+        status, why = _get(server.url + "readyz")
+    assert status == 503 and why.startswith("cannot reach PostgreSQL at postgresql://introbot@")
+    assert "s3cret" not in why
 
 
 def test_the_metrics_text_and_the_place_for_leases() -> None:

@@ -114,7 +114,7 @@ def test_a_newer_database_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "introbot.db"
     Store(path).close()
     with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version = 7")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     before = path.read_bytes()
     with pytest.raises(StoreError, match="newer introbot"):
         Store(path)
@@ -168,6 +168,7 @@ def test_an_upgrade_keeps_every_intro_and_adds_what_is_new(tmp_path: Path) -> No
     store.save(intro, (), NOW)
     store.close()
     with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE threads DROP COLUMN note")  # schema 7: a thread's note to you
         db.execute("ALTER TABLE parties DROP COLUMN answered_at")
         db.execute("DROP INDEX drafts_shared")  # schema 6: a shared consent draft
         db.execute("ALTER TABLE drafts DROP COLUMN shared")

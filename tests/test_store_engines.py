@@ -11,12 +11,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import pytest
 
 from introbot.model import Cancel, CreateDraft, Note
 from introbot.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, StoreLocation
 from introbot.store.copy import copy_rows
-from introbot.store.postgres import PostgresBackend
+from introbot.store.postgres import PostgresBackend, pool_for
 from introbot.store.schema import DialectError, statements, tables
 from tests.postgres import PostgresServer, StoreMaker
 from tests.test_store import first_step
@@ -196,6 +197,36 @@ def test_the_server_restarting_between_polls_is_survived(
     assert (store.get_meta("before"), store.get_meta("after")) == ("1", "2")
     store.close()
     admin.close()
+
+
+def test_mailboxes_share_the_pool_and_its_dropped_connections_are_replaced(
+    postgres_server: PostgresServer,
+) -> None:
+    """Two mailboxes of one process take turns on one pooled connection, each seeing only
+    its own schema; when the server drops the idle ones (a restart, an idle timeout), the
+    next statement gets a new connection instead of failing."""
+    a, b = postgres_server.location().open(), postgres_server.location().open()
+    try:
+        pool = pool_for(postgres_server.url)
+        made = pool.opened
+        for n in range(3):
+            a.set_meta("mine", f"a{n}")
+            a.release()
+            b.set_meta("mine", f"b{n}")
+            b.release()
+        assert pool.opened == made  # the same idle connection, pointed at each in turn
+        assert (a.get_meta("mine"), b.get_meta("mine")) == ("a2", "b2")
+        a.release()
+        b.release()
+        with psycopg.connect(postgres_server.url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'introbot' AND pid <> pg_backend_pid()"
+            )
+        assert (a.get_meta("mine"), b.get_meta("mine")) == ("a2", "b2")
+    finally:
+        a.close()
+        b.close()
 
 
 def test_the_password_is_never_shown(postgres_server: PostgresServer) -> None:

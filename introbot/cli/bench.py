@@ -31,6 +31,7 @@ from typing import Any
 
 import click
 
+from introbot.cli.bench_burst import options as burst_options
 from introbot.engine import Engine
 from introbot.gmail.client import GmailClient
 from introbot.gmail.quota import UNITS_PER_USER_PER_SECOND, units
@@ -637,18 +638,34 @@ def mailboxes_table(quick: bool) -> dict[str, Any]:
     """``introbot bench --mailboxes``: its figures, and a table of them under "table"."""
     from introbot.cli import bench_mailboxes
 
-    click.echo("Idle-polling many mailboxes (each a sandbox; minutes unless --quick)...", err=True)
+    click.echo("Idle-polling many mailboxes (one sandbox; minutes unless --quick)...", err=True)
     if quick:
         many = bench_mailboxes.many_mailboxes((2, 4), interval=1.0, rounds=3)
     else:
         interval = float(SETTINGS.daemon.poll_interval_seconds)
-        many = bench_mailboxes.many_mailboxes((10, 100), interval=interval, rounds=2)
+        many = bench_mailboxes.many_mailboxes(interval=interval)
     title = (
         f"introbot bench --mailboxes - {platform.system()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; a sandbox per mailbox, Gmail's per-user limit on"
+        f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}; one sandbox serving "
+        "every mailbox, Gmail's per-user limit on"
     )
     rows = [title, *_TABLE_HEAD, *bench_mailboxes.rows(many, _row)]
     return {**many, "table": "\n".join(rows)}
+
+
+def burst_table(quick: bool, **options: Any) -> dict[str, Any]:
+    """``introbot bench --burst``: its figures, and a table of them under "table"."""
+    from introbot.cli import bench_burst
+
+    click.echo("A burst worked by 1, 2 and 4 replicas (minutes unless --quick)...", err=True)
+    result = bench_burst.from_options(quick, options)
+    title = (
+        f"introbot bench --burst - {platform.system()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; one sandbox serving every mailbox, each with a quota "
+        f"of {result['quota_units_per_minute']:,} units a minute"
+    )
+    rows = [title, *_TABLE_HEAD, *bench_burst.rows(result, _row)]
+    return {**result, "table": "\n".join(rows)}
 
 
 # A table's head: a blank line under its title, the column names, the separator.
@@ -671,10 +688,18 @@ def _ratio(a: float, b: float) -> str:
     "--mailboxes",
     "mailboxes_only",
     is_flag=True,
-    help="Only one process idle-polling 10, then 100 mailboxes (CPU and memory; minutes).",
+    help="Only one process idle-polling 10, 100, then 1,000 mailboxes (CPU and memory; "
+    "about 13 minutes).",
 )
-def command(as_json: bool, quick: bool, reading_only: bool, mailboxes_only: bool) -> None:
+@burst_options
+def command(
+    as_json: bool, quick: bool, reading_only: bool, mailboxes_only: bool, **burst: Any
+) -> None:
     """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
+    if burst["burst_only"]:
+        result = burst_table(quick, **burst)
+        click.echo(json.dumps(result, indent=1) if as_json else result["table"])
+        return
     if mailboxes_only:
         many = mailboxes_table(quick)
         click.echo(json.dumps(many, indent=1) if as_json else many["table"])

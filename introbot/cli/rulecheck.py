@@ -333,7 +333,12 @@ def sample_drafts(
     specs: dict[str, DraftSpec] = {}
     for order in dict.fromkeys((rules.order, Order.PARALLEL)):
         _play(replace(rules, order=order), specs, people)
-    specs.setdefault("problem_note", problem_note(REQUEST, ["a sample problem"], rules))
+    # The note's every field in use: a problem to fix, and a contact waiting for the
+    # unsent draft in the thread, asked anyway (its closing names the command).
+    waits = ["a sample contact waits for the draft in the thread"]
+    command = f"introbot ask-again {REQUEST.thread_id}"
+    note = problem_note(REQUEST, ["a sample problem"], rules, waiting=waits, ask_again=command)
+    specs.setdefault("problem_note", note)
     requester, contact = people
     specs.setdefault("held_note", _held(rules, people))
     second = Person("Bob Lee" if contact.name else None, "bob@lee.example")

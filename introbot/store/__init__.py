@@ -8,6 +8,9 @@ is, whichever the engine, and opens it.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +40,8 @@ __all__ = [
     "WrongMailbox",
     "action_from_json",
     "action_to_json",
+    "databases_answer",
+    "is_store_failure",
     "mailbox_of",
 ]
 
@@ -119,3 +124,24 @@ def mailbox_of(where: Path | StoreLocation) -> str | None:
         return store.get_meta("address")
     finally:
         store.close()
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` says a store failed (its database unusable or not answering), not
+    Gmail nor introbot: StoreError, or an engine's own error (psycopg's only if it was ever
+    imported, which no store without PostgreSQL does)."""
+    if isinstance(exc, StoreError | sqlite3.Error):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.Error)
+
+
+def databases_answer(stores: Iterable[Store]) -> str | None:
+    """None when each PostgreSQL database these stores use answers now, else why the first
+    does not: one statement per database on the process's pool, however many mailboxes it
+    holds (a readiness probe's cost does not grow with them). SQLite files are not opened
+    here: each is its own mailbox's, and that mailbox's polls say when it fails."""
+    from introbot.store.postgres import reachable
+
+    urls = {store.db.url for store in stores if store.dialect == "postgresql"}  # type: ignore[attr-defined]
+    return next((why for url in sorted(urls) if (why := reachable(url)) is not None), None)

@@ -61,4 +61,10 @@ class Backend(Protocol):
         of its own (the poll's is never shared), creating nothing."""
         ...
 
+    def release(self) -> None:
+        """Give the connection back while the mailbox waits for its next poll (SQLite: closed;
+        PostgreSQL: back to the process's pool); the next statement takes one again. Never
+        inside a transaction."""
+        ...
+
     def close(self) -> None: ...

@@ -95,14 +95,17 @@ def action_to_json(action: Action) -> str:
             ensure_ascii=False,
         )
     if isinstance(action, DeleteDraft):
-        return json.dumps({"type": "delete_draft", "intro_id": action.intro_id, "key": action.key})
+        only = {"unless_edited": True} if action.unless_edited else {}
+        return json.dumps(
+            {"type": "delete_draft", "intro_id": action.intro_id, "key": action.key, **only}
+        )
     raise TypeError(f"{type(action).__name__} is not an outbox action")
 
 
 def action_from_json(text: str) -> CreateDraft | DeleteDraft:
     data = json.loads(text)
     if data["type"] == "delete_draft":
-        return DeleteDraft(data["intro_id"], data["key"])
+        return DeleteDraft(data["intro_id"], data["key"], bool(data.get("unless_edited")))
     spec = DraftSpec(
         key=data["key"],
         kind=DraftKind(data["kind"]),
@@ -153,6 +156,7 @@ class ThreadRecord:
     labels: frozenset[str]
     dirty: bool
     message_id: str | None  # the request message, for request threads
+    note: str | None = None  # the Message-ID of the note to the connector it holds
 
 
 class Store:
@@ -174,6 +178,7 @@ class Store:
         except self.db.errors as exc:
             self.db.close()
             raise StoreError(f"{self.where} is not a usable introbot database: {exc}") from None
+        self.db.release()  # opened and migrated: the next statement takes a connection again
 
     @property
     def where(self) -> str:
@@ -190,6 +195,11 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.db.dialect
+
+    def release(self) -> None:
+        """Give back the database connection until the next statement (between two polls:
+        a process serving many mailboxes holds a connection only for those polling now)."""
+        self.db.release()
 
     def close(self) -> None:
         self.db.close()
@@ -596,6 +606,7 @@ class Store:
             frozenset(json.loads(row["labels"])),
             bool(row["dirty"]),
             row["message_id"],
+            row["note"],
         )
 
     def _mark_dirty(self, thread_id: str, message_id: str | None = None) -> None:
@@ -607,14 +618,23 @@ class Store:
         )
 
     def set_problem(
-        self, thread_id: str, problem: str | None, now: datetime, message_id: str | None = None
+        self,
+        thread_id: str,
+        problem: str | None,
+        now: datetime,
+        message_id: str | None = None,
+        note: str | None = None,
     ) -> None:
+        """A request thread needs attention, and why (``problem``; None: no more), with
+        the Message-ID of the note to the connector about it (``note``)."""
         with self.transaction():
             self.db.execute(
-                "INSERT INTO threads (thread_id, problem, dirty, message_id) VALUES (?, ?, 1, ?) "
+                "INSERT INTO threads (thread_id, problem, dirty, message_id, note) "
+                "VALUES (?, ?, 1, ?, ?) "
                 "ON CONFLICT (thread_id) DO UPDATE SET problem = excluded.problem, dirty = 1, "
-                "message_id = COALESCE(excluded.message_id, threads.message_id)",
-                (thread_id, problem, message_id),
+                "message_id = COALESCE(excluded.message_id, threads.message_id), "
+                "note = excluded.note",
+                (thread_id, problem, message_id, note),
             )
             if problem:
                 self._audit(now, None, "problem", f"thread {thread_id}: {problem}")

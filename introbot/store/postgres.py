@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from introbot.store.backend import StoreError
+from introbot.store.pool import Pool
 
 if TYPE_CHECKING:
     import psycopg
@@ -142,25 +144,18 @@ class PostgresBackend:
         self.lock_path = lock_path
         self._depth = 0
         self.fence: Fence | None = None  # set by a replica working the mailbox under a lease
-        self.conn = self._connect()
+        self.pool = pool_for(url)
+        self.conn: psycopg.Connection[Any] | None = None
+        try:
+            conn = self._connection()
+        except self.psycopg.Error as exc:
+            raise StoreError(unreachable(url, exc)) from None
+        self._bootstrap(conn)
 
     # ------------------------------------------------------------ connection
-    def _connect(self) -> psycopg.Connection[Any]:
+    def _bootstrap(self, conn: psycopg.Connection[Any]) -> None:
+        """The registry and this mailbox's schema and row, made if missing."""
         pg = self.psycopg
-        try:
-            conn: psycopg.Connection[Any] = pg.connect(
-                self.url,
-                autocommit=True,
-                connect_timeout=CONNECT_TIMEOUT,
-                application_name="introbot",
-                row_factory=_row_factory,
-            )
-        except pg.Error as exc:
-            raise StoreError(
-                f"cannot reach PostgreSQL at {describe(self.url)}: {_first_line(exc)}. Check "
-                "[store] url (host, port, database, user; the password there or in PGPASSWORD "
-                "or ~/.pgpass) and that the server is running"
-            ) from None
         try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_BOOTSTRAP_LOCK,))
@@ -176,22 +171,59 @@ class PostgresBackend:
                     "ON CONFLICT (name) DO NOTHING",
                     (self.mailbox, self.schema),
                 )
-            conn.execute(pg.sql.SQL("SET search_path TO {}").format(pg.sql.Identifier(self.schema)))
         except pg.Error as exc:
-            conn.close()
+            self.close()
             raise StoreError(
                 f"cannot set up the mailbox {self.mailbox} in {describe(self.url)}: "
                 f"{_first_line(exc)}. introbot's user needs to create schemas there "
                 "(GRANT CREATE ON DATABASE ... TO ...)"
             ) from None
+
+    def _point(self, conn: psycopg.Connection[Any]) -> None:
+        """This mailbox's tables by their plain names, on a connection any mailbox used."""
+        pg = self.psycopg
+        conn.execute(pg.sql.SQL("SET search_path TO {}").format(pg.sql.Identifier(self.schema)))
+
+    def _take(self) -> psycopg.Connection[Any]:
+        """A connection from the pool pointed at this mailbox; pointing it is its check: an
+        idle one the server dropped (a restart) fails there, and the pool's others are
+        dropped with it for a new one. A server that does not answer raises the engine's
+        error (between polls: that poll fails and the daemon retries, as for Gmail)."""
+        conn: psycopg.Connection[Any] = self.pool.take()
+        try:
+            self._point(conn)
+            return conn
+        except self.psycopg.Error:
+            conn.close()
+            self.pool.close()
+        conn = self.pool.take()  # none idle now: a new one
+        try:
+            self._point(conn)
+        except self.psycopg.Error:
+            conn.close()
+            raise
         return conn
 
     def _connection(self) -> psycopg.Connection[Any]:
-        """The connection, made again if the server dropped it (a restart) between two
-        transactions; within one, a lost connection fails the transaction."""
-        if (self.conn.closed or self.conn.broken) and not self._depth:
-            self.conn = self._connect()
-        return self.conn
+        """The connection this mailbox holds, taken from the pool when it holds none; taken
+        again if the server dropped it (a restart) between two transactions; within one, a
+        lost connection fails the transaction."""
+        conn = self.conn
+        if conn is not None and (conn.closed or conn.broken) and not self._depth:
+            self.pool.give(conn, reusable=False)
+            conn = self.conn = None
+        if conn is None:
+            conn = self.conn = self._take()
+        return conn
+
+    def release(self) -> None:
+        """Back to the pool between polls (never inside a transaction)."""
+        conn = self.conn
+        if conn is None or self._depth:
+            return
+        self.conn = None
+        idle = self.psycopg.pq.TransactionStatus.IDLE
+        self.pool.give(conn, reusable=not conn.broken and conn.info.transaction_status == idle)
 
     # ------------------------------------------------------------------- SQL
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -259,14 +291,75 @@ class PostgresBackend:
         """Nothing to fold: the server's readers see what was committed."""
 
     def answers(self) -> str | None:
-        try:
-            probe(self.url, self.mailbox)
-        except StoreError as exc:
-            return str(exc)
-        return None
+        return reachable(self.url)
 
     def close(self) -> None:
-        self.conn.close()
+        """Given back to the pool, or closed when held inside a transaction (it is then
+        lost, as by a crash: the server rolls it back)."""
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        if self._depth:
+            conn.close()
+            return
+        self.conn = conn
+        self.release()
+
+
+_POOLS: dict[str, Pool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def pool_for(url: str) -> Pool:
+    """The process's pool of connections to the database at ``url``, one for all its
+    mailboxes (each points a connection at its own schema when it takes it)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(url)
+        if pool is None:
+            pool = _POOLS[url] = Pool(lambda: _new_connection(url))
+        return pool
+
+
+def _new_connection(url: str) -> Any:
+    return _psycopg().connect(
+        url,
+        autocommit=True,
+        connect_timeout=CONNECT_TIMEOUT,
+        application_name="introbot",
+        row_factory=_row_factory,
+    )
+
+
+def unreachable(url: str, exc: BaseException) -> str:
+    return (
+        f"cannot reach PostgreSQL at {describe(url)}: {_first_line(exc)}. Check [store] url "
+        "(host, port, database, user; the password there or in PGPASSWORD or ~/.pgpass) and "
+        "that the server is running"
+    )
+
+
+def reachable(url: str) -> str | None:
+    """None when the database at ``url`` answers now, else why not: one statement on an
+    idle connection of the process's pool (never one a poll holds; a new one if the idle
+    ones are gone with a restart), however many mailboxes the process serves there."""
+    psycopg = _psycopg()
+    pool = pool_for(url)
+    why = ""
+    for _ in range(2):
+        try:
+            conn = pool.take()
+        except psycopg.Error as exc:
+            return unreachable(url, exc)
+        try:
+            conn.execute("SELECT 1").fetchone()
+        except psycopg.Error as exc:
+            conn.close()
+            pool.close()  # the other idle ones are likely gone with it
+            why = _first_line(exc)
+            continue
+        pool.give(conn)
+        return None
+    return f"PostgreSQL at {describe(url)} does not answer: {why}"
 
 
 def connect(url: str, purpose: str) -> Any:
@@ -285,37 +378,62 @@ def connect(url: str, purpose: str) -> Any:
         ) from None
 
 
-def probe(url: str, mailbox: str) -> Probe:
-    """Reach the server and read the mailbox's schema version and intros, creating nothing.
-    Raises StoreError with what to do."""
+@contextmanager
+def _looking(url: str) -> Iterator[tuple[Any, str]]:
+    """A connection of its own to look, creating nothing, and the server's version
+    ("PostgreSQL 15.18"); any failure is a StoreError with what to do."""
     psycopg = _psycopg()
-    schema = schema_of(mailbox)
     try:
         with psycopg.connect(
             url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="introbot"
         ) as conn:
             server = conn.info.server_version  # 150018
-            version = f"PostgreSQL {server // 10000}.{server % 10000}"
-            if conn.execute("SELECT to_regclass('introbot.mailboxes')").fetchone()[0] is None:
-                return Probe(version, None, None, None)
-            row = conn.execute(
-                "SELECT schema_version FROM introbot.mailboxes WHERE name = %s", (mailbox,)
-            ).fetchone()
-            if row is None:
-                return Probe(version, None, None, None)
-            if int(row[0]) == 0:
-                return Probe(version, 0, None, None)
-            sql, name = psycopg.sql.SQL, psycopg.sql.Identifier(schema)
-            intros = conn.execute(sql("SELECT count(*) FROM {}.intros").format(name)).fetchone()
-            address = conn.execute(
-                sql("SELECT value FROM {}.meta WHERE key = 'address'").format(name)
-            ).fetchone()
-            return Probe(version, int(row[0]), intros[0], address[0] if address else None)
+            yield conn, f"PostgreSQL {server // 10000}.{server % 10000}"
     except psycopg.Error as exc:
         raise StoreError(
             f"cannot reach PostgreSQL at {describe(url)}: {_first_line(exc)}. Check [store] url "
             "and that the server is running"
         ) from None
+
+
+def _has_registry(conn: Any) -> bool:
+    return conn.execute("SELECT to_regclass('introbot.mailboxes')").fetchone()[0] is not None
+
+
+def probe(url: str, mailbox: str) -> Probe:
+    """Reach the server and read the mailbox's schema version and intros, creating nothing.
+    Raises StoreError with what to do."""
+    schema = schema_of(mailbox)
+    with _looking(url) as (conn, version):
+        if not _has_registry(conn):
+            return Probe(version, None, None, None)
+        row = conn.execute(
+            "SELECT schema_version FROM introbot.mailboxes WHERE name = %s", (mailbox,)
+        ).fetchone()
+        if row is None:
+            return Probe(version, None, None, None)
+        if int(row[0]) == 0:
+            return Probe(version, 0, None, None)
+        sql, name = _psycopg().sql.SQL, _psycopg().sql.Identifier(schema)
+        intros = conn.execute(sql("SELECT count(*) FROM {}.intros").format(name)).fetchone()
+        address = conn.execute(
+            sql("SELECT value FROM {}.meta WHERE key = 'address'").format(name)
+        ).fetchone()
+        return Probe(version, int(row[0]), intros[0], address[0] if address else None)
+
+
+def mailbox_versions(url: str, mailboxes: Sequence[str]) -> tuple[str, dict[str, int]]:
+    """The server ("PostgreSQL 15.18") and each of ``mailboxes``' schema versions (0: not
+    made yet), on one connection, creating nothing. Raises StoreError with what to do."""
+    found: dict[str, int] = dict.fromkeys(mailboxes, 0)
+    with _looking(url) as (conn, version):
+        if _has_registry(conn):
+            rows = conn.execute(
+                "SELECT name, schema_version FROM introbot.mailboxes WHERE name = ANY(%s)",
+                (list(mailboxes),),
+            ).fetchall()
+            found.update({str(name): int(schema) for name, schema in rows})
+    return version, found
 
 
 def _first_line(exc: BaseException) -> str:

@@ -134,6 +134,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE drafts ADD COLUMN shared TEXT;
     CREATE INDEX drafts_shared ON drafts (shared);
     """,
+    # 7: the Message-ID of the note to the connector a request thread holds (a problem, a
+    # pair held back): when the request is fixed, or says something else, that note goes.
+    """
+    ALTER TABLE threads ADD COLUMN note TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -153,6 +158,15 @@ def tables() -> tuple[str, ...]:
     """Every table, in the order the migrations make them (referenced before referring)."""
     found = re.findall(r"CREATE TABLE (\w+)", "\n".join(MIGRATIONS))
     return tuple(dict.fromkeys(found))
+
+
+def counted_columns() -> tuple[tuple[str, str], ...]:
+    """(table, column) of every column the engine numbers itself (``INTEGER PRIMARY KEY
+    AUTOINCREMENT``; PostgreSQL: an identity column)."""
+    found = re.findall(
+        r"CREATE TABLE (\w+) \(\s*(\w+) INTEGER PRIMARY KEY AUTOINCREMENT", "\n".join(MIGRATIONS)
+    )
+    return tuple(found)
 
 
 class DialectError(Exception):

@@ -2,6 +2,11 @@
 
 ``BEGIN IMMEDIATE`` takes the file's write lock when a transaction starts, so the writes of
 the mailbox are one transaction at a time; ``PRAGMA user_version`` is the schema version.
+
+The connection is opened when a statement needs it and closed by :meth:`release` between
+two polls (a daemon serving a thousand mailboxes would otherwise keep a thousand open, each
+with its page cache, statement cache and three open files: most of its memory). Opening
+costs a few hundred microseconds, once a poll.
 """
 
 from __future__ import annotations
@@ -23,22 +28,43 @@ class SqliteBackend:
         self.path = path
         self.where = str(path)
         self.lock_path = path
+        self._db: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
+        self._open(create=True)
+
+    def _open(self, create: bool = False) -> sqlite3.Connection:
+        """Opened again after :meth:`release`, the file must still be there: one removed
+        under a running daemon is an error of that mailbox's store, never a new empty one."""
+        where = str(self.path) if create else self.path.absolute().as_uri() + "?mode=rw"
+        try:
             # One poll at a time, perhaps on the scheduler's worker thread: never two at once.
-            self.db = sqlite3.connect(
-                str(path), isolation_level=None, timeout=10, check_same_thread=False
+            db = sqlite3.connect(
+                where, isolation_level=None, timeout=10, check_same_thread=False, uri=not create
             )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from None
-        self.db.row_factory = sqlite3.Row
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+        db.row_factory = sqlite3.Row
         try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise StoreError(f"{path} is not a usable introbot database: {exc}") from None
+            db.close()
+            raise StoreError(f"{self.path} is not a usable introbot database: {exc}") from None
+        self._db = db
+        return db
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The open connection (opened again after :meth:`release`)."""
+        return self._db if self._db is not None else self._open()
+
+    @property
+    def connected(self) -> bool:
+        return self._db is not None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.db.execute(sql, params)
@@ -48,24 +74,26 @@ class SqliteBackend:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        if self.db.in_transaction:
+        db = self.db
+        if db.in_transaction:
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        db.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        self.db.execute("BEGIN")  # deferred: a read transaction, one moment in WAL mode
+        db = self.db
+        db.execute("BEGIN")  # deferred: a read transaction, one moment in WAL mode
         try:
             yield
         finally:
-            self.db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
 
     def schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
@@ -87,5 +115,15 @@ class SqliteBackend:
             return f"the database {self.path} does not answer: {exc}"
         return None
 
+    def release(self) -> None:
+        """Close the connection while nothing uses it (never inside a transaction): the
+        next statement opens it again."""
+        db = self._db
+        if db is not None and not db.in_transaction:
+            self._db = None
+            db.close()
+
     def close(self) -> None:
-        self.db.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
