@@ -38,9 +38,8 @@ _names = itertools.count(1)
 
 @contextlib.contextmanager
 def _infrastructure() -> Iterator[None]:
-    """The server is the session's infrastructure, like the sandbox, not a process a test
-    starts: the fast lane's guard against processes (tests/conftest.py) lets initdb and
-    pg_ctl be."""
+    """The server stops when the session ends, which may be in a fast test's teardown: the
+    fast lane's guard against processes (tests/conftest.py) lets ``pg_ctl stop`` be."""
     from tests import conftest
 
     held = list(conftest._running_fast)
@@ -57,6 +56,20 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _not_in_the_fast_lane() -> None:
+    """Starting the server starts processes: tests/conftest.py marks the tests that use it
+    slow (those that take ``postgres_server`` or run on the ``postgresql`` engine); one
+    that reaches it another way fails here, saying what to do."""
+    from tests import conftest
+
+    if conftest._running_fast:
+        pytest.fail(
+            f"{conftest._running_fast[0]} uses the PostgreSQL server (a process) but is not "
+            "marked slow: mark it @pytest.mark.slow, or take the postgres_server fixture",
+            pytrace=False,
+        )
+
+
 class PostgresServer(_Server):
     """The session's server (introbot/store/local_server.py), a mailbox of its own per test."""
 
@@ -68,6 +81,7 @@ class PostgresServer(_Server):
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
+    _not_in_the_fast_lane()
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -76,8 +90,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         found = _Server.in_folder(folder)
         server = PostgresServer(found.folder, found.port, found.bindir, found.user)
-        with _infrastructure():
-            server.start()
+        server.start()
     except NoServer as exc:
         shutil.rmtree(folder, ignore_errors=True)
         _unavailable(f"the test PostgreSQL server did not start: {exc}")
