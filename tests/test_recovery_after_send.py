@@ -287,3 +287,32 @@ def test_of_two_sent_messages_the_lost_send_is_the_one_with_its_text() -> None:
     note = replace(_copy(text="Dana, a quick hello from Sam."), id="s0")
     found = sent_copy(_lost("t-1"), [note, _copy()])
     assert found is not None and found[0].id == "s1"
+
+
+@EITHER_PARTY
+def test_a_draft_sent_seconds_before_the_takeover_is_found_though_search_lags(
+    world: World, party: Role, address: str, sender: str
+) -> None:
+    """The replicas' kill -9 (m45): a replica dies after Gmail created the draft, the
+    connector sends it at once, and the next holder retries the create seconds later,
+    before Gmail's search has indexed the sent copy (the ``tests`` profile: 10 s). The
+    copy is found all the same (sent messages are listed without a query too), the send
+    recorded: no second draft that nobody will send, no intro waiting for it forever."""
+    _restart(world, KilledAtCreate(address, after=True))
+    world.poll()  # the mailbox polled once: its cursor saved, as in the replicas' test
+    world.request(REQUEST)
+    with pytest.raises(Killed):
+        world.engine.poll(world.now + timedelta(seconds=1))
+    (made,) = _drafts_to(world, address)
+    world.control.send_draft(made["id"])
+    _restart(world)  # no clock moved: the sent copy is not in search yet
+    world.poll()
+    assert _drafts_to(world, address) == []  # no second draft
+    (copy,) = _sent_to(world, address)
+    draft = _consent(world, party)
+    assert draft.state is DraftState.SENT and draft.sent_message_id == copy["id"]
+    world.send_drafts()
+    world.poll()
+    world.reply(sender, "Yes, glad to.")
+    world.poll()
+    assert world.only_intro().party(party).consent is Consent.YES
