@@ -653,7 +653,13 @@ class Sync:
     def _sent_candidates(self, wanted: Tracked) -> list[Seen]:
         """Sent messages that could be the lost draft's copy: those carrying its
         Message-ID, and the sent messages of its thread (or, for a new thread, those to
-        its recipients since it was queued). Copies already another draft's are left out."""
+        its recipients since it was queued, and the latest sent messages). Copies already
+        another draft's are left out.
+
+        Search (``q=``) lags seconds behind a send, so a new thread's copy is also looked
+        for among the latest SENT messages listed by label, which does not lag: a replica
+        taking over right after the connector sent the draft a dead one had created would
+        otherwise find nothing and write it a second time (the kill -9 test's m45)."""
         draft = wanted.draft
         ids = [m.id for m in self.client.find_messages(draft.key)]
         if draft.thread_id:
@@ -664,6 +670,8 @@ class Sync:
             if wanted.since is not None:
                 query += f" after:{int(wanted.since.timestamp())}"
             ids += [m.id for m in self.client.list_messages(query, limit=SENT_LOOKED_AT)]
+            latest = self.client.list_messages(label_ids=["SENT"], limit=SENT_LOOKED_AT)
+            ids += [m.id for m in latest]
         taken = self.store.sent_copies()
         raws = self.client.get_raw_messages(dict.fromkeys(i for i in ids if i not in taken))
         return [seen_of(r, read_mail(r.raw)) for r in raws.values()]

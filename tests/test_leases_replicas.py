@@ -73,8 +73,12 @@ class Box:
         return any(d["subject"].startswith("Intro:") for d in self.drafts())
 
     def introduced(self) -> bool:
-        messages = self.control.mailbox()["messages"]
-        return any("introbot/introduced" in m["labelIds"] for m in messages)
+        """Once the joint draft was sent: is the intro done? A joint draft in Drafts again
+        is one written twice (a lost send not found), which nobody will send: said at once."""
+        mailbox = self.control.mailbox()
+        again = [d["id"] for d in mailbox["drafts"] if d["subject"].startswith("Intro:")]
+        assert not again, f"{self.account}: the joint draft written again once sent: {again}"
+        return any("introbot/introduced" in m["labelIds"] for m in mailbox["messages"])
 
 
 class ReplicaProcess:
