@@ -41,6 +41,7 @@ from introbot.sandbox.accounting import RateLimitSettings
 from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
 from introbot.store import Store
+from introbot.store.postgres import describe, is_postgres_url
 from introbot.workflow import threads_to_relabel
 
 SETTINGS = Settings.of("Sam Rivera")
@@ -633,20 +634,26 @@ def _reading_rows(read: dict[str, Any]) -> list[str]:
     ]
 
 
-def mailboxes_table(quick: bool) -> dict[str, Any]:
-    """``introbot bench --mailboxes``: its figures, and a table of them under "table"."""
+def mailboxes_table(
+    quick: bool, store_url: str | None = None, sizes: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """``introbot bench --mailboxes``: its figures, and a table of them under "table"; the
+    stores SQLite files, or mailboxes in the PostgreSQL database at ``store_url``."""
     from introbot.cli import bench_mailboxes
 
     click.echo("Idle-polling many mailboxes (one sandbox; minutes unless --quick)...", err=True)
     if quick:
-        many = bench_mailboxes.many_mailboxes((2, 4), interval=1.0, rounds=3)
+        many = bench_mailboxes.many_mailboxes(sizes or (2, 4), 1.0, 3, store_url)
     else:
         interval = float(SETTINGS.daemon.poll_interval_seconds)
-        many = bench_mailboxes.many_mailboxes(interval=interval)
+        many = bench_mailboxes.many_mailboxes(
+            sizes or bench_mailboxes.SIZES, interval, store_url=store_url
+        )
+    where = f"stores in {describe(store_url)}" if store_url else "SQLite stores"
     title = (
         f"introbot bench --mailboxes - {platform.system()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}; one sandbox serving "
-        "every mailbox, Gmail's per-user limit on"
+        f"every mailbox, Gmail's per-user limit on; {where}"
     )
     rows = [title, *_TABLE_HEAD, *bench_mailboxes.rows(many, _row)]
     return {**many, "table": "\n".join(rows)}
@@ -658,6 +665,16 @@ _TABLE_HEAD = (
     _row("scenario", "introbot", "baseline poller", "introbot / baseline", "target"),
     _row("---", "---", "---", "---", "---"),
 )
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.UsageError(f"--sizes takes numbers (10,100), not {text!r}") from None
+    if any(n < 1 for n in sizes):
+        raise click.UsageError("--sizes: each run needs at least one mailbox")
+    return sizes
 
 
 def _ratio(a: float, b: float) -> str:
@@ -675,10 +692,34 @@ def _ratio(a: float, b: float) -> str:
     help="Only one process idle-polling 10, 100, then 1,000 mailboxes (CPU and memory; "
     "about 13 minutes).",
 )
-def command(as_json: bool, quick: bool, reading_only: bool, mailboxes_only: bool) -> None:
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="With --mailboxes: the mailboxes' stores in this PostgreSQL database "
+    "(postgresql://USER@HOST:PORT/DATABASE; its bench-m* mailboxes) instead of SQLite files.",
+)
+@click.option(
+    "--sizes",
+    metavar="N,N,...",
+    default="",
+    help="With --mailboxes: how many mailboxes each run has (default 10,100,1000).",
+)
+def command(
+    as_json: bool,
+    quick: bool,
+    reading_only: bool,
+    mailboxes_only: bool,
+    store_url: str | None,
+    sizes: str,
+) -> None:
     """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
+    if (store_url or sizes) and not mailboxes_only:
+        raise click.UsageError("--store and --sizes go with --mailboxes")
+    if store_url and not is_postgres_url(store_url):
+        raise click.UsageError(f"--store takes a postgresql:// URL, not {store_url!r}")
     if mailboxes_only:
-        many = mailboxes_table(quick)
+        many = mailboxes_table(quick, store_url, _sizes(sizes))
         click.echo(json.dumps(many, indent=1) if as_json else many["table"])
         return
     if reading_only:
