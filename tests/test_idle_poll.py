@@ -18,6 +18,7 @@ import pytest
 
 from introbot.leases import Fence, LeaseLost
 from introbot.store import StoreLocation
+from tests.postgres import PostgresServer
 from tests.world import World, make_world
 
 # What an idle poll reads, with an intro open (its consent drafts in Gmail): the labels
@@ -130,13 +131,10 @@ def test_a_poll_with_news_still_moves_the_cursor(world: World) -> None:
 
 
 def test_a_replica_that_lost_its_lease_polls_idle_but_cannot_write(
-    postgres_server: object, tmp_path: Path
+    postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     """An idle poll needs no fence because it writes nothing; the first poll that has
     something to write, under a lost lease, is refused and writes nothing."""
-    from tests.postgres import PostgresServer
-
-    assert isinstance(postgres_server, PostgresServer)
     location = postgres_server.location()
     for world in make_world(tmp_path, location=location):
         _settled(world)
