@@ -15,6 +15,8 @@ from introbot.engine import Engine
 from introbot.gmail.auth import TESTING_TOKEN_LIFETIME, SignIn
 from introbot.gmail.client import GMAIL_ENDPOINT, GmailClient
 from introbot.gmail.errors import GmailError
+from introbot.gmail.pacing import TokenBucket, bucket_for
+from introbot.gmail.quota import UNITS_PER_USER_PER_MINUTE
 from introbot.rules import (
     Phrases,
     Rules,
@@ -60,6 +62,7 @@ def signed_in_client(
         gmail_endpoint(settings),
         timeout=timeout,
         signed_in_at=sign_in.signed_in_at,
+        bucket=_pacing(settings),
     )
     return client, sign_in
 
@@ -110,7 +113,14 @@ def workspace_client(
         credentials = workspace_credentials(workspace.service_account_key, chosen)
     except SignInError as exc:
         raise SignInMissing(str(exc)) from None
-    return gmail(credentials, gmail_endpoint(settings), timeout=timeout)
+    return gmail(credentials, gmail_endpoint(settings), timeout=timeout, bucket=_pacing(settings))
+
+
+def _pacing(settings: Settings | None) -> TokenBucket | None:
+    """The client's pacing under the account's ``[gmail] units_per_minute`` (None: Gmail's)."""
+    if settings is None or settings.gmail.units_per_minute == UNITS_PER_USER_PER_MINUTE:
+        return None
+    return bucket_for(settings.gmail.units_per_minute)
 
 
 def chosen_mailbox(settings: Settings, mailbox: str | None) -> str | None:

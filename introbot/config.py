@@ -359,6 +359,8 @@ def render_config(
         "[gmail]",
         "# Where this account's Gmail calls go; unset: Gmail. A sandbox on this machine:",
         '# endpoint = "http://127.0.0.1:8765/"',
+        "# The per-user quota to pace under, if your Cloud project's admin set it below Gmail's.",
+        f"# units_per_minute = {defaults.gmail.units_per_minute}",
         "",
         "[paths]",
         "# Relative paths are relative to this file's folder.",

@@ -15,13 +15,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import portalocker
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -31,6 +31,9 @@ from introbot import logs
 from introbot.gmail.errors import AuthExpired, GmailError
 from introbot.paths import config_dir
 
+if TYPE_CHECKING:
+    from introbot.app import App
+
 log = logging.getLogger("introbot")
 AUTH_RETRY_SECONDS = 15 * 60
 COMMAND_WAIT_SECONDS = 10.0  # how long decide/cancel/poll wait for a short-lived writer
@@ -38,12 +41,26 @@ DAEMON = "run"  # the role of a lock holder that never lets go while it runs
 
 
 class AlreadyRunning(Exception):
-    """Another introbot holds the lock on this database or mailbox."""
+    """Another introbot holds the lock on this database or mailbox, or its lease.
+    ``who`` names it for people; ``same_store``: it works on this command's store, so it
+    reads the commands queued there (a lock on the mailbox taken from another database
+    does not); ``replica``: a replica elsewhere, holding the lease in PostgreSQL."""
 
-    def __init__(self, message: str, pid: str = "?", role: str = "?") -> None:
+    def __init__(
+        self,
+        message: str,
+        pid: str = "?",
+        role: str = "?",
+        who: str = "another introbot",  # "introbot (pid 12, `introbot run`)", "the replica X"
+        same_store: bool = True,
+        replica: bool = False,
+    ) -> None:
         super().__init__(message)
         self.pid = pid
         self.role = role
+        self.who = who
+        self.same_store = same_store
+        self.replica = replica
 
     @property
     def daemon(self) -> bool:
@@ -61,7 +78,9 @@ def _holder(path: Path) -> tuple[str, str]:
 
 
 @contextmanager
-def _exclusive(path: Path, what: str, role: str = "poll", wait: float = 0.0) -> Iterator[None]:
+def _exclusive(
+    path: Path, what: str, role: str = "poll", wait: float = 0.0, same_store: bool = True
+) -> Iterator[None]:
     """An exclusive lock on ``path`` from the operating system (``flock`` on Linux and
     macOS, ``LockFileEx``/``msvcrt.locking`` on Windows, through portalocker). The system
     drops it when the process dies, so a crash can never leave it stuck. The holder's pid and
@@ -82,11 +101,13 @@ def _exclusive(path: Path, what: str, role: str = "poll", wait: float = 0.0) -> 
             if holder == DAEMON or time.monotonic() >= deadline:
                 handle.close()
                 command = f", `introbot {holder}`" if holder != "?" else ""
+                who = f"introbot (pid {pid}{command})"
                 raise AlreadyRunning(
-                    f"another introbot (pid {pid}{command}) is already working on {what}; "
-                    "stop it first",
+                    f"another {who} is already working on {what}; stop it first",
                     pid,
                     holder,
+                    who,
+                    same_store,
                 ) from None
             time.sleep(0.05)
     holder_file.write_text(f"{os.getpid()} {role}", encoding="utf-8")
@@ -113,8 +134,36 @@ def mailbox_lock(
     """One writer per mailbox, whatever database it uses: two would draft everything twice."""
     digest = hashlib.sha256(mailbox.encode()).hexdigest()[:20]
     return _exclusive(
-        config_dir() / "locks" / f"{digest}.lock", f"the mailbox {mailbox}", role, wait
+        config_dir() / "locks" / f"{digest}.lock", f"the mailbox {mailbox}", role, wait, False
     )
+
+
+@contextmanager
+def writer_locks(app: App, role: str, wait: float = COMMAND_WAIT_SECONDS) -> Iterator[None]:
+    """What a one-shot command that writes (``poll``, ``decide``, ``cancel``, ``ask-again``)
+    holds while it runs: the database's lock, then, for a mailbox in a PostgreSQL store
+    that replicas may share, the mailbox's lease (claimed for the run and fencing its
+    writes, as a replica's: :func:`introbot.leases.command_lease`), then the mailbox's
+    lock. Short-lived holders are waited for up to ``wait`` seconds; a daemon, or a live
+    replica holding the lease, is not (AlreadyRunning: its ``same_store`` says whether the
+    holder reads the commands queued in this store). Which mailbox it is may need Gmail,
+    so its lock comes last."""
+    with ExitStack() as held:
+        held.enter_context(single_instance(app.store.path, role, wait))
+        if app.store.dialect == "postgresql":
+            from introbot.leases import LeaseHeld, command_lease
+
+            try:
+                held.enter_context(
+                    command_lease(app.store.db, role, app.settings.store.lease_seconds, wait)
+                )
+            except LeaseHeld as exc:
+                role_held = DAEMON if exc.replica else "?"
+                raise AlreadyRunning(
+                    str(exc), "?", role_held, exc.who, replica=exc.replica
+                ) from None
+        held.enter_context(mailbox_lock(app.mailbox(), role, wait))
+        yield
 
 
 @dataclass

@@ -20,6 +20,7 @@ working that mailbox and goes back to claiming.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from introbot.store.backend import StoreError
 from introbot.store.postgres import connect
 
 log = logging.getLogger("introbot")
@@ -132,6 +134,24 @@ def check_fence(conn: Any, fence: Fence) -> None:
         raise LeaseLost(fence.mailbox, f"token mismatch or lapsed; now held by {held_by}")
 
 
+class LeaseHeld(Exception):
+    """Another process works the mailbox under its lease: a live replica (``introbot run``,
+    which keeps it while it runs) or another one-shot command (for a moment)."""
+
+    def __init__(self, mailbox: str, holder: str, until: datetime, replica: bool) -> None:
+        when = f"{until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        who = f"the replica {holder}" if replica else f"`introbot {command_of(holder)}` ({holder})"
+        super().__init__(
+            f"{who} works the mailbox {mailbox} under its lease, until {when}"
+            + (" and renewed while it runs" if replica else "")
+        )
+        self.mailbox = mailbox
+        self.holder = holder
+        self.until = until
+        self.replica = replica
+        self.who = who
+
+
 # ------------------------------------------------------------- the PostgreSQL part
 def replica_name() -> str:
     """This process, for people: host, pid and a few random characters (a pid is reused)."""
@@ -223,6 +243,19 @@ class LeaseBoard:
             "WHERE mailbox = %s AND holder = %s AND token = %s",
             (mailbox, self.me, token),
         )
+
+    def lease(self, mailbox: str) -> Lease | None:
+        """The mailbox's lease as the database has it now."""
+        row = (
+            self._connection()
+            .execute(
+                "SELECT mailbox, holder, token, expires_at, expires_at > now() "
+                "FROM introbot.leases WHERE mailbox = %s",
+                (mailbox,),
+            )
+            .fetchone()
+        )
+        return Lease(row[0], row[1], int(row[2]), row[3], bool(row[4])) if row else None
 
     def leave(self) -> None:
         self._connection().execute("DELETE FROM introbot.replicas WHERE id = %s", (self.me,))
@@ -412,3 +445,95 @@ def lease_of(url: str, mailbox: str) -> tuple[bool, str]:
     leases, live = read_leases(url)
     found = next((lease for lease in leases if lease.mailbox == mailbox), None)
     return describe_lease(found, live)
+
+
+# ------------------------------------------------------------ one-shot commands
+def command_holder(command: str) -> str:
+    """The lease holder a one-shot command writes as: ``poll@host-pid-abc123``."""
+    return f"{command}@{replica_name()}"
+
+
+def command_of(holder: str) -> str:
+    """The command a one-shot holder names (``poll``), or ``run`` for a replica's."""
+    command, at, _ = holder.partition("@")
+    return command if at and command else "run"
+
+
+@contextmanager
+def command_lease(db: Any, command: str, seconds: float, wait: float = 0.0) -> Iterator[Fence]:
+    """A one-shot command (``poll``, ``decide``...) works a PostgreSQL mailbox as a replica
+    does: under the mailbox's lease, claimed for the command's run, renewed from a thread
+    of its own every third of a term while it runs, let go at the end, its token fencing
+    every write of ``db`` (the store's backend), so a command whose lease lapsed (paused,
+    cut off) writes nothing. A live replica holding the lease keeps it while it runs:
+    :class:`LeaseHeld` at once. Another one-shot command holding it is waited for up to
+    ``wait`` seconds."""
+    me = command_holder(command)
+    board = LeaseBoard(db.url, me, seconds)
+    try:
+        try:
+            token, started = _claim_for_command(board, db.mailbox, wait)
+        except db.errors as exc:  # the server failed or stalled (a lease call's timeout)
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(
+                f"cannot take the lease on {db.where} ({why}); run the command again"
+            ) from None
+        fence = Fence(db.mailbox, me, token, started + seconds, margin=seconds / 3)
+        db.fence = fence
+        stop = threading.Event()
+        renewer = threading.Thread(
+            target=_keep_renewing, args=(board, fence, stop), name="introbot-lease", daemon=True
+        )
+        renewer.start()
+        try:
+            yield fence
+        finally:
+            stop.set()
+            renewer.join()
+            db.fence = None
+            if fence.token is not None:
+                with contextlib.suppress(Exception):  # the server is gone: it lapses by itself
+                    board.release(db.mailbox, fence.token)
+    finally:
+        board.close()
+
+
+def _claim_for_command(board: LeaseBoard, mailbox: str, wait: float) -> tuple[int, float]:
+    """The lease's token once claimed, and when (monotonic) the claim was asked; LeaseHeld
+    at once for a live replica, after ``wait`` for another command."""
+    deadline = time.monotonic() + wait
+    while True:
+        started = time.monotonic()
+        token = board.claim(mailbox)
+        if token is not None:
+            return token, started
+        lease = board.lease(mailbox)
+        if lease is not None and lease.holder is not None and lease.live:
+            replica = command_of(lease.holder) == "run"
+            if replica or time.monotonic() >= deadline:
+                raise LeaseHeld(mailbox, lease.holder, lease.expires_at, replica)
+        elif time.monotonic() >= deadline + board.seconds:  # locked by a write in progress
+            holder = lease.holder if lease and lease.holder else "another introbot"
+            raise LeaseHeld(mailbox, holder, datetime.now(UTC), replica=False)
+        time.sleep(0.1)
+
+
+def _keep_renewing(board: LeaseBoard, fence: Fence, stop: threading.Event) -> None:
+    """A one-shot command's lease, renewed every third of a term until ``stop``; lost (the
+    command's next write fails) when the database says it is no longer ours."""
+    while not stop.wait(board.seconds / 3):
+        token = fence.token
+        if token is None:
+            return
+        started = time.monotonic()
+        try:
+            if not board.renew(fence.mailbox, token):
+                log.warning("lease_lost mailbox=%s token=%d", fence.mailbox, token)
+                fence.token = None
+                return
+        except Exception as exc:  # unreachable for a moment: the fence runs out by itself
+            log.warning("lease renewal failed why=%r", str(exc).splitlines()[0])
+            board.close()
+            board.conn = None
+            continue
+        fence.valid_until = started + board.seconds

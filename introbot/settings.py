@@ -192,6 +192,10 @@ class WorkspaceSection(_Section):
 
 
 class GmailSection(_Section):
+    units_per_minute: int = Field(default=15_000, ge=600, le=15_000)
+    """The per-user quota introbot paces itself under (a burst of a fifteenth of it, then
+    90% of its rate): Gmail's 15,000 units a minute, unless the Cloud project's admin set
+    "Queries per minute per user" lower."""
     endpoint: str | None = None
     """Where this account's Gmail calls go; unset: Gmail itself (or the environment variable
     INTROBOT_GMAIL_ENDPOINT). A sandbox standing in for Gmail answers on this machine. Only

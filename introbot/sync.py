@@ -60,10 +60,10 @@ from introbot.reading.automated import detect as detect_automated
 from introbot.reading.mime import Mail, read_mail, unreadable_mail
 from introbot.reading.per_contact import Contact, read_shared_reply
 from introbot.reading.replies import ReplyReading, read_reply_as
-from introbot.reading.requests import RequestReading, read_request
+from introbot.reading.requests import NOBODY, RequestReading, read_request
 from introbot.rules import Phrases
 from introbot.store import Store
-from introbot.workflow import label_decisions
+from introbot.workflow import label_decisions, labeled_anew, read_before, request_reading
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class RequestSeen:
     message: RawMessage
     mail: Mail
     reading: RequestReading
+    fix: bool = False  # a new message of a known thread labeled again: the request now
 
 
 @dataclass
@@ -101,6 +102,18 @@ class SyncResult:
 
     def observe(self, intro_id: str, observation: Observation, why: str) -> None:
         self.observations.append((intro_id, observation, why))
+
+
+# Where a failure comes from that is no fault of the message being read: the database (its
+# server restarted, the connection cut) or the lease (lost meanwhile).
+_NOT_THE_MESSAGE = ("psycopg", "sqlite3", "introbot.store", "introbot.leases")
+
+
+def not_the_message(exc: BaseException) -> bool:
+    """Whether ``exc``, raised while a reply was read, is the database's or the lease's:
+    never a reason to set the message aside as unreadable (a PostgreSQL restart in the
+    middle of a reply made it "unclear" for good). The poll fails and the next reads it."""
+    return any(kind.__module__.startswith(_NOT_THE_MESSAGE) for kind in type(exc).__mro__)
 
 
 def _at(internal_date_ms: int) -> datetime:
@@ -334,6 +347,8 @@ class Sync:
             try:
                 self._reply(raw, awaited, requests, result)
             except Exception as exc:  # one unreadable message never stops the poll
+                if not_the_message(exc):
+                    raise  # the poll fails; the next one reads the message again
                 self._unreadable_reply(raw, awaited, exc, result)
 
     def _unreadable_reply(
@@ -510,18 +525,39 @@ class Sync:
     def read_requests(self, threads: dict[str, list[str]]) -> list[RequestSeen]:
         """Read newly labeled threads. The message that was labeled last is usually the
         request: all of those are fetched in one batch (5 units each); only a thread
-        where it yields nothing is read as a whole."""
+        where it yields nothing is read as a whole. A known thread labeled again with new
+        messages: the newest of them is the request, whatever it yields
+        (workflow.request_reading)."""
+        fixes = {t: self._labeled_anew(t, ids) for t, ids in threads.items()}
+        aside = {t for t in threads if fixes[t] and not self.store.intros(thread_id=t)}
         latest = {thread_id: ids[-1] for thread_id, ids in threads.items() if ids}
-        raws = self.client.get_raw_messages(latest.values())
+        wanted = dict.fromkeys([*latest.values(), *(m for ids in fixes.values() for m in ids)])
+        raws = self.client.get_raw_messages(wanted)
         found = []
         for thread_id in threads:
-            raw = raws.get(latest.get(thread_id, ""))
-            seen = self._reading(thread_id, raw) if raw is not None else None
-            if seen is None or not seen.reading.intros:
-                seen = self.read_request(thread_id, skip=raw.id if raw else None) or seen
+            anew = [raws[m] for m in fixes[thread_id] if m in raws]
+            readings = [s for s in (self._reading(thread_id, raw) for raw in anew) if s]
+            seen = request_reading(readings, _yields, _asks, True, thread_id in aside)
+            seen = replace(seen, fix=True) if seen is not None else None
+            if seen is None:
+                raw = raws.get(latest.get(thread_id, ""))
+                seen = self._reading(thread_id, raw) if raw is not None else None
+                if seen is None or not seen.reading.intros:
+                    seen = self.read_request(thread_id, skip=raw.id if raw else None) or seen
             if seen is not None:
                 found.append(seen)
         return found
+
+    def _labeled_anew(self, thread_id: str, labeled: list[str]) -> tuple[str, ...]:
+        """A thread introbot knows (intros, or set aside), labeled again: the messages the
+        label went on that introbot never read (none for a thread it does not know)."""
+        if not self.store.known_thread(thread_id):
+            return ()
+        record = self.store.thread(thread_id)
+        read = read_before(
+            self.store.intros(thread_id=thread_id), record.message_id if record else None
+        )
+        return tuple(m for m in labeled_anew(labeled, read) if not self.store.seen(m))
 
     def _reading(self, thread_id: str, raw: RawMessage) -> RequestSeen | None:
         if "DRAFT" in raw.label_ids:
@@ -544,16 +580,8 @@ class Sync:
         candidates = [m for m in reversed(thread.messages) if "DRAFT" not in m.label_ids]
         candidates = [m for m in candidates[:MAX_REQUEST_MESSAGES] if m.id != skip]
         raws = self.client.get_raw_messages([m.id for m in candidates])
-        fallback: RequestSeen | None = None
-        for meta in candidates:
-            raw = raws.get(meta.id)
-            seen = self._reading(thread_id, raw) if raw is not None else None
-            if seen is None:
-                continue
-            if seen.reading.intros:
-                return seen
-            fallback = fallback or seen
-        return fallback
+        readings = [self._reading(thread_id, raws[m.id]) for m in candidates if m.id in raws]
+        return request_reading([s for s in readings if s], _yields, _asks)
 
     # ----------------------------------------------------------------- full sync
     def full_sync(self, why: str, now: datetime | None = None) -> SyncResult:
@@ -625,7 +653,13 @@ class Sync:
     def _sent_candidates(self, wanted: Tracked) -> list[Seen]:
         """Sent messages that could be the lost draft's copy: those carrying its
         Message-ID, and the sent messages of its thread (or, for a new thread, those to
-        its recipients since it was queued). Copies already another draft's are left out."""
+        its recipients since it was queued, and the latest sent messages). Copies already
+        another draft's are left out.
+
+        Search (``q=``) lags seconds behind a send, so a new thread's copy is also looked
+        for among the latest SENT messages listed by label, which does not lag: a replica
+        taking over right after the connector sent the draft a dead one had created would
+        otherwise find nothing and write it a second time (the kill -9 test's m45)."""
         draft = wanted.draft
         ids = [m.id for m in self.client.find_messages(draft.key)]
         if draft.thread_id:
@@ -636,6 +670,8 @@ class Sync:
             if wanted.since is not None:
                 query += f" after:{int(wanted.since.timestamp())}"
             ids += [m.id for m in self.client.list_messages(query, limit=SENT_LOOKED_AT)]
+            latest = self.client.list_messages(label_ids=["SENT"], limit=SENT_LOOKED_AT)
+            ids += [m.id for m in latest]
         taken = self.store.sent_copies()
         raws = self.client.get_raw_messages(dict.fromkeys(i for i in ids if i not in taken))
         return [seen_of(r, read_mail(r.raw)) for r in raws.values()]
@@ -655,6 +691,19 @@ class Sync:
                 )
                 added[meta.id] = event
         return added
+
+
+def _yields(seen: RequestSeen) -> bool:
+    return bool(seen.reading.intros)
+
+
+def _asks(seen: RequestSeen) -> bool:
+    """Does the message ask for an intro, even a broken one: intros, or a request that
+    names someone (a "thanks" in a thread with intros names nobody new)?"""
+    reading = seen.reading
+    return bool(reading.intros) or (
+        reading.form != "none" and any(p != NOBODY for p in reading.problems)
+    )
 
 
 def _one_per_draft(

@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 # The PostgreSQL server and the fixtures that run store-level tests on both engines.
 pytest_plugins = ["tests.postgres"]
 
+# pytest caches the test modules it rewrites for its assertion messages (tests/__pycache__,
+# checked against each file's source hash: an edit is never missed), but not when bytecode
+# writing is off, as PYTHONDONTWRITEBYTECODE turns it off on some machines: then every
+# worker rewrote them all again (~5 s of CPU each). Bytecode is written while pytest
+# collects (introbot's modules imported then get Python's usual __pycache__ too), and the
+# setting is back as it was before the first test runs.
+_DONT_WRITE_BYTECODE = sys.dont_write_bytecode
+sys.dont_write_bytecode = False
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    sys.dont_write_bytecode = _DONT_WRITE_BYTECODE
+
+
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.001, max_delay=0.01)
 
 # The fast lane (`pytest -m "not slow"`) is every test that starts no process: a test not
@@ -40,6 +54,18 @@ def _no_process_in_the_fast_lane(event: str, args: tuple[Any, ...]) -> None:
 
 
 sys.addaudithook(_no_process_in_the_fast_lane)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the PostgreSQL server (tests/postgres.py starts one: a process) is
+    slow, whether it asks for ``postgres_server`` or is the ``[postgresql]`` case of the
+    ``engine`` parametrisation; its SQLite case stays in the fast lane."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        engine = callspec.params.get("engine") if callspec else None
+        if engine == "postgresql" or "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(wrapper=True)

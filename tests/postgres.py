@@ -16,111 +16,30 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import pwd
 import shutil
-import socket
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from introbot.store import Store, StoreLocation
+from introbot.store.local_server import NoServer
+from introbot.store.local_server import PostgresServer as _Server
+from introbot.store.local_server import free_port as _free_port
+
+__all__ = ["_free_port"]  # tests/test_workspace_run.py takes it from here
 
 REQUIRE = "INTROBOT_REQUIRE_POSTGRES"
 ENGINES = ("sqlite", "postgresql")
 _names = itertools.count(1)
 
 
-def server_binaries() -> Path | None:
-    """The folder with initdb, pg_ctl and postgres: PG_BINDIR, the PATH, or the newest
-    version of the distribution's package (Debian keeps them off the PATH)."""
-    if os.environ.get("PG_BINDIR"):
-        return Path(os.environ["PG_BINDIR"])
-    found = shutil.which("pg_ctl")
-    if found and shutil.which("initdb"):
-        return Path(found).resolve().parent
-    versions = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
-        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
-    )
-    return versions[-1].parent if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class PostgresServer:
-    folder: Path
-    port: int
-    bindir: Path
-    user: str | None  # the system user the server runs as (None: this one)
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://introbot@127.0.0.1:{self.port}/introbot"
-
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.bindir / args[0]), *args[1:]],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            user=self.user,
-            cwd=self.folder,
-        )
-
-    def start(self) -> None:
-        data = self.folder / "data"
-        made = self._run("initdb", "-D", str(data), "-U", "introbot", "--auth=trust", "-E", "UTF8")
-        if made.returncode:
-            raise RuntimeError(f"initdb failed: {made.stderr.strip()}")
-        self.restart()
-        created = self._run(
-            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "introbot", "introbot"
-        )
-        if created.returncode:
-            raise RuntimeError(f"createdb failed: {created.stderr.strip()}")
-
-    def restart(self) -> None:
-        """Start the server on its cluster again (after :meth:`stop`: a restart)."""
-        data = self.folder / "data"
-        options = (
-            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='' "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
-        )
-        started = self._run(
-            "pg_ctl", "-D", str(data), "-l", str(self.folder / "log"), "-o", options, "-w", "start"
-        )
-        if started.returncode:
-            log = (self.folder / "log").read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()}\n{log}")
-
-    def stop(self, mode: str = "immediate") -> None:
-        """``immediate`` loses the last commits (the test server commits asynchronously);
-        ``fast`` cuts every connection too, after a checkpoint: a restart loses nothing."""
-        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", mode, "-w", "stop")
-
-    def location(self, mailbox: str | None = None) -> StoreLocation:
-        """A mailbox of its own in the shared database (a fresh name unless given)."""
-        name = mailbox or f"test{os.getpid()}-{next(_names)}"
-        return StoreLocation.postgres(self.url, name, self.folder / "locks")
-
-
 @contextlib.contextmanager
 def _infrastructure() -> Iterator[None]:
-    """The server is the session's infrastructure, like the sandbox, not a process a test
-    starts: the fast lane's guard against processes (tests/conftest.py) lets initdb and
-    pg_ctl be."""
+    """The server stops when the session ends, which may be in a fast test's teardown: the
+    fast lane's guard against processes (tests/conftest.py) lets ``pg_ctl stop`` be."""
     from tests import conftest
 
     held = list(conftest._running_fast)
@@ -137,34 +56,42 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _not_in_the_fast_lane() -> None:
+    """Starting the server starts processes: tests/conftest.py marks the tests that use it
+    slow (those that take ``postgres_server`` or run on the ``postgresql`` engine); one
+    that reaches it another way fails here, saying what to do."""
+    from tests import conftest
+
+    if conftest._running_fast:
+        pytest.fail(
+            f"{conftest._running_fast[0]} uses the PostgreSQL server (a process) but is not "
+            "marked slow: mark it @pytest.mark.slow, or take the postgres_server fixture",
+            pytrace=False,
+        )
+
+
+class PostgresServer(_Server):
+    """The session's server (introbot/store/local_server.py), a mailbox of its own per test."""
+
+    def location(self, mailbox: str | None = None) -> StoreLocation:
+        """A mailbox of its own in the shared database (a fresh name unless given)."""
+        name = mailbox or f"test{os.getpid()}-{next(_names)}"
+        return StoreLocation.postgres(self.url, name, self.folder / "locks")
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
+    _not_in_the_fast_lane()
     try:
         import psycopg  # noqa: F401
     except ImportError:
         _unavailable("psycopg is not installed (pip install -e '.[dev]' brings it)")
-    bindir = server_binaries()
-    if bindir is None or not (bindir / "initdb").exists():
-        _unavailable(
-            "no PostgreSQL server binaries (initdb, pg_ctl): install the distribution's "
-            "package (apt-get install postgresql) or set PG_BINDIR"
-        )
-    assert bindir is not None
-    user = None
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            _unavailable("running as root, and there is no 'postgres' user to run the server as")
-        user = "postgres"
     folder = Path(tempfile.mkdtemp(prefix="introbot-pg-"))
-    if user:
-        shutil.chown(folder, user)
-    server = PostgresServer(folder, _free_port(), bindir, user)
     try:
-        with _infrastructure():
-            server.start()
-    except RuntimeError as exc:
+        found = _Server.in_folder(folder)
+        server = PostgresServer(found.folder, found.port, found.bindir, found.user)
+        server.start()
+    except NoServer as exc:
         shutil.rmtree(folder, ignore_errors=True)
         _unavailable(f"the test PostgreSQL server did not start: {exc}")
     (folder / "locks").mkdir()

@@ -1,21 +1,21 @@
-"""Replicas as real processes: `introbot run --all` started several times (each with a
-config folder of its own, as pods have) against one real PostgreSQL, each mailbox its own
-sandbox Gmail. kill -9 at random moments while three replicas work the mailboxes through
-whole introductions: every intro is made exactly once, no draft twice. A replica frozen
-with SIGSTOP past its lease and resumed writes nothing. PostgreSQL restarted under load:
-the replicas reconnect and carry on."""
+"""Replicas as real processes: `introbot run` started several times (each with a config
+folder of its own, as pods have) against one real PostgreSQL, serving the mailboxes of a
+Workspace domain that one sandbox serves (each mailbox with its own quota and state).
+kill -9 at random moments while three replicas work 50 mailboxes through whole
+introductions: every intro is made exactly once, no draft twice. A replica frozen with
+SIGSTOP past its lease and resumed writes nothing. PostgreSQL restarted under the load of
+ten mailboxes: the replicas reconnect and carry on."""
 
 from __future__ import annotations
 
 import functools
 import os
 import random
-import shutil
 import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,20 +23,28 @@ from typing import Any
 
 import pytest
 
-from introbot.config import Account
-from introbot.leases import read_leases
+from introbot.app import mailbox_name
+from introbot.cli.bench_burst import DOMAIN, team_environment
+from introbot.leases import Lease, read_leases
 from introbot.model import Stage
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.store import Store, StoreLocation
-from tests.cli import INTROBOT, invoke, sign_in_directly
+from tests.cli import INTROBOT
 from tests.postgres import PostgresServer
 from tests.test_crash_safety import _request_bytes
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # starts introbot as processes
-LEASE_SECONDS = 3
-MAILBOXES = 4  # the issue says 50; four keep the lane's time (the spread is tested pure)
+# Renewed every 2 s, writes stop 2 s before the end: a lease round over 50 mailboxes on a
+# loaded 2-core machine has taken over a second (with 3 s, fences lapsed between rounds).
+LEASE_SECONDS = 6
+RANDOM_KILLS = 6  # at most: a slow machine takes longer, not more chaos
+MAILBOXES = 50  # the issue's figure, for the kill -9 test
+RESTARTED_MAILBOXES = 10  # PostgreSQL restarted under the load of ten mailboxes' polls
+# Hang guards, never timings: a stage's mail across 50 mailboxes on a loaded 2-core CI
+# machine, with replicas killed meanwhile, has taken a minute and more.
+STAGE_SECONDS = 180
 EXPECTED_SENT = sorted(
     [
         "Re: Could you introduce me to Dana Whitfield?",
@@ -65,28 +73,30 @@ class Box:
         return any(d["subject"].startswith("Intro:") for d in self.drafts())
 
     def introduced(self) -> bool:
-        messages = self.control.mailbox()["messages"]
-        return any("introbot/introduced" in m["labelIds"] for m in messages)
+        """Once the joint draft was sent: is the intro done? A joint draft in Drafts again
+        is one written twice (a lost send not found), which nobody will send: said at once."""
+        mailbox = self.control.mailbox()
+        again = [d["id"] for d in mailbox["drafts"] if d["subject"].startswith("Intro:")]
+        assert not again, f"{self.account}: the joint draft written again once sent: {again}"
+        return any("introbot/introduced" in m["labelIds"] for m in mailbox["messages"])
 
 
 class ReplicaProcess:
-    """One `introbot run --all`, with its own copy of the config folder."""
+    """One `introbot run` serving every mailbox of the domain, with a config folder of its
+    own (as pods have) and the team's settings from its environment."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, env: dict[str, str]) -> None:
         self.config = config
         self.log = log
+        self.env = {**env, "INTROBOT_CONFIG_DIR": str(config), "PYTHONUNBUFFERED": "1"}
         self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
         self.kills = 0
 
     def start(self) -> None:
-        env = {**os.environ, "INTROBOT_CONFIG_DIR": str(self.config), "PYTHONUNBUFFERED": "1"}
         with self.lock, self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [*INTROBOT, "run", "--all", "--interval", "1"],
-                stdout=log,
-                stderr=log,
-                env=env,
+                [*INTROBOT, "run", "--interval", "1"], stdout=log, stderr=log, env=self.env
             )
 
     def kill9(self) -> None:
@@ -116,38 +126,25 @@ class ReplicaProcess:
 
 @contextmanager
 def team(
-    home: Path, tmp_path: Path, server: PostgresServer, mailboxes: int, replicas: int
+    tmp_path: Path, server: PostgresServer, mailboxes: int, replicas: int
 ) -> Iterator[tuple[list[Box], list[ReplicaProcess]]]:
-    """``mailboxes`` accounts in PostgreSQL, each with a sandbox Gmail, and ``replicas``
-    replica processes (not started)."""
+    """A Workspace domain of ``mailboxes`` mailboxes (one sandbox serves them all, and
+    Google's token endpoint for the service account that signs in as each), their stores
+    in PostgreSQL, and ``replicas`` replica processes (not started). One domain instead of
+    an account each: no `introbot init` and sign-in per mailbox, one server, and each
+    replica opens one config."""
     team_id = next(_teams)
-    with ExitStack() as stack:
-        boxes = []
-        for n in range(mailboxes):
-            gmail = stack.enter_context(SandboxServer(realism="tests"))
-            name = f"m{n}"
-            mailbox = f"team{os.getpid()}-{team_id}-{n}"
-            assert invoke("init", "--account", name, "--name", "Sam Rivera").exit_code == 0
-            account = Account.named(name)
-            text = account.config_file.read_text()
-            for commented, value in (
-                ('# endpoint = "http://127.0.0.1:8765/"', f'endpoint = "{gmail.url}"'),
-                ('# url = "postgresql://introbot@db.example.com:5432/introbot"', f'url = "{server.url}"'),
-                ('# mailbox = "sam"', f'mailbox = "{mailbox}"'),
-                ("# lease_seconds = 30", f"lease_seconds = {LEASE_SECONDS}"),
-            ):  # fmt: skip
-                assert commented in text
-                text = text.replace(commented, value)
-            account.config_file.write_text(text)
-            control = SandboxControl(gmail.url)
-            control.oauth(require_token=True)
-            sign_in_directly(control, account.token_file)
-            boxes.append(Box(name, mailbox, control))
-        processes = []
-        for n in range(replicas):
-            copy = tmp_path / f"replica{n}"
-            shutil.copytree(home, copy)
-            processes.append(ReplicaProcess(copy, tmp_path / f"replica{n}.log"))
+    addresses = [f"m{n}-t{team_id}-p{os.getpid()}@{DOMAIN}" for n in range(mailboxes)]
+    with SandboxServer(user=addresses, realism="tests") as gmail:
+        key = tmp_path / f"key{team_id}.json"
+        env = team_environment(gmail.url, key, addresses, server.url)
+        env["INTROBOT_STORE_LEASE_SECONDS"] = str(LEASE_SECONDS)
+        control = SandboxControl(gmail.url)
+        boxes = [Box(a, mailbox_name(a), control.of(a)) for a in addresses]
+        processes = [
+            ReplicaProcess(tmp_path / f"replica{n}", tmp_path / f"replica{n}.log", env)
+            for n in range(replicas)
+        ]
         try:
             yield boxes, processes
         except BaseException:
@@ -160,7 +157,8 @@ def team(
 
 
 def _request(box: Box) -> None:
-    delivered = box.control.deliver(_request_bytes())
+    raw = _request_bytes().replace(b"connector@example.com", box.account.encode())
+    delivered = box.control.deliver(raw)
     box.control.label_thread(delivered["threadId"], add=("intro-request",))
 
 
@@ -181,18 +179,18 @@ def _introduce_all(boxes: list[Box], meanwhile: Callable[[], None] = lambda: Non
         _request(box)
     meanwhile()
     for box in boxes:
-        wait_until(f"{box.account}'s consent drafts", box.asked, 90)
+        wait_until(f"{box.account}'s consent drafts", box.asked, STAGE_SECONDS)
         for draft in box.drafts():
             box.control.send_draft(draft["id"])
         _say_yes(box)
     meanwhile()
     for box in boxes:
-        wait_until(f"{box.account}'s joint draft", box.joint_drafted, 90)
+        wait_until(f"{box.account}'s joint draft", box.joint_drafted, STAGE_SECONDS)
         (joint,) = box.drafts()
         box.control.send_draft(joint["id"])
     meanwhile()
     for box in boxes:
-        wait_until(f"{box.account} introduced", box.introduced, 90)
+        wait_until(f"{box.account} introduced", box.introduced, STAGE_SECONDS)
 
 
 def _store(box: Box, server: PostgresServer) -> Store:
@@ -214,7 +212,8 @@ def _started(replicas: list[ReplicaProcess], boxes: list[Box], server: PostgresS
     for replica in replicas:
         replica.start()
     for box in boxes:
-        wait_until(f"{box.account}'s first poll", functools.partial(_cursor, box, server))
+        check = functools.partial(_cursor, box, server)
+        wait_until(f"{box.account}'s first poll", check, STAGE_SECONDS)
 
 
 def _exactly_once(boxes: list[Box], server: PostgresServer) -> None:
@@ -237,12 +236,16 @@ def test_kill_9_of_replicas_at_random_moments_every_intro_exactly_once(
     home: Path, tmp_path: Path, postgres_server: PostgresServer
 ) -> None:
     rng = random.Random(16)
-    with team(home, tmp_path, postgres_server, MAILBOXES, 3) as (boxes, replicas):
+    with team(tmp_path, postgres_server, MAILBOXES, 3) as (boxes, replicas):
         _started(replicas, boxes, postgres_server)
         done = threading.Event()
 
         def killer() -> None:
-            while not done.wait(rng.uniform(2.0, 6.0)):
+            # Every 6-12 s: a replica serving 50 mailboxes needs a few seconds (of CPU) to
+            # start again, and one killed more often than that would never work at all.
+            for _ in range(RANDOM_KILLS):
+                if done.wait(rng.uniform(6.0, 12.0)):
+                    return
                 rng.choice(replicas).restart_killed()
 
         thread = threading.Thread(target=killer, daemon=True)
@@ -272,16 +275,21 @@ def test_kill_9_of_replicas_at_random_moments_every_intro_exactly_once(
 def test_a_replica_frozen_past_its_lease_and_resumed_writes_nothing(
     home: Path, tmp_path: Path, postgres_server: PostgresServer
 ) -> None:
-    with team(home, tmp_path, postgres_server, 1, 2) as ([box], [first, second]):
+    # Two mailboxes: one would be served as the account itself, under its own name.
+    with team(tmp_path, postgres_server, 2, 2) as ([box, _], [first, second]):
 
-        def holder() -> str | None:
+        def lease() -> Lease | None:
             leases, _ = read_leases(postgres_server.url)
             held = [lease for lease in leases if lease.mailbox == box.mailbox and lease.live]
-            return held[0].holder if held else None
+            return held[0] if held else None
+
+        def holder() -> str | None:
+            found = lease()
+            return found.holder if found else None
 
         first.start()
-        wait_until("the first replica holds the mailbox", lambda: holder() is not None, 30)
-        frozen = holder()
+        wait_until("the first replica holds the mailbox", lambda: holder() is not None, 60)
+        frozen, frozen_token = holder(), lease().token  # type: ignore[union-attr]
         assert first.proc is not None
         first.proc.send_signal(signal.SIGSTOP)
         second.start()
@@ -294,7 +302,10 @@ def test_a_replica_frozen_past_its_lease_and_resumed_writes_nothing(
             box.control.send_draft(draft["id"])
         _say_yes(box)
         wait_until("the joint draft", lambda: len(box.drafts()) == 1, 60)
-        assert holder() != frozen
+        # The resumed replica may be given the mailbox back by the spread, but only by a
+        # takeover: with a greater token than the one it was frozen with.
+        assert max(lease.token for lease in read_leases(postgres_server.url)[0]
+                   if lease.mailbox == box.mailbox) > frozen_token  # fmt: skip
         assert len(box.drafts()) == 1
 
 
@@ -303,7 +314,7 @@ def test_postgresql_restarted_under_load_replicas_carry_on(
 ) -> None:
     """The server stopped (immediate: connections cut) and started again as each stage's
     mail comes in: the replicas reconnect, claim their leases again and finish the work."""
-    with team(home, tmp_path, postgres_server, 2, 2) as (boxes, replicas):
+    with team(tmp_path, postgres_server, RESTARTED_MAILBOXES, 2) as (boxes, replicas):
         _started(replicas, boxes, postgres_server)
 
         def restart() -> None:

@@ -12,6 +12,7 @@ from introbot.gmail.pacing import (
     Outcome,
     RetryPolicy,
     TokenBucket,
+    bucket_for,
     classify,
     retry_after_seconds,
 )
@@ -111,3 +112,20 @@ def test_token_bucket_lends_to_calls_bigger_than_itself() -> None:
 def test_token_bucket_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         TokenBucket(rate=0)
+
+
+def test_a_lowered_quota_is_paced_under_like_gmails() -> None:
+    gmails = bucket_for(15_000)
+    assert (gmails.rate, gmails.capacity) == (225.0, 1000.0)  # the defaults, exactly
+    for quota in (600, 6000, 15_000):
+        bucket = bucket_for(quota)
+        assert bucket.capacity + 60 * bucket.rate <= quota  # a full burst, then a minute
+
+
+def test_the_accounts_quota_setting_paces_its_client() -> None:
+    from introbot.app import _pacing
+    from introbot.settings import Settings
+
+    lowered = _pacing(Settings.model_validate({"gmail": {"units_per_minute": 6000}}))
+    assert lowered is not None and (lowered.rate, lowered.capacity) == (90.0, 400.0)
+    assert _pacing(Settings()) is None and _pacing(None) is None  # Gmail's: the default bucket

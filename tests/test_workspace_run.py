@@ -19,9 +19,10 @@ from introbot.app import mailbox_label, mailbox_name, mailbox_store
 from introbot.config import Account, load
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
-from introbot.store import StoreLocation
+from introbot.store import SCHEMA_VERSION, StoreLocation
 from tests.cli import INTROBOT, invoke
 from tests.postgres import _free_port
+from tests.test_doctor import lines
 from tests.test_many_mailboxes import _drafts, _request, _until
 
 ANA = "ana@firm.example"
@@ -162,6 +163,63 @@ def test_doctor_checks_the_sign_in_of_each_listed_mailbox(
     assert f"the service account may act as {ANA}" in doctor.output
     assert "unauthorized_client" in doctor.output and OUTSIDER in doctor.output
     assert doctor.exit_code == 1
+
+
+@pytest.mark.slow  # a poll and four doctors: over a second
+def test_doctor_with_mailbox_checks_that_mailboxs_gmail_and_store(
+    domain: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTROBOT_WORKSPACE_MAILBOXES", f"{ANA}, {BEN}, {OUTSIDER}")
+    control = SandboxControl(domain.url)
+    _request(control.of(BEN), BEN, "sven@s.example", "tara@t.example")
+    assert invoke("poll", "--mailbox", BEN).exit_code == 0
+
+    ben = lines(invoke("doctor", "--mailbox", BEN))
+    assert ben["sign-in"] == [f"ok the service account may act as {BEN}"]  # that one only
+    assert ben["gmail"][0].startswith(f"ok {BEN}: ") and ben["gmail"][0].endswith("reachable")
+    ben_file = Account.named(None).folder / f"introbot-{mailbox_name(BEN)}.db"
+    assert ben["database"] == [f"ok {ben_file}: schema {SCHEMA_VERSION}, 1 intro(s)"]
+    assert ben["labels"][0].startswith("ok all ") and ben["labels"][0].endswith(" labels exist")
+    ana = lines(invoke("doctor", "--mailbox", ANA))
+    assert ana["database"][0].endswith("will be created by the first poll")
+    assert ana["gmail"][0].startswith(f"ok {ANA}: ")
+
+    # Gmail refusing the mailbox (here: its service is off) is told, with the store checked.
+    control.of(ANA).add_faults({"method": "getProfile", "status": 400, "count": 5})
+    refused = invoke("doctor", "--mailbox", ANA)
+    assert refused.exit_code == 1
+    (line,) = lines(refused)["gmail"]
+    assert line.startswith("FAIL Gmail refused getProfile (400") and "has Gmail on" in line
+    assert "database" in lines(refused)
+
+    outsider = invoke("doctor", "--mailbox", OUTSIDER)
+    assert outsider.exit_code == 1
+    (line,) = lines(outsider)["sign-in"]
+    assert line.startswith("FAIL") and "unauthorized_client" in line
+    assert "Manage Domain Wide Delegation" in line  # the fix: the admin's step
+    assert lines(outsider)["gmail"] == ["skip needs a working sign-in first"]
+
+    stranger = invoke("doctor", "--mailbox", "dee@firm.example")
+    assert stranger.exit_code == 1
+    assert lines(stranger)["mailbox"][0].startswith(
+        "FAIL --mailbox dee@firm.example: not one of the account's [workspace] mailboxes"
+    )
+
+
+@pytest.mark.slow  # a poll and four doctors: over a second
+def test_doctor_without_mailbox_sums_up_the_stores_and_says_how_to_check_one(
+    domain: SandboxServer,
+) -> None:
+    control = SandboxControl(domain.url)
+    _request(control.of(BEN), BEN, "sven@s.example", "tara@t.example")
+    assert invoke("poll", "--mailbox", BEN).exit_code == 0
+    found = lines(invoke("doctor"))
+    assert len(found["sign-in"]) == 2
+    assert found["gmail"] == [
+        "skip several mailboxes: `introbot doctor --mailbox ADDRESS` checks one's Gmail, "
+        "labels, store and lease"
+    ]
+    assert found["database"][0].startswith("ok 1 of the 2 mailboxes' files exist in ")
 
 
 # ----------------------------------------------------------------- the stores

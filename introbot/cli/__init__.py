@@ -123,6 +123,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "A local Gmail API server for trying introbot and for tests.",
         "introbot sandbox serve --port 8025",
     ),
+    "store": LazyCommand(
+        "introbot.cli.store:store",
+        "Your records' database: copy an SQLite store into PostgreSQL.",
+        "introbot store copy --to postgresql://introbot@db.example:5432/introbot",
+    ),
     "bench": LazyCommand(
         "introbot.cli.bench:command",
         "Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller.",

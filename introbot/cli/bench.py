@@ -31,6 +31,7 @@ from typing import Any
 
 import click
 
+from introbot.cli.bench_burst import options as burst_options
 from introbot.engine import Engine
 from introbot.gmail.client import GmailClient
 from introbot.gmail.quota import UNITS_PER_USER_PER_SECOND, units
@@ -659,6 +660,21 @@ def mailboxes_table(
     return {**many, "table": "\n".join(rows)}
 
 
+def burst_table(quick: bool, **options: Any) -> dict[str, Any]:
+    """``introbot bench --burst``: its figures, and a table of them under "table"."""
+    from introbot.cli import bench_burst
+
+    click.echo("A burst worked by 1, 2 and 4 replicas (minutes unless --quick)...", err=True)
+    result = bench_burst.from_options(quick, options)
+    title = (
+        f"introbot bench --burst - {platform.system()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; one sandbox serving every mailbox, each with a quota "
+        f"of {result['quota_units_per_minute']:,} units a minute"
+    )
+    rows = [title, *_TABLE_HEAD, *bench_burst.rows(result, _row)]
+    return {**result, "table": "\n".join(rows)}
+
+
 # A table's head: a blank line under its title, the column names, the separator.
 _TABLE_HEAD = (
     "",
@@ -693,31 +709,25 @@ def _ratio(a: float, b: float) -> str:
     "about 13 minutes).",
 )
 @click.option(
-    "--store",
-    "store_url",
-    metavar="URL",
-    help="With --mailboxes: the mailboxes' stores in this PostgreSQL database "
-    "(postgresql://USER@HOST:PORT/DATABASE; its bench-m* mailboxes) instead of SQLite files.",
-)
-@click.option(
     "--sizes",
     metavar="N,N,...",
     default="",
     help="With --mailboxes: how many mailboxes each run has (default 10,100,1000).",
 )
+@burst_options
 def command(
-    as_json: bool,
-    quick: bool,
-    reading_only: bool,
-    mailboxes_only: bool,
-    store_url: str | None,
-    sizes: str,
+    as_json: bool, quick: bool, reading_only: bool, mailboxes_only: bool, sizes: str, **burst: Any
 ) -> None:
     """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
-    if (store_url or sizes) and not mailboxes_only:
-        raise click.UsageError("--store and --sizes go with --mailboxes")
-    if store_url and not is_postgres_url(store_url):
+    store_url = burst.get("store")  # --mailboxes: the stores there, else SQLite files
+    if sizes and not mailboxes_only:
+        raise click.UsageError("--sizes goes with --mailboxes")
+    if mailboxes_only and store_url and not is_postgres_url(store_url):
         raise click.UsageError(f"--store takes a postgresql:// URL, not {store_url!r}")
+    if burst["burst_only"]:
+        result = burst_table(quick, **burst)
+        click.echo(json.dumps(result, indent=1) if as_json else result["table"])
+        return
     if mailboxes_only:
         many = mailboxes_table(quick, store_url, _sizes(sizes))
         click.echo(json.dumps(many, indent=1) if as_json else many["table"])

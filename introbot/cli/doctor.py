@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import os
 import textwrap
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from introbot.app import gmail_endpoint
+from introbot.app import gmail_endpoint, mailbox_store
 from introbot.cli.rulecheck import check as check_rules
 from introbot.config import Account, ConfigError, Flags, Loaded, store_for
 from introbot.config import load as load_config
@@ -24,12 +24,20 @@ from introbot.gmail.auth import (
     read_client_file,
 )
 from introbot.gmail.client import GmailClient
-from introbot.gmail.errors import AuthExpired, GmailError
+from introbot.gmail.errors import AuthExpired, GmailError, GmailRejected
 from introbot.gmail.pacing import RetryPolicy
 from introbot.paths import credentials_file, readable_by_others
 from introbot.rules import default_rules_dir
 from introbot.store import SCHEMA_VERSION, StoreError, StoreLocation, mailbox_of
+from introbot.store.postgres import describe
 
+# Google signed the service account in as the mailbox, but Gmail refuses it.
+WORKSPACE_GMAIL_FIX = (
+    "The service account may act as this mailbox, but its Gmail does not answer: check in "
+    "the Google Admin console that the user exists and has Gmail on (Apps > Google Workspace "
+    "> Gmail > Service status), and in the service account's Cloud project that the Gmail "
+    "API is enabled (APIs & Services > Library > Gmail API)."
+)
 QUICK = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2)  # a check, not a poll
 
 
@@ -58,6 +66,7 @@ class Doctor:
     sandbox: str | None
     offer_labels: LabelOffer
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    mailbox: str | None = None  # --mailbox: one of the account's [workspace] mailboxes
 
     def run(self) -> Iterator[Finding]:
         """Every finding, in order; an unexpected error becomes the last one."""
@@ -75,11 +84,21 @@ class Doctor:
         yield self._config(loaded)
         yield self._name(loaded)
         yield from self._rules(loaded)
-        client = yield from self._connection(loaded)
+        several = self._unpicked_mailboxes(loaded)
         database = store_for(self.account, loaded.settings, self.sandbox, self.flags)
+        if not self.sandbox and not several:
+            try:  # the one mailbox this doctor is about: --mailbox's store, or the account's
+                database = mailbox_store(database, loaded.settings, self.mailbox)
+            except GmailError as exc:  # --mailbox names no mailbox of the account
+                yield Finding("mailbox", Status.FAIL, str(exc))
+                return
+        client = yield from self._connection(loaded)
+        if several:
+            yield _mailbox_stores(database, loaded, several)
+            return
         if client is not None:
             with contextlib.closing(client):
-                address, finding = self._gmail(client, database)
+                address, finding = self._gmail(client, database, loaded)
                 yield finding
                 if address:
                     yield self._labels(client, loaded)
@@ -88,6 +107,14 @@ class Doctor:
         if database.url:
             yield _lease(database)
         yield self._instance(database)
+
+    def _unpicked_mailboxes(self, loaded: Loaded) -> tuple[str, ...]:
+        """The account's [workspace] mailboxes when it lists several and none is picked
+        (--mailbox): the doctor then checks each one's sign-in and their stores together."""
+        workspace = loaded.settings.workspace
+        if self.sandbox or self.mailbox or workspace.service_account_key is None:
+            return ()
+        return workspace.mailboxes if len(workspace.mailboxes) > 1 else ()
 
     def _connection(self, loaded: Loaded) -> Generator[Finding, None, GmailClient | None]:
         """The client file and sign-in findings; then a client, if there is one to use."""
@@ -118,7 +145,7 @@ class Doctor:
         workspace = loaded.settings.workspace
         assert workspace.service_account_key is not None
         refused = 0
-        for mailbox in workspace.mailboxes:
+        for mailbox in [self.mailbox] if self.mailbox else workspace.mailboxes:
             try:
                 check_delegation(workspace_credentials(workspace.service_account_key, mailbox))
             except (SignInError, DelegationRefused) as exc:
@@ -126,12 +153,15 @@ class Doctor:
                 yield Finding("sign-in", Status.FAIL, str(exc))
                 continue
             yield Finding("sign-in", Status.OK, f"the service account may act as {mailbox}")
-        if refused or len(workspace.mailboxes) > 1:
-            why = "several mailboxes: `poll --mailbox ADDRESS` reaches one"
+        if refused or self._unpicked_mailboxes(loaded):
+            why = (
+                "several mailboxes: `introbot doctor --mailbox ADDRESS` checks one's Gmail, "
+                "labels, store and lease"
+            )
             why = "needs a working sign-in first" if refused else why
             yield Finding("gmail", Status.SKIP, why)
             return None
-        return workspace_client(loaded.settings, None, timeout=10)
+        return workspace_client(loaded.settings, self.mailbox, timeout=10)
 
     # -------------------------------------------------------------------- checks
     def _config(self, loaded: Loaded) -> Finding:
@@ -237,11 +267,17 @@ class Doctor:
             )
         return sign_in, Finding("sign-in", Status.OK, f"{when}; Google renewed the access token")
 
-    def _gmail(self, client: GmailClient, database: StoreLocation) -> tuple[str | None, Finding]:
+    def _gmail(
+        self, client: GmailClient, database: StoreLocation, loaded: Loaded
+    ) -> tuple[str | None, Finding]:
         try:
-            profile = client.profile()
+            profile = client.profile()  # one quota unit, signed in as the mailbox
         except GmailError as exc:
-            return None, Finding("gmail", Status.FAIL, str(exc))
+            fix = ""  # a refusal for good, of a Workspace mailbox: the admin's side
+            workspace = loaded.settings.workspace.service_account_key is not None
+            if workspace and not self.sandbox and isinstance(exc, GmailRejected):
+                fix = f" {WORKSPACE_GMAIL_FIX}"
+            return None, Finding("gmail", Status.FAIL, f"{exc}{fix}")
         except Exception as exc:  # a network failure of any kind
             return None, Finding("gmail", Status.FAIL, f"cannot reach Gmail: {exc}")
         address = profile.email.lower()
@@ -332,7 +368,7 @@ class Doctor:
             with single_instance(database.lock_path):
                 pass
         except AlreadyRunning as exc:
-            return Finding("daemon", Status.OK, str(exc).split(" is already")[0] + " is running")
+            return Finding("daemon", Status.OK, f"another {exc.who} is running")
         return Finding("daemon", Status.OK, "not running (start it with `introbot run`)")
 
 
@@ -346,6 +382,43 @@ def _lease(database: StoreLocation) -> Finding:
     except Exception as exc:  # the database finding above says why it cannot be reached
         return Finding("lease", Status.SKIP, f"cannot read the leases: {type(exc).__name__}")
     return Finding("lease", Status.OK if well else Status.WARN, said)
+
+
+def _mailbox_stores(account: StoreLocation, loaded: Loaded, mailboxes: Sequence[str]) -> Finding:
+    """Several mailboxes, none picked: whether their stores can be reached and how many
+    exist yet, in one look (one connection for PostgreSQL, however many mailboxes)."""
+    stores = [mailbox_store(account, loaded.settings, m) for m in mailboxes]
+    if account.url is None:
+        made = [s for s in stores if s.exists()]
+        return Finding(
+            "database",
+            Status.OK,
+            f"{len(made)} of the {len(stores)} mailboxes' files exist in "
+            f"{account.path.parent if account.path else '?'}; the others are created by their "
+            "first poll",
+        )
+    from introbot.store.postgres import mailbox_versions
+
+    try:
+        server, versions = mailbox_versions(account.url, [s.mailbox for s in stores])
+    except StoreError as exc:
+        return Finding("database", Status.FAIL, str(exc))
+    newer = sorted(name for name, version in versions.items() if version > SCHEMA_VERSION)
+    where = f"{describe(account.url)} on {server}"
+    if newer:
+        return Finding(
+            "database",
+            Status.FAIL,
+            f"{where}: the mailboxes {', '.join(newer)} were written by a newer introbot "
+            f"(this one knows schema {SCHEMA_VERSION}): upgrade introbot",
+        )
+    count = sum(1 for version in versions.values() if version > 0)
+    return Finding(
+        "database",
+        Status.OK,
+        f"{where}: {count} of the {len(stores)} mailboxes have a store; the others are created "
+        "by their first poll",
+    )
 
 
 def _postgres(database: StoreLocation) -> Finding:

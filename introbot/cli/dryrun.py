@@ -8,7 +8,6 @@ mailbox's lock (a daemon working on it is never held up, and nothing is written 
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from introbot.gmail.dryrun import DryRunClient, PlannedWrites
 from introbot.reading.mime import read_mail
 from introbot.settings import Settings
 from introbot.store import StoreError, StoreLocation
-from introbot.store.copy import copy_rows
+from introbot.store.copy import copy_rows, snapshot_sqlite
 
 BODY_LINES = 40
 
@@ -72,16 +71,9 @@ def run(
 def _snapshot(live: Path, copy: Path) -> None:
     """A consistent copy of the live database, even while a daemon writes to it."""
     try:
-        source = sqlite3.connect(f"file:{live}?mode=ro", uri=True)
-        try:
-            target = sqlite3.connect(copy)
-            with target:
-                source.backup(target)
-            target.close()
-        finally:
-            source.close()
-    except sqlite3.Error as exc:
-        raise DryRunError(f"cannot read the database {live} for a dry run: {exc}") from None
+        snapshot_sqlite(live, copy)
+    except StoreError as exc:
+        raise DryRunError(f"{exc} for a dry run") from None
 
 
 def _copy_rows(live: StoreLocation, copy: Path) -> None:

@@ -52,23 +52,24 @@ JSON_OPTION = click.option(
 @JSON_OPTION
 def poll(target: Target, dry_run: bool, as_json: bool) -> None:
     """Run one pass over Gmail and exit (for cron or a systemd timer)."""
-    from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
+    from introbot.daemon import AlreadyRunning, writer_locks
+    from introbot.leases import LeaseLost
     from introbot.store import StoreError, WrongMailbox
 
     if dry_run:
         _dry_run(target, as_json)
         return
-    wait = COMMAND_WAIT_SECONDS
     with account_app(target) as app:
         try:
-            with (
-                single_instance(app.store.path, "poll", wait),
-                mailbox_lock(app.mailbox(), "poll", wait),
-            ):
+            with writer_locks(app, "poll"):
                 report = app.engine.poll()
         except WrongMailbox as exc:
             fail(_sandbox_hint(target, str(exc)))
-        except (AlreadyRunning, StoreError) as exc:
+        except AlreadyRunning as exc:
+            fail(_poll_refused(exc))
+        except LeaseLost as exc:
+            fail(f"{exc}; run `introbot poll` again")
+        except StoreError as exc:
             fail(str(exc))
         at = datetime.now(UTC)
         warnings = []
@@ -87,6 +88,17 @@ def poll(target: Target, dry_run: bool, as_json: bool) -> None:
                 output.say(line)
         for warning in warnings:
             output.warn(warning)
+
+
+def _poll_refused(busy: AlreadyRunning) -> str:
+    """Why `poll` did not run and what to do: a replica's polls do the same work."""
+    if busy.replica:
+        return (
+            f"{busy}: its polls do what `introbot poll` would, so there is nothing to do here. "
+            "To poll from this machine anyway, run it again once that replica stops "
+            "(`introbot doctor` says who holds the mailbox)"
+        )
+    return str(busy)
 
 
 def _plural(count: int, word: str) -> str:
@@ -551,7 +563,7 @@ def cancel(target: Target, intro_id: str, as_json: bool) -> None:
     """Cancel an intro: its unsent drafts are deleted."""
     with account_app(target) as app:
         intro = one_intro(app.store, intro_id)
-        _act(app, intro.id, Cancel("cancelled from the command line"), as_json)
+        _act(app, intro.id, Cancel("cancelled from the command line"), "cancel", as_json)
 
 
 @click.command()
@@ -577,26 +589,31 @@ def decide(target: Target, intro_id: str, party: str, answer: str, as_json: bool
         )
         if role is None:
             fail(f"{party!r} is neither 'requester', 'contact' nor an address in intro {intro.id}")
-        _act(app, intro.id, Decision(role, Consent(answer), "cli"), as_json)
+        _act(app, intro.id, Decision(role, Consent(answer), "cli"), "decide", as_json)
 
 
-def _act(app: App, intro_id: str, observation: Decision | Cancel, as_json: bool) -> None:
-    """Act at once under the lock of the database and the mailbox (waiting briefly for a
-    poll), or, while `introbot run` holds them, queue it for the daemon's next poll: never
-    two writers on one mailbox (two would draft the same intro twice)."""
-    from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
+def _act(
+    app: App, intro_id: str, observation: Decision | Cancel, command: str, as_json: bool
+) -> None:
+    """Act at once under the writer's locks and lease (waiting briefly for a poll), or,
+    while `introbot run` holds them (on this machine, or a replica sharing the PostgreSQL
+    store), queue it for the holder's next poll: never two writers on one mailbox (two
+    would draft the same intro twice)."""
+    from introbot.daemon import AlreadyRunning, writer_locks
+    from introbot.leases import LeaseLost
+    from introbot.store import StoreError
 
-    wait = COMMAND_WAIT_SECONDS
     try:
-        with single_instance(app.store.path, "decide", wait):
-            try:
-                with mailbox_lock(app.mailbox(), "decide", wait):
-                    _act_now(app, intro_id, observation, as_json)
-                    return
-            except AlreadyRunning as exc:  # from another database: ours is not its queue
-                fail(f"{exc}; then run this again")
-    except AlreadyRunning as exc:
-        _queue(app, intro_id, observation, exc, as_json)
+        with writer_locks(app, command):
+            _act_now(app, intro_id, observation, as_json)
+    except AlreadyRunning as busy:
+        if not busy.same_store:  # from another database: ours is not its queue
+            fail(f"{busy}; then run this again")
+        _queue(app, intro_id, observation, busy, as_json)
+    except LeaseLost as exc:
+        fail(f"{exc}; run this again")
+    except StoreError as exc:
+        fail(str(exc))
 
 
 def _queue(
@@ -614,15 +631,18 @@ def _queue(
     if transition.intro == intro and not transition.actions:
         fail("nothing to change")
     app.store.queue_command(intro_id, observation, now)
-    holder = str(busy).split(" is already")[0].removeprefix("another ")
-    when = "its next poll" if busy.daemon else "the next `introbot poll` or `introbot run`"
     if as_json:
-        output.emit_json({**_acted(intro), "queued": True, "busy": holder})
+        output.emit_json({**_acted(intro), "queued": True, "busy": busy.who})
         return
     output.say(
-        f"intro {intro_id}: queued, since {holder} is working on this mailbox; {when} "
-        f"acts on it (`introbot show {intro_id}` tells when)."
+        f"intro {intro_id}: queued, since {busy.who} is working on this mailbox; "
+        f"{_next_poll(busy)} acts on it (`introbot show {intro_id}` tells when)."
     )
+
+
+def _next_poll(busy: AlreadyRunning) -> str:
+    """Whose poll takes up what a command recorded for the holder of the mailbox."""
+    return "its next poll" if busy.daemon else "the next `introbot poll` or `introbot run`"
 
 
 def _act_now(app: App, intro_id: str, observation: Observation, as_json: bool) -> None:
@@ -685,10 +705,10 @@ def ask_again(target: Target, thread_id: str) -> None:
     introduced or introduced, or to someone who declined, is set aside with the reason and
     its thread id (`introbot list --attention`). This reads it again and asks, once.
     """
-    from introbot.daemon import COMMAND_WAIT_SECONDS, AlreadyRunning, mailbox_lock, single_instance
+    from introbot.daemon import AlreadyRunning, writer_locks
+    from introbot.leases import LeaseLost
     from introbot.store import StoreError, WrongMailbox
 
-    wait = COMMAND_WAIT_SECONDS
     with account_app(target) as app:
         record = app.store.thread(thread_id)
         if record is None or not record.problem:
@@ -699,19 +719,18 @@ def ask_again(target: Target, thread_id: str) -> None:
         before = len(app.store.intros(thread_id=thread_id))
         app.store.ask_again(thread_id, datetime.now(UTC))
         try:
-            with (
-                single_instance(app.store.path, "ask-again", wait),
-                mailbox_lock(app.mailbox(), "ask-again", wait),
-            ):
+            with writer_locks(app, "ask-again"):
                 report = app.engine.poll()
         except AlreadyRunning as busy:
-            holder = str(busy).split(" is already")[0].removeprefix("another ")
-            when = "its next poll" if busy.daemon else "the next `introbot poll` or `introbot run`"
+            if not busy.same_store:
+                fail(f"{busy}; then run this again")
             click.echo(
-                f"thread {thread_id}: recorded, since {holder} is working on this mailbox; "
-                f"{when} asks again."
+                f"thread {thread_id}: recorded, since {busy.who} is working on this mailbox; "
+                f"{_next_poll(busy)} asks again."
             )
             return
+        except LeaseLost as exc:
+            fail(f"{exc}; the request is recorded: the next poll asks again")
         except (WrongMailbox, StoreError) as exc:
             fail(str(exc))
         for line in report.decisions:

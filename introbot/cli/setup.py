@@ -277,7 +277,10 @@ def doctor(target: Target, fix: bool, as_json: bool) -> None:
         return click.confirm(f"Create the missing labels {', '.join(missing)} now?", default=True)
 
     # Not target.loaded: a mistake in the config is one of the doctor's findings.
-    findings = list(checks.Doctor(target.account, target.flags, target.sandbox, offer).run())
+    doctor = checks.Doctor(
+        target.account, target.flags, target.sandbox, offer, mailbox=target.mailbox
+    )
+    findings = list(doctor.run())
     if as_json:
         output.emit_json(checks.document(findings))
     else:

@@ -95,6 +95,13 @@ class RetryPolicy:
             yield self.delay(attempt)
 
 
+def bucket_for(units_per_minute: float) -> TokenBucket:
+    """The bucket for a per-user quota of ``units_per_minute``: a burst of a fifteenth of it,
+    then 90% of its rate, so a full burst and a minute at the rate stay under the quota
+    (for Gmail's 15,000: the defaults, 1,000 + 225 * 60 = 14,500)."""
+    return TokenBucket(rate=units_per_minute * 0.9 / 60, capacity=units_per_minute / 15)
+
+
 class TokenBucket:
     """Spends quota units at ``rate`` per second with bursts up to ``capacity``.
 

@@ -378,37 +378,62 @@ def connect(url: str, purpose: str) -> Any:
         ) from None
 
 
-def probe(url: str, mailbox: str) -> Probe:
-    """Reach the server and read the mailbox's schema version and intros, creating nothing.
-    Raises StoreError with what to do."""
+@contextmanager
+def _looking(url: str) -> Iterator[tuple[Any, str]]:
+    """A connection of its own to look, creating nothing, and the server's version
+    ("PostgreSQL 15.18"); any failure is a StoreError with what to do."""
     psycopg = _psycopg()
-    schema = schema_of(mailbox)
     try:
         with psycopg.connect(
             url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="introbot"
         ) as conn:
             server = conn.info.server_version  # 150018
-            version = f"PostgreSQL {server // 10000}.{server % 10000}"
-            if conn.execute("SELECT to_regclass('introbot.mailboxes')").fetchone()[0] is None:
-                return Probe(version, None, None, None)
-            row = conn.execute(
-                "SELECT schema_version FROM introbot.mailboxes WHERE name = %s", (mailbox,)
-            ).fetchone()
-            if row is None:
-                return Probe(version, None, None, None)
-            if int(row[0]) == 0:
-                return Probe(version, 0, None, None)
-            sql, name = psycopg.sql.SQL, psycopg.sql.Identifier(schema)
-            intros = conn.execute(sql("SELECT count(*) FROM {}.intros").format(name)).fetchone()
-            address = conn.execute(
-                sql("SELECT value FROM {}.meta WHERE key = 'address'").format(name)
-            ).fetchone()
-            return Probe(version, int(row[0]), intros[0], address[0] if address else None)
+            yield conn, f"PostgreSQL {server // 10000}.{server % 10000}"
     except psycopg.Error as exc:
         raise StoreError(
             f"cannot reach PostgreSQL at {describe(url)}: {_first_line(exc)}. Check [store] url "
             "and that the server is running"
         ) from None
+
+
+def _has_registry(conn: Any) -> bool:
+    return conn.execute("SELECT to_regclass('introbot.mailboxes')").fetchone()[0] is not None
+
+
+def probe(url: str, mailbox: str) -> Probe:
+    """Reach the server and read the mailbox's schema version and intros, creating nothing.
+    Raises StoreError with what to do."""
+    schema = schema_of(mailbox)
+    with _looking(url) as (conn, version):
+        if not _has_registry(conn):
+            return Probe(version, None, None, None)
+        row = conn.execute(
+            "SELECT schema_version FROM introbot.mailboxes WHERE name = %s", (mailbox,)
+        ).fetchone()
+        if row is None:
+            return Probe(version, None, None, None)
+        if int(row[0]) == 0:
+            return Probe(version, 0, None, None)
+        sql, name = _psycopg().sql.SQL, _psycopg().sql.Identifier(schema)
+        intros = conn.execute(sql("SELECT count(*) FROM {}.intros").format(name)).fetchone()
+        address = conn.execute(
+            sql("SELECT value FROM {}.meta WHERE key = 'address'").format(name)
+        ).fetchone()
+        return Probe(version, int(row[0]), intros[0], address[0] if address else None)
+
+
+def mailbox_versions(url: str, mailboxes: Sequence[str]) -> tuple[str, dict[str, int]]:
+    """The server ("PostgreSQL 15.18") and each of ``mailboxes``' schema versions (0: not
+    made yet), on one connection, creating nothing. Raises StoreError with what to do."""
+    found: dict[str, int] = dict.fromkeys(mailboxes, 0)
+    with _looking(url) as (conn, version):
+        if _has_registry(conn):
+            rows = conn.execute(
+                "SELECT name, schema_version FROM introbot.mailboxes WHERE name = ANY(%s)",
+                (list(mailboxes),),
+            ).fetchall()
+            found.update({str(name): int(schema) for name, schema in rows})
+    return version, found
 
 
 def _first_line(exc: BaseException) -> str:

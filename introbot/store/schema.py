@@ -160,6 +160,15 @@ def tables() -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def counted_columns() -> tuple[tuple[str, str], ...]:
+    """(table, column) of every column the engine numbers itself (``INTEGER PRIMARY KEY
+    AUTOINCREMENT``; PostgreSQL: an identity column)."""
+    found = re.findall(
+        r"CREATE TABLE (\w+) \(\s*(\w+) INTEGER PRIMARY KEY AUTOINCREMENT", "\n".join(MIGRATIONS)
+    )
+    return tuple(found)
+
+
 class DialectError(Exception):
     """A migration says something only SQLite understands and the translation table lacks."""
 
