@@ -19,16 +19,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
+from introbot.cli import bench
 from introbot.config import Account
 from introbot.daemon import Mailbox, default_workers, run_many
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, authentication_results
 from introbot.store import Store, StoreLocation
 from introbot.store.pool import KEEP_IDLE
-from introbot.store.postgres import pool_for
+from introbot.store.postgres import describe, pool_for
 from tests.cli import INTROBOT, invoke, sign_in_directly
 from tests.mail import make_mail
+from tests.postgres import PostgresServer
 
 
 # ----------------------------------------------------------------- the scheduling
@@ -350,4 +353,31 @@ def test_the_many_mailboxes_benchmark_runs_at_tiny_sizes() -> None:
     assert [r["mailboxes"] for r in result["runs"]] == [2, 4]
     assert all(r["polls"] >= r["mailboxes"] and r["peak_rss_mb"] > 0 for r in result["runs"])
     assert all(len(r["interval_cpu_shares"]) == 3 for r in result["runs"])
-    assert "| idle-polling 4 mailboxes in one process (every 1 s) |" in result["table"]
+    assert "| idle-polling 4 mailboxes in one process (every 1 s; SQLite) |" in result["table"]
+
+
+@pytest.mark.slow  # starts a sandbox and introbot as processes, on the PostgreSQL server
+def test_the_many_mailboxes_benchmark_runs_on_postgresql(postgres_server: PostgresServer) -> None:
+    """The bench measures mailboxes stored in PostgreSQL itself: the README's figure is the
+    command's."""
+    done = subprocess.run(
+        [*INTROBOT, "bench", "--mailboxes", "--quick", "--json", "--sizes", "2",
+         "--store", postgres_server.url],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [(r["mailboxes"], r["store"]) for r in result["runs"]] == [(2, "postgresql")]
+    assert result["runs"][0]["polls"] >= 2
+    assert "(every 1 s; PostgreSQL)" in result["table"]
+    assert describe(postgres_server.url) in result["table"]
+
+
+def test_the_bench_refuses_a_store_that_is_not_postgresql() -> None:
+    runner = CliRunner()
+    done = runner.invoke(bench.command, ["--mailboxes", "--store", "/tmp/x.db"])
+    assert done.exit_code == 2 and "postgresql:// URL" in done.output
+    done = runner.invoke(bench.command, ["--sizes", "3"])
+    assert done.exit_code == 2 and "goes with --mailboxes" in done.output
+    done = runner.invoke(bench.command, ["--mailboxes", "--sizes", "ten"])
+    assert done.exit_code == 2 and "--sizes takes numbers" in done.output

@@ -42,6 +42,7 @@ from introbot.sandbox.accounting import RateLimitSettings
 from introbot.sandbox.control import SandboxControl, compose_reply
 from introbot.settings import Settings
 from introbot.store import Store
+from introbot.store.postgres import describe, is_postgres_url
 from introbot.workflow import threads_to_relabel
 
 SETTINGS = Settings.of("Sam Rivera")
@@ -634,20 +635,26 @@ def _reading_rows(read: dict[str, Any]) -> list[str]:
     ]
 
 
-def mailboxes_table(quick: bool) -> dict[str, Any]:
-    """``introbot bench --mailboxes``: its figures, and a table of them under "table"."""
+def mailboxes_table(
+    quick: bool, store_url: str | None = None, sizes: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """``introbot bench --mailboxes``: its figures, and a table of them under "table"; the
+    stores SQLite files, or mailboxes in the PostgreSQL database at ``store_url``."""
     from introbot.cli import bench_mailboxes
 
     click.echo("Idle-polling many mailboxes (one sandbox; minutes unless --quick)...", err=True)
     if quick:
-        many = bench_mailboxes.many_mailboxes((2, 4), interval=1.0, rounds=3)
+        many = bench_mailboxes.many_mailboxes(sizes or (2, 4), 1.0, 3, store_url)
     else:
         interval = float(SETTINGS.daemon.poll_interval_seconds)
-        many = bench_mailboxes.many_mailboxes(interval=interval)
+        many = bench_mailboxes.many_mailboxes(
+            sizes or bench_mailboxes.SIZES, interval, store_url=store_url
+        )
+    where = f"stores in {describe(store_url)}" if store_url else "SQLite stores"
     title = (
         f"introbot bench --mailboxes - {platform.system()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}; one sandbox serving "
-        "every mailbox, Gmail's per-user limit on"
+        f"every mailbox, Gmail's per-user limit on; {where}"
     )
     rows = [title, *_TABLE_HEAD, *bench_mailboxes.rows(many, _row)]
     return {**many, "table": "\n".join(rows)}
@@ -676,6 +683,16 @@ _TABLE_HEAD = (
 )
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.UsageError(f"--sizes takes numbers (10,100), not {text!r}") from None
+    if any(n < 1 for n in sizes):
+        raise click.UsageError("--sizes: each run needs at least one mailbox")
+    return sizes
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}" if b else "-"
 
@@ -691,17 +708,28 @@ def _ratio(a: float, b: float) -> str:
     help="Only one process idle-polling 10, 100, then 1,000 mailboxes (CPU and memory; "
     "about 13 minutes).",
 )
+@click.option(
+    "--sizes",
+    metavar="N,N,...",
+    default="",
+    help="With --mailboxes: how many mailboxes each run has (default 10,100,1000).",
+)
 @burst_options
 def command(
-    as_json: bool, quick: bool, reading_only: bool, mailboxes_only: bool, **burst: Any
+    as_json: bool, quick: bool, reading_only: bool, mailboxes_only: bool, sizes: str, **burst: Any
 ) -> None:
     """Measure Gmail quota and time against a rate-limited sandbox, beside a typical poller."""
+    store_url = burst.get("store")  # --mailboxes: the stores there, else SQLite files
+    if sizes and not mailboxes_only:
+        raise click.UsageError("--sizes goes with --mailboxes")
+    if mailboxes_only and store_url and not is_postgres_url(store_url):
+        raise click.UsageError(f"--store takes a postgresql:// URL, not {store_url!r}")
     if burst["burst_only"]:
         result = burst_table(quick, **burst)
         click.echo(json.dumps(result, indent=1) if as_json else result["table"])
         return
     if mailboxes_only:
-        many = mailboxes_table(quick)
+        many = mailboxes_table(quick, store_url, _sizes(sizes))
         click.echo(json.dumps(many, indent=1) if as_json else many["table"])
         return
     if reading_only:

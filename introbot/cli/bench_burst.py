@@ -411,7 +411,8 @@ def options(command: Any) -> Any:
             click.option(
                 "--store",
                 metavar="URL",
-                help="With --burst: this PostgreSQL (default: a server the bench starts).",
+                help="With --burst: this PostgreSQL (default: a server the bench starts); with "
+                "--mailboxes: the stores in it (default: SQLite files).",
             ),
         )
     ):

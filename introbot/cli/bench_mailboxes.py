@@ -203,11 +203,19 @@ def idle_many(
         return Idle(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+SIZES = (10, 100, TARGET_MAILBOXES)
+
+
 def many_mailboxes(
-    sizes: tuple[int, ...] = (10, 100, TARGET_MAILBOXES), interval: float = 60.0, rounds: int = 3
+    sizes: tuple[int, ...] = SIZES,
+    interval: float = 60.0,
+    rounds: int = 3,
+    store_url: str | None = None,
 ) -> dict[str, Any]:
-    """Each size run in turn (the full bench runs the target's 1,000: nothing extrapolated)."""
-    return {"runs": [asdict(idle_many(n, interval, rounds)) for n in sizes]}
+    """Each size run in turn (the full bench runs the target's 1,000: nothing extrapolated),
+    the stores SQLite files, or mailboxes in the PostgreSQL database at ``store_url``."""
+    runs = [asdict(idle_many(n, interval, rounds, store_url)) for n in sizes]
+    return {"runs": [run | {"store": "postgresql" if store_url else "sqlite"} for run in runs]}
 
 
 TARGET = "< 10% of a core, < 300 MB"
@@ -227,7 +235,7 @@ def rows(result: dict[str, Any], row: Any) -> list[str]:
         lines.append(
             row(
                 f"idle-polling {r['mailboxes']:,} mailboxes in one process "
-                f"(every {r['interval_seconds']:.0f} s)",
+                f"(every {r['interval_seconds']:.0f} s; {_engine(r)})",
                 f"{r['cpu_share']:.1%} of a core (each interval: {shares}), peak RSS "
                 f"{r['peak_rss_mb']:.0f} MB (at the end {r['rss_mb']:.0f} MB), "
                 f"{r['open_files']} open files ({r['polls']} polls in "
@@ -239,6 +247,10 @@ def rows(result: dict[str, Any], row: Any) -> list[str]:
             )
         )
     return lines
+
+
+def _engine(run: dict[str, Any]) -> str:
+    return "PostgreSQL" if run.get("store") == "postgresql" else "SQLite"
 
 
 if __name__ == "__main__":  # the measured process (see idle_many)

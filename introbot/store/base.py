@@ -182,6 +182,7 @@ class Store:
             self.db: Backend = SqliteBackend(where)
         else:
             self.db = where
+        self._cursor_read: int | None = None  # the sync cursor as this store last read it
         try:
             self._migrate()
         except StoreError:
@@ -262,9 +263,16 @@ class Store:
 
     def cursor(self) -> int | None:
         value = self.get_meta("history_id")
-        return int(value) if value else None
+        self._cursor_read = int(value) if value else None
+        return self._cursor_read
 
     def set_cursor(self, history_id: int) -> None:
+        """The sync cursor moved on. Unchanged since this store last read it (an idle poll):
+        nothing written, no transaction (no lock, no fence: a replica that lost its lease
+        cannot write anything this way either). Only a read sets what is compared with,
+        never a write that might yet roll back."""
+        if history_id == self._cursor_read:
+            return
         self.set_meta("history_id", str(history_id))
 
     # ----------------------------------------------------------------- intros
@@ -728,10 +736,13 @@ class Store:
         )
 
     def mark_seen(self, message_ids: Iterable[str], now: datetime) -> None:
+        """None to mark (an idle poll): no transaction at all."""
+        rows = [(m, _iso(now)) for m in message_ids]
+        if not rows:
+            return
         with self.transaction():
             self.db.executemany(
-                "INSERT INTO seen (message_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [(m, _iso(now)) for m in message_ids],
+                "INSERT INTO seen (message_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
             )
 
     def _audit(self, now: datetime, intro_id: str | None, kind: str, detail: str) -> None:
