@@ -249,6 +249,8 @@ def test_the_credentials_come_from_the_secret_and_the_mailboxes_from_the_configm
     source = volumes["credentials"]["secret"]
     assert source["secretName"] == secret["metadata"]["name"]
     assert source["defaultMode"] == 0o400
+    # The kubelet writes a Secret's files as root; only fsGroup lets uid 10001 read 0400.
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
     assert source["items"] == [{"key": key_file.name, "path": key_file.name}]
     assert key_file.name in secret["stringData"]
     store = env["INTROBOT_STORE_URL"]["valueFrom"]["secretKeyRef"]
