@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from introbot.gmail.client import GmailClient
 from introbot.gmail.errors import GmailRejected, NotFound
+from introbot.gmail.types import Draft as GmailDraft
 from introbot.languages import NAMES, Drafting, drafting
 from introbot.matching import DATE_SKEW, Tracked, unedited
 from introbot.model import (
@@ -334,7 +335,9 @@ class Engine:
         record = self.store.thread(thread_id)
         noted = ThreadNote(record.problem, record.note) if record is not None else None
         problems = seen.reading.problems
-        plan = plan_request(existing, wanted, problems, request, now, rules, past, noted)
+        plan = plan_request(
+            existing, wanted, problems, request, now, rules, past, noted, fix=seen.fix
+        )
         opening = [  # each new intro's id, and its secret (Message-IDs derive from it)
             (
                 requester,
@@ -350,7 +353,7 @@ class Engine:
                     self._log(None, transition.intro, "request", transition.actions, report)
             self.store.queue(list(plan.actions), now)
             if plan.records_thread:
-                self.store.set_problem(thread_id, plan.problem, now, note=plan.note)
+                self.store.set_problem(thread_id, plan.problem, now, seen.message.id, plan.note)
         if plan.read_again:
             self.store.audit(now, None, "request", f"thread {thread_id}: read again, nothing new")
             return
@@ -543,6 +546,8 @@ class Engine:
             if report is not None:
                 report.drafts_created += 1
         with self.store.transaction():  # every intro sharing the draft learns of it at once
+            if not action.intro_id:  # a note to the connector: no intro keeps its id
+                self.store.keep_note_draft(spec.key, draft.id)
             for intro_id, key in self._sharing(action):
                 created = DraftCreated(key, draft.id, draft.message_id, draft.thread_id)
                 self.store.save_body(key, self.store.body(spec.key) or "")
@@ -628,23 +633,37 @@ class Engine:
     def _delete(self, action_id: int, action: DeleteDraft, now: datetime) -> None:
         intro = self.store.load(action.intro_id)
         draft = intro.draft(action.key) if intro else None
+        kept = None if action.intro_id else self.store.note_draft(action.key)
         if draft and draft.draft_id:
             draft_ids = [draft.draft_id]
-        elif action.unless_edited:  # an old note to you: search knows it; yours, once edited
-            found = self.client.find_drafts(action.key)
-            draft_ids = [d.id for d in found if self._as_written(action.key, d.message_id)]
+        elif kept is not None or action.unless_edited:  # an old note to you
+            found = self._note(action.key, kept)
+            unless = action.unless_edited  # then yours, once edited
+            draft_ids = [d.id for d in found if not unless or self._as_written(action.key, d)]
         elif not action.intro_id:  # a note to you, whose id no intro keeps: search may lag
             draft_ids = [d.id for d in self.client.find_new_draft(action.key, self._known_drafts())]
         else:
             draft_ids = [d.id for d in self.client.find_drafts(action.key)]
         for draft_id in draft_ids:
             self.client.delete_draft(draft_id)
-        self.store.mark_done(action_id, now)
+        with self.store.transaction():
+            self.store.mark_done(action_id, now)
+            if kept is not None:
+                self.store.forget_note_draft(action.key)
 
-    def _as_written(self, key: str, message_id: str) -> bool:
-        """Is the draft's message (``message_id``) still as introbot wrote draft ``key``?"""
+    def _note(self, key: str, kept: str | None) -> list[GmailDraft]:
+        """The note to the connector with Message-ID ``key``: by the draft id kept when it
+        was written (drafts.get, 5 units: search finds a new draft only seconds later),
+        else by search (a note written before introbot kept ids)."""
+        if kept is None:
+            return self.client.find_drafts(key)
+        draft = self.client.get_draft(kept)
+        return [draft] if draft is not None else []
+
+    def _as_written(self, key: str, draft: GmailDraft) -> bool:
+        """Is the draft's message still as introbot wrote draft ``key``?"""
         written = self.store.body(key)
-        raw = self.client.get_raw_messages([message_id]).get(message_id)
+        raw = self.client.get_raw_messages([draft.message_id]).get(draft.message_id)
         if written is None or raw is None:
             return False
         return unedited(written, read_mail(raw.raw).text)

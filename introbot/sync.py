@@ -60,10 +60,10 @@ from introbot.reading.automated import detect as detect_automated
 from introbot.reading.mime import Mail, read_mail, unreadable_mail
 from introbot.reading.per_contact import Contact, read_shared_reply
 from introbot.reading.replies import ReplyReading, read_reply_as
-from introbot.reading.requests import RequestReading, read_request
+from introbot.reading.requests import NOBODY, RequestReading, read_request
 from introbot.rules import Phrases
 from introbot.store import Store
-from introbot.workflow import label_decisions
+from introbot.workflow import label_decisions, labeled_anew, read_before, request_reading
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class RequestSeen:
     message: RawMessage
     mail: Mail
     reading: RequestReading
+    fix: bool = False  # a new message of a known thread labeled again: the request now
 
 
 @dataclass
@@ -524,18 +525,39 @@ class Sync:
     def read_requests(self, threads: dict[str, list[str]]) -> list[RequestSeen]:
         """Read newly labeled threads. The message that was labeled last is usually the
         request: all of those are fetched in one batch (5 units each); only a thread
-        where it yields nothing is read as a whole."""
+        where it yields nothing is read as a whole. A known thread labeled again with new
+        messages: the newest of them is the request, whatever it yields
+        (workflow.request_reading)."""
+        fixes = {t: self._labeled_anew(t, ids) for t, ids in threads.items()}
+        aside = {t for t in threads if fixes[t] and not self.store.intros(thread_id=t)}
         latest = {thread_id: ids[-1] for thread_id, ids in threads.items() if ids}
-        raws = self.client.get_raw_messages(latest.values())
+        wanted = dict.fromkeys([*latest.values(), *(m for ids in fixes.values() for m in ids)])
+        raws = self.client.get_raw_messages(wanted)
         found = []
         for thread_id in threads:
-            raw = raws.get(latest.get(thread_id, ""))
-            seen = self._reading(thread_id, raw) if raw is not None else None
-            if seen is None or not seen.reading.intros:
-                seen = self.read_request(thread_id, skip=raw.id if raw else None) or seen
+            anew = [raws[m] for m in fixes[thread_id] if m in raws]
+            readings = [s for s in (self._reading(thread_id, raw) for raw in anew) if s]
+            seen = request_reading(readings, _yields, _asks, True, thread_id in aside)
+            seen = replace(seen, fix=True) if seen is not None else None
+            if seen is None:
+                raw = raws.get(latest.get(thread_id, ""))
+                seen = self._reading(thread_id, raw) if raw is not None else None
+                if seen is None or not seen.reading.intros:
+                    seen = self.read_request(thread_id, skip=raw.id if raw else None) or seen
             if seen is not None:
                 found.append(seen)
         return found
+
+    def _labeled_anew(self, thread_id: str, labeled: list[str]) -> tuple[str, ...]:
+        """A thread introbot knows (intros, or set aside), labeled again: the messages the
+        label went on that introbot never read (none for a thread it does not know)."""
+        if not self.store.known_thread(thread_id):
+            return ()
+        record = self.store.thread(thread_id)
+        read = read_before(
+            self.store.intros(thread_id=thread_id), record.message_id if record else None
+        )
+        return tuple(m for m in labeled_anew(labeled, read) if not self.store.seen(m))
 
     def _reading(self, thread_id: str, raw: RawMessage) -> RequestSeen | None:
         if "DRAFT" in raw.label_ids:
@@ -558,16 +580,8 @@ class Sync:
         candidates = [m for m in reversed(thread.messages) if "DRAFT" not in m.label_ids]
         candidates = [m for m in candidates[:MAX_REQUEST_MESSAGES] if m.id != skip]
         raws = self.client.get_raw_messages([m.id for m in candidates])
-        fallback: RequestSeen | None = None
-        for meta in candidates:
-            raw = raws.get(meta.id)
-            seen = self._reading(thread_id, raw) if raw is not None else None
-            if seen is None:
-                continue
-            if seen.reading.intros:
-                return seen
-            fallback = fallback or seen
-        return fallback
+        readings = [self._reading(thread_id, raws[m.id]) for m in candidates if m.id in raws]
+        return request_reading([s for s in readings if s], _yields, _asks)
 
     # ----------------------------------------------------------------- full sync
     def full_sync(self, why: str, now: datetime | None = None) -> SyncResult:
@@ -669,6 +683,19 @@ class Sync:
                 )
                 added[meta.id] = event
         return added
+
+
+def _yields(seen: RequestSeen) -> bool:
+    return bool(seen.reading.intros)
+
+
+def _asks(seen: RequestSeen) -> bool:
+    """Does the message ask for an intro, even a broken one: intros, or a request that
+    names someone (a "thanks" in a thread with intros names nobody new)?"""
+    reading = seen.reading
+    return bool(reading.intros) or (
+        reading.form != "none" and any(p != NOBODY for p in reading.problems)
+    )
 
 
 def _one_per_draft(

@@ -33,7 +33,7 @@ The rules it keeps:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -421,19 +421,23 @@ def plan_request(
     rules: WorkflowRules,
     past: Mapping[tuple[str, str], Sequence[Intro]] | None = None,
     noted: ThreadNote | None = None,
+    fix: bool = False,
 ) -> RequestPlan:
     """A request thread read (``wanted``: the (requester, contact, context) it asks for;
     ``existing``: its intros so far). Intros that stand are not opened again; nor, unless
     ``past`` is None (the connector said to ask anyway), a pair introbot remembers from the
     intros ``past`` holds per (requester key, contact key): see :func:`remembered`. The
     contacts one requester asks for are asked about together. A thread whose intros all
-    stand says nothing new (labeled again, or a later message in it), even with problems;
-    otherwise the thread needs the connector's attention, with one note to them in it: the
-    problems, or the pairs held back (what is remembered, and how to ask anyway). ``noted``:
-    what the thread's record says already; the same problem again drafts no second note."""
+    stand says nothing new (labeled again, or a later message in it) unless the message
+    read is a ``fix`` (:func:`request_reading`) that yields no intros and has problems the
+    thread's record does not say; otherwise the
+    thread needs the connector's attention, with one note to them in it: the problems, or
+    the pairs held back (what is remembered, and how to ask anyway). ``noted``: what the
+    thread's record says already; the same problem again drafts no second note."""
     groups: dict[str, tuple[Person, list[tuple[Person, str]]]] = {}
     held: list[str] = []
-    for requester, contact, context in wanted:
+    asked = list(wanted)
+    for requester, contact, context in asked:
         if already_standing(existing, requester, contact):
             continue
         if past is not None:
@@ -454,8 +458,12 @@ def plan_request(
         for requester, asked in groups.values()
         if (requester, asked) not in waiting
     )
-    if existing and not opening and not held and not waiting:
-        return RequestPlan(read_again=True)
+    # A message that yields nothing beside intros that stand (a contact without an
+    # address, written in the thread and labeled again) has its problems said, once.
+    said = noted.problem if noted is not None else None
+    new_problem = fix and not asked and bool(problems) and " ".join(problems) != said
+    if existing and not opening and not held and not waiting and not new_problem:
+        return RequestPlan(read_again=True)  # nothing new to say
     waits = [_waits(request, r, a, again=past is None) for r, a in waiting]
     unusable, problems = list(problems), [*problems, *waits]
     problem = " ".join(problems) if problems else None
@@ -501,6 +509,53 @@ def plan_request(
         first=first,
         note=actions[0].spec.key if actions else kept if problem is not None else None,
     )
+
+
+R = TypeVar("R")
+
+
+def read_before(intros: Iterable[Intro], carrier: str | None) -> frozenset[str]:
+    """The Gmail ids of a request thread's messages introbot has read or written already:
+    its intros' request messages, their drafts and sent copies, and the message its labels
+    are on (``carrier``, a problem's message). None of them is a fix of the request."""
+    known = {carrier} if carrier else set()
+    for intro in intros:
+        known.add(intro.request.message_id)
+        known.update(m for d in intro.drafts for m in (d.message_id, d.sent_message_id) if m)
+    return frozenset(known)
+
+
+def labeled_anew(labeled: Sequence[str], read: Collection[str]) -> tuple[str, ...]:
+    """A known request thread labeled again: the messages the label went on now that
+    introbot has not read before (``read``), newest first. What the connector means by
+    labeling again: a corrected request, or a note "Name <address> -> Name <address>", in
+    one of them."""
+    return tuple(m for m in dict.fromkeys(reversed(labeled)) if m not in read)
+
+
+def request_reading(
+    readings: Sequence[R],
+    yields: Callable[[R], bool],
+    asks: Callable[[R], bool],
+    again: bool = False,
+    set_aside: bool = False,
+) -> R | None:
+    """Which reading of a labeled thread's messages (``readings``: newest first; ``yields``:
+    does it give intros; ``asks``: does it ask for an intro, even a broken one) is
+    its request. A thread read for the first time is read as a whole: the newest message
+    that yields intros (the label may have gone on a later "thanks"), else the newest (its
+    problems say why nothing came of it). A known thread labeled ``again``, ``readings``
+    being the messages introbot never read (:func:`labeled_anew`): the newest of them is the
+    request, whatever it yields, when the thread is ``set_aside`` (every new message there
+    is a fix attempt); beside intros under way, the newest that asks for something (a
+    "thanks" is no fix). An older message is never taken instead: a fix that is itself
+    broken needs attention for its own reason, not the old request's. None: nothing new
+    (a known thread: read as before, and labeling again changes nothing)."""
+    if again:
+        if set_aside:
+            return readings[0] if readings else None
+        return next((r for r in readings if asks(r)), None)
+    return next((r for r in readings if yields(r)), readings[0] if readings else None)
 
 
 def asking_again(thread_id: str, rules: WorkflowRules) -> tuple[DeleteDraft, ...]:

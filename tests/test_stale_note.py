@@ -44,10 +44,10 @@ def _in_thread(world: World, thread_id: str) -> list[dict[str, Any]]:
     return [d for d in world.drafts() if d["threadId"] == thread_id]
 
 
-def _alex_writes_again(world: World, request: dict[str, str], text: str) -> None:
-    """Alex answers in the request thread, a while later (Gmail's search has long found
-    the note); the connector labels the thread again."""
-    world.control.advance_clock(600)
+def _alex_writes_again(world: World, request: dict[str, str], text: str, wait: float = 600) -> None:
+    """Alex answers in the request thread ``wait`` seconds later (by default Gmail's
+    search has long found the note); the connector labels the thread again."""
+    world.control.advance_clock(wait)
     first = next(m for m in world.control.mailbox()["messages"] if m["id"] == request["id"])
     msg = EmailMessage()
     msg["From"] = ALEX

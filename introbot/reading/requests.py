@@ -98,6 +98,9 @@ class RequestReading:
     assistants: tuple[str, ...] = field(default=())
 
 
+NOBODY = "no one to introduce: the request names no contact with an email address"
+
+
 @dataclass
 class Mention:
     person: Person
@@ -185,8 +188,9 @@ def _names_asked_for(text: str, phrases: Phrases) -> list[str]:
     for hit in phrases.first_person.find(normalized) + phrases.meet.find(normalized):
         tail = text[hit.end : hit.end + 80] if len(text) == len(normalized) else ""
         match = _AFTER_ASK.match(tail)
-        if match and normalize(match.group(1).split()[0]) not in _STOPWORDS:
-            names.append(match.group(1))
+        name = match.group(1) if match else ""
+        if name and normalize(name.split()[0]) not in _STOPWORDS and name not in names:
+            names.append(name)  # an ask can match as first-person and as "meet" at once
     return names
 
 
@@ -370,9 +374,7 @@ class _Reader:
             self.problems.append("cannot tell who asked for the introduction")
             return []
         if not contacts:
-            self.problems.append(
-                "no one to introduce: the request names no contact with an email address"
-            )
+            self.problems.append(NOBODY)
             return []
         if len(contacts) > MAX_CONTACTS:
             self.problems.append(

@@ -44,6 +44,7 @@ from introbot.model import (
 from introbot.store.backend import Backend, Row, StoreError
 from introbot.store.schema import SCHEMA_VERSION, statements
 
+NOTE_DRAFT = "note-draft:"  # meta key prefix: the draft id of a note to the connector, by key
 ASK_AGAIN = "ask-again:"  # meta key prefix: a request thread to ask again, at the connector's say
 
 
@@ -149,13 +150,24 @@ class AuditLine:
     detail: str
 
 
+# The message a thread's labels go on (threads.message_id) is the first one named, and it
+# stays: Gmail keeps labels per message and shows a thread with the union of its messages',
+# so labels moved to a later request message would leave the old ones showing on the first
+# (a fixed request still "needing attention"). A thread labeled whole before it had a
+# message (labels applied, none named) stays labeled whole, for the same reason.
+LABELED_MESSAGE = (
+    "message_id = COALESCE(threads.message_id, "
+    "CASE WHEN threads.labels = '[]' THEN excluded.message_id END)"
+)
+
+
 @dataclass(frozen=True)
 class ThreadRecord:
     thread_id: str
     problem: str | None
     labels: frozenset[str]
     dirty: bool
-    message_id: str | None  # the request message, for request threads
+    message_id: str | None  # the message its labels are on (None: the whole thread)
     note: str | None = None  # the Message-ID of the note to the connector it holds
 
 
@@ -612,8 +624,7 @@ class Store:
     def _mark_dirty(self, thread_id: str, message_id: str | None = None) -> None:
         self.db.execute(
             "INSERT INTO threads (thread_id, dirty, message_id) VALUES (?, 1, ?) "
-            "ON CONFLICT (thread_id) DO UPDATE SET dirty = 1, "
-            "message_id = COALESCE(excluded.message_id, threads.message_id)",
+            f"ON CONFLICT (thread_id) DO UPDATE SET dirty = 1, {LABELED_MESSAGE}",
             (thread_id, message_id),
         )
 
@@ -632,12 +643,23 @@ class Store:
                 "INSERT INTO threads (thread_id, problem, dirty, message_id, note) "
                 "VALUES (?, ?, 1, ?, ?) "
                 "ON CONFLICT (thread_id) DO UPDATE SET problem = excluded.problem, dirty = 1, "
-                "message_id = COALESCE(excluded.message_id, threads.message_id), "
-                "note = excluded.note",
+                f"{LABELED_MESSAGE}, note = excluded.note",
                 (thread_id, problem, message_id, note),
             )
             if problem:
                 self._audit(now, None, "problem", f"thread {thread_id}: {problem}")
+
+    def keep_note_draft(self, key: str, draft_id: str) -> None:
+        """The Gmail draft id of the note to the connector whose Message-ID is ``key``: it
+        is found by id when the note goes (search finds a new draft only seconds later)."""
+        self.set_meta(f"{NOTE_DRAFT}{key}", draft_id)
+
+    def note_draft(self, key: str) -> str | None:
+        return self.get_meta(f"{NOTE_DRAFT}{key}")
+
+    def forget_note_draft(self, key: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM meta WHERE key = ?", (f"{NOTE_DRAFT}{key}",))
 
     def ask_again(self, thread_id: str, now: datetime) -> None:
         """The connector's say: the request thread's intros are opened although introbot
