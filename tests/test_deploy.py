@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +103,93 @@ def _dockerfile(instruction: str) -> list[str]:
     ]
 
 
+def _documents(name: str) -> list[dict[str, Any]]:
+    """The documents of deploy/k8s/NAME as PyYAML reads them (the dev extra's, through
+    kubernetes-validate)."""
+    import yaml  # type: ignore[import-untyped]
+
+    documents = list(yaml.safe_load_all((K8S / name).read_text()))
+    assert documents, f"{name} holds no document"
+    return documents
+
+
 def test_the_manifests_read_the_same_with_pyyaml() -> None:
-    yaml = pytest.importorskip("yaml")  # not a dependency; where it is installed, compare
     from tests.yamlish import load_all
 
     for path in sorted(K8S.glob("*.yaml")):
-        assert load_all(path.read_text()) == list(yaml.safe_load_all(path.read_text())), path
+        assert load_all(path.read_text()) == _documents(path.name), path
+
+
+# The official OpenAPI schemas, strict (an unknown field is an error, as `kubectl apply
+# --validate=strict` makes it): the fast lane reads the newest that kubernetes-validate ships,
+# the slow lane every minor version from 1.30, the oldest the README promises.
+NEWEST = "1.37"
+SUPPORTED = tuple(f"1.{minor}" for minor in range(30, 38))
+NOT_KUBERNETES_OBJECTS = {"kustomization.yaml"}  # kustomize's own file: checked below
+OBJECTS = sorted(p.name for p in K8S.glob("*.yaml") if p.name not in NOT_KUBERNETES_OBJECTS)
+
+
+def _validate(document: dict[str, Any], version: str) -> None:
+    import kubernetes_validate  # type: ignore[import-untyped]
+
+    # It answers the version whose schema it used: never an older one in its place.
+    assert kubernetes_validate.validate(document, version, strict=True) == version
+
+
+@pytest.mark.parametrize("name", OBJECTS)
+def test_every_manifest_is_a_valid_kubernetes_object(name: str) -> None:
+    for document in _documents(name):
+        _validate(document, NEWEST)  # raises ValidationError naming the field
+
+
+@pytest.mark.slow  # no process, but ~1 s of schema reading: 32 validations
+def test_every_manifest_is_valid_for_every_kubernetes_version_the_readme_names() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert f"Kubernetes {SUPPORTED[0]} to {SUPPORTED[-1]}" in readme and SUPPORTED[-1] == NEWEST
+    for name in OBJECTS:
+        for document in _documents(name):
+            for version in SUPPORTED:
+                _validate(document, version)
+
+
+def _broken(name: str, path: str, change: Any) -> dict[str, Any]:
+    """The manifest with one change at a dotted path (None: the field removed)."""
+    (document,) = _documents(name)
+    *parents, last = [int(k) if k.isdigit() else k for k in path.split(".")]
+    node: Any = document
+    for key in parents:
+        node = node[key]
+    if change is None:
+        del node[last]
+    elif callable(change):
+        node[change(last)] = node.pop(last)
+    else:
+        node[last] = change
+    return dict(document)
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "change", "complaint"),
+    [
+        (
+            "deployment.yaml",
+            "spec.template.spec.containers.0.readinessProbe",
+            lambda key: key.replace("readiness", "readyness"),
+            "'readynessProbe' was unexpected",
+        ),
+        ("deployment.yaml", "spec.replicas", "2", "'2' is not of type 'integer'"),
+        ("service.yaml", "spec.ports.0.port", None, "'port' is a required property"),
+    ],
+    ids=["misspelt field", "wrong type", "missing required field"],
+)
+def test_the_validation_refuses_a_misspelt_mistyped_or_missing_field(
+    name: str, path: str, change: Any, complaint: str
+) -> None:
+    import kubernetes_validate
+
+    with pytest.raises(kubernetes_validate.ValidationError) as refused:
+        _validate(_broken(name, path, change), NEWEST)
+    assert complaint in refused.value.message
 
 
 def test_the_deployment_runs_introbot_with_probes_on_its_health_endpoints() -> None:
@@ -167,6 +249,8 @@ def test_the_credentials_come_from_the_secret_and_the_mailboxes_from_the_configm
     source = volumes["credentials"]["secret"]
     assert source["secretName"] == secret["metadata"]["name"]
     assert source["defaultMode"] == 0o400
+    # The kubelet writes a Secret's files as root; only fsGroup lets uid 10001 read 0400.
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
     assert source["items"] == [{"key": key_file.name, "path": key_file.name}]
     assert key_file.name in secret["stringData"]
     store = env["INTROBOT_STORE_URL"]["valueFrom"]["secretKeyRef"]
@@ -188,10 +272,13 @@ def test_the_environment_the_deployment_sets_is_valid_introbot_settings(home: Pa
             environ[name] = item["value"]
         elif "configMapKeyRef" in item["valueFrom"]:
             environ[name] = config[item["valueFrom"]["configMapKeyRef"]["key"]]
+        elif "secretKeyRef" in item["valueFrom"]:
+            secret = _manifest("secret.example.yaml")["stringData"]
+            environ[name] = secret[item["valueFrom"]["secretKeyRef"]["key"]]
     known = {env_name(key) for key in setting_keys()} | {"INTROBOT_CONFIG_DIR"}
-    # [store] url arrives with the PostgreSQL store (issue 16); until then it is not read.
-    assert set(_env()) - known <= {"INTROBOT_STORE_URL"}
+    assert set(_env()) <= known
     settings = load(Account.named(None), environ=environ).settings
+    assert settings.store.url == environ["INTROBOT_STORE_URL"]
     assert settings.workspace.mailboxes == tuple(config["mailboxes"].split(","))
     assert settings.workspace.service_account_key is not None
     assert settings.daemon.http == "0.0.0.0:9464"
@@ -217,6 +304,42 @@ def test_kustomize_applies_everything_but_the_secret() -> None:
         if p.name not in ("kustomization.yaml", "secret.example.yaml")
     )
     assert [image["name"] for image in kustomization["images"]] == [_container()["image"]]
+    # Only what kustomize reads (it rejects an unknown field), the tag a string.
+    assert set(kustomization) <= {"apiVersion", "kind", "resources", "images"}
+    assert kustomization["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
+    assert kustomization["kind"] == "Kustomization"
+    (image,) = kustomization["images"]
+    assert set(image) <= {"name", "newName", "newTag", "digest"}
+    # The tag the README builds and the image pulled: introbot's version.
+    assert image["newTag"] == metadata.version("introbot")
+    readme = (ROOT / "README.md").read_text()
+    assert f"docker build -t $REGISTRY/introbot:{image['newTag']} ." in readme
+    assert f"kustomize edit set image introbot=$REGISTRY/introbot:{image['newTag']}" in readme
+
+
+def test_the_probes_and_the_scrape_reach_what_introbot_run_http_answers() -> None:
+    import urllib.error
+    import urllib.request
+
+    from introbot.health import Health, HealthServer
+
+    container = _container()
+    probes = [container[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")]
+    scrape = _manifest("service.yaml")["metadata"]["annotations"]["prometheus.io/path"]
+    health = Health(60)  # a daemon whose scheduler ticked and whose one mailbox polled well
+    health.tick()
+    health.watch(lambda: None, "work", after=lambda _: None)()
+
+    def status(path: str) -> int:
+        try:
+            with urllib.request.urlopen(server.url + path.lstrip("/"), timeout=10) as reply:
+                return int(reply.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    with HealthServer("127.0.0.1:0", health) as server:
+        assert [status(path) for path in [*probes, scrape]] == [200, 200, 200]
+        assert status("/livez") == 404  # a path introbot does not answer would fail the probe
 
 
 def test_the_dockerfile_builds_a_non_root_introbot_run_image() -> None:
