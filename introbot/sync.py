@@ -666,22 +666,17 @@ class Sync:
         except HistoryExpired:
             return None
         skip = set(known)
-        added: dict[str, MessageRef] = {}
-        gone: list[MessageRef] = []
-        for e in events:
-            if e.kind == "messageAdded" and "SENT" in e.label_ids:
-                # A message sent in a draft's thread after it was made: that draft went
-                # out as this copy, which the sent-copy search did not take for ours (a
-                # new email the connector wrote meanwhile, a reply by hand): not ours.
-                sent_in = e.message.thread_id
-                gone = [m for m in gone if m.thread_id != sent_in]
-                added = {k: m for k, m in added.items() if m.thread_id != sent_in}
-            elif e.kind == "messageAdded" and "DRAFT" in e.label_ids and e.message.id not in skip:
-                added[e.message.id] = e.message
-            elif e.message.id in added and (
-                e.kind == "messageDeleted" or (e.kind == "labelRemoved" and "DRAFT" in e.changed)
-            ):
-                gone.append(added.pop(e.message.id))
+        added = {
+            e.message.id: e.message
+            for e in events
+            if e.kind == "messageAdded" and "DRAFT" in e.label_ids and e.message.id not in skip
+        }
+        gone = [
+            added[e.message.id]
+            for e in events
+            if e.message.id in added
+            and (e.kind == "messageDeleted" or (e.kind == "labelRemoved" and "DRAFT" in e.changed))
+        ]
         return next((m for m in gone if thread_id in (None, m.thread_id)), None)
 
     def _sent_candidates(self, wanted: Tracked) -> list[Seen]:

@@ -10,7 +10,6 @@ copy within the grace (the draft was discarded): the discarded path, still no se
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -117,24 +116,3 @@ def test_a_made_and_gone_draft_waits_for_the_grace_then_counts_as_discarded() ->
     just_before = gone + rules.pending_grace - timedelta(seconds=1)
     assert lost_draft(gone, just_before, rules) is LostDraft.WAIT
     assert lost_draft(gone, gone + rules.pending_grace, rules) is LostDraft.DISCARDED
-
-
-@GMAIL_IDS
-def test_an_email_the_connector_sent_meanwhile_is_not_taken_for_the_lost_draft(
-    world: World,
-) -> None:
-    # Killed before Gmail got the ask; meanwhile the connector writes and sends a new email
-    # of their own (a draft that left Drafts, its copy in its thread): the ask is written.
-    world.poll()
-    _killed_at_create(world, DANA_ADDRESS, after=False)
-    own = base64.urlsafe_b64encode(
-        b"From: connector@example.com\r\nTo: lee@elsewhere.example\r\n"
-        b"Subject: lunch on Friday\r\n\r\nStill on for Friday at noon?\r\n"
-    ).decode()
-    made = world.gmail.drafts().create(userId="me", body={"message": {"raw": own}}).execute()
-    world.control.send_draft(made["id"])
-    world.control.advance_clock(UNDO + 1)  # its copy is out
-    _restart(world)
-    world.poll()
-    assert len(_drafts_to(world, DANA_ADDRESS)) == 1
-    assert _consent(world, Role.CONTACT).state is DraftState.CREATED
