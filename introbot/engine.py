@@ -30,7 +30,6 @@ from introbot.model import (
     CreateDraft,
     DeleteDraft,
     DraftCreated,
-    DraftDiscarded,
     DraftFailed,
     Intro,
     Note,
@@ -50,13 +49,11 @@ from introbot.workflow import (
     ATTENTION_LABEL,
     STAGE_LABELS,
     InvalidTransition,
-    LostDraft,
     ThreadNote,
     Transition,
     WorkflowRules,
     asking_again,
     finished_in_gmail,
-    lost_draft,
     open_intros,
     plan_request,
     queued_record,
@@ -534,8 +531,6 @@ class Engine:
             existing = self.client.find_new_draft(spec.key, self._known_drafts())
             if not existing and self._sent_while_away(action_id, action, raw, now, report):
                 return
-            if not existing and self._left_drafts(action_id, action, now):
-                return  # made, then gone: its copy awaited (Undo send), or now discarded
         self.store.mark_attempt(action_id)
         if existing:
             draft = existing[0]
@@ -594,42 +589,6 @@ class Engine:
         self.store.mark_attempt(action_id)
         with self.store.transaction():  # every intro sharing the draft learns of it at once
             self.observe(found, now, report)
-            self.store.mark_done(action_id, now)
-        return True
-
-    def _left_drafts(self, action_id: int, action: CreateDraft, now: datetime) -> bool:
-        """A retried draft neither in Drafts nor sent may have been created, then sent
-        with Undo or Schedule send (its copy appears later) or discarded, all before
-        introbot heard of it. Its trace in history since the cursor (a draft added and
-        gone) is kept on the action; what to do is :func:`introbot.workflow.lost_draft`'s
-        to say: wait (the action stays queued, its copy looked for on each poll), or, past
-        the grace, the draft was discarded. False: no trace, the draft is to be created."""
-        spec = action.spec
-        intro = self.store.load(action.intro_id) if action.intro_id else None
-        if queued_record(intro, spec.key) is None:
-            return False
-        trace = _left_drafts_trace(self.store.last_error(action_id))
-        if trace is None:
-            sync = self._sync(self.label_ids(now))
-            ref = sync.draft_left_since_cursor(spec.thread_id, self._known_drafts())
-            if ref is None:
-                return False
-            trace = (now, ref.id, ref.thread_id)
-            log.info("draft made and gone key=%s message=%s: copy awaited", spec.key, ref.id)
-            kept = {"at": now.isoformat(), "message": ref.id, "thread": ref.thread_id}
-            self.store.mark_attempt(action_id, LEFT_DRAFTS + json.dumps(kept))
-        left_at, message_id, thread_id = trace
-        verdict = lost_draft(left_at, now, self.workflow_rules())
-        if verdict is LostDraft.CREATE:
-            return False
-        if verdict is LostDraft.WAIT:
-            return True
-        with self.store.transaction():  # every intro sharing the draft learns of it at once
-            for intro_id, key in self._sharing(action):
-                created = DraftCreated(key, "", message_id, thread_id)
-                self.apply(intro_id, created, now, "written before a restart")
-                why = "it left Drafts before a restart and no sent copy appeared"
-                self.apply(intro_id, DraftDiscarded(key), now, why)
             self.store.mark_done(action_id, now)
         return True
 
@@ -775,17 +734,6 @@ class Engine:
         intros = {i.id: i for i in self.store.intros(thread_id=thread_id)}
         intros.update((i.id, i) for i in self.store.intros_with_drafts_in(thread_id))
         return thread_labels(thread_id, intros.values(), bool(record and record.problem))
-
-
-LEFT_DRAFTS = "made in Gmail, then left Drafts; its sent copy awaited: "
-
-
-def _left_drafts_trace(note: str | None) -> tuple[datetime, str, str] | None:
-    """(first seen gone, its message id, its thread) from an action's note, if kept."""
-    if not note or not note.startswith(LEFT_DRAFTS):
-        return None
-    kept = json.loads(note.removeprefix(LEFT_DRAFTS))
-    return datetime.fromisoformat(kept["at"]), str(kept["message"]), str(kept["thread"])
 
 
 def _request_ref(seen: RequestSeen) -> RequestRef:

@@ -650,35 +650,6 @@ class Sync:
         self._replies(self._thread_events({copy.thread_id}), result)
         return result
 
-    def draft_left_since_cursor(
-        self, thread_id: str | None, known: Iterable[str]
-    ) -> MessageRef | None:
-        """A draft message added since the stored cursor and gone again (deleted, or its
-        DRAFT label removed), not one of ``known`` and, for a draft answering in a
-        thread, in that thread: the trace of a draft Gmail created for a retried create
-        whose answer was lost, then sent with Undo or Schedule send (its copy yet to
-        appear) or discarded. None when history shows none, or no longer reaches back."""
-        cursor = self.store.cursor()
-        if cursor is None:
-            return None
-        try:
-            events = self.client.history(cursor).events
-        except HistoryExpired:
-            return None
-        skip = set(known)
-        added = {
-            e.message.id: e.message
-            for e in events
-            if e.kind == "messageAdded" and "DRAFT" in e.label_ids and e.message.id not in skip
-        }
-        gone = [
-            added[e.message.id]
-            for e in events
-            if e.message.id in added
-            and (e.kind == "messageDeleted" or (e.kind == "labelRemoved" and "DRAFT" in e.changed))
-        ]
-        return next((m for m in gone if thread_id in (None, m.thread_id)), None)
-
     def _sent_candidates(self, wanted: Tracked) -> list[Seen]:
         """Sent messages that could be the lost draft's copy: those carrying its
         Message-ID, and the sent messages of its thread (or, for a new thread, those to

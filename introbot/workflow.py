@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any, TypeVar
 
 from introbot import compose
@@ -1694,29 +1693,6 @@ def queued_record(intro: Intro | None, key: str) -> Draft | None:
     withdrawn or written since."""
     record = intro.draft(key) if intro is not None else None
     return record if record is not None and record.state is DraftState.QUEUED else None
-
-
-class LostDraft(Enum):
-    """What a retried create does when Gmail shows neither the draft nor its sent copy."""
-
-    CREATE = "create"  # no trace that Gmail made it: write it (once)
-    WAIT = "wait"  # Gmail made it and it left Drafts: its copy may yet appear
-    DISCARDED = "discarded"  # it left Drafts longer ago than the grace, no copy: discarded
-
-
-def lost_draft(left_drafts_at: datetime | None, now: datetime, rules: WorkflowRules) -> LostDraft:
-    """A retried create (introbot was killed after Gmail created the draft, before it
-    recorded it) that finds no draft and no sent copy. ``left_drafts_at``: when introbot
-    first saw the trace of it in history (a draft of ours added, then gone), None for no
-    trace. Such a draft is treated as one that left Drafts (:func:`_draft_gone`): the
-    connector may have sent it with Undo send (the copy appears up to 30 s later) or
-    Schedule send (days later), so it is never written again; it counts as discarded after
-    ``rules.pending_grace``, as any draft that left Drafts does."""
-    if left_drafts_at is None:
-        return LostDraft.CREATE
-    if now - left_drafts_at < rules.pending_grace:
-        return LostDraft.WAIT
-    return LostDraft.DISCARDED
 
 
 def still_wanted(intro: Intro | None, key: str) -> bool:

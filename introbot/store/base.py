@@ -573,11 +573,6 @@ class Store:
         row = self.db.execute("SELECT created_at FROM outbox WHERE id = ?", (action_id,)).fetchone()
         return _dt(row["created_at"]) if row else None
 
-    def last_error(self, action_id: int) -> str | None:
-        """What the action's last attempt noted (``mark_attempt``'s ``error``), if anything."""
-        row = self.db.execute("SELECT last_error FROM outbox WHERE id = ?", (action_id,)).fetchone()
-        return str(row["last_error"]) if row and row["last_error"] is not None else None
-
     def queue(self, actions: Iterable[CreateDraft | DeleteDraft], now: datetime) -> None:
         with self.transaction():
             for action in actions:
