@@ -652,12 +652,16 @@ def mailboxes_table(
         )
     where = f"stores in {describe(store_url)}" if store_url else "SQLite stores"
     title = (
-        f"introbot bench --mailboxes - {platform.system()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}; one sandbox serving "
-        f"every mailbox, Gmail's per-user limit on; {where}"
+        f"introbot bench --mailboxes - {_machine()}, {datetime.now(UTC):%Y-%m-%d}; one sandbox "
+        f"serving every mailbox, Gmail's per-user limit on; {where}"
     )
     rows = [title, *_TABLE_HEAD, *bench_mailboxes.rows(many, _row)]
     return {**many, "table": "\n".join(rows)}
+
+
+def _machine() -> str:
+    """What a bench title says of the machine the figures came from."""
+    return f"{platform.system()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def burst_table(quick: bool, **options: Any) -> dict[str, Any]:
@@ -667,9 +671,8 @@ def burst_table(quick: bool, **options: Any) -> dict[str, Any]:
     click.echo("A burst worked by 1, 2 and 4 replicas (minutes unless --quick)...", err=True)
     result = bench_burst.from_options(quick, options)
     title = (
-        f"introbot bench --burst - {platform.system()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; one sandbox serving every mailbox, each with a quota "
-        f"of {result['quota_units_per_minute']:,} units a minute"
+        f"introbot bench --burst - {_machine()}; one sandbox serving every mailbox, "
+        f"each with a quota of {result['quota_units_per_minute']:,} units a minute"
     )
     rows = [title, *_TABLE_HEAD, *bench_burst.rows(result, _row)]
     return {**result, "table": "\n".join(rows)}
