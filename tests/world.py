@@ -3,8 +3,11 @@ database, and helpers that play the connector (sending drafts) and the parties (
 
 from __future__ import annotations
 
+import atexit
 import functools
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +45,16 @@ def _names(text: bytes, address: str) -> bool:
     ("or@example.com" is in "connector@example.com", which every draft is from)?"""
     whole = rb"(?<![\w.%+'-])" + re.escape(address.lower().encode()) + rb"(?![\w-])"
     return re.search(whole, text) is not None
+
+
+@functools.cache
+def _migrated_database() -> Path:
+    """An empty store at the current schema, made once a process (removed at its exit)."""
+    folder = tempfile.mkdtemp(prefix="introbot-world-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = Path(folder) / "migrated.db"
+    Store(path).close()  # the last connection closed: the WAL is checkpointed into the file
+    return path
 
 
 @functools.cache
@@ -90,8 +103,15 @@ class World:
         self.store.close()
 
     def open_store(self) -> Store:
-        """The world's store, opened (again: after another process wrote to it)."""
-        return self.location.open() if self.location else Store(self.db)
+        """The world's store, opened (again: after another process wrote to it). A new
+        SQLite file starts as a copy of one migrated once per process: the same file a
+        first ``Store(path)`` makes, without running every migration for each world."""
+        if self.location:
+            return self.location.open()
+        if not self.db.exists():
+            self.db.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_migrated_database(), self.db)
+        return Store(self.db)
 
     def store_options(self) -> tuple[list[str], dict[str, str]]:
         """What an introbot command needs to work on this world's store: options and
