@@ -41,6 +41,29 @@ def test_profile_labels_and_ensure_labels(client: GmailClient, control: SandboxC
     assert info.value.status == 409
 
 
+LABELS = [f"introbot/{name}" for name in ("asked", "waiting", "yes", "no", "introduced")]
+
+
+def test_missing_labels_are_made_in_one_batch(client: GmailClient, control: SandboxControl) -> None:
+    ids = client.ensure_labels(["intro-request", *LABELS])
+    stats = control.stats()
+    assert stats["by_method"]["labels.create"] == 6 and stats["batches"] == 1
+    made = {label.name: label.id for label in client.labels()}
+    assert ids == {name: made[name] for name in ["intro-request", *LABELS]}
+
+
+def test_a_label_made_by_a_part_that_then_failed_is_found_not_made_twice(
+    client: GmailClient, control: SandboxControl
+) -> None:
+    """Gmail created it and answered 503; the part's retry is refused (409, it exists):
+    the label is looked up, not left out, and there is one of each."""
+    control.add_faults({"method": "labels.create", "status": 503, "after_effect": True, "count": 1})
+    ids = client.ensure_labels(LABELS)
+    names = [label.name for label in client.labels() if label.name.startswith("introbot/")]
+    assert sorted(names) == sorted(LABELS) and set(ids) == set(LABELS)
+    assert control.stats()["by_method"]["labels.create"] == len(LABELS) + 1
+
+
 def test_list_and_read_messages(client: GmailClient, control: SandboxControl) -> None:
     delivered = deliver_many(control, 3)
     refs = client.list_messages("from:tidepool.io")

@@ -417,14 +417,33 @@ class GmailClient:
         return found
 
     def create_label(self, name: str) -> Label:
-        body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
-        data = self._call("labels.create", lambda: self._labels.create(userId="me", body=body))
+        data = self._call("labels.create", lambda: self._create_label(name))
         return Label(data["id"], data["name"], data.get("type", "user"))
 
+    def create_labels(self, names: Sequence[str]) -> dict[str, str]:
+        """Make these labels in one batch: name -> id of each Gmail made (one it refused,
+        such as a name taken meanwhile, is left out)."""
+        parts = {str(n): name for n, name in enumerate(names)}
+        made = self._batch("labels.create", lambda n: self._create_label(parts[n]), parts)
+        return {str(d["name"]): str(d["id"]) for d in made.values()}
+
+    def _create_label(self, name: str) -> HttpRequest:
+        body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
+        return self._labels.create(userId="me", body=body)
+
     def ensure_labels(self, names: Iterable[str]) -> dict[str, str]:
-        """Label ids by name, creating the missing labels (one labels.list, then creates)."""
+        """Label ids by name, creating the missing labels: one labels.list, then the missing
+        ones in one batch (a first poll makes nine). A part Gmail refused (409: made
+        meanwhile, perhaps by an earlier attempt of this batch) is looked up by a second
+        list; one still missing is created alone, so its error is Gmail's own."""
         wanted = list(dict.fromkeys(names))
         existing = {label.name.casefold(): label.id for label in self.labels()}
+        missing = [name for name in wanted if name.casefold() not in existing]
+        if len(missing) > 1:
+            made = self.create_labels(missing)
+            existing |= {name.casefold(): label_id for name, label_id in made.items()}
+            if len(made) < len(missing):
+                existing |= {label.name.casefold(): label.id for label in self.labels()}
         ids: dict[str, str] = {}
         for name in wanted:
             if name.casefold() not in existing:

@@ -97,6 +97,9 @@ class DryRunClient(GmailClient):
         self.planned.label_names[f"(new) {name}"] = name
         return Label(f"(new) {name}", name, "user")
 
+    def create_labels(self, names: Sequence[str]) -> dict[str, str]:
+        return {name: self.create_label(name).id for name in names}
+
     def modify_messages(
         self, ids: Sequence[str], add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> None:
