@@ -153,14 +153,28 @@ def load_language_file(path: Path) -> LanguageFile:
 
 def _parse_language_file(path: Path, content: bytes) -> LanguageFile:
     try:
+        return _parsed_language_file(content)
+    except _Unreadable as exc:
+        raise RulesError(f"{path}: {exc}") from None
+
+
+class _Unreadable(Exception):
+    """What is wrong with a phrase file's text, before its path is named."""
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_language_file(content: bytes) -> LanguageFile:
+    """A phrase file's text, parsed and checked once per process: ``rules check`` compares
+    the user's copy with the shipped file each time it runs (a daemon, every poll)."""
+    try:
         data = tomllib.loads(content.decode())
     except tomllib.TOMLDecodeError as exc:
-        raise RulesError(f"{path}: not valid TOML: {exc}") from None
+        raise _Unreadable(f"not valid TOML: {exc}") from None
     try:
         return LanguageFile.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise RulesError(f"{path}: key {_where(first)}: {first['msg']}") from None
+        raise _Unreadable(f"key {_where(first)}: {first['msg']}") from None
 
 
 # ------------------------------------------------------------------ compiled phrases

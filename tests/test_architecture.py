@@ -6,23 +6,17 @@ import ast
 import functools
 from pathlib import Path
 
-import introbot
+from tests import sources
 
-PACKAGE = Path(introbot.__file__).parent
-
-
-@functools.cache
-def _tree(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"))
+PACKAGE = sources.PACKAGE
 
 
 @functools.cache
 def _imported_modules(path: Path) -> frozenset[str]:
     """Every module a file imports, at the top or inside a function; ``from introbot import
     store`` counts as ``introbot.store``."""
-    tree = _tree(path)
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in sources.nodes(path):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -34,7 +28,7 @@ def _imported_modules(path: Path) -> frozenset[str]:
 def test_only_the_gmail_client_imports_googleapiclient() -> None:
     importers = {
         path.relative_to(PACKAGE).as_posix()
-        for path in PACKAGE.rglob("*.py")
+        for path in sources.package_files()
         if any(m.split(".")[0] == "googleapiclient" for m in _imported_modules(path))
     }
     assert importers == {"gmail/client.py"}
@@ -93,7 +87,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-_SOURCES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+_SOURCES = {_module_name(p): p for p in sources.package_files()}
 
 
 def _reaches(module: str) -> set[str]:
@@ -158,10 +152,9 @@ def test_pure_modules_reach_no_store_gmail_sqlite_or_clock() -> None:
         assert not reached, f"{module} reaches {reached}"
         direct = {m for m in _imported_modules(path) if _under(m, IMPURE_LIBRARIES)}
         assert not direct, f"{module} imports {direct}"
-        tree = ast.parse(path.read_text(encoding="utf-8"))
         clocks = [
             f"line {node.lineno}: .{node.attr}"
-            for node in ast.walk(tree)
+            for node in sources.nodes(path)
             if isinstance(node, ast.Attribute) and node.attr in _CLOCK
         ]
         assert not clocks, f"{module} reads the clock ({clocks}): take the time as an argument"
@@ -246,7 +239,7 @@ def _top_level_names(path: Path) -> frozenset[str]:
     """What a module defines itself: its functions, classes and assigned names (an imported
     name is not among them)."""
     names: set[str] = set()
-    todo = list(_tree(path).body)
+    todo = list(sources.tree(path).body)
     while todo:
         node = todo.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -269,7 +262,7 @@ PASSED_ON = {"introbot.model": {"Person", "address_key"}}
 @functools.cache
 def _declared(path: Path) -> frozenset[str]:
     """The names a module's ``__all__`` lists (a package naming its parts)."""
-    for node in _tree(path).body:
+    for node in sources.tree(path).body:
         if (
             isinstance(node, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
@@ -283,7 +276,6 @@ def _imports_through(path: Path) -> set[str]:
     """``module.name`` for each name this file imports from a module of introbot that only
     imported it (``from introbot.reading.mime import clean_line``, or ``mime.clean_line``
     after ``from introbot.reading import mime``)."""
-    tree = _tree(path)
     wrong: set[str] = set()
     aliases: dict[str, str] = {}  # a name in this file -> the introbot module it is
 
@@ -294,7 +286,7 @@ def _imports_through(path: Path) -> set[str]:
             wrong.add(f"{module}.{name}")
 
     attributes: list[ast.Attribute] = []
-    for node in ast.walk(tree):
+    for node in sources.nodes(path):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             attributes.append(node)
         elif isinstance(node, ast.ImportFrom) and node.module in _SOURCES:
@@ -317,7 +309,7 @@ def test_names_are_imported_from_where_they_are_defined() -> None:
     """Nothing reaches a primitive through the module that happens to use it (mime.py
     parses RFC 822; its text, address and HTML helpers are the bottom layer's): each name
     comes from the module that defines it, its package's ``__all__``, or PASSED_ON."""
-    files = [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "tests").rglob("*.py")]
+    files = [*sources.package_files(), *(PACKAGE.parent / "tests").rglob("*.py")]
     wrong = {f"{p.relative_to(PACKAGE.parent)}: {n}" for p in files for n in _imports_through(p)}
     assert not wrong, sorted(wrong)
 
@@ -327,7 +319,7 @@ def test_the_names_passed_on_are_still_passed_on() -> None:
         assert not names & _top_level_names(_SOURCES[module]), module  # defined there now
         passed = {
             alias.asname or alias.name
-            for node in ast.walk(_tree(_SOURCES[module]))
+            for node in sources.nodes(_SOURCES[module])
             if isinstance(node, ast.ImportFrom)
             for alias in node.names
         }
@@ -338,8 +330,8 @@ def test_one_type_for_a_person() -> None:
     """A name and an address are a Person (reading/addresses.py), never a second class of
     the same shape beside it."""
     shapes = []
-    for path in PACKAGE.rglob("*.py"):
-        for node in ast.walk(_tree(path)):
+    for path in sources.package_files():
+        for node in sources.nodes(path):
             if isinstance(node, ast.ClassDef):
                 fields = {
                     s.target.id
@@ -373,7 +365,7 @@ def test_the_readme_names_every_module() -> None:
     has gone."""
     modules = {
         "introbot/" + p.relative_to(PACKAGE).as_posix()
-        for p in PACKAGE.rglob("*.py")
+        for p in sources.package_files()
         if p.name != "__init__.py"
     }
     named = {n for n in _readme_tree() if n.startswith("introbot/") and n.endswith(".py")}

@@ -283,7 +283,8 @@ class _TokenEndpoint(BaseHTTPRequestHandler):
 def token_endpoint() -> Iterator[tuple[str, type[_TokenEndpoint]]]:
     handler = type("Endpoint", (_TokenEndpoint,), {})
     server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop to look (0.5 s by default): look every 5 ms.
+    thread = threading.Thread(target=server.serve_forever, args=(0.005,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/token", handler
     server.shutdown()

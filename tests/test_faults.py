@@ -164,7 +164,7 @@ def test_a_revoked_sign_in_stops_the_poll_and_keeps_the_state(world: World) -> N
     from http.server import HTTPServer
 
     endpoint = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=endpoint.serve_forever, daemon=True)
+    thread = threading.Thread(target=endpoint.serve_forever, args=(0.005,), daemon=True)
     thread.start()
     try:
         url = f"http://127.0.0.1:{endpoint.server_address[1]}/token"

@@ -15,6 +15,7 @@ import pytest
 from introbot import workflow
 from introbot.model import Consent, DraftState, Intro, Role, Stage
 from introbot.workflow import InvalidTransition, open_intro
+from tests import sources
 from tests.test_workflow import ALEX, CONTEXT, DANA, PARALLEL, REQUEST, SECRET, T0
 
 
@@ -51,16 +52,16 @@ def test_the_tables_name_each_state_and_no_edge_leaves_a_final_stage() -> None:
 def test_every_event_in_the_tables_is_one_that_the_code_names() -> None:
     """No dead edge: each event of the tables is named somewhere in workflow.py outside
     the tables (given to a helper, or kept for one)."""
-    tree = ast.parse(Path(workflow.__file__).read_text(encoding="utf-8"))
+    every = sources.nodes(Path(workflow.__file__))
     in_tables = {
         id(inner)
-        for node in ast.walk(tree)
+        for node in every
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_edges"
         for inner in ast.walk(node)
     }
     named = {
         node.value
-        for node in ast.walk(tree)
+        for node in every
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
         and id(node) not in in_tables

@@ -63,9 +63,9 @@ def test_a_stuck_mailbox_holds_one_worker_and_the_others_keep_their_turns() -> N
         return lambda: turns.__setitem__(name, turns[name] + 1)
 
     boxes = [
-        Mailbox("a", stuck, 0.05),
-        Mailbox("b", counting("b"), 0.05),
-        Mailbox("c", counting("c"), 0.05),
+        Mailbox("a", stuck, 0.02),
+        Mailbox("b", counting("b"), 0.02),
+        Mailbox("c", counting("c"), 0.02),
     ]
     stop, thread = _serve(boxes, workers=2)
     try:
@@ -89,11 +89,11 @@ def test_one_worker_is_the_bound_a_stuck_mailbox_then_holds_up_the_rest() -> Non
         started.set()
         released.wait(60)
 
-    boxes = [Mailbox("a", stuck, 0.05), Mailbox("b", lambda: turns.append(1), 0.05)]
+    boxes = [Mailbox("a", stuck, 0.02), Mailbox("b", lambda: turns.append(1), 0.02)]
     stop, thread = _serve(boxes, workers=1)
     try:
         _until(started.is_set, "a's poll started")
-        time.sleep(0.5)  # ten of b's intervals
+        time.sleep(0.2)  # ten of b's intervals
         assert turns == []
         released.set()
         _until(lambda: len(turns) >= 2, "b polled once a is done")
@@ -111,7 +111,7 @@ def test_a_failing_mailbox_backs_off_alone() -> None:
         failures.append(1)
         raise RuntimeError("the server answered 500 again")
 
-    boxes = [Mailbox("bad", failing, 0.05), Mailbox("good", lambda: turns.append(1), 0.05)]
+    boxes = [Mailbox("bad", failing, 0.01), Mailbox("good", lambda: turns.append(1), 0.01)]
     stop, thread = _serve(boxes, workers=2)
     try:
         _until(lambda: len(turns) >= 20, "the good mailbox polled on")

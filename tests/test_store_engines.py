@@ -278,22 +278,13 @@ def test_rows_copy_between_engines_as_they_are(
 
 def test_only_the_store_speaks_to_postgresql() -> None:
     """One interface: psycopg is imported by introbot/store/postgres.py and nothing else."""
-    import ast
-    from pathlib import Path
+    from tests import sources
 
-    import introbot
-
-    root = Path(introbot.__file__).parent
-    importers = set()
-    for path in root.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            if any(n == "psycopg" or n.startswith("psycopg.") for n in names):
-                importers.add(path.relative_to(root).as_posix())
+    importers = {
+        path.relative_to(sources.PACKAGE).as_posix()
+        for path in sources.package_files()
+        if any(n == "psycopg" or n.startswith("psycopg.") for n in sources.imported(path))
+    }
     assert importers == {"store/postgres.py"}
 
 

@@ -22,6 +22,7 @@ from introbot.gmail.auth import write_private
 from introbot.paths import config_dir, readable_by_others
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl, seed_messages
+from tests import sources
 
 ROOT = Path(introbot.__file__).parent
 POSIX_ONLY_MODULES = ("fcntl", "pwd", "grp", "resource", "termios")
@@ -178,8 +179,8 @@ def test_the_demo_and_a_poll_run_without_what_windows_lacks(
 def _attributes_of(module: str) -> set[str]:
     """Every ``module.NAME`` that introbot's code reads."""
     found: set[str] = set()
-    for source in ROOT.rglob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+    for source in sources.package_files():
+        for node in sources.nodes(source):
             if (
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)

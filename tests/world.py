@@ -3,8 +3,11 @@ database, and helpers that play the connector (sending drafts) and the parties (
 
 from __future__ import annotations
 
+import atexit
 import functools
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +48,16 @@ def _names(text: bytes, address: str) -> bool:
 
 
 @functools.cache
+def _migrated_database() -> Path:
+    """An empty store at the current schema, made once a process (removed at its exit)."""
+    folder = tempfile.mkdtemp(prefix="introbot-world-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = Path(folder) / "migrated.db"
+    Store(path).close()  # the last connection closed: the WAL is checkpointed into the file
+    return path
+
+
+@functools.cache
 def _shipped_rules() -> Rules:
     """The shipped rules, read once for all worlds (a folder of a test's own is read each
     time: the test may have just edited it)."""
@@ -61,6 +74,10 @@ class World:
 
     def __post_init__(self) -> None:
         self.untrusted: set[str] = set()  # replies that must never count as a yes
+        # Gmail never changes a message's bytes (an edited draft is a new message id; a sent
+        # draft may keep its id and gain Gmail's headers), so the invariants fetch each draft
+        # and each sent message once.
+        self._raw: dict[tuple[str, bool], bytes] = {}
         self.control = SandboxControl(self.server.url)
         self.client = GmailClient.for_sandbox(self.server.url, retry=FAST_RETRY, timeout=5)
         self.store = self.open_store()
@@ -82,11 +99,19 @@ class World:
 
     def close(self) -> None:
         self.client.close()
+        self.control.close()
         self.store.close()
 
     def open_store(self) -> Store:
-        """The world's store, opened (again: after another process wrote to it)."""
-        return self.location.open() if self.location else Store(self.db)
+        """The world's store, opened (again: after another process wrote to it). A new
+        SQLite file starts as a copy of one migrated once per process: the same file a
+        first ``Store(path)`` makes, without running every migration for each world."""
+        if self.location:
+            return self.location.open()
+        if not self.db.exists():
+            self.db.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_migrated_database(), self.db)
+        return Store(self.db)
 
     def store_options(self) -> tuple[list[str], dict[str, str]]:
         """What an introbot command needs to work on this world's store: options and
@@ -127,8 +152,10 @@ class World:
         by_method = self.control.stats()["by_method"]
         assert not {"drafts.send", "messages.send"} & set(by_method), by_method
         box = self.control.mailbox()
-        messages = [(d["messageId"], d["headers"]) for d in box["drafts"]]
-        messages += [(m["id"], m["headers"]) for m in box["messages"] if "SENT" in m["labelIds"]]
+        messages = [(d["messageId"], False, d["headers"]) for d in box["drafts"]]
+        messages += [
+            (m["id"], True, m["headers"]) for m in box["messages"] if "SENT" in m["labelIds"]
+        ]
         for intro in self.store.intros():
             if intro.contact.consent.value == "no" and intro.contact.words.strip():
                 # A decline never reaches the requester in the contact's own words.
@@ -137,12 +164,13 @@ class World:
                     for line in intro.contact.words.splitlines()
                     if len(line.strip()) > 8
                 ]
-                for message_id, headers in messages:
+                for message_id, sent, headers in messages:
                     if (
                         intro.requester.person.email.lower()
                         in f"{headers.get('To', '')} {headers.get('Cc', '')}".lower()
                     ):
-                        text = self.control.raw(message_id).decode("utf-8", "replace").lower()
+                        text = self._raw_of(message_id, sent).decode("utf-8", "replace")
+                        text = text.lower()
                         assert not any(w in text for w in words), (
                             "the contact's words reached the requester"
                         )
@@ -151,14 +179,19 @@ class World:
                 continue
             pairs = ((intro.requester, intro.contact), (intro.contact, intro.requester))
             for reader, other in pairs:
-                for message_id, headers in messages:
+                for message_id, sent, headers in messages:
                     recipients = f"{headers.get('To', '')} {headers.get('Cc', '')}".lower()
                     if not _names(recipients.encode(), reader.person.email):
                         continue
-                    raw = self.control.raw(message_id).lower()
+                    raw = self._raw_of(message_id, sent).lower()
                     assert not _names(raw, other.person.email), (
                         f"{other.person.email} leaked to {reader.person.email} before consent"
                     )
+
+    def _raw_of(self, message_id: str, sent: bool) -> bytes:
+        if (message_id, sent) not in self._raw:
+            self._raw[message_id, sent] = self.control.raw(message_id)
+        return self._raw[message_id, sent]
 
     # --------------------------------------------------------------- the world
     def request(

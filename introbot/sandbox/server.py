@@ -10,6 +10,7 @@ the Google sign-in they share: ``me`` is the mailbox of the request's access tok
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.message
 import email.policy
@@ -18,6 +19,7 @@ import json
 import logging
 import os
 import re
+import socket
 import tempfile
 import threading
 import time
@@ -764,12 +766,36 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _HTTPServer(ThreadingHTTPServer):
+    """Kept-alive connections are served by their own threads until the client closes
+    them, even after the listening socket is closed; :meth:`close_connections` ends them,
+    so a stopped sandbox answers no one (as a stopped Gmail would), not a client that
+    happens to hold a connection from before."""
+
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], sandboxes: Sandboxes) -> None:
         self.sandboxes = sandboxes
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            still_open = list(self._open)
+        for connection in still_open:
+            with contextlib.suppress(OSError):  # closed meanwhile
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class SandboxServer:
@@ -822,6 +848,7 @@ class SandboxServer:
         self.sandboxes.stop()
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._httpd.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.sandboxes.save()
