@@ -54,6 +54,7 @@ from introbot.workflow import (
     WorkflowRules,
     asking_again,
     finished_in_gmail,
+    lost_draft_waits,
     open_intros,
     plan_request,
     queued_record,
@@ -531,6 +532,8 @@ class Engine:
             existing = self.client.find_new_draft(spec.key, self._known_drafts())
             if not existing and self._sent_while_away(action_id, action, raw, now, report):
                 return
+            if not existing and self._copy_awaited(action_id, action, now):
+                return  # made, then gone: its sent copy may yet appear (Undo send)
         self.store.mark_attempt(action_id)
         if existing:
             draft = existing[0]
@@ -546,6 +549,7 @@ class Engine:
             if report is not None:
                 report.drafts_created += 1
         with self.store.transaction():  # every intro sharing the draft learns of it at once
+            self.store.keep_own_messages([draft.message_id])
             if not action.intro_id:  # a note to the connector: no intro keeps its id
                 self.store.keep_note_draft(spec.key, draft.id)
             for intro_id, key in self._sharing(action):
@@ -592,6 +596,30 @@ class Engine:
             self.store.mark_done(action_id, now)
         return True
 
+    def _copy_awaited(self, action_id: int, action: CreateDraft, now: datetime) -> bool:
+        """A retried draft neither in Drafts nor sent may have been created, then sent with
+        Undo send (its copy appears up to 30 s later) before introbot heard of it. History
+        since the cursor may show its trace (``Sync.draft_left_since_cursor``: a draft
+        added and gone, not introbot's own); when first seen is kept on the action, and
+        :func:`introbot.workflow.lost_draft_waits` says whether to wait on (the action stays
+        queued, its copy looked for on each poll) or write it. False: write it now."""
+        intro = self.store.load(action.intro_id) if action.intro_id else None
+        if queued_record(intro, action.spec.key) is None:
+            return False
+        since = self.store.awaiting_copy_since(action_id)
+        if since is None:
+            sync = self._sync(self.label_ids(now))
+            ref = sync.draft_left_since_cursor(action.spec.thread_id, self._known_drafts())
+            if ref is None:
+                return False
+            log.info("draft made and gone key=%s message=%s: copy awaited", action.spec.key, ref.id)
+            self.store.await_copy(action_id, now)
+            since = now
+        if lost_draft_waits(since, now):
+            return True
+        log.info("no sent copy of key=%s appeared: written", action.spec.key)
+        return False
+
     def _still_queued(self, action: CreateDraft) -> bool:
         """Is the draft still wanted as it was queued? The workflow may have held it back
         or withdrawn it since (workflow.settle_thread): then it is never written."""
@@ -634,17 +662,24 @@ class Engine:
         intro = self.store.load(action.intro_id)
         draft = intro.draft(action.key) if intro else None
         kept = None if action.intro_id else self.store.note_draft(action.key)
+        doomed: list[tuple[str, str | None]]  # (draft id, its message id, if known)
         if draft and draft.draft_id:
-            draft_ids = [draft.draft_id]
+            doomed = [(draft.draft_id, draft.message_id)]
         elif kept is not None or action.unless_edited:  # an old note to you
             found = self._note(action.key, kept)
             unless = action.unless_edited  # then yours, once edited
-            draft_ids = [d.id for d in found if not unless or self._as_written(action.key, d)]
+            doomed = [
+                (d.id, d.message_id) for d in found if not unless or self._as_written(action.key, d)
+            ]
         elif not action.intro_id:  # a note to you, whose id no intro keeps: search may lag
-            draft_ids = [d.id for d in self.client.find_new_draft(action.key, self._known_drafts())]
+            found = self.client.find_new_draft(action.key, self._known_drafts())
+            doomed = [(d.id, d.message_id) for d in found]
         else:
-            draft_ids = [d.id for d in self.client.find_drafts(action.key)]
-        for draft_id in draft_ids:
+            doomed = [(d.id, d.message_id) for d in self.client.find_drafts(action.key)]
+        # Kept first: a crash after a delete must not leave a draft of ours that history
+        # shows added and gone looking like one introbot never recorded (_copy_awaited).
+        self.store.keep_own_messages(m for _, m in doomed if m)
+        for draft_id, _ in doomed:
             self.client.delete_draft(draft_id)
         with self.store.transaction():
             self.store.mark_done(action_id, now)

@@ -650,6 +650,43 @@ class Sync:
         self._replies(self._thread_events({copy.thread_id}), result)
         return result
 
+    def draft_left_since_cursor(
+        self, thread_id: str | None, known: Iterable[str]
+    ) -> MessageRef | None:
+        """The trace a draft Gmail made for a retried create, whose answer was lost, leaves
+        when it goes before introbot hears of it (sent with Undo or Schedule send, its copy
+        yet to appear; or discarded): a draft message added since the stored cursor and
+        gone again (deleted, or its DRAFT label removed), for a draft answering in a thread
+        in that thread. Not one of ``known``, nor of introbot's own (the drafts it wrote,
+        rewrote or deleted: ``Store.own_messages``), nor one whose thread got a sent
+        message after it was made (that draft went out as that copy, which the sent-copy
+        search did not take for ours: an email the connector wrote and sent meanwhile).
+        None when history shows none, or no longer reaches back."""
+        cursor = self.store.cursor()
+        if cursor is None:
+            return None
+        try:
+            events = self.client.history(cursor).events
+        except HistoryExpired:
+            return None
+        skip = set(known)
+        added: dict[str, MessageRef] = {}
+        gone: list[MessageRef] = []
+        for e in events:
+            if e.kind == "messageAdded" and "SENT" in e.label_ids:
+                sent_in = e.message.thread_id
+                gone = [m for m in gone if m.thread_id != sent_in]
+                added = {k: m for k, m in added.items() if m.thread_id != sent_in}
+            elif e.kind == "messageAdded" and "DRAFT" in e.label_ids and e.message.id not in skip:
+                added[e.message.id] = e.message
+            elif e.message.id in added and (
+                e.kind == "messageDeleted" or (e.kind == "labelRemoved" and "DRAFT" in e.changed)
+            ):
+                gone.append(added.pop(e.message.id))
+        gone = [m for m in gone if thread_id in (None, m.thread_id)]
+        own = self.store.own_messages(m.id for m in gone) if gone else frozenset()
+        return next((m for m in gone if m.id not in own), None)
+
     def _sent_candidates(self, wanted: Tracked) -> list[Seen]:
         """Sent messages that could be the lost draft's copy: those carrying its
         Message-ID, and the sent messages of its thread (or, for a new thread, those to

@@ -1695,6 +1695,32 @@ def queued_record(intro: Intro | None, key: str) -> Draft | None:
     return record if record is not None and record.state is DraftState.QUEUED else None
 
 
+# How long a retried create waits for the sent copy of a draft Gmail made and that left
+# Drafts before introbot recorded it: Undo send holds a copy back 30 s at most (Gmail's
+# longest setting), counted here from when introbot first saw the draft gone, which is after
+# the send; four times that covers a slow send queue and polls that come late.
+UNDO_SEND_WAIT = timedelta(minutes=2)
+
+
+def lost_draft_waits(left_drafts_at: datetime | None, now: datetime) -> bool:
+    """Does a retried create (introbot was killed after Gmail's drafts.create answered,
+    before it recorded the draft) that finds neither the draft nor its sent copy wait
+    before writing it? ``left_drafts_at``: when introbot first saw history show a draft
+    added and gone that may be it (not one of introbot's own, in the draft's thread, no
+    message sent in that thread since), None for no such trace.
+
+    It waits :data:`UNDO_SEND_WAIT` from then, the longest an Undo-send copy can take to
+    appear: written meanwhile, the copy would be a second ask. Past the wait, with no copy
+    found, the draft is written after all, never recorded as discarded. The trace cannot
+    tell Undo send from a discard, nor our draft from one the connector wrote and discarded
+    themselves meanwhile (a deleted message cannot be read), and a discarded consent draft
+    cancels the intro: cancelling on that guess would end an intro nobody cancelled, while
+    writing the draft again costs at worst a second draft the connector sees in Drafts and
+    can delete (a draft sent with Schedule send, whose copy comes days later, is the one
+    case where both may be sent; without this wait it was written again at once anyway)."""
+    return left_drafts_at is not None and now - left_drafts_at < UNDO_SEND_WAIT
+
+
 def still_wanted(intro: Intro | None, key: str) -> bool:
     """Is a queued draft still to be written as it was queued? One the workflow held back
     or withdrawn since (:func:`settle_thread`) never is; a note no intro records always is."""

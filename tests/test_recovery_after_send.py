@@ -143,6 +143,20 @@ def _consent(world: World, role: Role) -> Any:
     return draft
 
 
+def _says_yes(world: World, party: Role, sender: str) -> None:
+    """The party answers yes to the ask recorded as sent: it counts."""
+    world.reply(sender, "Yes, glad to.")
+    world.poll()
+    assert world.only_intro().party(party).consent is Consent.YES
+
+
+def _recorded_as_sent(world: World, party: Role, address: str) -> None:
+    """The one message sent to ``address`` is recorded as the party's ask, sent."""
+    (copy,) = _sent_to(world, address)
+    draft = _consent(world, party)
+    assert draft.state is DraftState.SENT and draft.sent_message_id == copy["id"]
+
+
 @pytest.fixture(params=["draft", "gmail"], ids=["keeps-our-id", "writes-its-own-id"])
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     """The tests' Gmail, keeping the draft's Message-ID on the sent copy or writing its own."""
@@ -165,14 +179,10 @@ def test_a_draft_sent_while_introbot_was_down_is_recorded_not_asked_again(
 
 def _recorded_sent_and_answered(world: World, party: Role, address: str, sender: str) -> None:
     """The one sent copy is the ask's, recorded; the party's answer to it counts."""
-    (copy,) = _sent_to(world, address)
-    draft = _consent(world, party)
-    assert draft.state is DraftState.SENT and draft.sent_message_id == copy["id"]
+    _recorded_as_sent(world, party, address)
     world.send_drafts()  # the other party's ask, written after the restart
     world.poll()
-    world.reply(sender, "Yes, glad to.")
-    world.poll()
-    assert world.only_intro().party(party).consent is Consent.YES
+    _says_yes(world, party, sender)
 
 
 @EITHER_PARTY

@@ -168,6 +168,8 @@ def test_an_upgrade_keeps_every_intro_and_adds_what_is_new(tmp_path: Path) -> No
     store.save(intro, (), NOW)
     store.close()
     with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE own_messages")  # schema 8: introbot's own draft messages
+        db.execute("ALTER TABLE outbox DROP COLUMN awaiting_copy_since")
         db.execute("ALTER TABLE threads DROP COLUMN note")  # schema 7: a thread's note to you
         db.execute("ALTER TABLE parties DROP COLUMN answered_at")
         db.execute("DROP INDEX drafts_shared")  # schema 6: a shared consent draft
@@ -190,3 +192,37 @@ def test_an_upgrade_keeps_every_intro_and_adds_what_is_new(tmp_path: Path) -> No
         ),
         secret=loaded.secret,
     )
+
+
+def test_introbots_own_draft_messages_and_an_awaited_copy_are_kept(store: Store) -> None:
+    store.keep_own_messages(["m-note", "m-ask", "m-note", ""])
+    store.keep_own_messages([])  # nothing to keep: no transaction
+    assert store.own_messages(["m-ask", "m-connectors", "m-note"]) == {"m-ask", "m-note"}
+    assert store.own_messages([]) == frozenset()
+    _, intro, _ = next(states())
+    creates = [a for a in first_step().actions if isinstance(a, CreateDraft)]
+    store.save(intro, creates[:1], NOW)
+    ((action_id, _, _),) = store.pending_actions()
+    assert store.awaiting_copy_since(action_id) is None
+    store.await_copy(action_id, NOW)
+    assert store.awaiting_copy_since(action_id) == NOW
+
+
+def test_an_upgrade_counts_the_drafts_recorded_so_far_as_introbots_own(tmp_path: Path) -> None:
+    """Schema 7 to 8: every message id a draft record names is introbot's own."""
+    path = tmp_path / "introbot.db"
+    store = Store(path)
+    written = [
+        (i, d.message_id) for _, i, _ in states() for d in i.drafts if d.message_id is not None
+    ]
+    assert written, "the workflow states include written drafts"
+    intro = written[0][0]
+    store.save(intro, (), NOW)
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE own_messages")
+        db.execute("ALTER TABLE outbox DROP COLUMN awaiting_copy_since")
+        db.execute("PRAGMA user_version = 7")
+    upgraded = Store(path)
+    ids = {d.message_id for d in intro.drafts if d.message_id}
+    assert upgraded.own_messages([*ids, "m-not-ours"]) == ids

@@ -594,6 +594,43 @@ class Store:
                 (error, action_id),
             )
 
+    def awaiting_copy_since(self, action_id: int) -> datetime | None:
+        """When a retried create first saw its lost draft gone from Drafts (``await_copy``)."""
+        row = self.db.execute(
+            "SELECT awaiting_copy_since FROM outbox WHERE id = ?", (action_id,)
+        ).fetchone()
+        return _dt(row["awaiting_copy_since"]) if row else None
+
+    def await_copy(self, action_id: int, now: datetime) -> None:
+        """The action's draft may have been made and sent (Undo send): its copy is awaited."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE outbox SET awaiting_copy_since = ? WHERE id = ?", (_iso(now), action_id)
+            )
+
+    def keep_own_messages(self, message_ids: Iterable[str]) -> None:
+        """Gmail message ids of drafts introbot wrote, or is about to delete: its own."""
+        rows = [(m,) for m in dict.fromkeys(message_ids) if m]
+        if not rows:
+            return
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO own_messages (message_id) VALUES (?) ON CONFLICT DO NOTHING", rows
+            )
+
+    def own_messages(self, message_ids: Iterable[str]) -> frozenset[str]:
+        """Those of ``message_ids`` that are drafts introbot wrote or deleted."""
+        wanted = list(dict.fromkeys(message_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self.db.execute(
+                f"SELECT message_id FROM own_messages WHERE message_id IN ({marks})", chunk
+            )
+            found |= {str(row[0]) for row in rows}
+        return frozenset(found)
+
     # --------------------------------------------------------------- commands
     def queue_command(self, intro_id: str, observation: Decision | Cancel, now: datetime) -> int:
         """A decision or cancel for the daemon's next poll (it holds the lock)."""

@@ -139,6 +139,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE threads ADD COLUMN note TEXT;
     """,
+    # 8: the Gmail message ids of the drafts introbot wrote or deleted, whatever became of
+    # them since (a rewritten note is deleted, an edited draft's message replaced): a draft
+    # added and gone in history is one of these, or maybe a draft introbot was killed before
+    # recording (Engine._create). The drafts recorded so far are ours; awaiting_copy_since:
+    # when a retried create first saw such a lost draft gone (it waits for its sent copy).
+    """
+    CREATE TABLE own_messages (message_id TEXT PRIMARY KEY);
+    INSERT INTO own_messages (message_id)
+        SELECT DISTINCT message_id FROM drafts WHERE message_id IS NOT NULL;
+    ALTER TABLE outbox ADD COLUMN awaiting_copy_since TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
