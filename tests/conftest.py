@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import os
 import sys
@@ -35,6 +36,13 @@ sys.dont_write_bytecode = False
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     sys.dont_write_bytecode = _DONT_WRITE_BYTECODE
+    # The collector of reference cycles, tuned for a test run: what collection loaded
+    # (every module, rule and test function) is frozen out of its scans, and it runs after
+    # 20,000 new objects rather than 700. The fast lane allocates heavily (mail parsed and
+    # written, HTTP on both ends): the defaults spent ~12% of each worker in ~2,300 scans.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 # An xdist worker has sent its last report before Python exits; tearing its heap down after

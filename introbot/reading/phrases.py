@@ -43,7 +43,12 @@ class PhraseSet:
     def __init__(self, phrases: list[str]) -> None:
         unique = {normalize(p).strip() for p in phrases if p.strip()}
         self.phrases = sorted(unique, key=len, reverse=True)
-        self._regex = _compiled(tuple(self.phrases))
+
+    @functools.cached_property
+    def _regex(self) -> re.Pattern[str] | None:
+        """Compiled when first used: compiling is most of what loading a language's phrases
+        costs, and a text is rarely looked at with every list."""
+        return _compiled(tuple(self.phrases))
 
     @staticmethod
     def _grouped(parts: list[str]) -> list[str]:
