@@ -659,23 +659,8 @@ class Engine:
         return {d.message_id for _, d in self.store.drafts_awaiting_fate() if d.message_id}
 
     def _delete(self, action_id: int, action: DeleteDraft, now: datetime) -> None:
-        intro = self.store.load(action.intro_id)
-        draft = intro.draft(action.key) if intro else None
         kept = None if action.intro_id else self.store.note_draft(action.key)
-        doomed: list[tuple[str, str | None]]  # (draft id, its message id, if known)
-        if draft and draft.draft_id:
-            doomed = [(draft.draft_id, draft.message_id)]
-        elif kept is not None or action.unless_edited:  # an old note to you
-            found = self._note(action.key, kept)
-            unless = action.unless_edited  # then yours, once edited
-            doomed = [
-                (d.id, d.message_id) for d in found if not unless or self._as_written(action.key, d)
-            ]
-        elif not action.intro_id:  # a note to you, whose id no intro keeps: search may lag
-            found = self.client.find_new_draft(action.key, self._known_drafts())
-            doomed = [(d.id, d.message_id) for d in found]
-        else:
-            doomed = [(d.id, d.message_id) for d in self.client.find_drafts(action.key)]
+        doomed = self._drafts_for(action, kept)
         # Kept first: a crash after a delete must not leave a draft of ours that history
         # shows added and gone looking like one introbot never recorded (_copy_awaited).
         self.store.keep_own_messages(m for _, m in doomed if m)
@@ -685,6 +670,30 @@ class Engine:
             self.store.mark_done(action_id, now)
             if kept is not None:
                 self.store.forget_note_draft(action.key)
+
+    def _drafts_for(self, action: DeleteDraft, kept: str | None) -> list[tuple[str, str | None]]:
+        """The drafts in Gmail a delete is for, as (draft id, message id if known), found
+        the cheapest way that works for what introbot kept of them:
+
+        - an intro's draft: by the draft id its record keeps;
+        - a note to the connector: by the draft id kept when it was written (``kept``), else
+          by search; with ``unless_edited`` only while it is still as introbot wrote it;
+        - a note whose id nothing kept: by the search for new drafts (search lags behind a
+          draft made seconds ago);
+        - else by search for its Message-ID."""
+        intro = self.store.load(action.intro_id)
+        draft = intro.draft(action.key) if intro else None
+        if draft and draft.draft_id:
+            return [(draft.draft_id, draft.message_id)]
+        if kept is not None or action.unless_edited:
+            found = self._note(action.key, kept)
+            if action.unless_edited:
+                found = [d for d in found if self._as_written(action.key, d)]
+        elif not action.intro_id:
+            found = self.client.find_new_draft(action.key, self._known_drafts())
+        else:
+            found = self.client.find_drafts(action.key)
+        return [(d.id, d.message_id) for d in found]
 
     def _note(self, key: str, kept: str | None) -> list[GmailDraft]:
         """The note to the connector with Message-ID ``key``: by the draft id kept when it
