@@ -164,8 +164,9 @@ class _Unreadable(Exception):
 
 @functools.lru_cache(maxsize=256)
 def _parsed_language_file(content: bytes) -> LanguageFile:
-    """A phrase file's text, parsed and checked once per process: ``rules check`` compares
-    the user's copy with the shipped file each time it runs (a daemon, every poll)."""
+    """A phrase file's text, parsed and checked once per process: ``rules check`` and
+    ``doctor`` compare the user's copy with the shipped file, and a process that checks
+    more than once (the tests: over a thousand times) parses each text once."""
     try:
         data = tomllib.loads(content.decode())
     except tomllib.TOMLDecodeError as exc:
