@@ -36,7 +36,7 @@ def nodes(path: Path) -> tuple[ast.AST, ...]:
 @functools.cache
 def imported(path: Path) -> tuple[str, ...]:
     """The modules named by each import statement: ``import a.b`` gives ``a.b``, ``from a
-    import b`` gives ``a`` (a relative import's dots are dropped with its module-less form)."""
+    import b`` gives ``a``; ``from . import b`` names no module and gives nothing."""
     names: list[str] = []
     for node in nodes(path):
         if isinstance(node, ast.Import):

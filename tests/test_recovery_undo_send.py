@@ -13,7 +13,6 @@ and nothing is ever recorded as discarded, or the intro cancelled, on that guess
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ import pytest
 from introbot.model import DraftState, RequestRef, Role, Stage
 from introbot.sandbox.realism import REALISTIC
 from introbot.workflow import UNDO_SEND_WAIT, lost_draft_waits
+from tests.mail import b64, make_mail
 from tests.test_recovery_after_send import (
     ALEX_ADDRESS,
     DANA_ADDRESS,
@@ -52,13 +52,15 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
 
 def _connectors_own_draft(world: World, reply_to: RequestRef | None) -> str:
     """A draft the connector writes by hand: to someone else, or a reply to ``reply_to``."""
-    subject = f"Re: {reply_to.subject}" if reply_to else "lunch on Friday"
-    answering = f"In-Reply-To: {reply_to.rfc822_id}\r\n" if reply_to else ""
-    raw = (
-        f"From: connector@example.com\r\nTo: lee@elsewhere.example\r\n{answering}"
-        f"Subject: {subject}\r\n\r\nStill on for Friday at noon?\r\n"
-    ).encode()
-    message = {"raw": base64.urlsafe_b64encode(raw).decode()}
+    raw = make_mail(
+        sender="connector@example.com",
+        to="lee@elsewhere.example",
+        subject=f"Re: {reply_to.subject}" if reply_to else "lunch on Friday",
+        body="Still on for Friday at noon?\n",
+        message_id=None,
+        in_reply_to=reply_to.rfc822_id if reply_to else None,
+    )
+    message = {"raw": b64(raw)}
     if reply_to:
         message["threadId"] = reply_to.thread_id
     made = world.gmail.drafts().create(userId="me", body={"message": message}).execute()
@@ -137,20 +139,13 @@ def test_our_ask_discarded_during_the_restart_is_written_again_not_taken_for_a_v
 
 @pytest.mark.parametrize("world", ["gmail"], indirect=True)
 def test_introbots_own_draft_rewritten_in_gmail_is_no_reason_to_wait(world: World) -> None:
-    # The poll that dies at Dana's ask first wrote Alex's; drafts.update then replaces that
-    # draft's message (its first message id, introbot's, leaves Drafts) and the restarted
+    # The poll that dies at Dana's ask first wrote Alex's; the connector's edit then replaces
+    # that draft's message (its first message id, introbot's, leaves Drafts) and the restarted
     # poll records the new one: history shows introbot's first message added and gone.
     world.poll()
     _killed_at_create(world, DANA_ADDRESS, after=False)
     (alex,) = _drafts_to(world, ALEX_ADDRESS)
-    raw = (
-        f"From: connector@example.com\r\nTo: {ALEX_ADDRESS}\r\n"
-        f"Subject: {alex['subject']}\r\n\r\nHi Alex, shall I ask Dana for you? Sam\r\n"
-    ).encode()
-    body = {
-        "message": {"raw": base64.urlsafe_b64encode(raw).decode(), "threadId": alex["threadId"]}
-    }
-    world.gmail.drafts().update(userId="me", id=alex["id"], body=body).execute()
+    world.control.edit_draft(alex["id"], text="Hi Alex, shall I ask Dana for you? Sam")
     _restart(world)
     world.poll()
     assert _consent(world, Role.REQUESTER).message_id != alex["messageId"]  # the edit, seen
