@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +54,9 @@ _TABLES = (
         started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         expires_at TIMESTAMPTZ NOT NULL
     )""",
+    # What the replica serves (its configured mailboxes), written once: every replica plans
+    # the spread from the same lists. NULL: a replica of a version before this column.
+    "ALTER TABLE introbot.replicas ADD COLUMN IF NOT EXISTS mailboxes TEXT[]",
 )
 
 
@@ -71,22 +74,66 @@ def _weight(replica: str, mailbox: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{replica}\0{mailbox}".encode()).digest()[:8], "big")
 
 
-def owner(mailbox: str, replicas: Iterable[str]) -> str | None:
-    """The replica that should hold ``mailbox``: the highest weight of the pair (rendezvous
-    hashing). None when no replica is live."""
-    return max(replicas, key=lambda r: (_weight(r, mailbox), r), default=None)
+def _place(mailbox: str) -> bytes:
+    return hashlib.sha256(mailbox.encode()).digest()
 
 
-def assign(mailboxes: Iterable[str], replicas: Iterable[str]) -> dict[str, str]:
-    """Every mailbox's replica. Even in expectation; a replica joining takes about its
-    share from each of the others, one leaving hands only its own to the rest."""
-    live = sorted(set(replicas))
-    return {m: o for m in mailboxes if (o := owner(m, live)) is not None}
+def assign(serves: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """Every mailbox's replica, from what each live replica serves (its configured mailboxes,
+    which differ between replicas during a rollout that adds one).
+
+    Rendezvous hashing with bounded loads: replicas that share a mailbox, directly or through
+    others, form a group, and each of its mailboxes, in an order fixed by its hash (those
+    fewer replicas serve first), goes to the replica of highest weight for it among those
+    that serve it and hold fewer than their share: the group's mailboxes over its replicas,
+    rounded up (10 over 2: 5/5; over 4: 3/3/2/2). Where every replica that serves it is
+    full, to the least loaded of them: no mailbox a live replica serves is left out. A
+    replica joining takes its share, nearly all from the others' (a few move between the
+    others: a bounded load is what keeps them even); one leaving hands over mostly its own.
+    Every replica that reads the same ``serves`` computes the same answer."""
+    servers: dict[str, list[str]] = {}
+    for replica in sorted(serves):
+        for mailbox in dict.fromkeys(serves[replica]):
+            servers.setdefault(mailbox, []).append(replica)
+    plan: dict[str, str] = {}
+    for replicas, mailboxes in _groups(servers):
+        share = -(-len(mailboxes) // len(replicas))  # rounded up
+        load = dict.fromkeys(replicas, 0)
+        for mailbox in sorted(mailboxes, key=lambda m: (len(servers[m]), _place(m))):
+            ranked = sorted(servers[mailbox], key=lambda r: (_weight(r, mailbox), r), reverse=True)
+            room = [r for r in ranked if load[r] < share]
+            chosen = room[0] if room else min(ranked, key=lambda r: load[r])
+            plan[mailbox] = chosen
+            load[chosen] += 1
+    return plan
 
 
-def wanted(me: str, mailboxes: Iterable[str], replicas: Iterable[str]) -> set[str]:
-    """The mailboxes ``me`` should hold (``me`` counts as live)."""
-    return {m for m, o in assign(mailboxes, {*replicas, me}).items() if o == me}
+def _groups(servers: Mapping[str, Sequence[str]]) -> list[tuple[set[str], list[str]]]:
+    """The replicas joined by a mailbox they both serve, with their mailboxes (so that
+    replicas serving other teams' mailboxes do not change a group's share)."""
+    parent: dict[str, str] = {}
+
+    def root(r: str) -> str:
+        while parent.setdefault(r, r) != r:
+            parent[r] = parent[parent[r]]
+            r = parent[r]
+        return r
+
+    for replicas in servers.values():
+        for other in replicas[1:]:
+            parent[root(other)] = root(replicas[0])
+    groups: dict[str, tuple[set[str], list[str]]] = {}
+    for mailbox, replicas in servers.items():
+        group = groups.setdefault(root(replicas[0]), (set(), []))
+        group[0].update(replicas)
+        group[1].append(mailbox)
+    return list(groups.values())
+
+
+def wanted(me: str, serves: Mapping[str, Iterable[str]]) -> set[str]:
+    """The mailboxes ``me`` should hold, given what every live replica serves (``me`` among
+    them)."""
+    return {m for m, r in assign(serves).items() if r == me}
 
 
 @dataclass(frozen=True)
@@ -166,6 +213,7 @@ class LeaseBoard:
         self.me = me
         self.seconds = seconds
         self.conn: Any = None
+        self._serves: dict[str, tuple[str, ...] | None] = {}
 
     def _connection(self) -> Any:
         if self.conn is None or self.conn.closed or self.conn.broken:
@@ -182,18 +230,50 @@ class LeaseBoard:
             self.conn = conn
         return self.conn
 
-    def heartbeat(self) -> list[str]:
-        """Say this replica is live for another lease term; the live replicas (with it)."""
+    def heartbeat(self, mailboxes: Sequence[str]) -> dict[str, tuple[str, ...] | None]:
+        """Say this replica is live for another lease term, serving ``mailboxes``; the live
+        replicas (with it) and what each serves (None: a replica that does not say)."""
         conn = self._connection()
-        conn.execute(
-            "INSERT INTO introbot.replicas (id, expires_at) VALUES "
-            "(%s, now() + make_interval(secs => %s)) "
-            "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at",
-            (self.me, self.seconds),
+        renewed = conn.execute(
+            "UPDATE introbot.replicas SET expires_at = now() + make_interval(secs => %s) "
+            "WHERE id = %s AND mailboxes IS NOT NULL",
+            (self.seconds, self.me),
+        ).rowcount
+        if not renewed:  # the first heartbeat: the list goes in once, not every round
+            conn.execute(
+                "INSERT INTO introbot.replicas (id, expires_at, mailboxes) VALUES "
+                "(%s, now() + make_interval(secs => %s), %s) ON CONFLICT (id) DO UPDATE "
+                "SET expires_at = excluded.expires_at, mailboxes = excluded.mailboxes",
+                (self.me, self.seconds, list(mailboxes)),
+            )
+        live = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT id FROM introbot.replicas WHERE expires_at > now() ORDER BY id"
+            ).fetchall()
+        ]
+        unknown = [r for r in live if r not in self._serves]
+        if unknown:  # a replica's list never changes: each is read once
+            for rid, served in conn.execute(
+                "SELECT id, mailboxes FROM introbot.replicas WHERE id = ANY(%s)", (unknown,)
+            ).fetchall():
+                self._serves[str(rid)] = None if served is None else tuple(served)
+        self._serves = {r: self._serves.get(r) for r in live}  # the gone forgotten
+        return dict(self._serves)
+
+    def unclaimed(self, mailboxes: Sequence[str]) -> list[str]:
+        """Those of ``mailboxes`` that no one has held for a whole lease term (let go or
+        lapsed that long ago, or never claimed): the replica meant to take them is not."""
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT m FROM unnest(%s::text[]) AS m LEFT JOIN introbot.leases l "
+                "ON l.mailbox = m WHERE l.mailbox IS NULL "
+                "OR l.expires_at < now() - make_interval(secs => %s)",
+                (list(mailboxes), self.seconds),
+            )
+            .fetchall()
         )
-        rows = conn.execute(
-            "SELECT id FROM introbot.replicas WHERE expires_at > now() ORDER BY id"
-        ).fetchall()
         return [str(r[0]) for r in rows]
 
     def claim(self, mailbox: str) -> int | None:
@@ -281,6 +361,19 @@ def read_leases(url: str) -> tuple[list[Lease], list[str]]:
     return [Lease(r[0], r[1], int(r[2]), r[3], bool(r[4])) for r in rows], [r[0] for r in live]
 
 
+def read_plan(url: str) -> dict[str, str]:
+    """Mailbox -> the replica the live replicas' lists give it, as each replica plans it."""
+    with connect(url, "introbot-doctor") as conn:
+        found = conn.execute("SELECT to_regclass('introbot.replicas')").fetchone()
+        if found is None or found[0] is None:
+            return {}
+        rows = conn.execute(
+            "SELECT id, mailboxes FROM introbot.replicas "
+            "WHERE expires_at > now() AND mailboxes IS NOT NULL"
+        ).fetchall()
+    return assign({str(r[0]): tuple(r[1]) for r in rows})
+
+
 class Replica:
     """One ``introbot run`` among others: keeps the fences of its mailboxes up to date from
     a thread of its own that every third of a lease term heartbeats, renews what it holds,
@@ -292,6 +385,8 @@ class Replica:
         self.board = LeaseBoard(url, self.me, self.seconds)
         self.fences = {m: Fence(m, self.me, margin=self.seconds / 3) for m in mailboxes}
         self.working = {m: threading.Lock() for m in mailboxes}  # held during a poll
+        self.adopted: dict[str, str] = {}  # mailbox -> the replica the plan named when taken
+        self.idle: dict[str, tuple[str, float]] = {}  # not held here: (meant for, since)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="introbot-leases", daemon=True)
 
@@ -329,18 +424,26 @@ class Replica:
 
     def _round(self) -> None:
         started = time.monotonic()
-        live = self.board.heartbeat()
-        mine = wanted(self.me, self.fences, live)
+        live = self.board.heartbeat(list(self.fences))
+        serves = {r: served for r, served in live.items() if served is not None}
+        serves[self.me] = tuple(self.fences)
+        plan = assign(serves)
+        mine = {m for m in self.fences if plan.get(m) == self.me}
         for mailbox, fence in self.fences.items():
+            if mailbox in mine:
+                self.adopted.pop(mailbox, None)
             if fence.token is not None:
+                kept = mailbox in mine or self.adopted.get(mailbox) == plan.get(mailbox)
                 if not self.board.renew(mailbox, fence.token):
                     log.warning("lease_lost mailbox=%s token=%d", mailbox, fence.token)
                     fence.token = None
-                elif mailbox not in mine and self.working[mailbox].acquire(blocking=False):
+                    self.adopted.pop(mailbox, None)
+                elif not kept and self.working[mailbox].acquire(blocking=False):
                     try:  # another live replica should hold it: hand it over between polls
                         self.board.release(mailbox, fence.token)
-                        log.info("lease_released mailbox=%s for=%s", mailbox, owner(mailbox, live))
+                        log.info("lease_released mailbox=%s for=%s", mailbox, plan.get(mailbox))
                         fence.token = None
+                        self.adopted.pop(mailbox, None)
                     finally:
                         self.working[mailbox].release()
                     continue
@@ -348,10 +451,40 @@ class Replica:
                     fence.valid_until = started + self.seconds
                     continue
             if mailbox in mine:
-                token = self.board.claim(mailbox)
-                if token is not None:
-                    fence.token, fence.valid_until = token, started + self.seconds
-                    log.info("lease_taken mailbox=%s token=%d", mailbox, token)
+                self._take(mailbox, started)
+        self._adopt(plan, mine, started)
+
+    def _take(self, mailbox: str, started: float) -> bool:
+        token = self.board.claim(mailbox)
+        if token is None:
+            return False
+        fence = self.fences[mailbox]
+        fence.token, fence.valid_until = token, started + self.seconds
+        log.info("lease_taken mailbox=%s token=%d", mailbox, token)
+        return True
+
+    def _adopt(self, plan: Mapping[str, str], mine: set[str], now: float) -> None:
+        """Take what this replica serves that nobody has held for a whole term although the
+        plan has named the same live replica for it all that while (one of a version that
+        plans otherwise, one whose claims fail): served here until the plan names another."""
+        before = self.idle
+        self.idle = {}
+        for mailbox, fence in self.fences.items():
+            if fence.token is None and mailbox not in mine:
+                meant = plan.get(mailbox, self.me)
+                seen = before.get(mailbox)
+                self.idle[mailbox] = seen if seen and seen[0] == meant else (meant, now)
+        due = [m for m, (_, since) in self.idle.items() if now - since >= self.seconds]
+        for mailbox in self.board.unclaimed(due) if due else []:
+            if self._take(mailbox, now):
+                meant = self.idle.pop(mailbox)[0]
+                self.adopted[mailbox] = meant
+                log.warning(
+                    "lease_adopted mailbox=%s meant_for=%s (no one took it in %d s)",
+                    mailbox,
+                    meant,
+                    self.seconds,
+                )
 
     def holds(self, mailbox: str) -> bool:
         return self.fences[mailbox].held()

@@ -29,10 +29,10 @@ DANA_AGAIN = (
 
 @contextlib.contextmanager
 def live_replica(server: PostgresServer, name: str) -> Iterator[LeaseBoard]:
-    """A replica named ``name``, live (it heartbeat) for the block; it leaves after: a
-    replica still counted live would be given a share of every other test's mailboxes."""
+    """A replica named ``name``, live (it heartbeat, serving nothing) for the block; it
+    leaves after."""
     board = LeaseBoard(server.url, name, 60)
-    board.heartbeat()
+    board.heartbeat([])
     try:
         yield board
     finally:

@@ -160,11 +160,12 @@ def _request(n: int, mailbox: str) -> bytes:
 def _settled(url: str, stores: list[str], replicas: int) -> list[int] | None:
     """Mailboxes per replica once every mailbox is held by the replica the spread gives it
     and ``replicas`` are live; None before."""
-    from introbot.leases import owner, read_leases
+    from introbot.leases import read_leases, read_plan
 
     leases, live = read_leases(url)
+    plan = read_plan(url)
     held = {lease.mailbox: lease.holder for lease in leases if lease.live}
-    if len(live) != replicas or any(held.get(s) != owner(s, live) for s in stores):
+    if len(live) != replicas or any(held.get(s) != plan.get(s) for s in stores):
         return None
     return sorted(Counter(held[s] for s in stores).values(), reverse=True)
 
