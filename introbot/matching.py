@@ -224,6 +224,26 @@ def draft_fates(
     return [fates[t.draft.key] for t in checked]
 
 
+def returned_draft(tracked: Tracked, drafts: Sequence[tuple[Present, Seen]]) -> Present | None:
+    """The draft ``tracked`` became when the connector pressed Undo inside the Undo-send
+    window: back in Drafts under a new draft id, in its thread, carrying its Message-ID (or
+    its recipients and its text). None: none of ``drafts`` (new drafts: each as in Drafts
+    and as read) is it; a draft the connector wrote themselves never is."""
+    found: list[tuple[float, int]] = []
+    for n, (present, seen) in enumerate(drafts):
+        if "DRAFT" not in seen.labels or present.thread_id != tracked.draft.thread_id:
+            continue
+        if seen.rfc822_id is not None and seen.rfc822_id == tracked.draft.key:
+            found.append((2.0, -n))
+        elif seen.text is not None and seen.recipients == tracked.recipients:
+            score = similarity(tracked.text, seen.text)
+            if score >= SIMILAR_ENOUGH:
+                found.append((score, -n))
+    if not found:
+        return None
+    return drafts[-max(found)[1]][0]
+
+
 def sent_copy(tracked: Tracked, copies: Sequence[Seen]) -> tuple[Seen, str] | None:
     """The sent copy of a draft introbot never heard Gmail create (a crash came between
     Gmail's answer and the record), found on the same evidence as :func:`draft_fates`:

@@ -194,12 +194,15 @@ class DraftCreated:
 
 @dataclass(frozen=True, slots=True)
 class DraftEdited:
-    """The connector edited a draft: same draft id, new message, maybe a new thread."""
+    """The connector edited a draft: same draft id, new message, maybe a new thread. With
+    ``draft_id``: the draft came back to Drafts under that new id (Undo pressed inside the
+    Undo-send window), its message as it was sent."""
 
     key: str
     message_id: str
     thread_id: str
     recipients: tuple[str, ...] | None = None  # To and Cc of the edited draft, when read
+    draft_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

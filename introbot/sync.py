@@ -36,6 +36,7 @@ from introbot.matching import (
     claim_reply,
     draft_fates,
     from_connector,
+    returned_draft,
     sent_copy,
 )
 from introbot.model import (
@@ -246,9 +247,17 @@ class Sync:
             if (intro := intros[intro_id]) is not None
         ]
         before = len(result.observations)
-        for fate in draft_fates(wanted, present, copies):
+        fates = draft_fates(wanted, present, copies)
+        gone_now = {f.key for f in fates if f.fate is Fate.GONE}
+        returned: dict[str, tuple[Present, Seen]] = {}
+        if gone_now and drafts_added:
+            lost = [t for t in wanted if t.draft.key in gone_now]
+            returned = self._returned(lost, added, {d.draft_id for _, d in tracked})
+        for fate in fates:
             draft = next(d for _, d in check if d.key == fate.key)
-            if fate.fate is Fate.EDITED and fate.current is not None:
+            if fate.key in returned:
+                self._came_back(fate.intro_id, draft, *returned[fate.key], result)
+            elif fate.fate is Fate.EDITED and fate.current is not None:
                 self._edited(fate.intro_id, draft, fate.current, result)
             elif fate.fate is Fate.UNCHANGED and draft.state is DraftState.PENDING:
                 assert fate.current is not None  # back in Drafts as it was
@@ -282,6 +291,49 @@ class Sync:
                 for texts in (result.sent_texts, result.draft_texts):
                     if key in texts:
                         texts[record.key] = texts[key]
+
+    def _returned(
+        self, lost: list[Tracked], added: dict[str, HistoryEvent], known: set[str | None]
+    ) -> dict[str, tuple[Present, Seen]]:
+        """Drafts gone from Drafts that are back under a new draft id (Undo pressed inside
+        the Undo-send window), by key: a new draft added since the cursor, in the lost
+        draft's thread, that :func:`introbot.matching.returned_draft` takes for it."""
+        new_messages = {e.message.id for e in added.values() if "DRAFT" in e.label_ids}
+        threads = {t.draft.thread_id for t in lost}
+        new = [
+            Present(d.id, d.message_id, d.thread_id)
+            for d in self.client.list_drafts()
+            if d.id not in known and d.message_id in new_messages and d.thread_id in threads
+        ]
+        if not new:
+            return {}
+        raws = self.client.get_raw_messages([p.message_id for p in new])
+        candidates = [
+            (p, seen_of(raw, read_mail(raw.raw)))
+            for p in new
+            if (raw := raws.get(p.message_id)) is not None
+        ]
+        found: dict[str, tuple[Present, Seen]] = {}
+        for t in lost:
+            free = [c for c in candidates if all(c[0] != f[0] for f in found.values())]
+            back = returned_draft(t, free)
+            if back is not None:
+                found[t.draft.key] = next(c for c in free if c[0] == back)
+        return found
+
+    def _came_back(
+        self, intro_id: str, draft: Draft, current: Present, seen: Seen, result: SyncResult
+    ) -> None:
+        """The lost draft is back in Drafts under ``current``'s new draft id."""
+        result.draft_texts[draft.key] = seen.text or ""
+        back = DraftEdited(
+            draft.key,
+            current.message_id,
+            current.thread_id,
+            tuple(sorted(seen.recipients)),
+            draft_id=current.draft_id,
+        )
+        result.observe(intro_id, back, "back in Drafts under a new draft id: Undo send")
 
     def _thread_sent(self, thread_id: str) -> list[str]:
         thread = self.client.get_thread(thread_id, ("From",))

@@ -1198,18 +1198,22 @@ def _draft_edited(
     draft = _known_draft(intro, obs)
     if draft.message_id == obs.message_id and draft.state is not DraftState.PENDING:
         return Transition(intro)
+    # Undone (a new draft id): the same message back, not an edit of the connector's.
+    edited = draft.message_id != obs.message_id and obs.draft_id is None
     changes: dict[str, Any] = {
         "gone_at": None,
         "message_id": obs.message_id,
         "thread_id": obs.thread_id,
-        "edited": draft.edited or draft.message_id != obs.message_id,
+        "edited": draft.edited or edited,
     }
+    if obs.draft_id is not None:
+        changes["draft_id"] = obs.draft_id
     if draft.state is DraftState.PENDING:
         intro = _set_draft(intro, draft, "back in Drafts", **changes)
     else:
         intro = intro.with_draft(replace(draft, **changes))
     notes = [_note(intro, f"you edited the {draft.kind.value} draft")]
-    if draft.state is DraftState.PENDING:
+    if draft.state is DraftState.PENDING or obs.draft_id is not None:
         notes = [_note(intro, f"the {draft.kind.value} draft is back in Drafts")]
     missing = _left_out(intro, draft, obs.recipients)
     if missing and draft.state in (DraftState.CREATED, DraftState.PENDING):

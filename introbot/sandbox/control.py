@@ -150,6 +150,13 @@ class SandboxControl:
         result: dict[str, Any] = self._json("POST", f"/drafts/{quote(draft_id)}/send", body)
         return result
 
+    def undo_send(self, draft_id: str) -> dict[str, str]:
+        """The connector presses Undo on the send of ``draft_id`` while its copy is still
+        to appear: the message comes back as a draft with a new draft id and message id;
+        returns ``{"id", "messageId", "threadId"}``."""
+        result: dict[str, str] = self._json("POST", f"/drafts/{quote(draft_id)}/undo")
+        return result
+
     def send_elsewhere(
         self,
         draft_id: str,

@@ -128,6 +128,7 @@ class PendingSend:
     keep_id: str | None = None
     thread_by_headers: bool = False
     gmail_headers: bool = False  # Gmail writes Message-ID and Date when it sends
+    draft_id: str | None = None  # sent from the Gmail UI: the draft Undo can bring back
 
     def to_json(self) -> dict[str, Any]:
         return {**vars(self), "raw": base64.b64encode(self.raw).decode("ascii")}
@@ -226,6 +227,9 @@ class Mailbox:
     def _next(self) -> int:
         self._counter += 1
         return self._counter
+
+    def _new_draft_id(self) -> str:
+        return f"r{5_000_000_000_000_000_000 + self._next() * 7919}"
 
     def _new_message_id(self) -> str:
         return f"{_FIRST_MESSAGE_ID + self._next() * 4099:016x}"
@@ -536,7 +540,7 @@ class Mailbox:
 
     def create_draft(self, raw: bytes, thread_id: str | None) -> tuple[str, Message]:
         message = self.add_message(raw, ["DRAFT"], thread_id=thread_id, thread_by_headers=False)
-        draft_id = f"r{5_000_000_000_000_000_000 + self._next() * 7919}"
+        draft_id = self._new_draft_id()
         self.drafts[draft_id] = message.id
         return draft_id, message
 
@@ -613,11 +617,29 @@ class Mailbox:
             draft.thread_id,
             keep_id=keep_id,
             gmail_headers=realism.sent_message_id != "draft",
+            draft_id=draft_id,
         )
         if due > self.clock():
             self.pending.append(pending)
             return pending
         return self._deliver_pending(pending)
+
+    def undo_send(self, draft_id: str) -> tuple[str, Message]:
+        """The connector presses Undo inside the Undo-send window (or Cancel send on a
+        scheduled send): no copy is ever sent, and the message comes back as a draft under a
+        new draft id and a new message id in the same thread (history: the new message added
+        with DRAFT). Answers the new draft id and its message."""
+        pending = next((p for p in self.pending if p.draft_id == draft_id), None)
+        if pending is None:
+            raise not_found()  # sent already (or never sent): too late to undo
+        self.pending.remove(pending)
+        if pending.keep_id in self.messages:
+            self.remove_message(pending.keep_id)
+        parsed, attachments = parse(pending.raw)
+        message = self._store(pending.raw, parsed, attachments, ["DRAFT"], pending.thread_id)
+        new_id = self._new_draft_id()
+        self.drafts[new_id] = message.id
+        return new_id, message
 
     def send_elsewhere(
         self,

@@ -354,7 +354,7 @@ class Sandbox:
             return _json_reply(200, {"user": self.mailbox.user})
         if route == "POST /deliver":
             return self._deliver(body, args)
-        match = re.fullmatch(r"POST /drafts/([^/]+)/(send|discard|send-elsewhere|edit)", route)
+        match = re.fullmatch(r"POST /drafts/([^/]+)/(send|undo|discard|send-elsewhere|edit)", route)
         if match:
             spec = _json_body(body)
             if not isinstance(spec, dict):
@@ -377,6 +377,7 @@ class Sandbox:
         box = self.mailbox
         allowed = {
             "send": {"at"},
+            "undo": set(),
             "discard": set(),
             "send-elsewhere": {"subject", "client", "delay", "keep_references"},
             "edit": {"text", "subject", "to", "cc", "autosaves"},
@@ -387,6 +388,9 @@ class Sandbox:
             if action == "discard":
                 box.delete_draft(draft_id)
                 return {}
+            if action == "undo":
+                new_id, message = box.undo_send(draft_id)
+                return {"id": new_id, "messageId": message.id, "threadId": message.thread_id}
             if action == "edit":
                 message = box.edit_in_ui(draft_id, **spec)
                 return {"id": draft_id, "messageId": message.id, "threadId": message.thread_id}
@@ -455,6 +459,7 @@ CONTROL_ENDPOINTS = [
     "POST /_sandbox/deliver?labels=INBOX,UNREAD[&internalDate=MS][&auth=CASE]  "
     "body: message/rfc822",
     'POST /_sandbox/drafts/{draftId}/send  body: {} | {"at": EPOCH} (Schedule send)',
+    "POST /_sandbox/drafts/{draftId}/undo  (Undo inside the Undo-send window)",
     "POST /_sandbox/drafts/{draftId}/discard",
     'POST /_sandbox/drafts/{draftId}/edit  body: {"text", "subject", "to", "cc", "autosaves"}',
     'POST /_sandbox/drafts/{draftId}/send-elsewhere  body: {"subject", "client", "delay", '
