@@ -47,6 +47,7 @@ from introbot.store import Store, WrongMailbox
 from introbot.sync import LabelIds, RequestSeen, Sync, SyncResult
 from introbot.workflow import (
     ATTENTION_LABEL,
+    OWN_MESSAGES_KEPT,
     STAGE_LABELS,
     InvalidTransition,
     ThreadNote,
@@ -549,7 +550,7 @@ class Engine:
             if report is not None:
                 report.drafts_created += 1
         with self.store.transaction():  # every intro sharing the draft learns of it at once
-            self.store.keep_own_messages([draft.message_id])
+            self.store.keep_own_messages([draft.message_id], now, now - OWN_MESSAGES_KEPT)
             if not action.intro_id:  # a note to the connector: no intro keeps its id
                 self.store.keep_note_draft(spec.key, draft.id)
             for intro_id, key in self._sharing(action):
@@ -663,7 +664,7 @@ class Engine:
         doomed = self._drafts_for(action, kept)
         # Kept first: a crash after a delete must not leave a draft of ours that history
         # shows added and gone looking like one introbot never recorded (_copy_awaited).
-        self.store.keep_own_messages(m for _, m in doomed if m)
+        self.store.keep_own_messages((m for _, m in doomed if m), now, now - OWN_MESSAGES_KEPT)
         for draft_id, _ in doomed:
             self.client.delete_draft(draft_id)
         with self.store.transaction():

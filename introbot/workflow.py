@@ -1705,6 +1705,18 @@ def queued_record(intro: Intro | None, key: str) -> Draft | None:
 # the send; four times that covers a slow send queue and polls that come late.
 UNDO_SEND_WAIT = timedelta(minutes=2)
 
+# How long introbot remembers a draft message of its own (Store.keep_own_messages). The
+# memory is read only to tell, in history since the cursor, its drafts added and gone from
+# one a killed create left (Sync.draft_left_since_cursor): a row matters while its draft's
+# messageAdded can still be listed, i.e. the cursor is older than that and Gmail still
+# serves history from it. "A historyId is typically valid for at least a week, but in some
+# rare circumstances may be valid for only a few hours" (users.history.list reference; an
+# expired cursor answers 404 and nothing is read): four weeks is four times that, and far
+# past UNDO_SEND_WAIT. A row
+# forgotten too soon costs at most one retried create that waits UNDO_SEND_WAIT before
+# writing: never a cancel, never a second ask.
+OWN_MESSAGES_KEPT = timedelta(days=28)
+
 
 def lost_draft_waits(left_drafts_at: datetime | None, now: datetime) -> bool:
     """Does a retried create (introbot was killed after Gmail's drafts.create answered,

@@ -14,7 +14,7 @@ and nothing is ever recorded as discarded, or the intro cancelled, on that guess
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import pytest
 
 from introbot.model import DraftState, RequestRef, Role, Stage
 from introbot.sandbox.realism import REALISTIC
-from introbot.workflow import UNDO_SEND_WAIT, lost_draft_waits
+from introbot.workflow import OWN_MESSAGES_KEPT, UNDO_SEND_WAIT, lost_draft_waits
 from tests.mail import b64, make_mail
 from tests.test_recovery_after_send import (
     ALEX_ADDRESS,
@@ -36,7 +36,7 @@ from tests.test_recovery_after_send import (
     _says_yes,
     _sent_to,
 )
-from tests.world import World, make_world
+from tests.world import DANA, World, make_world
 
 UNDO = REALISTIC.undo_send_seconds
 SECOND = timedelta(seconds=1)
@@ -177,3 +177,27 @@ def test_a_lost_draft_waits_as_long_as_undo_send_may_hold_its_copy_and_no_longer
     assert lost_draft_waits(gone, gone + UNDO_SEND_WAIT - SECOND)
     assert not lost_draft_waits(gone, gone + UNDO_SEND_WAIT)
     assert not lost_draft_waits(gone, gone + timedelta(days=30))
+
+
+def _rewritten(world: World) -> None:
+    test_introbots_own_draft_rewritten_in_gmail_is_no_reason_to_wait(world)
+
+
+def _sent_during_restart(world: World) -> None:
+    test_an_ask_sent_with_undo_send_during_the_restart_is_written_once_and_its_copy_recorded(
+        world, Role.CONTACT, DANA_ADDRESS, DANA
+    )
+
+
+@pytest.mark.parametrize("world", ["gmail"], indirect=True)
+@pytest.mark.parametrize("scenario", [_rewritten, _sent_during_restart])
+def test_forgetting_own_messages_of_long_ago_keeps_what_the_wait_needs(
+    world: World, scenario: Callable[[World], None]
+) -> None:
+    # introbot's own drafts of four weeks ago and more are forgotten as it keeps new ones;
+    # the Undo-send scenarios, which read the rows of minutes ago, go as they always did.
+    assert OWN_MESSAGES_KEPT >= 4 * timedelta(weeks=1) > 100 * UNDO_SEND_WAIT
+    long_ago = world.now - OWN_MESSAGES_KEPT - timedelta(days=1)
+    world.store.keep_own_messages(["m-long-ago"], long_ago, long_ago - OWN_MESSAGES_KEPT)
+    scenario(world)
+    assert world.store.own_messages(["m-long-ago"]) == frozenset()

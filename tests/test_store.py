@@ -7,7 +7,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from introbot.store import (
     action_from_json,
     action_to_json,
 )
-from introbot.workflow import Transition, open_intro, threads_to_relabel
+from introbot.workflow import OWN_MESSAGES_KEPT, Transition, open_intro, threads_to_relabel
 from tests.postgres import StoreMaker
 from tests.test_workflow import states
 
@@ -195,8 +195,8 @@ def test_an_upgrade_keeps_every_intro_and_adds_what_is_new(tmp_path: Path) -> No
 
 
 def test_introbots_own_draft_messages_and_an_awaited_copy_are_kept(store: Store) -> None:
-    store.keep_own_messages(["m-note", "m-ask", "m-note", ""])
-    store.keep_own_messages([])  # nothing to keep: no transaction
+    store.keep_own_messages(["m-note", "m-ask", "m-note", ""], NOW, NOW - OWN_MESSAGES_KEPT)
+    store.keep_own_messages([], NOW, NOW)  # nothing to keep: no transaction, nothing forgotten
     assert store.own_messages(["m-ask", "m-connectors", "m-note"]) == {"m-ask", "m-note"}
     assert store.own_messages([]) == frozenset()
     _, intro, _ = next(states())
@@ -206,6 +206,16 @@ def test_introbots_own_draft_messages_and_an_awaited_copy_are_kept(store: Store)
     assert store.awaiting_copy_since(action_id) is None
     store.await_copy(action_id, NOW)
     assert store.awaiting_copy_since(action_id) == NOW
+
+
+def _reopened_at(path: Path, version: int, *undo: str) -> Store:
+    """The SQLite database at ``path`` taken back to schema ``version`` (``undo``: what the
+    later migrations made undone), opened again: migrated by this introbot."""
+    with sqlite3.connect(path) as db:
+        for statement in undo:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version}")
+    return Store(path)
 
 
 def test_an_upgrade_counts_the_drafts_recorded_so_far_as_introbots_own(tmp_path: Path) -> None:
@@ -219,10 +229,49 @@ def test_an_upgrade_counts_the_drafts_recorded_so_far_as_introbots_own(tmp_path:
     intro = written[0][0]
     store.save(intro, (), NOW)
     store.close()
-    with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE own_messages")
-        db.execute("ALTER TABLE outbox DROP COLUMN awaiting_copy_since")
-        db.execute("PRAGMA user_version = 7")
-    upgraded = Store(path)
+    upgraded = _reopened_at(
+        path, 7, "DROP TABLE own_messages", "ALTER TABLE outbox DROP COLUMN awaiting_copy_since"
+    )
     ids = {d.message_id for d in intro.drafts if d.message_id}
     assert upgraded.own_messages([*ids, "m-not-ours"]) == ids
+
+
+def test_own_draft_messages_are_forgotten_four_weeks_after_they_were_last_kept(
+    store: Store,
+) -> None:
+    """Schema 9: each row is dated when kept; rows last kept before ``forget_before`` go
+    at the next keep, a message kept again (introbot deletes a draft it wrote) is dated anew."""
+    day = timedelta(days=1)
+    store.keep_own_messages(["m-old", "m-deleted-later"], NOW, NOW - OWN_MESSAGES_KEPT)
+    later = NOW + 20 * day
+    store.keep_own_messages(["m-deleted-later", "m-new"], later, later - OWN_MESSAGES_KEPT)
+    everything = ["m-old", "m-deleted-later", "m-new"]
+    assert store.own_messages(everything) == set(everything)  # 20 days: all still needed
+    much_later = NOW + OWN_MESSAGES_KEPT + day
+    store.keep_own_messages(["m-newest"], much_later, much_later - OWN_MESSAGES_KEPT)
+    assert store.own_messages([*everything, "m-newest"]) == {
+        "m-deleted-later",
+        "m-new",
+        "m-newest",
+    }
+
+
+def test_an_upgrade_dates_the_own_messages_kept_before_at_the_next_keep(tmp_path: Path) -> None:
+    """Schema 8 to 9: the rows kept before have no date; they are not forgotten at once
+    (a draft written just before the upgrade is still introbot's), but dated at the next
+    keep and forgotten OWN_MESSAGES_KEPT after it."""
+    path = tmp_path / "introbot.db"
+    store = Store(path)
+    store.keep_own_messages(["m-before"], NOW, NOW - OWN_MESSAGES_KEPT)
+    store.close()
+    upgraded = _reopened_at(
+        path, 8, "DROP INDEX own_messages_kept", "ALTER TABLE own_messages DROP COLUMN kept_at"
+    )
+    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert upgraded.own_messages(["m-before"]) == {"m-before"}
+    upgrade = NOW + 3 * OWN_MESSAGES_KEPT
+    upgraded.keep_own_messages(["m-after"], upgrade, upgrade - OWN_MESSAGES_KEPT)
+    assert upgraded.own_messages(["m-before", "m-after"]) == {"m-before", "m-after"}
+    past = upgrade + OWN_MESSAGES_KEPT + timedelta(days=1)
+    upgraded.keep_own_messages(["m-last"], past, past - OWN_MESSAGES_KEPT)
+    assert upgraded.own_messages(["m-before", "m-after", "m-last"]) == {"m-last"}

@@ -608,15 +608,26 @@ class Store:
                 "UPDATE outbox SET awaiting_copy_since = ? WHERE id = ?", (_iso(now), action_id)
             )
 
-    def keep_own_messages(self, message_ids: Iterable[str]) -> None:
-        """Gmail message ids of drafts introbot wrote, or is about to delete: its own."""
-        rows = [(m,) for m in dict.fromkeys(message_ids) if m]
+    def keep_own_messages(
+        self, message_ids: Iterable[str], now: datetime, forget_before: datetime
+    ) -> None:
+        """Gmail message ids of drafts introbot wrote, or is about to delete: its own, kept
+        ``now``. Those last kept before ``forget_before`` are forgotten in the same
+        transaction (the table grows only with what is kept, and an idle poll writes
+        nothing); rows from before schema 9, undated, are dated ``now``."""
+        rows = [(m, _iso(now)) for m in dict.fromkeys(message_ids) if m]
         if not rows:
             return
         with self.transaction():
             self.db.executemany(
-                "INSERT INTO own_messages (message_id) VALUES (?) ON CONFLICT DO NOTHING", rows
+                "INSERT INTO own_messages (message_id, kept_at) VALUES (?, ?) "
+                "ON CONFLICT (message_id) DO UPDATE SET kept_at = excluded.kept_at",
+                rows,
             )
+            self.db.execute(
+                "UPDATE own_messages SET kept_at = ? WHERE kept_at IS NULL", (_iso(now),)
+            )
+            self.db.execute("DELETE FROM own_messages WHERE kept_at < ?", (_iso(forget_before),))
 
     def own_messages(self, message_ids: Iterable[str]) -> frozenset[str]:
         """Those of ``message_ids`` that are drafts introbot wrote or deleted."""

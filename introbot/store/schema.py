@@ -150,6 +150,13 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT DISTINCT message_id FROM drafts WHERE message_id IS NOT NULL;
     ALTER TABLE outbox ADD COLUMN awaiting_copy_since TEXT;
     """,
+    # 9: when each of introbot's own draft messages was kept (last written or deleted), so
+    # that rows history can no longer show added and gone are forgotten
+    # (workflow.OWN_MESSAGES_KEPT). Rows from before have none: dated at the next keep.
+    """
+    ALTER TABLE own_messages ADD COLUMN kept_at TEXT;
+    CREATE INDEX own_messages_kept ON own_messages (kept_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
