@@ -14,22 +14,26 @@ from typing import Any
 import pytest
 
 from introbot.matching import Present, Seen, Tracked, returned_draft
-from introbot.model import Draft, DraftKind, DraftState, Role, Stage
+from introbot.model import Consent, Draft, DraftKind, DraftState, Role, Stage
 from introbot.sandbox.control import ControlError
 from introbot.sandbox.realism import REALISTIC
 from introbot.workflow import UNDO_SEND_WAIT
 from tests import test_recovery_after_send as after
 from tests import test_recovery_undo_send as undo_send
+from tests.test_shared_ask import TWO
 from tests.world import ALEX, DANA, REQUEST, World
 
 UNDO = REALISTIC.undo_send_seconds
+ALEX_ADDRESS = after.ALEX_ADDRESS
 world = undo_send.world  # Gmail as the realistic profile has it (Undo send 30 s)
 
 
-def _send_then_undo(world: World, draft: dict[str, Any]) -> dict[str, str]:
-    """Send, a poll inside the window (the draft is gone, no copy yet), Undo, a poll."""
+def _send_then_undo(world: World, draft: dict[str, Any], look: bool = True) -> dict[str, str]:
+    """Send, a poll inside the window (``look``: the draft is gone, no copy yet), Undo, a
+    poll."""
     assert world.control.send_draft(draft["id"])["id"] is None
-    world.poll()
+    if look:
+        world.poll()
     back = world.control.undo_send(draft["id"])
     assert back["id"] != draft["id"] and back["threadId"] == draft["threadId"]
     world.poll()
@@ -58,12 +62,13 @@ def _send_returned(world: World, back: str) -> None:
 
 @after.EITHER_PARTY
 @pytest.mark.parametrize("edit", [False, True], ids=["as-it-was", "edited"])
+@pytest.mark.parametrize("look", [True, False], ids=["polled-between", "undone-between-polls"])
 def test_an_ask_sent_then_undone_is_still_the_ask_and_counts_when_sent_again(
-    world: World, party: Role, address: str, sender: str, edit: bool
+    world: World, party: Role, address: str, sender: str, edit: bool, look: bool
 ) -> None:
     world.request(REQUEST)
     world.poll()
-    back = _send_then_undo(world, world.draft_to(address))
+    back = _send_then_undo(world, world.draft_to(address), look)
     assert after._consent(world, party).draft_id == back["id"]  # the returned draft is ours
     assert not after._consent(world, party).edited  # the same message back, not an edit
     if edit:
@@ -162,3 +167,25 @@ def test_the_returned_draft_is_found_by_its_message_id_or_its_thread_and_text() 
     assert returned_draft(lost, [_seen(3, "t1", "Lunch on Friday?")]) is None  # the connector's
     assert returned_draft(lost, [_seen(4, "t2", after.ASK, after.KEY)]) is None  # another thread
     assert returned_draft(lost, []) is None
+
+
+def test_a_shared_ask_sent_then_undone_is_still_every_intros_ask(world: World) -> None:
+    """One ask to Alex about two contacts: undone, it is back for both intros; sent, the
+    one send and Alex's yes count for each."""
+    world.request(TWO, subject="Two intros?")
+    world.poll()
+    back = _send_then_undo(world, world.draft_to(ALEX_ADDRESS))
+    _later(world)
+    for intro in world.intros():
+        (ask,) = intro.drafts_of(DraftKind.CONSENT, Role.REQUESTER)
+        assert ask.draft_id == back["id"] and ask.state is not DraftState.SENT
+        assert intro.stage is Stage.ASKING
+    assert [d["id"] for d in after._drafts_to(world, ALEX_ADDRESS)] == [back["id"]]
+    _send_returned(world, back["id"])
+    (copy,) = after._sent_to(world, ALEX_ADDRESS)
+    world.reply(ALEX, "Yes to both, thanks Sam!")
+    world.poll()
+    for intro in world.intros():
+        (ask,) = intro.drafts_of(DraftKind.CONSENT, Role.REQUESTER)
+        assert ask.state is DraftState.SENT and ask.sent_message_id == copy["id"]
+        assert intro.requester.consent is Consent.YES

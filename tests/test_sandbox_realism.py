@@ -211,6 +211,30 @@ def test_kind_profile_sends_at_once_with_the_drafts_message_id(
     assert _headers(control, answer["id"])["Message-ID"] == "<consent-1@introbot.local>"
 
 
+@pytest.mark.parametrize("copy_id", ["new", "draft"])
+def test_undo_inside_the_window_brings_the_draft_back_under_a_new_id(
+    gmail: Any, ctl: SandboxControl, copy_id: str
+) -> None:
+    ctl.set_realism("realistic", sent_copy_id=copy_id)
+    request, draft = _reply_draft(gmail, ctl)
+    ctl.send_draft(draft["id"])
+    start = int(gmail.getProfile(userId="me").execute()["historyId"])
+    back = ctl.undo_send(draft["id"])
+    assert back["id"] != draft["id"] and back["messageId"] != draft["message"]["id"]
+    assert back["threadId"] == request["threadId"]
+    (listed,) = gmail.drafts().list(userId="me").execute()["drafts"]
+    assert listed["id"] == back["id"]
+    assert _headers(ctl, back["messageId"])["Message-ID"] == "<consent-1@introbot.local>"
+    history = gmail.history().list(userId="me", startHistoryId=start).execute()["history"]
+    added = [m["message"] for h in history for m in h.get("messagesAdded", [])]
+    assert [(m["id"], m["labelIds"]) for m in added] == [(back["messageId"], ["DRAFT"])]
+    ctl.advance_clock(REALISTIC.undo_send_seconds + 1)  # no copy, ever
+    assert gmail.messages().list(userId="me", labelIds=["SENT"]).execute().get("messages") is None
+    with pytest.raises(ControlError) as twice:
+        ctl.undo_send(draft["id"])
+    assert twice.value.status == 404
+
+
 def test_schedule_send_appears_days_later(gmail: Any, ctl: SandboxControl) -> None:
     request, draft = _reply_draft(gmail, ctl)
     at = ctl.clock()["now"] + 3 * 86_400
