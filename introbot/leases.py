@@ -1,16 +1,19 @@
 """Replicas: any number of ``introbot run`` processes share one PostgreSQL, and each mailbox
 is worked by one of them at a time, through a lease held in the database.
 
-The pure part says which mailboxes a replica should hold given the live replicas
-(:func:`assign`: rendezvous hashing, so the spread is even and a replica joining or leaving
-moves only its own share). The PostgreSQL part keeps, in the shared schema ``introbot``:
+The pure part says which replica should hold each mailbox given what every live replica
+serves (:func:`assign`: rendezvous hashing with bounded loads, so the spread is even to one
+mailbox, and a replica joining or leaving moves little more than its own share). The
+PostgreSQL part keeps, in the shared schema ``introbot``:
 
-- ``introbot.replicas``: one row per live replica, its heartbeat (``expires_at``);
+- ``introbot.replicas``: one row per live replica, its heartbeat (``expires_at``) and the
+  mailboxes it serves, so that every replica plans from the same lists;
 - ``introbot.leases``: one row per mailbox: ``holder``, ``token`` (a fencing token that grows
   by one on every takeover) and ``expires_at``, always from the database's clock.
 
 A :class:`Replica` claims what it should hold once the lease is free or lapsed, renews
-what it holds, and lets go of what a newcomer should hold. Every write transaction of a
+what it holds, lets go of what another replica should hold, and adopts a mailbox it serves
+that no one took for a whole term. Every write transaction of a
 leased mailbox's store checks, in that same transaction (:func:`check_fence`, ``SELECT ...
 FOR SHARE``), that the token it holds is still the row's and the lease has not lapsed; a
 replica that lost its lease (paused past it, cut off) gets :class:`LeaseLost` and writes
