@@ -1712,9 +1712,8 @@ UNDO_SEND_WAIT = timedelta(minutes=2)
 # serves history from it. "A historyId is typically valid for at least a week, but in some
 # rare circumstances may be valid for only a few hours" (users.history.list reference; an
 # expired cursor answers 404 and nothing is read): four weeks is four times that, and far
-# past UNDO_SEND_WAIT. A row
-# forgotten too soon costs at most one retried create that waits UNDO_SEND_WAIT before
-# writing: never a cancel, never a second ask.
+# past UNDO_SEND_WAIT. A row forgotten too soon costs at most one retried create that
+# waits UNDO_SEND_WAIT before writing: never a cancel, never a second ask.
 OWN_MESSAGES_KEPT = timedelta(days=28)
 
 
