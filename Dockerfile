@@ -15,7 +15,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY introbot ./introbot
 COPY rules ./rules
-RUN pip install . && rm -rf /src
+# The postgres extra: a team's replicas share a PostgreSQL store ([store] url, deploy/k8s/).
+RUN pip install '.[postgres]' && rm -rf /src
 
 RUN useradd --system --uid 10001 --user-group --home-dir /home/introbot --create-home introbot \
     && mkdir /config && chown introbot:introbot /config

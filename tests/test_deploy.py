@@ -8,6 +8,7 @@ from __future__ import annotations
 import configparser
 import plistlib
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.postgres import PostgresServer
 
 ROOT = Path(__file__).parent.parent
 UNIT = ROOT / "deploy" / "introbot@.service"
@@ -360,6 +363,69 @@ def test_the_dockerfile_builds_a_non_root_introbot_run_image() -> None:
     assert {line.lstrip("!").rstrip("/") for line in ignored if line.startswith("!")} == {
         source.rstrip("/") for copied in _dockerfile("COPY") for source in copied.split()[:-1]
     }
+
+
+@pytest.mark.slow
+def test_the_image_s_install_step_run_here_serves_a_postgresql_store(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """Where no docker daemon is (here, CI), the image's own steps on this machine: what the
+    Dockerfile copies (and .dockerignore lets in) is all its `pip install` gets, in a new
+    virtual environment; the introbot installed there runs, and opens a PostgreSQL store, as
+    the replicas of deploy/k8s/ do."""
+    src = tmp_path / "src"
+    for copied in _dockerfile("COPY"):
+        *sources, _ = copied.split()
+        for source in sources:
+            path = ROOT / source
+            if path.is_dir():
+                ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+                shutil.copytree(path, src / source, ignore=ignore)
+            else:
+                src.mkdir(exist_ok=True)
+                shutil.copy(path, src / source)
+    (install,) = [run for run in _dockerfile("RUN") if run.startswith("pip install")]
+    args = shlex.split(install.split("&&")[0])[2:]
+    venv = tmp_path / "image"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    built = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", *args],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    shutil.rmtree(src)  # as the image does: the install must not need its sources
+    version = subprocess.run(
+        [str(venv / "bin" / "introbot"), "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert version.returncode == 0 and "introbot" in version.stdout, version.stderr
+    opened = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sys, pathlib, introbot\n"
+            "from introbot.store import StoreLocation\n"
+            "assert pathlib.Path(introbot.__file__).is_relative_to(sys.prefix), introbot.__file__\n"
+            "store = StoreLocation.postgres(sys.argv[1], 'image-check', pathlib.Path(sys.argv[2]))"
+            ".open()\n"
+            "store.set_meta('opened-by', 'the image')\n"
+            "print(store.get_meta('opened-by'))\n"
+            "store.close()\n",
+            postgres_server.url,
+            str(tmp_path),
+        ],
+        cwd=tmp_path,  # not this checkout's introbot: python -c looks in its folder first
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert opened.returncode == 0 and opened.stdout.strip() == "the image", opened.stderr[-2000:]
 
 
 @pytest.mark.slow
