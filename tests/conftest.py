@@ -21,8 +21,9 @@ from introbot.sandbox.control import SandboxControl
 if TYPE_CHECKING:
     from tests.world import World
 
-# The PostgreSQL server and the fixtures that run store-level tests on both engines.
-pytest_plugins = ["tests.postgres"]
+# The PostgreSQL server and the fixtures that run store-level tests on both engines; the
+# container image's install, made without docker.
+pytest_plugins = ["tests.postgres", "tests.image"]
 
 # pytest caches the test modules it rewrites for its assertion messages (tests/__pycache__,
 # checked against each file's source hash: an edit is never missed), but not when bytecode

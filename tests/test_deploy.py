@@ -8,7 +8,6 @@ from __future__ import annotations
 import configparser
 import plistlib
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.image import dockerfile
 from tests.postgres import PostgresServer
 
 ROOT = Path(__file__).parent.parent
@@ -78,7 +78,6 @@ def test_the_launchd_agent() -> None:
 
 # ------------------------------------------------------------- container and Kubernetes
 K8S = ROOT / "deploy" / "k8s"
-DOCKERFILE = ROOT / "Dockerfile"
 
 
 def _manifest(name: str) -> Any:
@@ -95,15 +94,6 @@ def _container() -> dict[str, Any]:
 
 def _env() -> dict[str, Any]:
     return {item["name"]: item for item in _container()["env"]}
-
-
-def _dockerfile(instruction: str) -> list[str]:
-    text = DOCKERFILE.read_text().replace("\\\n", " ")
-    return [
-        line.split(None, 1)[1].strip()
-        for line in text.splitlines()
-        if line.split(None, 1)[:1] == [instruction]
-    ]
 
 
 def _documents(name: str) -> list[dict[str, Any]]:
@@ -224,7 +214,7 @@ def test_the_deployment_runs_introbot_with_probes_on_its_health_endpoints() -> N
 
 def test_the_pod_runs_as_the_images_non_root_user_on_a_read_only_root() -> None:
     pod = _manifest("deployment.yaml")["spec"]["template"]["spec"]
-    (user,) = _dockerfile("USER")
+    (user,) = dockerfile("USER")
     uid, _, gid = user.partition(":")
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert str(pod["securityContext"]["runAsUser"]) == uid != "0"
@@ -346,59 +336,34 @@ def test_the_probes_and_the_scrape_reach_what_introbot_run_http_answers() -> Non
 
 
 def test_the_dockerfile_builds_a_non_root_introbot_run_image() -> None:
-    assert _dockerfile("FROM") == ["python:3.11-slim"]
-    (user,) = _dockerfile("USER")
+    assert dockerfile("FROM") == ["python:3.11-slim"]
+    (user,) = dockerfile("USER")
     assert user.split(":")[0].isdigit() and user.split(":")[0] != "0"
-    assert _dockerfile("ENTRYPOINT") == ['["introbot"]'] and _dockerfile("CMD") == ['["run"]']
-    (exposed,) = _dockerfile("EXPOSE")
+    assert dockerfile("ENTRYPOINT") == ['["introbot"]'] and dockerfile("CMD") == ['["run"]']
+    (exposed,) = dockerfile("EXPOSE")
     assert any(
-        line.endswith(f"INTROBOT_DAEMON_HTTP=0.0.0.0:{exposed}") for line in _dockerfile("ENV")
+        line.endswith(f"INTROBOT_DAEMON_HTTP=0.0.0.0:{exposed}") for line in dockerfile("ENV")
     )
-    for copied in _dockerfile("COPY"):
+    for copied in dockerfile("COPY"):
         *sources, _ = copied.split()
         for source in sources:
             assert (ROOT / source).exists(), source
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignored[1] == "*"  # nothing goes in unless named: no sign-in, key or database
     assert {line.lstrip("!").rstrip("/") for line in ignored if line.startswith("!")} == {
-        source.rstrip("/") for copied in _dockerfile("COPY") for source in copied.split()[:-1]
+        source.rstrip("/") for copied in dockerfile("COPY") for source in copied.split()[:-1]
     }
 
 
 @pytest.mark.slow
 def test_the_image_s_install_step_run_here_serves_a_postgresql_store(
-    tmp_path: Path, postgres_server: PostgresServer
+    image: Path, tmp_path: Path, postgres_server: PostgresServer
 ) -> None:
-    """Where no docker daemon is (here, CI), the image's own steps on this machine: what the
-    Dockerfile copies (and .dockerignore lets in) is all its `pip install` gets, in a new
-    virtual environment; the introbot installed there runs, and opens a PostgreSQL store, as
+    """Where no docker daemon is (here, CI), the image's own steps on this machine
+    (tests/image.py): the introbot installed there runs, and opens a PostgreSQL store, as
     the replicas of deploy/k8s/ do."""
-    src = tmp_path / "src"
-    for copied in _dockerfile("COPY"):
-        *sources, _ = copied.split()
-        for source in sources:
-            path = ROOT / source
-            if path.is_dir():
-                ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-                shutil.copytree(path, src / source, ignore=ignore)
-            else:
-                src.mkdir(exist_ok=True)
-                shutil.copy(path, src / source)
-    (install,) = [run for run in _dockerfile("RUN") if run.startswith("pip install")]
-    args = shlex.split(install.split("&&")[0])[2:]
-    venv = tmp_path / "image"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    built = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", *args],
-        cwd=src,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert built.returncode == 0, built.stderr[-2000:]
-    shutil.rmtree(src)  # as the image does: the install must not need its sources
     version = subprocess.run(
-        [str(venv / "bin" / "introbot"), "--version"],
+        [str(image / "bin" / "introbot"), "--version"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -407,7 +372,7 @@ def test_the_image_s_install_step_run_here_serves_a_postgresql_store(
     assert version.returncode == 0 and "introbot" in version.stdout, version.stderr
     opened = subprocess.run(
         [
-            str(venv / "bin" / "python"),
+            str(image / "bin" / "python"),
             "-c",
             "import sys, pathlib, introbot\n"
             "from introbot.store import StoreLocation\n"
@@ -449,6 +414,6 @@ def test_the_image_builds_and_runs_introbot_as_non_root() -> None:
             text=True,
             timeout=120,
         )
-        assert uid.stdout.strip() == _dockerfile("USER")[0].split(":")[0]
+        assert uid.stdout.strip() == dockerfile("USER")[0].split(":")[0]
     finally:
         subprocess.run([docker, "image", "rm", "-f", tag], capture_output=True, timeout=120)

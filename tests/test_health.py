@@ -81,6 +81,16 @@ def _get(url: str) -> tuple[int, str]:
 
 
 # ----------------------------------------------------------- a real `introbot run`
+def announced_endpoints(daemon: subprocess.Popen[str]) -> str:
+    """The URL of the health and metrics endpoints a starting ``introbot run`` prints."""
+    assert daemon.stdout is not None
+    for line in daemon.stdout:
+        found = re.search(r"Health and metrics: (http://\S+/)healthz", line)
+        if found:
+            return found[1]
+    raise AssertionError(f"no health address announced: {daemon.communicate()}")
+
+
 @contextmanager
 def _daemon(*options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``introbot run OPTIONS --http 127.0.0.1:0``: the process and its endpoints' URL."""
@@ -91,14 +101,7 @@ def _daemon(*options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         text=True,
     )
     try:
-        assert daemon.stdout is not None
-        for line in daemon.stdout:
-            found = re.search(r"Health and metrics: (http://\S+/)healthz", line)
-            if found:
-                break
-        else:
-            raise AssertionError(f"no health address announced: {daemon.communicate()}")
-        yield daemon, found[1]
+        yield daemon, announced_endpoints(daemon)
     finally:
         if daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
