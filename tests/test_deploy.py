@@ -255,19 +255,32 @@ def test_the_credentials_come_from_the_secret_and_the_mailboxes_from_the_configm
             assert ref["name"] == config["metadata"]["name"] and ref["key"] in config["data"]
 
 
+def resolved_environment(
+    config: dict[str, str], secret: dict[str, str], mounts: dict[str, Path] | None = None
+) -> dict[str, str]:
+    """The container's environment as the kubelet gives it: each value, ConfigMap key or
+    Secret key resolved; paths under a volume's mountPath where that volume is here."""
+    environ: dict[str, str] = {}
+    for item in _container()["env"]:
+        if "value" in item:
+            value = str(item["value"])
+        elif "configMapKeyRef" in item["valueFrom"]:
+            value = config[item["valueFrom"]["configMapKeyRef"]["key"]]
+        else:
+            value = secret[item["valueFrom"]["secretKeyRef"]["key"]]
+        for mount_path, here in (mounts or {}).items():
+            if value == mount_path or value.startswith(mount_path + "/"):
+                value = str(here) + value[len(mount_path) :]
+                break
+        environ[item["name"]] = value
+    return environ
+
+
 def test_the_environment_the_deployment_sets_is_valid_introbot_settings(home: Path) -> None:
     from introbot.config import Account, env_name, load, setting_keys
 
     config = _manifest("configmap.yaml")["data"]
-    environ: dict[str, str] = {}
-    for name, item in _env().items():
-        if "value" in item:
-            environ[name] = item["value"]
-        elif "configMapKeyRef" in item["valueFrom"]:
-            environ[name] = config[item["valueFrom"]["configMapKeyRef"]["key"]]
-        elif "secretKeyRef" in item["valueFrom"]:
-            secret = _manifest("secret.example.yaml")["stringData"]
-            environ[name] = secret[item["valueFrom"]["secretKeyRef"]["key"]]
+    environ = resolved_environment(config, _manifest("secret.example.yaml")["stringData"])
     known = {env_name(key) for key in setting_keys()} | {"INTROBOT_CONFIG_DIR"}
     assert set(_env()) <= known
     settings = load(Account.named(None), environ=environ).settings

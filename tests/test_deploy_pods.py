@@ -26,7 +26,7 @@ import pytest
 from introbot.sandbox import SandboxServer
 from introbot.sandbox.control import SandboxControl
 from tests.postgres import PostgresServer
-from tests.test_deploy import _container, _manifest
+from tests.test_deploy import _container, _manifest, resolved_environment
 from tests.test_health import _get, announced_endpoints, parse_metrics, total
 from tests.test_many_mailboxes import _drafts, _request
 from tests.test_workspace_postgres import _forget
@@ -49,27 +49,6 @@ class Pod:
         return status == 200 and total(parse_metrics(text), "introbot_lease_owned") == 1
 
 
-def _resolved_environment(
-    config: dict[str, str], secret: dict[str, str], mounts: dict[str, Path]
-) -> dict[str, str]:
-    """The container's environment as the kubelet gives it: each value, ConfigMap key or
-    Secret key resolved; paths under a volume's mountPath where that volume is here."""
-    environ: dict[str, str] = {}
-    for item in _container()["env"]:
-        if "value" in item:
-            value = str(item["value"])
-        elif "configMapKeyRef" in item["valueFrom"]:
-            value = config[item["valueFrom"]["configMapKeyRef"]["key"]]
-        else:
-            value = secret[item["valueFrom"]["secretKeyRef"]["key"]]
-        for mount_path, here in mounts.items():
-            if value == mount_path or value.startswith(mount_path + "/"):
-                value = str(here) + value[len(mount_path) :]
-                break
-        environ[item["name"]] = value
-    return environ
-
-
 @contextmanager
 def _pod(
     image: Path, folder: Path, config: dict[str, str], secret: dict[str, Any], gmail: str
@@ -87,7 +66,7 @@ def _pod(
         for item in volumes[mount["name"]].get("secret", {}).get("items", []):
             (here / item["path"]).write_text(secret[item["key"]])
         mounts[mount["mountPath"]] = here
-    environ = _resolved_environment(config, secret, mounts)
+    environ = resolved_environment(config, secret, mounts)
     assert environ["INTROBOT_DAEMON_HTTP"] == "0.0.0.0:9464"  # one pod per address there;
     environ["INTROBOT_DAEMON_HTTP"] = "127.0.0.1:0"  # two on one machine here
     environ["INTROBOT_GMAIL_ENDPOINT"] = gmail  # the sandbox stands in for Google

@@ -189,3 +189,16 @@ def test_a_shared_ask_sent_then_undone_is_still_every_intros_ask(world: World) -
         (ask,) = intro.drafts_of(DraftKind.CONSENT, Role.REQUESTER)
         assert ask.state is DraftState.SENT and ask.sent_message_id == copy["id"]
         assert intro.requester.consent is Consent.YES
+
+
+def test_an_ask_undone_twice_is_still_the_ask(world: World) -> None:
+    """Send, Undo, Send again, Undo again: each time back under a new id, still the ask."""
+    world.request(REQUEST)
+    world.poll()
+    first = _send_then_undo(world, world.draft_to(after.DANA_ADDRESS))
+    second = _send_then_undo(world, {"id": first["id"], "threadId": first["threadId"]})
+    assert after._consent(world, Role.CONTACT).draft_id == second["id"]
+    _later(world)
+    _nothing_sent_nothing_cancelled(world, Role.CONTACT, after.DANA_ADDRESS, second["id"])
+    _send_returned(world, second["id"])
+    after._recorded_as_sent(world, Role.CONTACT, after.DANA_ADDRESS)
